@@ -1,0 +1,277 @@
+"""Allow-list extraction: LiteLLM's logging kwargs → one metadata-only event row.
+
+This runs on LiteLLM's event loop for every call, so it only reads dict fields and
+never formats, parses or copies content. Anything not named here is never read, which
+is how prompts, responses, tool arguments, error bodies, e-mails and IPs stay out:
+there is no deny-list to forget a field in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .schema import SCHEMA_VERSION
+
+Row = dict[str, Any]
+
+# LiteLLM's call_type values (sync and async spellings) → the schema's small vocabulary.
+_CALL_TYPES: dict[str, str] = {}
+for _kind, _names in {
+    "chat": ("completion", "text_completion", "anthropic_messages", "generate_content"),
+    "embedding": ("embedding",),
+    "image": ("image_generation", "image_edit", "image_variation"),
+    "transcription": ("transcription",),
+    "speech": ("speech",),
+    "rerank": ("rerank",),
+    "responses": ("responses",),
+    "moderation": ("moderation",),
+    "batch": ("create_batch", "retrieve_batch"),
+}.items():
+    for _name in _names:
+        _CALL_TYPES[_name] = _kind
+        _CALL_TYPES["a" + _name] = _kind
+
+# Machine-readable codes only: an error code that looks like prose is dropped, since
+# some providers put the message (which can quote the prompt) where the code belongs.
+_CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+def call_type_of(raw: object) -> str:
+    if not isinstance(raw, str):
+        return "other"
+    return _CALL_TYPES.get(raw, "other")
+
+
+def _int(value: object) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    return None
+
+
+def _num(value: object) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def _str(value: object) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    return None
+
+
+def _get(obj: object, key: str) -> Any:
+    """Field of a dict or of a pydantic/usage object; None when absent."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def _host_of(url: object) -> str | None:
+    """Host only: a URL's path or query can carry deployment names or keys."""
+    if not isinstance(url, str) or not url:
+        return None
+    rest = url.split("://", 1)[-1]
+    host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.split(":", 1)[0] or None
+
+
+def _cache_tokens(usage: object) -> tuple[int | None, int | None, int | None]:
+    """(cache_read, cache_write, cache_write_1h) from LiteLLM's normalised usage."""
+    details = _get(usage, "prompt_tokens_details")
+    read = _int(_get(usage, "cache_read_input_tokens"))
+    if not read:
+        read = _int(_get(details, "cached_tokens")) or read
+    write = _int(_get(usage, "cache_creation_input_tokens"))
+    if not write:
+        write = _int(_get(details, "cache_creation_tokens")) or write
+    write_1h = None
+    creation = _get(details, "cache_creation_token_details") or _get(
+        usage, "cache_creation_token_details"
+    )
+    if creation is not None:
+        write_1h = _int(_get(creation, "ephemeral_1h_input_tokens"))
+    return read, write, write_1h
+
+
+def _error_fields(payload: Mapping[str, Any], kwargs: Mapping[str, Any]) -> Row:
+    info = payload.get("error_information") or _EMPTY
+    exception = kwargs.get("exception")
+    status = _int(getattr(exception, "status_code", None))
+    raw_code = info.get("error_code")
+    if status is None and isinstance(raw_code, str) and raw_code.isdigit():
+        status = int(raw_code)
+    # The provider's own code (e.g. "context_length_exceeded") rides on the exception;
+    # LiteLLM's error_code field is mostly the HTTP status again.
+    code = getattr(exception, "code", None)
+    if not isinstance(code, str) or code.isdigit():
+        code = raw_code if isinstance(raw_code, str) and not raw_code.isdigit() else None
+    error_class = info.get("error_class") or (type(exception).__name__ if exception else None)
+    return {
+        "error_class": error_class if isinstance(error_class, str) else None,
+        "error_code": code if code and _CODE_PATTERN.match(code) else None,
+        "http_status": status,
+    }
+
+
+def _tool_names(response: object) -> list[str]:
+    names: list[str] = []
+    for choice in _get(response, "choices") or ():
+        message = _get(choice, "message")
+        for call in _get(message, "tool_calls") or ():
+            name = _get(_get(call, "function"), "name")
+            names.append(name if isinstance(name, str) else "")
+    for item in _get(response, "output") or ():  # Responses API
+        if _get(item, "type") == "function_call":
+            name = _get(item, "name")
+            names.append(name if isinstance(name, str) else "")
+    return names
+
+
+def extract_event(
+    kwargs: Mapping[str, Any],
+    response: object,
+    *,
+    status: str,
+    privacy: str,
+    hash_id: Callable[[object], str | None],
+    writer_id: str,
+    version: str,
+) -> Row | None:
+    """Build one event row, or None when the kwargs carry no standard logging payload."""
+    payload = kwargs.get("standard_logging_object")
+    if not isinstance(payload, Mapping):
+        return None
+    event_id = payload.get("id") or kwargs.get("litellm_call_id")
+    if not isinstance(event_id, str):
+        return None
+    meta = payload.get("metadata") or _EMPTY
+    hidden = payload.get("hidden_params") or _EMPTY
+    usage = meta.get("usage_object") or hidden.get("usage_object") or _get(response, "usage")
+    start = _num(payload.get("startTime"))
+    end = _num(payload.get("endTime"))
+    first_token = _num(payload.get("completionStartTime"))
+    stream = payload.get("stream")
+    call_type = call_type_of(payload.get("call_type"))
+
+    cache_read, cache_write, cache_write_1h = _cache_tokens(usage)
+    prompt_details = _get(usage, "prompt_tokens_details")
+    completion_details = _get(usage, "completion_tokens_details")
+    model_info = (payload.get("model_map_information") or _EMPTY).get("model_map_value") or _EMPTY
+    litellm_params = kwargs.get("litellm_params") or _EMPTY
+    request_meta = litellm_params.get("metadata") or _EMPTY
+    cost_breakdown = payload.get("cost_breakdown") or _EMPTY
+
+    row: Row = {
+        "event_id": event_id,
+        "trace_id": _str(payload.get("trace_id")),
+        "call_id": _str(payload.get("litellm_call_id")) or _str(kwargs.get("litellm_call_id")),
+        "ts": int(start * 1_000_000) if start is not None else None,
+        "end_ts": int(end * 1_000_000) if end is not None else None,
+        "latency_ms": (end - start) * 1000.0 if start is not None and end is not None else None,
+        "ttft_ms": (
+            (first_token - start) * 1000.0
+            if stream and first_token is not None and start is not None
+            else None
+        ),
+        "call_type": call_type,
+        "stream": bool(stream) if stream is not None else None,
+        "status": status,
+        "provider": _str(payload.get("custom_llm_provider")),
+        "model": _str(payload.get("model")),
+        "model_group": _str(payload.get("model_group")),
+        "deployment_id": _str(payload.get("model_id")) or _str(hidden.get("model_id")),
+        "api_base_host": _host_of(payload.get("api_base") or hidden.get("api_base")),
+        "input_tokens": _int(payload.get("prompt_tokens")),
+        "output_tokens": _int(payload.get("completion_tokens")),
+        "total_tokens": _int(payload.get("total_tokens")),
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": cache_write,
+        "cache_write_1h_tokens": cache_write_1h,
+        "reasoning_tokens": _int(_get(completion_details, "reasoning_tokens")),
+        "audio_input_tokens": _int(_get(prompt_details, "audio_tokens")),
+        "audio_output_tokens": _int(_get(completion_details, "audio_tokens")),
+        "reported_cost_usd": _num(payload.get("response_cost")),
+        "proxy_cache_hit": bool(payload.get("cache_hit")) if status == "success" else None,
+        "team_id": _str(meta.get("user_api_key_team_id")),
+        "team_alias": _str(meta.get("user_api_key_team_alias") or meta.get("team_alias")),
+        "org_id": _str(meta.get("user_api_key_org_id")),
+        "route": _str(meta.get("user_api_key_request_route")),
+        "retries": _int(request_meta.get("attempted_retries")),
+        "fallbacks": _int(kwargs.get("fallback_depth")),
+        "max_input_tokens": _int(_get(model_info, "max_input_tokens")),
+        "service_tier": _str(cost_breakdown.get("service_tier")),
+        "litellm_overhead_ms": _num(hidden.get("litellm_overhead_time_ms")),
+        "privacy_level": privacy,
+        "schema_version": SCHEMA_VERSION,
+        "llmstats_version": version,
+        "writer_id": writer_id,
+    }
+    if call_type == "batch":
+        row["batch"] = True
+    if status == "failure":
+        row.update(_error_fields(payload, kwargs))
+    elif response is not None:
+        _add_response_counts(row, call_type, response, privacy)
+    if privacy != "minimal":
+        end_user = payload.get("end_user") or meta.get("user_api_key_end_user_id")
+        tags = payload.get("request_tags")
+        row["key_hash"] = _str(meta.get("user_api_key_hash"))
+        row["key_alias"] = _str(meta.get("user_api_key_alias"))
+        row["user_id"] = _str(meta.get("user_api_key_user_id"))
+        row["end_user_hash"] = hash_id(end_user) if end_user else None
+        row["session_id"] = _str(payload.get("session_id"))
+        if isinstance(tags, list) and tags:
+            row["tags"] = [t for t in tags if isinstance(t, str)]
+    if privacy == "full":
+        _add_full_privacy_fields(row, payload, meta, hash_id)
+    return {k: v for k, v in row.items() if v is not None}
+
+
+def _add_response_counts(row: Row, call_type: str, response: object, privacy: str) -> None:
+    if call_type in ("chat", "responses"):
+        names = _tool_names(response)
+        row["tool_call_count"] = len(names)
+        if privacy == "full" and names:
+            row["tool_names"] = names
+    elif call_type == "image":
+        data = _get(response, "data")
+        if isinstance(data, list):
+            row["image_count"] = len(data)
+    elif call_type == "transcription":
+        row["audio_seconds"] = _num(_get(response, "duration")) or _num(
+            (_get(response, "_hidden_params") or _EMPTY).get("audio_transcription_duration")
+        )
+
+
+def _add_full_privacy_fields(
+    row: Row,
+    payload: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    hash_id: Callable[[object], str | None],
+) -> None:
+    row["user_agent"] = _str(payload.get("user_agent") or meta.get("user_agent"))
+    ip = payload.get("requester_ip_address") or meta.get("requester_ip_address")
+    row["requester_ip_hash"] = hash_id(ip) if ip else None
+    params = payload.get("model_parameters") or _EMPTY
+    # Numeric parameters only: `tools`, `response_format` and friends carry content.
+    row["param_temperature"] = _num(params.get("temperature"))
+    row["param_top_p"] = _num(params.get("top_p"))
+    row["param_max_tokens"] = _int(
+        params.get("max_tokens") or params.get("max_completion_tokens")
+    )
+    row["param_n"] = _int(params.get("n"))

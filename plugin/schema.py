@@ -1,0 +1,99 @@
+"""Event schema v1: the contract between capture and every reader.
+
+Column names are fixed once shipped: add columns, never rename or retype them. Readers
+must tolerate files written before a column existed (DuckDB's `union_by_name` does).
+The `date` hive partition key lives in the path, not in the files.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+SEGMENT_TYPE = pa.struct(
+    [("role", pa.string()), ("kind", pa.string()), ("tokens", pa.int64())]
+)
+
+_TS = pa.timestamp("us", tz="UTC")
+
+EVENT_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("trace_id", pa.string()),
+        ("call_id", pa.string()),
+        ("session_id", pa.string()),
+        ("ts", _TS),
+        ("end_ts", _TS),
+        ("latency_ms", pa.float64()),
+        ("ttft_ms", pa.float64()),
+        ("call_type", pa.string()),
+        ("stream", pa.bool_()),
+        ("status", pa.string()),
+        ("error_class", pa.string()),
+        ("error_code", pa.string()),
+        ("http_status", pa.int32()),
+        ("provider", pa.string()),
+        ("model", pa.string()),
+        ("model_group", pa.string()),
+        ("deployment_id", pa.string()),
+        ("api_base_host", pa.string()),
+        ("input_tokens", pa.int64()),
+        ("output_tokens", pa.int64()),
+        ("total_tokens", pa.int64()),
+        ("cache_read_tokens", pa.int64()),
+        ("cache_write_tokens", pa.int64()),
+        ("reasoning_tokens", pa.int64()),
+        ("audio_input_tokens", pa.int64()),
+        ("audio_output_tokens", pa.int64()),
+        ("image_count", pa.int64()),
+        ("audio_seconds", pa.float64()),
+        ("reported_cost_usd", pa.float64()),
+        ("proxy_cache_hit", pa.bool_()),
+        ("key_hash", pa.string()),
+        ("key_alias", pa.string()),
+        ("team_id", pa.string()),
+        ("team_alias", pa.string()),
+        ("org_id", pa.string()),
+        ("user_id", pa.string()),
+        ("end_user_hash", pa.string()),
+        ("tags", pa.list_(pa.string())),
+        ("route", pa.string()),
+        ("retries", pa.int32()),
+        ("fallbacks", pa.int32()),
+        ("max_input_tokens", pa.int64()),
+        ("tool_call_count", pa.int32()),
+        ("segments", pa.list_(SEGMENT_TYPE)),
+        ("privacy_level", pa.string()),
+        ("schema_version", pa.int32()),
+        ("llmstats_version", pa.string()),
+        ("writer_id", pa.string()),
+        # Additions beyond the v1 table (allowed: the schema only grows).
+        ("segments_estimated", pa.bool_()),
+        ("service_tier", pa.string()),
+        ("litellm_overhead_ms", pa.float64()),
+        ("cache_write_1h_tokens", pa.int64()),
+        ("batch", pa.bool_()),
+        # privacy=full only
+        ("tool_names", pa.list_(pa.string())),
+        ("user_agent", pa.string()),
+        ("requester_ip_hash", pa.string()),
+        ("param_temperature", pa.float64()),
+        ("param_top_p", pa.float64()),
+        ("param_max_tokens", pa.int64()),
+        ("param_n", pa.int64()),
+    ]
+)
+
+TIMESTAMP_COLUMNS = ("ts", "end_ts")
+
+# The spool stores timestamps as integer microseconds since the epoch (cheap to
+# produce on the hot path, exact, and parsed natively by pyarrow's JSON reader).
+SPOOL_SCHEMA = pa.schema(
+    [
+        pa.field(f.name, pa.int64()) if f.name in TIMESTAMP_COLUMNS else f
+        for f in EVENT_SCHEMA
+    ]
+)
+
+COLUMN_NAMES: tuple[str, ...] = tuple(EVENT_SCHEMA.names)

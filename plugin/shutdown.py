@@ -1,0 +1,55 @@
+"""Flush on the way out: interpreter exit and SIGTERM.
+
+The LiteLLM proxy (uvicorn) re-raises SIGTERM after its graceful shutdown, so `atexit`
+never runs there. We chain a SIGTERM handler in front of the existing one: it flushes
+what is spooled, switches the writer to prompt flushing for the requests still finishing,
+then hands over to the previous handler. Whatever arrives after the process is gone stays
+in the spool and is converted by the next writer that starts on the same spool dir.
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from .writer import EventWriter
+
+Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+
+
+def install(writer: EventWriter) -> None:
+    atexit.register(_close_quietly, writer)
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread
+    try:
+        previous: Handler = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _chained(writer, previous))
+    except (ValueError, OSError):
+        return
+
+
+def _close_quietly(writer: EventWriter) -> None:
+    try:
+        writer.close()
+    except Exception:  # exit must not print a traceback because of llmstats
+        pass
+
+
+def _chained(writer: EventWriter, previous: Handler) -> Callable[[int, FrameType | None], None]:
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        try:
+            writer.drain_mode()
+            writer.flush(timeout=10.0)
+        except Exception:  # never stand between the process and its shutdown
+            pass
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    return on_sigterm

@@ -1,0 +1,63 @@
+"""Where finished files go: a local directory or any pyarrow filesystem (object storage).
+
+Readers must never see a partial file. Locally that is a temporary name plus an atomic
+rename (after fsync, so the spool segment can be deleted safely); on object storage a
+multipart upload only becomes visible when it completes, so the final name is written
+directly.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True}
+
+
+class Sink:
+    def __init__(self, data_dir: str) -> None:
+        self.data_dir = data_dir
+        self._local: Path | None = None
+        self._fs: pafs.FileSystem | None = None
+        self._root = ""
+        if "://" in data_dir and not data_dir.startswith("file://"):
+            self._fs, self._root = pafs.FileSystem.from_uri(data_dir)
+            self._root = self._root.rstrip("/")
+        else:
+            self._local = Path(data_dir.removeprefix("file://"))
+
+    def write_table(self, relative: str, table: pa.Table) -> None:
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, **PARQUET_OPTIONS)  # type: ignore[arg-type]
+        self.write_bytes(relative, buffer.getvalue())
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        if self._local is not None:
+            self._write_local(self._local / relative, data)
+            return
+        assert self._fs is not None
+        path = f"{self._root}/{relative}"
+        with self._fs.open_output_stream(path) as out:
+            out.write(data)
+
+    @staticmethod
+    def _write_local(target: Path, data: bytes) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # A dot-prefixed temporary name: hive readers and globs skip hidden files.
+        tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)

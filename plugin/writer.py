@@ -1,0 +1,283 @@
+"""The per-process event writer: spool on the caller's thread, Parquet on its own thread.
+
+`submit()` is the only thing the hot path calls: one JSON encode and one O_APPEND write.
+Everything heavy (parsing, Parquet encoding, fsync, uploads, recovery of spools left by
+dead processes, heartbeats) happens on the writer thread. When the spool cannot be
+written, rows wait in bounded memory and are counted when dropped; the caller never sees
+an exception from here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import Settings
+from .convert import segment_tables
+from .spool import (
+    SpoolSegments,
+    list_segments,
+    orphaned_folder,
+    read_segment,
+    segment_seq,
+    writer_folders,
+)
+from .sink import Sink
+
+log = logging.getLogger("llmstats")
+
+WARN_INTERVAL_SECONDS = 60.0
+RECOVERY_INTERVAL_SECONDS = 60.0
+HEARTBEAT_INTERVAL_SECONDS = 30.0
+
+
+def new_writer_id() -> str:
+    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40] or "host"
+    return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def parquet_name(writer_id: str, seq: int) -> str:
+    return f"{writer_id}-{seq:08d}.parquet"
+
+
+@dataclass
+class WriterStats:
+    spooled: int = 0
+    written: int = 0
+    dropped: int = 0
+    held: int = 0
+    recovered: int = 0
+    files: int = 0
+    last_flush: float | None = None
+    last_error: str | None = None
+    last_error_at: float | None = None
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class EventWriter:
+    def __init__(self, settings: Settings, writer_id: str | None = None) -> None:
+        self.settings = settings
+        self.writer_id = writer_id or new_writer_id()
+        self.stats = WriterStats()
+        self.sink = Sink(settings.data_dir)
+        self._held: deque[bytes] = deque()
+        self._spool: SpoolSegments | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._flushed = threading.Condition()
+        self._flush_generation = 0
+        self._flush_seconds = settings.flush_seconds
+        self._last_warning = 0.0
+        self._last_heartbeat = 0.0
+        self._next_recovery = 0.0
+        self._thread: threading.Thread | None = None
+        self._open_spool()
+
+    # ---- hot path ---------------------------------------------------------------
+
+    def submit(self, row: dict[str, Any]) -> None:
+        line = json.dumps(row, separators=(",", ":")).encode() + b"\n"
+        spool = self._spool
+        if spool is not None and not self._held:
+            try:
+                rows = spool.append(line)
+            except OSError as exc:
+                self._hold(line, exc)
+                return
+            self.stats.spooled += 1
+            if rows >= self.settings.flush_rows:
+                self._wake.set()
+            return
+        self._hold(line, None)
+
+    def _hold(self, line: bytes, exc: OSError | None) -> None:
+        if len(self._held) >= self.settings.max_pending_rows:
+            self.stats.dropped += 1
+            self._warn("event dropped: spool unavailable and memory buffer full", exc)
+            return
+        self._held.append(line)
+        self.stats.held = len(self._held)
+        if exc is not None:
+            self._record_error(exc)
+            self._warn("spool write failed; holding events in memory", exc)
+        self._wake.set()
+
+    # ---- lifecycle --------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="llmstats-writer", daemon=True)
+        self._thread.start()
+
+    def drain_mode(self) -> None:
+        """Shutdown has begun: flush promptly from now on, while the process still lives."""
+        self._flush_seconds = min(self._flush_seconds, 0.2)
+        self._wake.set()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Write everything spooled so far to Parquet; True when done within `timeout`."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            self._flush_once()
+            return True
+        with self._flushed:
+            target = self._flush_generation + 2  # a full round that started after this call
+            self._wake.set()
+            return self._flushed.wait_for(lambda: self._flush_generation >= target, timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout)
+        self._flush_once()
+        # Late events (LiteLLM may deliver async callbacks from its own exit handler) still
+        # land in the spool and are converted by the next flush call or the next process.
+
+    # ---- writer thread ----------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            stopping = self._stop.is_set()
+            try:
+                self._flush_once()
+                if time.monotonic() >= self._next_recovery:
+                    self._next_recovery = time.monotonic() + RECOVERY_INTERVAL_SECONDS
+                    self.recover_orphans()
+            except Exception as exc:  # the thread must outlive any single failure
+                self._record_error(exc)
+                self._warn("writer round failed", exc)
+            with self._flushed:
+                self._flush_generation += 1
+                self._flushed.notify_all()
+            if stopping:
+                return
+
+    def _flush_once(self) -> None:
+        with self._flush_lock:
+            self._retry_spool()
+            spool = self._spool
+            if spool is not None:
+                spool.rotate()
+                for segment in spool.closed_segments():
+                    self._convert(segment, self.writer_id)
+            self._heartbeat(force=True)
+
+    def _retry_spool(self) -> None:
+        if self._spool is None:
+            self._open_spool()
+        spool = self._spool
+        if spool is None:
+            return
+        while self._held:
+            line = self._held[0]
+            try:
+                spool.append(line)
+            except OSError as exc:
+                self._record_error(exc)
+                return
+            self._held.popleft()
+            self.stats.spooled += 1
+        self.stats.held = 0
+
+    def _open_spool(self) -> None:
+        try:
+            self._spool = SpoolSegments(self.settings.spool_dir / self.writer_id)
+        except OSError as exc:
+            self._spool = None
+            self._record_error(exc)
+            self._warn("cannot open the spool; holding events in memory", exc)
+
+    def _convert(self, segment: Path, writer_id: str) -> None:
+        tables = segment_tables(read_segment(segment))
+        name = parquet_name(writer_id, segment_seq(segment))
+        for date, table in tables.items():
+            self.sink.write_table(f"events/date={date}/{name}", table)
+            self.stats.files += 1
+            if writer_id == self.writer_id:
+                self.stats.written += table.num_rows
+            else:
+                self.stats.recovered += table.num_rows
+        segment.unlink()
+        self.stats.last_flush = time.time()
+
+    def recover_orphans(self) -> int:
+        """Convert spools left by dead writers (exactly once: the names are deterministic)."""
+        converted = 0
+        for folder in writer_folders(self.settings.spool_dir):
+            if folder.name == self.writer_id:
+                continue
+            with orphaned_folder(folder) as orphaned:
+                if not orphaned:
+                    continue
+                for segment in list_segments(folder):
+                    self._convert(segment, folder.name)
+                    converted += 1
+                (folder / "lock").unlink(missing_ok=True)
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
+        return converted
+
+    # ---- health -----------------------------------------------------------------
+
+    def _record_error(self, exc: BaseException) -> None:
+        # Our own I/O errors only (paths, errno): never a LiteLLM error string.
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        self.stats.last_error_at = time.time()
+
+    def _warn(self, message: str, exc: BaseException | None) -> None:
+        now = time.monotonic()
+        if now - self._last_warning < WARN_INTERVAL_SECONDS:
+            return
+        self._last_warning = now
+        detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+        log.warning("llmstats: %s%s [dropped so far: %d]", message, detail, self.stats.dropped)
+
+    def heartbeat_document(self) -> dict[str, Any]:
+        s = self.stats
+        return {
+            "writer_id": self.writer_id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "updated_at": time.time(),
+            "spooled": s.spooled,
+            "written": s.written,
+            "recovered": s.recovered,
+            "dropped": s.dropped,
+            "held": len(self._held),
+            "files": s.files,
+            "last_flush": s.last_flush,
+            "last_error": s.last_error,
+            "last_error_at": s.last_error_at,
+            "privacy": self.settings.privacy,
+            "flush_seconds": self.settings.flush_seconds,
+            **s.extra,
+        }
+
+    def _heartbeat(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_heartbeat < HEARTBEAT_INTERVAL_SECONDS:
+            return
+        self._last_heartbeat = now
+        body = json.dumps(self.heartbeat_document(), indent=1).encode()
+        try:
+            self.sink.write_bytes(f"writers/{self.writer_id}.json", body)
+        except OSError as exc:
+            self._record_error(exc)
+            self._warn("heartbeat write failed", exc)

@@ -1,0 +1,1 @@
+"""View definitions (plain DuckDB SQL), shipped inside the wheel as package data."""
