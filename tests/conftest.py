@@ -1,0 +1,25 @@
+"""Shared fixtures. Every test runs against its own temporary data dir (never the user's)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Importing litellm must never reach the network: use the price map and tokenizers it ships.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    data_dir = tmp_path / "llmstats-data"
+    monkeypatch.setenv("LLMSTATS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("LLMSTATS_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    for name in ("LLMSTATS_PRIVACY", "LLMSTATS_FLUSH_SECONDS", "LLMSTATS_FLUSH_ROWS",
+                 "LLMSTATS_HASH_KEY", "LLMSTATS_ENABLED", "LLMSTATS_SPOOL_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    yield data_dir
