@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -50,19 +51,19 @@ class Settings:
         return Path(self.data_dir.removeprefix("file://"))
 
 
-def user_data_dir() -> Path:
+def user_data_dir(env: Mapping[str, str] | None = None) -> Path:
     """XDG data home (the habit of simonw/llm): ~/.local/share/llmstats unless overridden."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    base = (env or os.environ).get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "llmstats"
 
 
-def user_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+def user_state_dir(env: Mapping[str, str] | None = None) -> Path:
+    base = (env or os.environ).get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "llmstats"
 
 
-def user_config_file() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+def user_config_file(env: Mapping[str, str] | None = None) -> Path:
+    base = (env or os.environ).get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "llmstats" / "config.toml"
 
 
@@ -97,17 +98,17 @@ def _parse_number(name: str, raw: object, kind: type[int] | type[float], minimum
     return value
 
 
-def _default_spool_dir(data_dir: str) -> Path:
+def _default_spool_dir(data_dir: str, env: Mapping[str, str]) -> Path:
     if "://" in data_dir and not data_dir.startswith("file://"):
         digest = hashlib.sha256(data_dir.encode()).hexdigest()[:12]
-        return user_state_dir() / "spool" / digest
+        return user_state_dir(env) / "spool" / digest
     return Path(data_dir.removeprefix("file://")) / "spool"
 
 
-def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Resolve settings: keyword overrides, then LLMSTATS_* env, then the TOML file, then defaults."""
     env = os.environ if environ is None else environ
-    config_file = Path(env.get("LLMSTATS_CONFIG") or user_config_file())
+    config_file = Path(env.get("LLMSTATS_CONFIG") or user_config_file(env))
     from_file = _read_toml(config_file)
 
     def pick(key: str) -> object | None:
@@ -118,11 +119,11 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Se
             return env_value
         return from_file.get(key)
 
-    data_dir = str(pick("data_dir") or user_data_dir())
+    data_dir = str(pick("data_dir") or user_data_dir(env))
     if "://" not in data_dir:
         data_dir = str(Path(data_dir).expanduser())
     spool_raw = pick("spool_dir")
-    spool_dir = Path(str(spool_raw)).expanduser() if spool_raw else _default_spool_dir(data_dir)
+    spool_dir = Path(str(spool_raw)).expanduser() if spool_raw else _default_spool_dir(data_dir, env)
 
     privacy = str(pick("privacy") or "standard").strip().lower()
     if privacy not in PRIVACY_LEVELS:
