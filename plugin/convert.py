@@ -20,15 +20,32 @@ _PARSE = pajson.ParseOptions(explicit_schema=SPOOL_SCHEMA, unexpected_field_beha
 _READ = pajson.ReadOptions(block_size=8 << 20)
 
 
+def _read(data: bytes) -> pa.Table:
+    return pajson.read_json(io.BytesIO(data), read_options=_READ, parse_options=_PARSE)
+
+
+def _parse_each_good_line(lines: list[bytes]) -> list[pa.Table]:
+    """Bisect down to the lines that do not parse and leave only those out."""
+    try:
+        return [_read(b"\n".join(lines) + b"\n")]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if len(lines) == 1:
+            return []
+    middle = len(lines) // 2
+    return _parse_each_good_line(lines[:middle]) + _parse_each_good_line(lines[middle:])
+
+
 def _parse(data: bytes) -> pa.Table:
     try:
-        return pajson.read_json(io.BytesIO(data), read_options=_READ, parse_options=_PARSE)
-    except pa.ArrowInvalid:
-        # A failed or torn write can leave a fragment mid-file; keep every whole row.
+        return _read(data)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # A failed or torn write can leave a fragment mid-file, and a row can hold a
+        # value the schema refuses: keep every row that parses, lose only the bad ones.
         cleaned = valid_lines(data)
-        if not cleaned:
+        tables = _parse_each_good_line(cleaned.splitlines()) if cleaned else []
+        if not tables:
             return SPOOL_SCHEMA.empty_table()
-        return pajson.read_json(io.BytesIO(cleaned), read_options=_READ, parse_options=_PARSE)
+        return pa.concat_tables(tables)
 
 
 def _conform(table: pa.Table) -> pa.Table:

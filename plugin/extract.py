@@ -8,6 +8,7 @@ there is no deny-list to forget a field in.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -46,21 +47,26 @@ def call_type_of(raw: object) -> str:
     return _CALL_TYPES.get(raw, "other")
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _int(value: object) -> int | None:
-    if value is None or isinstance(value, bool):
+    """A count that fits int64, or None: a malformed payload must not poison a segment."""
+    if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, float) and math.isfinite(value):
+        value = int(value)
+    if isinstance(value, int) and -_INT64_MAX <= value <= _INT64_MAX:
         return value
-    if isinstance(value, float):
-        return int(value)
     return None
 
 
 def _num(value: object) -> float | None:
-    if value is None or isinstance(value, bool):
+    if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        number = float(value) if abs(value) < 1e300 else math.inf
+        return number if math.isfinite(number) else None
     return None
 
 
@@ -68,6 +74,10 @@ def _str(value: object) -> str | None:
     if isinstance(value, str) and value:
         return value
     return None
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else _EMPTY
 
 
 def _get(obj: object, key: str) -> Any:
@@ -109,7 +119,7 @@ def _cache_tokens(usage: object) -> tuple[int | None, int | None, int | None]:
 
 
 def _error_fields(payload: Mapping[str, Any], kwargs: Mapping[str, Any]) -> Row:
-    info = payload.get("error_information") or _EMPTY
+    info = _mapping(payload.get("error_information"))
     exception = kwargs.get("exception")
     status = _int(getattr(exception, "status_code", None))
     raw_code = info.get("error_code")
@@ -159,8 +169,8 @@ def extract_event(
     event_id = payload.get("id") or kwargs.get("litellm_call_id")
     if not isinstance(event_id, str):
         return None
-    meta = payload.get("metadata") or _EMPTY
-    hidden = payload.get("hidden_params") or _EMPTY
+    meta = _mapping(payload.get("metadata"))
+    hidden = _mapping(payload.get("hidden_params"))
     usage = meta.get("usage_object") or hidden.get("usage_object") or _get(response, "usage")
     start = _num(payload.get("startTime"))
     end = _num(payload.get("endTime"))
@@ -171,10 +181,9 @@ def extract_event(
     cache_read, cache_write, cache_write_1h = _cache_tokens(usage)
     prompt_details = _get(usage, "prompt_tokens_details")
     completion_details = _get(usage, "completion_tokens_details")
-    model_info = (payload.get("model_map_information") or _EMPTY).get("model_map_value") or _EMPTY
-    litellm_params = kwargs.get("litellm_params") or _EMPTY
-    request_meta = litellm_params.get("metadata") or _EMPTY
-    cost_breakdown = payload.get("cost_breakdown") or _EMPTY
+    model_info = _mapping(_mapping(payload.get("model_map_information")).get("model_map_value"))
+    request_meta = _mapping(_mapping(kwargs.get("litellm_params")).get("metadata"))
+    cost_breakdown = _mapping(payload.get("cost_breakdown"))
 
     row: Row = {
         "event_id": event_id,
@@ -254,7 +263,7 @@ def _add_response_counts(row: Row, call_type: str, response: object, privacy: st
             row["image_count"] = len(data)
     elif call_type == "transcription":
         row["audio_seconds"] = _num(_get(response, "duration")) or _num(
-            (_get(response, "_hidden_params") or _EMPTY).get("audio_transcription_duration")
+            _mapping(_get(response, "_hidden_params")).get("audio_transcription_duration")
         )
 
 
@@ -267,7 +276,7 @@ def _add_full_privacy_fields(
     row["user_agent"] = _str(payload.get("user_agent") or meta.get("user_agent"))
     ip = payload.get("requester_ip_address") or meta.get("requester_ip_address")
     row["requester_ip_hash"] = hash_id(ip) if ip else None
-    params = payload.get("model_parameters") or _EMPTY
+    params = _mapping(payload.get("model_parameters"))
     # Numeric parameters only: `tools`, `response_format` and friends carry content.
     row["param_temperature"] = _num(params.get("temperature"))
     row["param_top_p"] = _num(params.get("top_p"))

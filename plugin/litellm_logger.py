@@ -50,7 +50,6 @@ class LLMStatsLogger(CustomLogger):
         self.errors = 0
         self.duplicates = 0
         self._last_error_log = 0.0
-        self._disabled = False
 
     # ---- setup (once per process; a forked worker gets its own writer) ----------
 
@@ -66,9 +65,8 @@ class LLMStatsLogger(CustomLogger):
         self._writer = None
         settings = self._settings or load_settings()
         self._settings = settings
-        self._pid = os.getpid()
         if not settings.enabled:
-            self._disabled = True
+            self._pid = os.getpid()
             return
         secret = (
             settings.hash_key.encode()
@@ -81,6 +79,8 @@ class LLMStatsLogger(CustomLogger):
         writer.start()
         shutdown.install(writer)
         self._writer = writer
+        # Last: other threads skip the lock once the pid matches, so the writer must exist.
+        self._pid = os.getpid()
 
     @property
     def writer(self) -> EventWriter | None:

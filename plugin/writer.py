@@ -75,12 +75,14 @@ class EventWriter:
         self._stop = threading.Event()
         self._flush_lock = threading.Lock()
         self._flushed = threading.Condition()
-        self._flush_generation = 0
+        self._flush_requested = 0  # flush() calls so far
+        self._flush_served = 0  # requests covered by a completed writer round
         self._flush_seconds = settings.flush_seconds
         self._last_warning = 0.0
         self._last_heartbeat = 0.0
         self._next_recovery = 0.0
         self._thread: threading.Thread | None = None
+        self._closed = False
         self._open_spool()
 
     # ---- hot path ---------------------------------------------------------------
@@ -95,10 +97,20 @@ class EventWriter:
                 self._hold(line, exc)
                 return
             self.stats.spooled += 1
-            if rows >= self.settings.flush_rows:
+            if self._closed:
+                self._flush_late_event()
+            elif rows >= self.settings.flush_rows:
                 self._wake.set()
             return
         self._hold(line, None)
+
+    def _flush_late_event(self) -> None:
+        """After close() there is no writer thread: convert right away, or the event
+        would wait in the spool for the next process."""
+        try:
+            self._flush_once()
+        except Exception as exc:  # the spool still holds it; the next writer recovers it
+            self._record_error(exc)
 
     def _hold(self, line: bytes, exc: OSError | None) -> None:
         if len(self._held) >= self.settings.max_pending_rows:
@@ -132,9 +144,10 @@ class EventWriter:
             self._flush_once()
             return True
         with self._flushed:
-            target = self._flush_generation + 2  # a full round that started after this call
+            self._flush_requested += 1
+            ticket = self._flush_requested
             self._wake.set()
-            return self._flushed.wait_for(lambda: self._flush_generation >= target, timeout)
+            return self._flushed.wait_for(lambda: self._flush_served >= ticket, timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         self._stop.set()
@@ -142,9 +155,10 @@ class EventWriter:
         thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             thread.join(timeout)
+        self._closed = True
+        # LiteLLM may deliver callbacks from its own exit handler after this one ran:
+        # from here on, submit() converts each late event itself.
         self._flush_once()
-        # Late events (LiteLLM may deliver async callbacks from its own exit handler) still
-        # land in the spool and are converted by the next flush call or the next process.
 
     # ---- writer thread ----------------------------------------------------------
 
@@ -153,6 +167,8 @@ class EventWriter:
             self._wake.wait(self._flush_seconds)
             self._wake.clear()
             stopping = self._stop.is_set()
+            with self._flushed:
+                serving = self._flush_requested  # every request made before this round
             try:
                 self._flush_once()
                 if time.monotonic() >= self._next_recovery:
@@ -162,7 +178,7 @@ class EventWriter:
                 self._record_error(exc)
                 self._warn("writer round failed", exc)
             with self._flushed:
-                self._flush_generation += 1
+                self._flush_served = serving
                 self._flushed.notify_all()
             if stopping:
                 return

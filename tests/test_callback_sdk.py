@@ -1,0 +1,123 @@
+"""The callback inside the LiteLLM SDK: sync and async calls, duplicates, fail-open, exit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import litellm
+import pyarrow.dataset as ds
+import pytest
+
+from llmstats.plugin.config import load_settings
+from llmstats.plugin.litellm_logger import LLMStatsLogger
+
+
+def read_events(data_dir: Path) -> list[dict]:
+    if not (data_dir / "events").exists():
+        return []
+    return ds.dataset(data_dir / "events", partitioning="hive").to_table().to_pylist()
+
+
+@pytest.fixture
+def logger(isolated_data_dir: Path) -> Iterator[LLMStatsLogger]:
+    instance = LLMStatsLogger(load_settings(flush_seconds=3600))
+    previous = litellm.callbacks
+    litellm.callbacks = [instance]
+    yield instance
+    litellm.callbacks = previous
+
+
+def _wait_for(logger: LLMStatsLogger, count: int) -> None:
+    for _ in range(100):
+        writer = logger.writer
+        if writer is not None and writer.stats.spooled >= count:
+            return
+        asyncio.run(asyncio.sleep(0.05))
+    raise AssertionError(f"expected {count} spooled events")
+
+
+def test_sync_and_async_calls_each_give_one_row(logger: LLMStatsLogger, isolated_data_dir: Path) -> None:
+    litellm.completion(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "sync hello"}],
+        mock_response="sync answer",
+    )
+
+    async def call() -> None:
+        await litellm.acompletion(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "async hello"}],
+            mock_response="async answer",
+        )
+        await asyncio.sleep(0.2)  # LiteLLM runs async callbacks as tasks
+
+    asyncio.run(call())
+    _wait_for(logger, 2)
+    assert logger.flush()
+    rows = read_events(isolated_data_dir)
+    assert len(rows) == 2
+    for row in rows:
+        assert row["status"] == "success" and row["call_type"] == "chat"
+        assert row["model"] == "gpt-4o-mini" and row["provider"] == "openai"
+        assert row["input_tokens"] > 0 and row["output_tokens"] > 0
+        assert row["total_tokens"] == row["input_tokens"] + row["output_tokens"]
+        assert row["reported_cost_usd"] > 0
+        assert row["latency_ms"] >= 0 and row["ts"] <= row["end_ts"]
+    assert logger.errors == 0
+
+
+def test_a_callback_fired_twice_is_one_row(logger: LLMStatsLogger, isolated_data_dir: Path) -> None:
+    captured: list[tuple] = []
+
+    class Spy(litellm.integrations.custom_logger.CustomLogger):  # type: ignore[name-defined,misc]
+        def log_success_event(self, kwargs, response_obj, start_time, end_time):  # type: ignore[no-untyped-def]
+            captured.append((kwargs, response_obj, start_time, end_time))
+
+    litellm.callbacks = [Spy()]
+    litellm.completion(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], mock_response="y"
+    )
+    for _ in range(50):
+        if captured:
+            break
+        asyncio.run(asyncio.sleep(0.05))
+    (args,) = captured[:1]
+    logger.log_success_event(*args)
+    asyncio.run(logger.async_log_success_event(*args))
+    logger.flush()
+    assert len(read_events(isolated_data_dir)) == 1
+    assert logger.duplicates == 1
+
+
+def test_disabled_writes_nothing(isolated_data_dir: Path) -> None:
+    instance = LLMStatsLogger(load_settings(enabled=False))
+    instance.log_success_event({"standard_logging_object": {"id": "x", "startTime": 1.0}}, None, 0, 0)
+    assert instance.writer is None and not isolated_data_dir.exists()
+
+
+SDK_SCRIPT = textwrap.dedent(
+    """
+    import litellm
+    from llmstats.plugin import callback
+    litellm.callbacks = [callback]
+    for i in range(3):
+        litellm.completion(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+                           mock_response="hello")
+    """
+)
+
+
+def test_an_sdk_script_that_just_exits_leaves_its_rows_in_parquet(isolated_data_dir: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", SDK_SCRIPT], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    rows = read_events(isolated_data_dir)
+    assert len(rows) == 3, proc.stderr
+    beats = list((isolated_data_dir / "writers").glob("*.json"))
+    assert json.loads(beats[0].read_text())["written"] == 3
