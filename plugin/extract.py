@@ -237,7 +237,11 @@ def extract_event(
     elif response is not None:
         _add_response_counts(row, call_type, response, privacy)
     if privacy != "minimal":
-        end_user = payload.get("end_user") or meta.get("user_api_key_end_user_id")
+        # The proxy resolves the end user into the payload; the SDK leaves it in the
+        # OpenAI `user` parameter.
+        end_user = (
+            payload.get("end_user") or meta.get("user_api_key_end_user_id") or kwargs.get("user")
+        )
         tags = payload.get("request_tags")
         row["key_hash"] = _str(meta.get("user_api_key_hash"))
         row["key_alias"] = _str(meta.get("user_api_key_alias"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,3 +24,20 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
                  "LLMSTATS_HASH_KEY", "LLMSTATS_ENABLED", "LLMSTATS_SPOOL_DIR"):
         monkeypatch.delenv(name, raising=False)
     yield data_dir
+
+
+@pytest.fixture
+def use_callbacks() -> Iterator[Any]:
+    """Install LiteLLM callbacks for one test. LiteLLM copies `litellm.callbacks` into
+    internal lists on first use, so resetting only `litellm.callbacks` would leave an
+    earlier test's logger receiving this test's events."""
+    import litellm
+
+    manager = litellm.logging_callback_manager
+
+    def install(*callbacks: Any) -> None:
+        manager._reset_all_callbacks()
+        litellm.callbacks = list(callbacks)
+
+    yield install
+    manager._reset_all_callbacks()

@@ -7,8 +7,8 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import litellm
 import pyarrow.dataset as ds
@@ -25,12 +25,10 @@ def read_events(data_dir: Path) -> list[dict]:
 
 
 @pytest.fixture
-def logger(isolated_data_dir: Path) -> Iterator[LLMStatsLogger]:
+def logger(isolated_data_dir: Path, use_callbacks: Any) -> LLMStatsLogger:
     instance = LLMStatsLogger(load_settings(flush_seconds=3600))
-    previous = litellm.callbacks
-    litellm.callbacks = [instance]
-    yield instance
-    litellm.callbacks = previous
+    use_callbacks(instance)
+    return instance
 
 
 def _wait_for(logger: LLMStatsLogger, count: int) -> None:
@@ -72,14 +70,16 @@ def test_sync_and_async_calls_each_give_one_row(logger: LLMStatsLogger, isolated
     assert logger.errors == 0
 
 
-def test_a_callback_fired_twice_is_one_row(logger: LLMStatsLogger, isolated_data_dir: Path) -> None:
+def test_a_callback_fired_twice_is_one_row(
+    logger: LLMStatsLogger, isolated_data_dir: Path, use_callbacks: Any
+) -> None:
     captured: list[tuple] = []
 
     class Spy(litellm.integrations.custom_logger.CustomLogger):  # type: ignore[name-defined,misc]
         def log_success_event(self, kwargs, response_obj, start_time, end_time):  # type: ignore[no-untyped-def]
             captured.append((kwargs, response_obj, start_time, end_time))
 
-    litellm.callbacks = [Spy()]
+    use_callbacks(Spy())
     litellm.completion(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], mock_response="y"
     )
