@@ -90,7 +90,7 @@ def _parse_bool(name: str, raw: object) -> bool:
 
 def _parse_number(name: str, raw: object, kind: type[int] | type[float], minimum: float) -> Any:
     try:
-        value = kind(raw)  # type: ignore[arg-type]
+        value = kind(str(raw))
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
     if value < minimum:
@@ -123,7 +123,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if "://" not in data_dir:
         data_dir = str(Path(data_dir).expanduser())
     spool_raw = pick("spool_dir")
-    spool_dir = Path(str(spool_raw)).expanduser() if spool_raw else _default_spool_dir(data_dir, env)
+    spool_dir = (
+        Path(str(spool_raw)).expanduser() if spool_raw else _default_spool_dir(data_dir, env)
+    )
 
     privacy = str(pick("privacy") or "standard").strip().lower()
     if privacy not in PRIVACY_LEVELS:

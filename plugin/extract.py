@@ -70,6 +70,15 @@ def _num(value: object) -> float | None:
     return None
 
 
+_YEAR_3000 = 32_503_680_000.0
+
+
+def _epoch_seconds(value: object) -> float | None:
+    """A plausible epoch time, or None (a wild value must not overflow the µs column)."""
+    number = _num(value)
+    return number if number is not None and 0.0 <= number < _YEAR_3000 else None
+
+
 def _str(value: object) -> str | None:
     if isinstance(value, str) and value:
         return value
@@ -172,9 +181,9 @@ def extract_event(
     meta = _mapping(payload.get("metadata"))
     hidden = _mapping(payload.get("hidden_params"))
     usage = meta.get("usage_object") or hidden.get("usage_object") or _get(response, "usage")
-    start = _num(payload.get("startTime"))
-    end = _num(payload.get("endTime"))
-    first_token = _num(payload.get("completionStartTime"))
+    start = _epoch_seconds(payload.get("startTime"))
+    end = _epoch_seconds(payload.get("endTime"))
+    first_token = _epoch_seconds(payload.get("completionStartTime"))
     stream = payload.get("stream")
     call_type = call_type_of(payload.get("call_type"))
 
@@ -284,7 +293,5 @@ def _add_full_privacy_fields(
     # Numeric parameters only: `tools`, `response_format` and friends carry content.
     row["param_temperature"] = _num(params.get("temperature"))
     row["param_top_p"] = _num(params.get("top_p"))
-    row["param_max_tokens"] = _int(
-        params.get("max_tokens") or params.get("max_completion_tokens")
-    )
+    row["param_max_tokens"] = _int(params.get("max_tokens") or params.get("max_completion_tokens"))
     row["param_n"] = _int(params.get("n"))

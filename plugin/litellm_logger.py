@@ -128,10 +128,14 @@ class LLMStatsLogger(CustomLogger):
             # The class name only: exception text may quote a payload.
             log.warning("llmstats: callback error %s (total %d)", type(exc).__name__, self.errors)
 
-    def log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+    def log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
         self._capture(kwargs, response_obj, "success")
 
-    def log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+    def log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
         self._capture(kwargs, response_obj, "failure")
 
     async def async_log_success_event(

@@ -11,9 +11,7 @@ import pyarrow as pa
 
 SCHEMA_VERSION = 1
 
-SEGMENT_TYPE = pa.struct(
-    [("role", pa.string()), ("kind", pa.string()), ("tokens", pa.int64())]
-)
+SEGMENT_TYPE = pa.struct([("role", pa.string()), ("kind", pa.string()), ("tokens", pa.int64())])
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -90,10 +88,7 @@ TIMESTAMP_COLUMNS = ("ts", "end_ts")
 # The spool stores timestamps as integer microseconds since the epoch (cheap to
 # produce on the hot path, exact, and parsed natively by pyarrow's JSON reader).
 SPOOL_SCHEMA = pa.schema(
-    [
-        pa.field(f.name, pa.int64()) if f.name in TIMESTAMP_COLUMNS else f
-        for f in EVENT_SCHEMA
-    ]
+    [pa.field(f.name, pa.int64()) if f.name in TIMESTAMP_COLUMNS else f for f in EVENT_SCHEMA]
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(EVENT_SCHEMA.names)

@@ -10,6 +10,7 @@ in the spool and is converted by the next writer that starts on the same spool d
 from __future__ import annotations
 
 import atexit
+import contextlib
 import signal
 import threading
 from collections.abc import Callable
@@ -33,10 +34,9 @@ def install(writer: EventWriter) -> None:
 
 
 def _close_quietly(writer: EventWriter) -> None:
-    try:
+    # Exit must never print a traceback because of llmstats.
+    with contextlib.suppress(Exception):
         writer.close()
-    except Exception:  # exit must not print a traceback because of llmstats
-        pass
 
 
 def _chained(writer: EventWriter, previous: Handler) -> Callable[[int, FrameType | None], None]:

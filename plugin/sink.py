@@ -34,7 +34,7 @@ class Sink:
 
     def write_table(self, relative: str, table: pa.Table) -> None:
         buffer = io.BytesIO()
-        pq.write_table(table, buffer, **PARQUET_OPTIONS)  # type: ignore[arg-type]
+        pq.write_table(table, buffer, **PARQUET_OPTIONS)
         self.write_bytes(relative, buffer.getvalue())
 
     def write_bytes(self, relative: str, data: bytes) -> None:

@@ -9,6 +9,7 @@ an exception from here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from typing import Any
 
 from .config import Settings
 from .convert import segment_tables
+from .sink import Sink
 from .spool import (
     SpoolSegments,
     list_segments,
@@ -31,7 +33,6 @@ from .spool import (
     segment_seq,
     writer_folders,
 )
-from .sink import Sink
 
 log = logging.getLogger("llmstats")
 
@@ -244,10 +245,8 @@ class EventWriter:
                     self._convert(segment, folder.name)
                     converted += 1
                 (folder / "lock").unlink(missing_ok=True)
-                try:
+                with contextlib.suppress(OSError):
                     folder.rmdir()
-                except OSError:
-                    pass
         return converted
 
     # ---- health -----------------------------------------------------------------

@@ -20,8 +20,14 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("LLMSTATS_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    for name in ("LLMSTATS_PRIVACY", "LLMSTATS_FLUSH_SECONDS", "LLMSTATS_FLUSH_ROWS",
-                 "LLMSTATS_HASH_KEY", "LLMSTATS_ENABLED", "LLMSTATS_SPOOL_DIR"):
+    for name in (
+        "LLMSTATS_PRIVACY",
+        "LLMSTATS_FLUSH_SECONDS",
+        "LLMSTATS_FLUSH_ROWS",
+        "LLMSTATS_HASH_KEY",
+        "LLMSTATS_ENABLED",
+        "LLMSTATS_SPOOL_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     yield data_dir
 

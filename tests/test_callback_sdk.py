@@ -13,7 +13,6 @@ from typing import Any
 import litellm
 import pyarrow.dataset as ds
 import pytest
-
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.litellm_logger import LLMStatsLogger
 
@@ -40,7 +39,9 @@ def _wait_for(logger: LLMStatsLogger, count: int) -> None:
     raise AssertionError(f"expected {count} spooled events")
 
 
-def test_sync_and_async_calls_each_give_one_row(logger: LLMStatsLogger, isolated_data_dir: Path) -> None:
+def test_sync_and_async_calls_each_give_one_row(
+    logger: LLMStatsLogger, isolated_data_dir: Path
+) -> None:
     litellm.completion(
         model="gpt-4o-mini",
         messages=[{"role": "user", "content": "sync hello"}],
@@ -97,7 +98,9 @@ def test_a_callback_fired_twice_is_one_row(
 
 def test_disabled_writes_nothing(isolated_data_dir: Path) -> None:
     instance = LLMStatsLogger(load_settings(enabled=False))
-    instance.log_success_event({"standard_logging_object": {"id": "x", "startTime": 1.0}}, None, 0, 0)
+    instance.log_success_event(
+        {"standard_logging_object": {"id": "x", "startTime": 1.0}}, None, 0, 0
+    )
     assert instance.writer is None and not isolated_data_dir.exists()
 
 

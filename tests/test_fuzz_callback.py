@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.convert import segment_tables
 from llmstats.plugin.extract import extract_event
@@ -26,8 +25,9 @@ json_leaf = st.one_of(
 )
 json_value = st.recursive(
     json_leaf,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -79,7 +79,11 @@ kwargs_strategy = st.one_of(
     json_value,
     st.builds(lambda p: {"standard_logging_object": p}, json_value),
     st.builds(
-        lambda p, extra: {"standard_logging_object": p, "litellm_params": extra, "fallback_depth": extra},
+        lambda p, extra: {
+            "standard_logging_object": p,
+            "litellm_params": extra,
+            "fallback_depth": extra,
+        },
         mutated_payloads(),
         json_value,
     ),
@@ -89,14 +93,23 @@ hasher = Hasher(b"fuzz")
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(payload=mutated_payloads(), status=st.sampled_from(["success", "failure"]),
-       privacy=st.sampled_from(["minimal", "standard", "full"]), response=json_value)
+@given(
+    payload=mutated_payloads(),
+    status=st.sampled_from(["success", "failure"]),
+    privacy=st.sampled_from(["minimal", "standard", "full"]),
+    response=json_value,
+)
 def test_accepted_rows_always_convert_to_exactly_one_row(
     payload: dict[str, Any], status: str, privacy: str, response: Any
 ) -> None:
     row = extract_event(
-        {"standard_logging_object": payload}, response, status=status, privacy=privacy,
-        hash_id=hasher, writer_id="w", version="t",
+        {"standard_logging_object": payload},
+        response,
+        status=status,
+        privacy=privacy,
+        hash_id=hasher,
+        writer_id="w",
+        version="t",
     )
     if row is None:
         return
@@ -108,13 +121,24 @@ def test_accepted_rows_always_convert_to_exactly_one_row(
 
 def test_the_realistic_payload_itself_is_accepted() -> None:
     row = extract_event(
-        {"standard_logging_object": REALISTIC}, None, status="success", privacy="full",
-        hash_id=hasher, writer_id="w", version="t",
+        {"standard_logging_object": REALISTIC},
+        None,
+        status="success",
+        privacy="full",
+        hash_id=hasher,
+        writer_id="w",
+        version="t",
     )
-    assert row is not None and row["cache_read_tokens"] == 10 and row["ttft_ms"] == pytest.approx(400.0, abs=0.01)
+    assert (
+        row is not None
+        and row["cache_read_tokens"] == 10
+        and row["ttft_ms"] == pytest.approx(400.0, abs=0.01)
+    )
 
 
-logger = LLMStatsLogger(load_settings(data_dir="/nonexistent/llmstats-fuzz", spool_dir="/proc/none"))
+logger = LLMStatsLogger(
+    load_settings(data_dir="/nonexistent/llmstats-fuzz", spool_dir="/proc/none")
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

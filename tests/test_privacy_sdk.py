@@ -11,7 +11,6 @@ from typing import Any
 import litellm
 import pyarrow.dataset as ds
 import pytest
-
 from canaries import files_under, leaked_canaries, new_canary
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.litellm_logger import LLMStatsLogger
@@ -22,33 +21,61 @@ def test_no_canary_reaches_disk_or_logs(
     privacy: str, isolated_data_dir: Path, caplog: pytest.LogCaptureFixture, use_callbacks: Any
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="llmstats")
-    c = {name: new_canary(name) for name in (
-        "system", "user", "tool_def", "tool_arg", "response", "end_user", "metadata", "email",
-    )}
+    c = {
+        name: new_canary(name)
+        for name in (
+            "system",
+            "user",
+            "tool_def",
+            "tool_arg",
+            "response",
+            "end_user",
+            "metadata",
+            "email",
+        )
+    }
     logger = LLMStatsLogger(load_settings(privacy=privacy, flush_seconds=3600))
     use_callbacks(logger)
+
     async def calls() -> None:
         await litellm.acompletion(
             model="gpt-4o-mini",
             messages=[
                 {"role": "system", "content": f"You are {c['system']}"},
                 {"role": "user", "content": f"Say {c['user']}"},
-                {"role": "assistant", "content": None, "tool_calls": [{
-                    "id": "call_1", "type": "function",
-                    "function": {"name": "lookup", "arguments": f'{{"q": "{c["tool_arg"]}"}}'},
-                }]},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {
+                                "name": "lookup",
+                                "arguments": f'{{"q": "{c["tool_arg"]}"}}',
+                            },
+                        }
+                    ],
+                },
                 {"role": "tool", "tool_call_id": "call_1", "content": c["tool_arg"]},
             ],
-            tools=[{"type": "function", "function": {
-                "name": "lookup", "description": c["tool_def"],
-                "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
-            }}],
+            tools=[
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "lookup",
+                        "description": c["tool_def"],
+                        "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+                    },
+                }
+            ],
             user=c["end_user"],
             metadata={"note": c["metadata"], "user_api_key_user_email": c["email"]},
             mock_response=f"Here you go: {c['response']}",
         )
         await litellm.aembedding(
-            model="text-embedding-3-small", input=[c["user"]],
+            model="text-embedding-3-small",
+            input=[c["user"]],
             mock_response=[0.1, 0.2],  # type: ignore[arg-type]
         )
         await asyncio.sleep(0.3)

@@ -15,13 +15,11 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.convert import segment_tables
 from llmstats.plugin.schema import EVENT_SCHEMA
 from llmstats.plugin.spool import list_segments
 from llmstats.plugin.writer import EventWriter, parquet_name
-
 from rows import BASE_TS, event_row
 
 DAY_US = 86_400_000_000
@@ -61,16 +59,21 @@ def test_duplicate_event_ids_in_a_segment_become_one_row() -> None:
     tables = segment_tables(data)
     (table,) = tables.values()
     assert table.num_rows == 2
-    assert table.filter(pc.equal(table.column("event_id"), "same")).column("input_tokens").to_pylist() == [1]
+    assert table.filter(pc.equal(table.column("event_id"), "same")).column(
+        "input_tokens"
+    ).to_pylist() == [1]
 
 
 def test_a_torn_line_and_a_fragment_lose_only_themselves() -> None:
     good = [event_row() for _ in range(3)]
     data = (
-        json.dumps(good[0]).encode() + b"\n"
+        json.dumps(good[0]).encode()
+        + b"\n"
         + b'{"event_id": "broken", "ts": 12\n'  # a failed write left half a line
-        + json.dumps(good[1]).encode() + b"\n"
-        + json.dumps(good[2]).encode() + b"\n"
+        + json.dumps(good[1]).encode()
+        + b"\n"
+        + json.dumps(good[2]).encode()
+        + b"\n"
     )
     (table,) = segment_tables(data).values()
     assert sorted(table.column("event_id").to_pylist()) == sorted(r["event_id"] for r in good)
@@ -235,4 +238,3 @@ def test_rows_threshold_wakes_the_writer_thread(isolated_data_dir: Path) -> None
         deadline -= 1
     assert len(read_events(isolated_data_dir)) == 10
     writer.close()
-
