@@ -1,0 +1,33 @@
+"""Realistic callback inputs for the benchmarks: payloads recorded from the real proxy.
+
+`tests/fixtures/payloads/proxy.jsonl` is written by `tests/record_payloads.py` (the real
+LiteLLM proxy in front of the fake provider). Each record becomes the kwargs/response pair
+a callback receives; the benchmark gives every copy its own event id so de-duplication
+never short-cuts the work.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+RECORDINGS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "payloads" / "proxy.jsonl"
+
+
+def load_records(kind: str | None = "success") -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in RECORDINGS.read_text().splitlines() if line.strip()]
+    return [r for r in records if kind is None or r["kind"] == kind]
+
+
+def fresh_calls(records: list[dict[str, Any]], count: int) -> list[tuple[dict[str, Any], Any]]:
+    """`count` (kwargs, response) pairs cycling through the recordings, each a distinct event."""
+    calls = []
+    for index in range(count):
+        record = records[index % len(records)]
+        kwargs = copy.deepcopy(record["kwargs"])
+        kwargs["standard_logging_object"]["id"] = str(uuid.uuid4())
+        calls.append((kwargs, record["response"]))
+    return calls
