@@ -15,10 +15,10 @@ import statistics
 import tempfile
 import time
 
-from payloads import fresh_calls, load_records
-
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.litellm_logger import LLMStatsLogger
+
+from payloads import fresh_calls, load_records
 
 
 def run_once(events: int, data_dir: str) -> list[float]:

@@ -13,6 +13,7 @@ from typing import Any
 import litellm
 import pyarrow.dataset as ds
 import pytest
+
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.litellm_logger import LLMStatsLogger
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from llmstats.plugin.config import ConfigError, load_settings, user_data_dir
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.convert import segment_tables
 from llmstats.plugin.extract import extract_event

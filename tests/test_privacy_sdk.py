@@ -11,9 +11,11 @@ from typing import Any
 import litellm
 import pyarrow.dataset as ds
 import pytest
-from canaries import files_under, leaked_canaries, new_canary
+
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.litellm_logger import LLMStatsLogger
+
+from canaries import files_under, leaked_canaries, new_canary
 
 
 @pytest.mark.parametrize("privacy", ["minimal", "standard", "full"])

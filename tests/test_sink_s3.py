@@ -11,6 +11,7 @@ import pytest
 
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
+
 from moto_server import create_bucket, moto_s3, s3_env
 from rows import event_row
 

@@ -15,11 +15,13 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.convert import segment_tables
 from llmstats.plugin.schema import EVENT_SCHEMA
 from llmstats.plugin.spool import list_segments
 from llmstats.plugin.writer import EventWriter, parquet_name
+
 from rows import BASE_TS, event_row
 
 DAY_US = 86_400_000_000
