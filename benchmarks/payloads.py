@@ -9,12 +9,17 @@ never short-cuts the work.
 from __future__ import annotations
 
 import copy
+import os
 import json
 import uuid
 from pathlib import Path
 from typing import Any
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "payloads" / "proxy.jsonl"
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch prices
+
+RECORDINGS = (
+    Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "payloads" / "proxy.jsonl"
+)
 
 
 def load_records(kind: str | None = "success") -> list[dict[str, Any]]:

@@ -8,12 +8,19 @@ is deleted just rewrites identical files.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from .schema import EVENT_SCHEMA, SPOOL_SCHEMA, TIMESTAMP_COLUMNS
+from .schema import (
+    DERIVED_COLUMNS,
+    EVENT_SCHEMA,
+    SPOOL_SCHEMA,
+    TIMESTAMP_COLUMNS,
+    WRITER_COLUMNS,
+)
 from .spool import valid_lines
 
 _PARSE = pajson.ParseOptions(explicit_schema=SPOOL_SCHEMA, unexpected_field_behavior="ignore")
@@ -48,11 +55,29 @@ def _parse(data: bytes) -> pa.Table:
         return pa.concat_tables(tables)
 
 
-def _conform(table: pa.Table) -> pa.Table:
+def _derived(table: pa.Table, name: str) -> pa.ChunkedArray | None:
+    """Durations in ms from the µs timestamps (the hot path writes only the timestamps)."""
+    start = table.column("ts")
+    end_name = {"latency_ms": "end_ts", "ttft_ms": "first_token_ts"}[name]
+    if end_name not in table.column_names:
+        return None
+    micros = pc.subtract(table.column(end_name), start)
+    return pc.divide(micros.cast(pa.float64()), 1000.0)
+
+
+def _conform(table: pa.Table, constants: Mapping[str, object]) -> pa.Table:
     """Every schema column, in schema order, with the schema's types."""
     columns = []
     for field in EVENT_SCHEMA:
-        if field.name in table.column_names:
+        column: pa.ChunkedArray | pa.Array | None = None
+        if field.name in WRITER_COLUMNS:
+            value = constants.get(field.name)
+            column = pa.repeat(pa.scalar(value, field.type), table.num_rows)
+        elif field.name in DERIVED_COLUMNS:
+            column = _derived(table, field.name)
+            if column is None:
+                column = pa.nulls(table.num_rows, field.type)
+        elif field.name in table.column_names:
             column = table.column(field.name)
             if field.name in TIMESTAMP_COLUMNS:
                 column = column.cast(pa.timestamp("us")).cast(field.type)
@@ -87,13 +112,16 @@ def _sorted_by_ts(table: pa.Table) -> pa.Table:
     return table.take(pc.sort_indices(table, sort_keys=[("ts", "ascending")]))
 
 
-def segment_tables(data: bytes) -> dict[str, pa.Table]:
-    """Parse spool lines into conformed tables keyed by UTC date (YYYY-MM-DD), sorted by ts."""
+def segment_tables(data: bytes, constants: Mapping[str, object]) -> dict[str, pa.Table]:
+    """Parse spool lines into conformed tables keyed by UTC date (YYYY-MM-DD), sorted by ts.
+
+    `constants` holds the writer columns (privacy_level, schema_version, llmstats_version,
+    writer_id) of the process that spooled the rows."""
     raw = _parse(data)
     if raw.num_rows == 0:
         return {}
     raw = raw.filter(pc.and_(pc.is_valid(raw.column("event_id")), pc.is_valid(raw.column("ts"))))
-    table = _drop_duplicate_ids(_conform(raw))
+    table = _drop_duplicate_ids(_conform(raw, constants))
     if table.num_rows == 0:
         return {}
     table = _sorted_by_ts(table)

@@ -11,7 +11,6 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,6 @@ log = logging.getLogger("llmstats")
 RECENT_IDS = 65_536
 
 
-def _version() -> str:
-    try:
-        return metadata.version("llmstats")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
 class LLMStatsLogger(CustomLogger):
     """Captures one metadata-only event per LiteLLM call attempt."""
 
@@ -46,7 +38,6 @@ class LLMStatsLogger(CustomLogger):
         self._pid = -1
         self._init_lock = threading.Lock()
         self._recent: OrderedDict[str, None] = OrderedDict()
-        self._version = _version()
         self.errors = 0
         self.duplicates = 0
         self._last_error_log = 0.0
@@ -101,8 +92,6 @@ class LLMStatsLogger(CustomLogger):
                 status=status,
                 privacy=settings.privacy,
                 hash_id=self._hasher,
-                writer_id=writer.writer_id,
-                version=self._version,
             )
             if row is None:
                 return

@@ -70,6 +70,7 @@ EVENT_SCHEMA = pa.schema(
         ("segments_estimated", pa.bool_()),
         ("service_tier", pa.string()),
         ("litellm_overhead_ms", pa.float64()),
+        ("first_token_ts", _TS),
         ("cache_write_1h_tokens", pa.int64()),
         ("batch", pa.bool_()),
         # privacy=full only
@@ -83,12 +84,22 @@ EVENT_SCHEMA = pa.schema(
     ]
 )
 
-TIMESTAMP_COLUMNS = ("ts", "end_ts")
+TIMESTAMP_COLUMNS = ("ts", "end_ts", "first_token_ts")
+
+# Columns the hot path does not write: the same for every row of a writer (kept once per
+# spool folder in meta.json) or derived from the timestamps when a segment is converted.
+# Each one left out is a key less to encode per call.
+WRITER_COLUMNS = ("privacy_level", "schema_version", "llmstats_version", "writer_id")
+DERIVED_COLUMNS = ("latency_ms", "ttft_ms")
 
 # The spool stores timestamps as integer microseconds since the epoch (cheap to
 # produce on the hot path, exact, and parsed natively by pyarrow's JSON reader).
 SPOOL_SCHEMA = pa.schema(
-    [pa.field(f.name, pa.int64()) if f.name in TIMESTAMP_COLUMNS else f for f in EVENT_SCHEMA]
+    [
+        pa.field(f.name, pa.int64()) if f.name in TIMESTAMP_COLUMNS else f
+        for f in EVENT_SCHEMA
+        if f.name not in WRITER_COLUMNS and f.name not in DERIVED_COLUMNS
+    ]
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(EVENT_SCHEMA.names)

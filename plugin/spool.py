@@ -19,6 +19,7 @@ from pathlib import Path
 
 SEGMENT_SUFFIX = ".jsonl"
 LOCK_NAME = "lock"
+META_NAME = "meta.json"
 
 
 def segment_name(seq: int) -> str:
@@ -56,6 +57,17 @@ def valid_lines(data: bytes) -> bytes:
     return b"\n".join(kept) + b"\n" if kept else b""
 
 
+def read_meta(folder: Path) -> dict[str, object]:
+    try:
+        meta = json.loads((folder / META_NAME).read_text())
+    except (OSError, ValueError):
+        meta = {}
+    if not isinstance(meta, dict):
+        meta = {}
+    meta.setdefault("writer_id", folder.name)
+    return meta
+
+
 def _try_lock(path: Path) -> int | None:
     """An fd holding an exclusive flock on `path`, or None if another process holds it."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -70,13 +82,18 @@ def _try_lock(path: Path) -> int | None:
 class SpoolSegments:
     """The live writer's own spool folder: append on any thread, rotate from the writer."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, meta: dict[str, object]) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         lock_fd = _try_lock(folder / LOCK_NAME)
         if lock_fd is None:
             raise RuntimeError(f"spool folder {folder} is held by another writer")
         self._lock_fd = lock_fd
+        # What every row of this folder shares (writer id, privacy level, versions): written
+        # once here instead of on every line, and read back by whoever converts the folder.
+        tmp = folder / f".{META_NAME}.tmp"
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, folder / META_NAME)
         existing = list_segments(folder)
         self._seq = segment_seq(existing[-1]) + 1 if existing else 1
         self._mutex = threading.Lock()

@@ -19,16 +19,21 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
 from .convert import segment_tables
 from .sink import Sink
+from .schema import SCHEMA_VERSION
 from .spool import (
+    LOCK_NAME,
+    META_NAME,
     SpoolSegments,
     list_segments,
     orphaned_folder,
+    read_meta,
     read_segment,
     segment_seq,
     writer_folders,
@@ -39,6 +44,13 @@ log = logging.getLogger("llmstats")
 WARN_INTERVAL_SECONDS = 60.0
 RECOVERY_INTERVAL_SECONDS = 60.0
 HEARTBEAT_INTERVAL_SECONDS = 30.0
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("llmstats")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
 
 
 def new_writer_id() -> str:
@@ -68,6 +80,12 @@ class EventWriter:
     def __init__(self, settings: Settings, writer_id: str | None = None) -> None:
         self.settings = settings
         self.writer_id = writer_id or new_writer_id()
+        self.constants: dict[str, object] = {
+            "writer_id": self.writer_id,
+            "privacy_level": settings.privacy,
+            "schema_version": SCHEMA_VERSION,
+            "llmstats_version": package_version(),
+        }
         self.stats = WriterStats()
         self.sink = Sink(settings.data_dir)
         self._held: deque[bytes] = deque()
@@ -191,7 +209,7 @@ class EventWriter:
             if spool is not None:
                 spool.rotate()
                 for segment in spool.closed_segments():
-                    self._convert(segment, self.writer_id)
+                    self._convert(segment, self.constants)
             self._heartbeat(force=True)
 
     def _retry_spool(self) -> None:
@@ -213,14 +231,15 @@ class EventWriter:
 
     def _open_spool(self) -> None:
         try:
-            self._spool = SpoolSegments(self.settings.spool_dir / self.writer_id)
+            self._spool = SpoolSegments(self.settings.spool_dir / self.writer_id, self.constants)
         except OSError as exc:
             self._spool = None
             self._record_error(exc)
             self._warn("cannot open the spool; holding events in memory", exc)
 
-    def _convert(self, segment: Path, writer_id: str) -> None:
-        tables = segment_tables(read_segment(segment))
+    def _convert(self, segment: Path, constants: dict[str, object]) -> None:
+        writer_id = str(constants["writer_id"])
+        tables = segment_tables(read_segment(segment), constants)
         name = parquet_name(writer_id, segment_seq(segment))
         for date, table in tables.items():
             self.sink.write_table(f"events/date={date}/{name}", table)
@@ -241,10 +260,12 @@ class EventWriter:
             with orphaned_folder(folder) as orphaned:
                 if not orphaned:
                     continue
+                constants = read_meta(folder)
                 for segment in list_segments(folder):
-                    self._convert(segment, folder.name)
+                    self._convert(segment, constants)
                     converted += 1
-                (folder / "lock").unlink(missing_ok=True)
+                for leftover in (LOCK_NAME, META_NAME):
+                    (folder / leftover).unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     folder.rmdir()
         return converted

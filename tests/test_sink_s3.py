@@ -47,4 +47,6 @@ def test_writer_puts_complete_parquet_objects_and_heartbeats(
     ]
     table = ds.dataset(f"{root}/events", filesystem=fs, partitioning="hive").to_table()
     assert sorted(table.column("event_id").to_pylist()) == sorted(r["event_id"] for r in rows)
-    assert not any(p.suffix == ".jsonl" and p.stat().st_size for p in (tmp_path / "spool").rglob("*"))
+    assert not any(
+        p.suffix == ".jsonl" and p.stat().st_size for p in (tmp_path / "spool").rglob("*")
+    )

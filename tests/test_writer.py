@@ -37,8 +37,8 @@ def read_events(data_dir: Path) -> list[dict]:
 
 def test_submitted_rows_land_in_date_partitions_with_the_v1_schema(isolated_data_dir: Path) -> None:
     writer = EventWriter(load_settings())
-    rows = [event_row(ts=BASE_TS + i * 1000) for i in range(5)]
-    rows.append(event_row(ts=BASE_TS + DAY_US))  # next UTC day
+    rows = [event_row(ts=BASE_TS + i * 1000, end_ts=BASE_TS + i * 1000 + 250_000) for i in range(5)]
+    rows.append(event_row(ts=BASE_TS + DAY_US, end_ts=BASE_TS + DAY_US + 250_000))  # next UTC day
     for row in rows:
         writer.submit(row)
     writer.flush()
@@ -49,6 +49,10 @@ def test_submitted_rows_land_in_date_partitions_with_the_v1_schema(isolated_data
     assert pq.read_schema(files[0]).remove_metadata() == EVENT_SCHEMA
     got = read_events(isolated_data_dir)
     assert sorted(r["event_id"] for r in got) == sorted(r["event_id"] for r in rows)
+    for row in got:  # writer constants and derived durations are filled at conversion
+        assert row["writer_id"] == writer.writer_id and row["privacy_level"] == "standard"
+        assert row["schema_version"] == 1 and row["llmstats_version"]
+        assert row["latency_ms"] == 250.0 and row["ttft_ms"] is None
     assert list_segments(isolated_data_dir / "spool" / writer.writer_id) == [
         isolated_data_dir / "spool" / writer.writer_id / "00000002.jsonl"
     ]
@@ -58,7 +62,7 @@ def test_duplicate_event_ids_in_a_segment_become_one_row() -> None:
     first = event_row(event_id="same", input_tokens=1)
     again = event_row(event_id="same", input_tokens=2)
     data = b"".join(json.dumps(r).encode() + b"\n" for r in (first, again, event_row()))
-    tables = segment_tables(data)
+    tables = segment_tables(data, {"writer_id": "w"})
     (table,) = tables.values()
     assert table.num_rows == 2
     assert table.filter(pc.equal(table.column("event_id"), "same")).column(
@@ -77,7 +81,7 @@ def test_a_torn_line_and_a_fragment_lose_only_themselves() -> None:
         + json.dumps(good[2]).encode()
         + b"\n"
     )
-    (table,) = segment_tables(data).values()
+    (table,) = segment_tables(data, {"writer_id": "w"}).values()
     assert sorted(table.column("event_id").to_pylist()) == sorted(r["event_id"] for r in good)
 
 
@@ -117,8 +121,10 @@ def test_kill_9_loses_nothing_and_recovery_is_exactly_once(isolated_data_dir: Pa
     survivor = EventWriter(load_settings())
     assert survivor.recover_orphans() == 1
     assert survivor.recover_orphans() == 0
-    got = [r["event_id"] for r in read_events(isolated_data_dir)]
-    assert sorted(got) == sorted(ids)
+    recovered = read_events(isolated_data_dir)
+    assert sorted(r["event_id"] for r in recovered) == sorted(ids)
+    assert {r["writer_id"] for r in recovered} != {survivor.writer_id}
+    assert len({r["writer_id"] for r in recovered}) == 1
     assert survivor.stats.recovered == 1000
     assert list((isolated_data_dir / "spool").iterdir()) == [
         isolated_data_dir / "spool" / survivor.writer_id
