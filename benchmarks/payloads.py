@@ -9,8 +9,8 @@ never short-cuts the work.
 from __future__ import annotations
 
 import copy
-import os
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any

@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-
 Row = dict[str, Any]
 
 # LiteLLM's call_type values (sync and async spellings) → the schema's small vocabulary.
@@ -90,7 +89,7 @@ def _str(value: object) -> str | None:
 
 def _mapping(value: object) -> Mapping[str, Any]:
     if type(value) is dict or isinstance(value, Mapping):
-        return value  # type: ignore[return-value]
+        return value
     return _EMPTY
 
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from .config import Settings
 from .convert import segment_tables
-from .sink import Sink
 from .schema import SCHEMA_VERSION
+from .sink import Sink
 from .spool import (
     LOCK_NAME,
     META_NAME,
