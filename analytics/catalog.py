@@ -1,0 +1,245 @@
+"""The pricing catalog: LiteLLM's bundled model price map, flattened to one row per key.
+
+The map is read as JSON straight from the installed litellm package, found with
+importlib's finder, so nothing here imports litellm (that import costs seconds). A
+snapshot (`pricing/catalog.parquet` plus `pricing/catalog.json` with the litellm version)
+in the data dir keeps costs stable across litellm upgrades until `llmstats pricing update`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import re
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .errors import PricingError
+from .storage import read_bytes, write_bytes
+
+PRICE_MAP_NAME = "model_prices_and_context_window_backup.json"
+CATALOG_FILE = "pricing/catalog.parquet"
+CATALOG_META_FILE = "pricing/catalog.json"
+
+# Rate columns (USD per unit) and the LiteLLM keys they come from. Absent → NULL, so the
+# SQL can tell "not priced separately" (fall back, as LiteLLM does) from a real 0.
+RATE_KEYS: dict[str, str] = {
+    "input": "input_cost_per_token",
+    "output": "output_cost_per_token",
+    "cache_read": "cache_read_input_token_cost",
+    "cache_write": "cache_creation_input_token_cost",
+    "cache_write_1h": "cache_creation_input_token_cost_above_1hr",
+    "reasoning": "output_cost_per_reasoning_token",
+    "audio_input": "input_cost_per_audio_token",
+    "audio_output": "output_cost_per_audio_token",
+    "input_batches": "input_cost_per_token_batches",
+    "output_batches": "output_cost_per_token_batches",
+    "cache_read_batches": "cache_read_input_token_cost_batches",
+    "cache_write_batches": "cache_creation_input_token_cost_batches",
+    "per_image": "output_cost_per_image",
+    "input_per_second": "input_cost_per_second",
+    "output_per_second": "output_cost_per_second",
+    "input_per_audio_second": "input_cost_per_audio_per_second",
+}
+# Long-context tier: above `threshold` input tokens every token type switches rate.
+TIER_KEYS: dict[str, str] = {
+    "input_above": "input_cost_per_token_above_{t}_tokens",
+    "output_above": "output_cost_per_token_above_{t}_tokens",
+    "cache_read_above": "cache_read_input_token_cost_above_{t}_tokens",
+    "cache_write_above": "cache_creation_input_token_cost_above_{t}_tokens",
+    "cache_write_1h_above": "cache_creation_input_token_cost_above_1hr_above_{t}_tokens",
+}
+_THRESHOLD_KEY = re.compile(r"^input_cost_per_token_above_(\d+)(k?)_tokens$")
+
+CATALOG_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("provider", pa.string()),
+        ("mode", pa.string()),
+        ("max_input_tokens", pa.int64()),
+        *[(name, pa.float64()) for name in RATE_KEYS],
+        ("threshold", pa.int64()),
+        ("threshold_inclusive", pa.bool_()),
+        *[(name, pa.float64()) for name in TIER_KEYS],
+        ("is_zero", pa.bool_()),
+    ]
+)
+
+# LiteLLM prices Fireworks cache reads at half the input rate when the map gives none.
+_DEFAULT_CACHE_READ_RATIO = {"fireworks_ai": 0.5}
+# LiteLLM bills xAI's higher tier once the prompt *reaches* the threshold (>=), others above it.
+_INCLUSIVE_THRESHOLD_PROVIDERS = frozenset({"xai"})
+
+
+@dataclass(frozen=True)
+class Catalog:
+    table: pa.Table
+    litellm_version: str
+    source: str
+    """`snapshot` (the data dir's frozen copy) or `installed` (read from the package now)."""
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _integer(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+def _threshold(entry: dict[str, Any]) -> tuple[int, str] | None:
+    for key in entry:
+        match = _THRESHOLD_KEY.match(key)
+        if match and _number(entry[key]) is not None:
+            digits, k = match.groups()
+            return int(digits) * (1000 if k else 1), f"{digits}{k}"
+    return None
+
+
+def _from_tiered_pricing(row: dict[str, Any], tiers: list[Any]) -> None:
+    """Dashscope-style `tiered_pricing` (all tokens billed at the tier the prompt falls in)
+    maps onto the same base + one threshold shape: the first two tiers are kept. A rate a
+    tier leaves out falls back to the tier's input rate, as LiteLLM does."""
+    valid = sorted(
+        (t for t in tiers if isinstance(t, dict) and len(t.get("range") or []) == 2),
+        key=lambda t: t["range"][0],
+    )
+    if not valid or _number(valid[0].get("input_cost_per_token")) is None:
+        return
+    base = valid[0]
+    row["input"] = _number(base.get("input_cost_per_token"))
+    row["output"] = _number(base.get("output_cost_per_token", row.get("output")))
+    row["cache_read"] = _number(base.get("cache_read_input_token_cost", base["input_cost_per_token"]))
+    row["cache_write"] = _number(
+        base.get("cache_creation_input_token_cost", base["input_cost_per_token"])
+    )
+    if len(valid) > 1:
+        upper = valid[1]
+        row["threshold"] = int(upper["range"][0])
+        row["input_above"] = _number(upper.get("input_cost_per_token"))
+        row["output_above"] = _number(upper.get("output_cost_per_token", row["output"]))
+        row["cache_read_above"] = _number(
+            upper.get("cache_read_input_token_cost", upper.get("input_cost_per_token"))
+        )
+        row["cache_write_above"] = _number(
+            upper.get("cache_creation_input_token_cost", upper.get("input_cost_per_token"))
+        )
+
+
+def catalog_row(key: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """One catalog row from one entry of LiteLLM's price map."""
+    provider = entry.get("litellm_provider")
+    row: dict[str, Any] = {
+        "key": key,
+        "provider": provider if isinstance(provider, str) else None,
+        "mode": entry.get("mode") if isinstance(entry.get("mode"), str) else None,
+        "max_input_tokens": _integer(entry.get("max_input_tokens")),
+    }
+    for name, source in RATE_KEYS.items():
+        row[name] = _number(entry.get(source))
+    found = _threshold(entry)
+    row["threshold"] = found[0] if found else None
+    for name, template in TIER_KEYS.items():
+        row[name] = _number(entry.get(template.format(t=found[1]))) if found else None
+    tiers = entry.get("tiered_pricing")
+    if isinstance(tiers, list) and tiers:
+        _from_tiered_pricing(row, tiers)
+    ratio = _DEFAULT_CACHE_READ_RATIO.get(row["provider"] or "")
+    if ratio is not None and row["cache_read"] is None and row["input"] is not None:
+        row["cache_read"] = row["input"] * ratio
+    row["threshold_inclusive"] = row["provider"] in _INCLUSIVE_THRESHOLD_PROVIDERS
+    priced = [row[name] for name in ("input", "output", "per_image", "input_per_second")]
+    present = [value for value in priced if value is not None]
+    row["is_zero"] = bool(present) and all(value == 0 for value in present)
+    return row
+
+
+def build_catalog_table(price_map: dict[str, Any]) -> pa.Table:
+    rows = [
+        catalog_row(key, entry)
+        for key, entry in price_map.items()
+        if isinstance(entry, dict) and key != "sample_spec"
+    ]
+    return pa.Table.from_pylist(rows, schema=CATALOG_SCHEMA)
+
+
+def installed_price_map_path() -> Path:
+    """LiteLLM's bundled price map, located without importing litellm."""
+    spec = importlib.util.find_spec("litellm")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / PRICE_MAP_NAME
+        if candidate.is_file():
+            return candidate
+    raise PricingError("litellm is not installed: no model price map to build a catalog from")
+
+
+def installed_litellm_version() -> str:
+    try:
+        return metadata.version("litellm")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def installed_catalog() -> Catalog:
+    path = installed_price_map_path()
+    try:
+        price_map = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise PricingError(f"cannot read LiteLLM's price map: {exc}") from exc
+    return Catalog(build_catalog_table(price_map), installed_litellm_version(), "installed")
+
+
+def snapshot_catalog(data_dir: str) -> Catalog:
+    """Freeze the installed price map into the data dir (what `llmstats pricing update` does)."""
+    import pyarrow.parquet as pq
+
+    catalog = installed_catalog()
+    buffer = io.BytesIO()
+    pq.write_table(catalog.table, buffer, compression="zstd")
+    write_bytes(data_dir, CATALOG_FILE, buffer.getvalue())
+    meta = {"litellm_version": catalog.litellm_version, "models": catalog.table.num_rows}
+    write_bytes(data_dir, CATALOG_META_FILE, json.dumps(meta, indent=1).encode())
+    return Catalog(catalog.table, catalog.litellm_version, "snapshot")
+
+
+def load_catalog(data_dir: str) -> Catalog:
+    """The data dir's snapshot when there is one, else the installed package's map."""
+    import pyarrow.parquet as pq
+
+    data = read_bytes(data_dir, CATALOG_FILE)
+    if data is None:
+        return installed_catalog()
+    meta_bytes = read_bytes(data_dir, CATALOG_META_FILE)
+    version = "unknown"
+    if meta_bytes is not None:
+        try:
+            version = str(json.loads(meta_bytes).get("litellm_version", "unknown"))
+        except ValueError:
+            pass
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise PricingError(f"{CATALOG_FILE} in the data dir is unreadable ({exc}); "
+                           "run `llmstats pricing update`") from exc
+    # A snapshot from an older llmstats may lack newer columns: add them as NULL.
+    columns = [
+        table.column(f.name).cast(f.type) if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in CATALOG_SCHEMA
+    ]
+    return Catalog(pa.Table.from_arrays(columns, schema=CATALOG_SCHEMA), version, "snapshot")
