@@ -66,6 +66,8 @@ def open_dataset(
         con.execute(f"SET threads = {int(threads)}")
     # Day boundaries and timestamps render in UTC unless a report asks for a zone.
     con.execute("SET TimeZone = 'UTC'")
+    # A report runs several queries over the same files: parse each footer once.
+    con.execute("SET parquet_metadata_cache = true")
     state = DatasetState(resolved, event_files(resolved))
     register_raw_events(con, state, quarantine=quarantine)
     catalog = catalog or load_catalog(resolved)

@@ -44,6 +44,8 @@ class DatasetState:
     """(path, reason) of unreadable files left out of the views."""
     quarantined: list[tuple[str, str]] = field(default_factory=list)
     """(path, new path) of files moved aside."""
+    layouts: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """Column layouts found: {fingerprint: [(name, arrow type)]}."""
 
 
 def _empty_events_table() -> pa.Table:
@@ -55,11 +57,41 @@ def _empty_events_table() -> pa.Table:
     return schema.empty_table()
 
 
-def _offending_file(message: str, paths: list[str]) -> str | None:
-    """The file a DuckDB error names, if it names one of ours (longest match wins, so
-    `a-1.parquet` is not mistaken for `a-10.parquet`)."""
-    named = [path for path in paths if path in message]
-    return max(named, key=len) if named else None
+def _schema_of(path: str) -> list[tuple[str, str]] | str:
+    """(name, type) per column from the file's footer, or the reason it cannot be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # any unreadable footer: name the file, never a traceback
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+    return [(field.name, str(field.type)) for field in schema]
+
+
+def file_schemas(state: DatasetState) -> dict[str, list[str]]:
+    """Files grouped by identical column layout: {fingerprint: [paths]}; unreadable files
+    go to `state.skipped`. Footers are read once per file and remembered in the local
+    schema cache (files never change once renamed into place)."""
+    from .schema_cache import SchemaCache
+
+    cache = SchemaCache.for_data_dir(state.data_dir)
+    groups: dict[str, list[str]] = {}
+    for entry in state.files:
+        fingerprint = cache.get(entry)
+        if fingerprint is None:
+            found = _schema_of(entry.path)
+            if isinstance(found, str):
+                state.skipped.append((entry.path, found))
+                continue
+            fingerprint = cache.put(entry, found)
+        groups.setdefault(fingerprint, []).append(entry.path)
+    cache.save()
+    state.layouts = {fp: cache.columns(fp) for fp in groups}
+    return groups
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def register_raw_events(con: duckdb.DuckDBPyConnection, state: DatasetState,
@@ -67,42 +99,35 @@ def register_raw_events(con: duckdb.DuckDBPyConnection, state: DatasetState,
     """Define `raw_events`: every EVENT_SCHEMA column (NULL where a file predates it), any
     newer columns the files carry, and the `date` hive partition key (DATE).
 
-    Unreadable files (a truncated copy, a foreign file) are left out and recorded in
-    `state.skipped` — and moved to `<data_dir>/quarantine/` when `quarantine` is set — so
-    one bad file never stops a report."""
-    import duckdb
-
+    Files with the same column layout are read as one group (no per-query schema
+    reconciliation: that costs DuckDB a footer read per file per query); groups are
+    combined with UNION ALL BY NAME. Unreadable files (a truncated copy, a foreign file)
+    are left out and recorded in `state.skipped` — and moved to `<data_dir>/quarantine/`
+    when `quarantine` is set — so one bad file never stops a report."""
     con.register("empty_events", _empty_events_table())
-    paths = [entry.path for entry in state.files]
-    columns: list[tuple[str, str]] = []
-    while paths:
-        try:
-            rel = con.read_parquet(paths, hive_partitioning=True, union_by_name=True)
-            columns = list(zip(rel.columns, [str(t) for t in rel.types], strict=True))
-            break
-        except duckdb.Error as exc:
-            bad = _offending_file(str(exc), paths)
-            if bad is None:
-                raise
-            paths.remove(bad)
-            reason = str(exc).splitlines()[0][:200]
-            state.skipped.append((bad, reason))
-            if quarantine:
-                state.quarantined.append((bad, move_aside(state.data_dir, bad)))
-    state.files = [entry for entry in state.files if entry.path in set(paths)]
-    if not paths:
+    groups = file_schemas(state)
+    if quarantine:
+        for path, _reason in state.skipped:
+            state.quarantined.append((path, move_aside(state.data_dir, path)))
+    readable = {path for paths in groups.values() for path in paths}
+    state.files = [entry for entry in state.files if entry.path in readable]
+    if not groups:
         con.execute("CREATE OR REPLACE VIEW raw_events AS SELECT * FROM empty_events")
         return
-    rel.create_view("event_files_union", replace=True)
     empty = con.table("empty_events")
-    present = {name for name, _ in columns}
-    select = []
-    for name, type_ in zip(empty.columns, empty.types, strict=True):
-        quoted = '"' + name.replace('"', '""') + '"'
-        # Identifiers come from EVENT_SCHEMA (our own contract), never from input.
-        select.append(quoted if name in present else f"CAST(NULL AS {type_}) AS {quoted}")
-    extra = [name for name, _ in columns if name not in set(empty.columns)]
-    select += ['"' + name.replace('"', '""') + '"' for name in extra]
-    con.execute(
-        f"CREATE OR REPLACE VIEW raw_events AS SELECT {', '.join(select)} FROM event_files_union"
-    )
+    contract = list(zip(empty.columns, [str(t) for t in empty.types], strict=True))
+    selects = []
+    for index, (fingerprint, paths) in enumerate(sorted(groups.items())):
+        view = f"event_files_{index}"
+        con.read_parquet(paths, hive_partitioning=True).create_view(view, replace=True)
+        present = {name for name, _ in state.layouts[fingerprint]} | {"date"}
+        columns = [
+            _quote(name) if name in present else f"CAST(NULL AS {type_}) AS {_quote(name)}"
+            for name, type_ in contract
+        ]
+        # Identifiers come from EVENT_SCHEMA (our own contract) or the files' own
+        # footers, never from user input.
+        extra = [_quote(name) for name, _ in state.layouts[fingerprint]
+                 if name not in {c for c, _ in contract}]
+        selects.append(f"SELECT {', '.join(columns + extra)} FROM {view}")
+    con.execute("CREATE OR REPLACE VIEW raw_events AS " + " UNION ALL BY NAME ".join(selects))

@@ -19,6 +19,7 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("LLMSTATS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("LLMSTATS_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     for name in (
         "LLMSTATS_PRIVACY",

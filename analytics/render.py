@@ -1,0 +1,152 @@
+"""One renderer for every command: rows (+ totals and notes) → table, json, jsonl, csv,
+markdown.
+
+`json` is always one object: `{"rows": [...]}` plus `"totals"` when the command has them
+(the report contract). Numbers stay numbers in json/jsonl/csv; table and markdown format
+them for reading (tokens with separators, dollars with cents, rates as percentages).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import io
+import json
+import math
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    markdown = "markdown"
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe value: datetimes as ISO 8601, NaN as null."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def human(column: str, value: Any) -> str:
+    """How a value reads in a table: by column-name convention."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "—"
+    if column.endswith("_usd") and isinstance(value, int | float):
+        return f"${value:,.4f}" if abs(value) < 1 else f"${value:,.2f}"
+    if (column.endswith("_rate") or column.startswith("share")) and isinstance(value, int | float):
+        return f"{100 * value:.2f}%"
+    if column.endswith("_pct") and isinstance(value, int | float):
+        return f"{value:.1f}%"
+    if column.endswith("_ms") and isinstance(value, int | float):
+        return f"{value:,.0f}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _rows(rows: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    if hasattr(rows, "to_pylist") and hasattr(rows, "column_names"):
+        return list(rows.column_names), rows.to_pylist()
+    listed = list(rows)
+    columns = list(listed[0]) if listed else []
+    return columns, listed
+
+
+def _markdown(columns: Sequence[str], records: list[dict[str, Any]]) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(cell(human(c, r.get(c))) for c in columns) + " |" for r in records]
+    return "\n".join(lines)
+
+
+def _kv(totals: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"metric": key, "value": human(key, value)} for key, value in totals.items()]
+
+
+def _rich_table(title: str | None, columns: Sequence[str], records: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for column in columns:
+        numeric = any(isinstance(r.get(column), int | float) and not isinstance(r.get(column), bool)
+                      for r in records)
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    for record in records:
+        table.add_row(*(human(c, record.get(c)) for c in columns))
+    return table
+
+
+def render(rows: Any, fmt: Format | str, *, title: str | None = None,
+           totals: dict[str, Any] | None = None, notes: Sequence[str] = (),
+           width: int | None = None) -> str:
+    """Rows (an Arrow table or a list of dicts) in the chosen format, as one string."""
+    fmt = Format(fmt)
+    columns, records = _rows(rows)
+    if fmt is Format.json:
+        document: dict[str, Any] = {}
+        if totals is not None:
+            document["totals"] = _plain(totals)
+        document["rows"] = [_plain(r) for r in records]
+        if notes:
+            document["notes"] = list(notes)
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if fmt is Format.jsonl:
+        return "".join(json.dumps(_plain(r), ensure_ascii=False) + "\n" for r in records)
+    if fmt is Format.csv:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for record in records:
+            writer.writerow({k: (json.dumps(_plain(v)) if isinstance(v, list | dict) else _plain(v))
+                             for k, v in record.items()})
+        return buffer.getvalue()
+    if fmt is Format.markdown:
+        parts = []
+        if title:
+            parts.append(f"## {title}\n")
+        if totals:
+            parts.append(_markdown(["metric", "value"], _kv(totals)) + "\n")
+        parts.append(_markdown(columns, records) if columns else "_no rows_")
+        parts += [f"\n> {note}" for note in notes]
+        return "\n".join(parts) + "\n"
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width or 160, force_terminal=False, no_color=True,
+                      highlight=False)
+    if totals:
+        console.print(_rich_table("Totals", ["metric", "value"], _kv(totals)))
+        console.print()
+    if columns:
+        console.print(_rich_table(title, columns, records))
+    elif title:
+        console.print(title)
+    for note in notes:
+        console.print(f"note: {note}")
+    return buffer.getvalue()

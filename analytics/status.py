@@ -1,0 +1,78 @@
+"""`llmstats status`: where the data is, how much, which dates, and whether writers are alive."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from .storage import list_files, read_bytes
+
+if TYPE_CHECKING:
+    from .connection import Dataset
+
+STALE_AFTER_SECONDS = 300.0
+"""A heartbeat older than this (or three flush intervals, if longer) marks a writer stale."""
+
+
+def writer_health(data_dir: str, now: float | None = None) -> list[dict[str, Any]]:
+    """One row per `writers/<writer>.json` heartbeat (keys: see EventWriter.heartbeat_document)."""
+    now = time.time() if now is None else now
+    rows: list[dict[str, Any]] = []
+    for entry in list_files(data_dir, "writers", ".json"):
+        relative = entry.path[len(data_dir.rstrip("/")) + 1 :]
+        raw = read_bytes(data_dir, relative)
+        try:
+            beat = json.loads(raw or b"{}")
+        except ValueError:
+            rows.append({"writer_id": relative, "health": "unreadable heartbeat",
+                         "last_seen_s_ago": None})
+            continue
+        updated = beat.get("updated_at")
+        age = now - updated if isinstance(updated, int | float) else None
+        limit = max(STALE_AFTER_SECONDS, 3 * float(beat.get("flush_seconds") or 0))
+        if beat.get("dropped"):
+            health = "dropping events"
+        elif age is not None and age > limit:
+            health = "stale (exited or stopped)"
+        elif beat.get("last_error"):
+            health = "error"
+        else:
+            health = "ok"
+        rows.append({
+            "writer_id": beat.get("writer_id"),
+            "host": beat.get("host"),
+            "pid": beat.get("pid"),
+            "health": health,
+            "last_seen_s_ago": None if age is None else round(age, 1),
+            "written": beat.get("written"),
+            "recovered": beat.get("recovered"),
+            "dropped": beat.get("dropped"),
+            "held": beat.get("held"),
+            "last_error": beat.get("last_error"),
+        })
+    return rows
+
+
+def dataset_status(dataset: Dataset) -> dict[str, Any]:
+    from .overrides import load_overrides
+    from .reports import run
+
+    state = dataset.state
+    counts = run(dataset.con, "SELECT count(*) AS rows, min(date) AS first_date, "
+                              "max(date) AS last_date, count(DISTINCT date) AS days FROM events")
+    summary = counts.to_pylist()[0]
+    return {
+        "data_dir": state.data_dir,
+        "files": len(state.files),
+        "bytes": sum(entry.size for entry in state.files),
+        "rows": summary["rows"],
+        "bytes_per_event": (sum(e.size for e in state.files) / summary["rows"]) if summary["rows"] else None,
+        "first_date": summary["first_date"],
+        "last_date": summary["last_date"],
+        "days": summary["days"],
+        "unreadable_files": len(state.skipped),
+        "pricing_catalog": f"{dataset.catalog.source} (litellm {dataset.catalog.litellm_version}, "
+                           f"{dataset.catalog.table.num_rows} models)",
+        "price_overrides": len(load_overrides(state.data_dir)),
+    }
