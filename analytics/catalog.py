@@ -204,11 +204,12 @@ def installed_catalog() -> Catalog:
     return Catalog(build_catalog_table(price_map), installed_litellm_version(), "installed")
 
 
-def snapshot_catalog(data_dir: str) -> Catalog:
-    """Freeze the installed price map into the data dir (what `llmstats pricing update` does)."""
+def snapshot_catalog(data_dir: str, catalog: Catalog | None = None) -> Catalog:
+    """Freeze the installed price map (or `catalog`) into the data dir (what
+    `llmstats pricing update` does)."""
     import pyarrow.parquet as pq
 
-    catalog = installed_catalog()
+    catalog = catalog or installed_catalog()
     buffer = io.BytesIO()
     pq.write_table(catalog.table, buffer, compression="zstd")
     write_bytes(data_dir, CATALOG_FILE, buffer.getvalue())

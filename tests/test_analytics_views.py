@@ -1,0 +1,180 @@
+"""The views on small hand-written events, written through the real EventWriter, priced
+by a small fixed catalog (so expected costs are computed by hand, not by the code)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from event_data import at, write_events
+
+from llmstats.analytics.catalog import Catalog, build_catalog_table, snapshot_catalog
+from llmstats.analytics.connection import connect, open_dataset
+
+# USD per token. acme-chat: $1 / $2 per M in/out, cache read $0.10, write $1.25 (1 h: $2),
+# above 200 prompt tokens $2 / $4; llama3 is free (a $0 catalog price).
+PRICE_MAP: dict[str, Any] = {
+    "acme-chat": {
+        "litellm_provider": "openai", "mode": "chat", "max_input_tokens": 1000,
+        "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6,
+        "cache_read_input_token_cost": 1e-7, "cache_creation_input_token_cost": 1.25e-6,
+        "cache_creation_input_token_cost_above_1hr": 2e-6,
+        "input_cost_per_token_above_200_tokens": 2e-6,
+        "output_cost_per_token_above_200_tokens": 4e-6,
+    },
+    "ollama/llama3": {"litellm_provider": "ollama", "mode": "chat", "max_input_tokens": 8192,
+                      "input_cost_per_token": 0.0, "output_cost_per_token": 0.0},
+}
+
+
+def fixture_events() -> list[dict[str, Any]]:
+    def ev(event_id: str, trace_id: str, ts: int, **fields: Any) -> dict[str, Any]:
+        row = {"event_id": event_id, "trace_id": trace_id, "ts": ts, "end_ts": ts + 200_000,
+               "call_type": "chat", "status": "success", "provider": "openai",
+               "model": "acme-chat", "team_id": "search", "key_alias": "k1", "tags": ["alpha"]}
+        row.update(fields)
+        return row
+
+    return [
+        ev("e1", "t1", at(0, 1), input_tokens=100, output_tokens=10, cache_read_tokens=40,
+           reported_cost_usd=8.4e-5),
+        ev("e2", "t2", at(0, 10), status="failure", error_class="RateLimitError",
+           error_code="rate_limit_exceeded", http_status=429, end_ts=at(0, 10.05)),
+        ev("e3", "t2", at(0, 11), provider="openai", model="mystery-model", input_tokens=1000,
+           output_tokens=100, fallbacks=1, tags=["beta"], stream=True,
+           first_token_ts=at(0, 11.1), end_ts=at(0, 11.4), reported_cost_usd=0.0),
+        ev("e4", "t3", at(1, 5), provider="ollama", model="llama3", input_tokens=500,
+           output_tokens=50, team_id="labs", reported_cost_usd=0.0),
+        ev("e5", "t4", at(2, 1), input_tokens=150, output_tokens=20, cache_write_tokens=100,
+           cache_write_1h_tokens=40, team_id="labs", reported_cost_usd=2.45e-4),
+        ev("e6", "t5", at(2, 2), input_tokens=100, output_tokens=10, proxy_cache_hit=True,
+           reported_cost_usd=0.0),
+        ev("e7", "t6", at(2, 3), input_tokens=1000, output_tokens=100, batch=True,
+           call_type="batch", reported_cost_usd=6e-4),
+        ev("e8", "t7", at(2, 4), input_tokens=900, output_tokens=10, reported_cost_usd=1.84e-3,
+           team_id="labs", tags=["alpha", "beta"]),
+    ]
+
+
+@pytest.fixture
+def data_dir(isolated_data_dir: Path) -> Path:
+    write_events(fixture_events())
+    snapshot_catalog(str(isolated_data_dir), Catalog(build_catalog_table(PRICE_MAP), "test", "snapshot"))
+    return isolated_data_dir
+
+
+def rows(sql: str) -> list[tuple[Any, ...]]:
+    con = connect()
+    return [tuple(round(v, 12) if isinstance(v, float) else v for v in r)
+            for r in con.execute(sql).fetchall()]
+
+
+def test_event_costs_by_component_and_how_each_was_priced(data_dir: Path) -> None:
+    assert rows("""
+        SELECT event_id, priced_by, long_context, input_cost_usd, cache_read_cost_usd,
+            cache_write_cost_usd, output_cost_usd, list_cost_usd, cost_usd,
+            prompt_cache_savings_usd, proxy_cache_savings_usd, batch_savings_usd
+        FROM event_costs ORDER BY event_id
+    """) == [
+        ("e1", "catalog", False, 6e-5, 4e-6, 0.0, 2e-5, 8.4e-5, 8.4e-5, 3.6e-5, 0.0, 0.0),
+        ("e2", "catalog", False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+        ("e3", "default", False, 3e-3, 0.0, 0.0, 1.5e-3, 4.5e-3, 4.5e-3, 0.0, 0.0, 0.0),
+        ("e4", "catalog_zero", False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+        # 50 uncached + 60 five-minute writes + 40 one-hour writes; the write premium
+        # makes prompt-cache "savings" negative.
+        ("e5", "catalog", False, 5e-5, 0.0, 1.55e-4, 4e-5, 2.45e-4, 2.45e-4, -5.5e-5, 0.0, 0.0),
+        ("e6", "catalog", False, 1e-4, 0.0, 0.0, 2e-5, 1.2e-4, 0.0, 0.0, 1.2e-4, 0.0),
+        # A batch call above the 200-token tier: half of $2 / $4 per M.
+        ("e7", "catalog", True, 1e-3, 0.0, 0.0, 2e-4, 2.4e-3, 1.2e-3, 0.0, 0.0, 1.2e-3),
+        ("e8", "catalog", True, 1.8e-3, 0.0, 0.0, 4e-5, 1.84e-3, 1.84e-3, 0.0, 0.0, 0.0),
+    ]
+
+
+def test_requests_fold_attempts_into_one_row_per_trace(data_dir: Path) -> None:
+    assert rows("""
+        SELECT trace_id, attempts, retries, fallbacks, first_model, final_model, final_status,
+            cost_usd, latency_ms
+        FROM requests WHERE trace_id IN ('t1', 't2') ORDER BY trace_id
+    """) == [
+        ("t1", 1, 0, 0, "acme-chat", "acme-chat", "success", 8.4e-5, 200),
+        ("t2", 2, 0, 1, "acme-chat", "mystery-model", "success", 4.5e-3, 1400),
+    ]
+
+
+def test_errors_latency_and_context_usage(data_dir: Path) -> None:
+    assert rows("SELECT event_id, error_class, error_code, http_status FROM errors") == [
+        ("e2", "RateLimitError", "rate_limit_exceeded", 429)]
+    assert rows("SELECT event_id, latency_ms, ttft_ms, output_tokens_per_second FROM latency "
+                "WHERE event_id IN ('e1', 'e3') ORDER BY 1") == [
+        ("e1", 200.0, None, 50.0), ("e3", 400.0, 100.0, round(1000 / 3, 12))]
+    assert rows("SELECT event_id, context_window, usage_pct, band FROM context_usage "
+                "ORDER BY event_id") == [
+        ("e1", 1000, 10.0, "OK"), ("e3", None, None, "UNKNOWN"), ("e4", 8192, round(500 / 81.92, 12), "OK"),
+        ("e5", 1000, 15.0, "OK"), ("e6", 1000, 10.0, "OK"), ("e8", 1000, 90.0, "HIGH")]
+
+
+def test_rollups_and_what_if(data_dir: Path) -> None:
+    assert rows("SELECT period, team_id, calls, cost_usd FROM daily_usage "
+                "WHERE model = 'acme-chat' ORDER BY 1, 2") == [
+        (dt.date(2026, 11, 19), "search", 2, 8.4e-5),
+        (dt.date(2026, 11, 21), "labs", 2, 2.085e-3),
+        (dt.date(2026, 11, 21), "search", 2, 1.2e-3)]
+    # e3 (1000 in, 100 out) on acme-chat: above the 200-token tier, $2 / $4 per M.
+    assert rows("SELECT event_id, what_if_cost_usd FROM what_if('acme-chat') "
+                "WHERE event_id = 'e3'") == [("e3", 2.4e-3)]
+
+
+def test_an_override_window_reprices_only_its_own_period(data_dir: Path) -> None:
+    (data_dir / "pricing" / "overrides.toml").write_text(
+        '[[price]]\nmodel = "acme-chat"\ninput = 10.0\noutput = 20.0\nvalid_from = 2026-11-21\n')
+    assert rows("SELECT event_id, priced_by, cost_usd FROM event_costs "
+                "WHERE event_id IN ('e1', 'e8') ORDER BY 1") == [
+        ("e1", "catalog", 8.4e-5), ("e8", "override", 9.2e-3)]
+
+
+def test_date_filters_prune_partitions(data_dir: Path) -> None:
+    con = connect()
+    plan = con.execute("EXPLAIN ANALYZE SELECT sum(cost_usd) FROM event_costs "
+                       "WHERE date >= DATE '2026-11-21'").fetchall()[0][1]
+    assert "Total Files Read: 1" in plan, plan
+    plan_all = con.execute("EXPLAIN ANALYZE SELECT sum(cost_usd) FROM event_costs").fetchall()[0][1]
+    assert "Total Files Read: 3" in plan_all
+
+
+def test_files_from_an_older_schema_read_with_nulls_for_missing_columns(data_dir: Path) -> None:
+    old = data_dir / "events" / "date=2026-11-18"
+    old.mkdir(parents=True)
+    ts = dt.datetime(2026, 11, 18, 12, tzinfo=dt.UTC)
+    pq.write_table(pa.table({
+        "event_id": ["old1"], "trace_id": ["old1"],
+        "ts": pa.array([ts], pa.timestamp("us", tz="UTC")),
+        "status": ["success"], "provider": ["openai"], "model": ["acme-chat"],
+        "input_tokens": pa.array([100], pa.int64()), "output_tokens": pa.array([10], pa.int64()),
+        "legacy_field": ["kept"],
+    }), old / "old-00000001.parquet")
+    assert rows("SELECT event_id, date, cache_write_1h_tokens, tags, batch, cost_usd, legacy_field "
+                "FROM event_costs WHERE date = DATE '2026-11-18'") == [
+        ("old1", dt.date(2026, 11, 18), None, None, None, 1.2e-4, "kept")]
+    assert rows("SELECT count(*) FROM events") == [(9,)]
+
+
+def test_an_unreadable_file_is_skipped_named_and_can_be_moved_aside(data_dir: Path) -> None:
+    bad = data_dir / "events" / "date=2026-11-19" / "broken-00000001.parquet"
+    bad.write_bytes(b"PAR1 this is not parquet")
+    dataset = open_dataset()
+    assert [path for path, _ in dataset.state.skipped] == [str(bad)]
+    assert dataset.con.execute("SELECT count(*) FROM events").fetchall() == [(8,)]
+    moved = open_dataset(quarantine=True).state.quarantined
+    assert moved == [(str(bad), str(data_dir / "quarantine" / "events" / "date=2026-11-19" / bad.name))]
+    assert not bad.exists()
+
+
+def test_an_empty_data_dir_has_every_view_with_no_rows() -> None:
+    con = connect()
+    for view in ("events", "event_costs", "savings", "requests", "errors", "latency",
+                 "context_usage", "daily_usage", "weekly_usage", "monthly_usage"):
+        assert con.execute(f"SELECT count(*) FROM {view}").fetchall() == [(0,)], view
