@@ -68,8 +68,12 @@ def open_dataset(
     con.execute("SET TimeZone = 'UTC'")
     # A report runs several queries over the same files: parse each footer once.
     con.execute("SET parquet_metadata_cache = true")
+    # DuckDB's own progress bar would print into report output; the CLI has its own.
+    con.execute("SET enable_progress_bar = false")
     state = DatasetState(resolved, event_files(resolved))
     register_raw_events(con, state, quarantine=quarantine)
+    # Reports read this to choose an exact or an approximate distinct count of requests.
+    con.execute("SET VARIABLE llmstats_event_rows = $rows", {"rows": state.rows})
     catalog = catalog or load_catalog(resolved)
     con.register("catalog_arrow", catalog.table)
     con.execute("CREATE TABLE price_catalog AS SELECT * FROM catalog_arrow")

@@ -46,6 +46,10 @@ class DatasetState:
     """(path, new path) of files moved aside."""
     layouts: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     """Column layouts found: {fingerprint: [(name, arrow type)]}."""
+    rows: int = 0
+    """Events in the readable files (from the footers)."""
+    models: list[tuple[str | None, str | None]] = field(default_factory=list)
+    """Distinct (provider, model) pairs in the readable files: pricing resolves these once."""
 
 
 def _empty_events_table() -> pa.Table:
@@ -57,15 +61,27 @@ def _empty_events_table() -> pa.Table:
     return schema.empty_table()
 
 
-def _schema_of(path: str) -> list[tuple[str, str]] | str:
-    """(name, type) per column from the file's footer, or the reason it cannot be read."""
+Pairs = list[tuple[str | None, str | None]]
+
+
+def _inspect(path: str) -> tuple[list[tuple[str, str]], Pairs, int] | str:
+    """(name, type) per column from the file's footer, its distinct (provider, model)
+    pairs and its row count, or the reason the file cannot be read."""
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
-    except Exception as exc:  # any unreadable footer: name the file, never a traceback
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+        present = [c for c in ("provider", "model") if c in schema.names]
+        pairs: Pairs = [(None, None)]
+        if present:
+            table = parquet.read(columns=present).group_by(present).aggregate([])
+            columns = {c: table.column(c).to_pylist() for c in present}
+            pairs = list(zip(columns.get("provider", [None] * table.num_rows),
+                             columns.get("model", [None] * table.num_rows), strict=True))
+    except Exception as exc:  # any unreadable file: name it, never a traceback
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
-    return [(field.name, str(field.type)) for field in schema]
+    return [(field.name, str(field.type)) for field in schema], pairs, parquet.metadata.num_rows
 
 
 def file_schemas(state: DatasetState) -> dict[str, list[str]]:
@@ -76,15 +92,19 @@ def file_schemas(state: DatasetState) -> dict[str, list[str]]:
 
     cache = SchemaCache.for_data_dir(state.data_dir)
     groups: dict[str, list[str]] = {}
+    pairs: set[tuple[str | None, str | None]] = set()
     for entry in state.files:
-        fingerprint = cache.get(entry)
-        if fingerprint is None:
-            found = _schema_of(entry.path)
+        known = cache.get(entry)
+        if known is None:
+            found = _inspect(entry.path)
             if isinstance(found, str):
                 state.skipped.append((entry.path, found))
                 continue
-            fingerprint = cache.put(entry, found)
-        groups.setdefault(fingerprint, []).append(entry.path)
+            known = cache.put(entry, *found), found[1], found[2]
+        groups.setdefault(known[0], []).append(entry.path)
+        pairs.update(known[1])
+        state.rows += known[2]
+    state.models = sorted(pairs, key=lambda p: (p[0] or "", p[1] or ""))
     cache.save()
     state.layouts = {fp: cache.columns(fp) for fp in groups}
     return groups
@@ -104,8 +124,15 @@ def register_raw_events(con: duckdb.DuckDBPyConnection, state: DatasetState,
     combined with UNION ALL BY NAME. Unreadable files (a truncated copy, a foreign file)
     are left out and recorded in `state.skipped` — and moved to `<data_dir>/quarantine/`
     when `quarantine` is set — so one bad file never stops a report."""
+    import pyarrow as pa
+
     con.register("empty_events", _empty_events_table())
     groups = file_schemas(state)
+    models = pa.table({"provider": pa.array([p for p, _ in state.models], pa.string()),
+                       "model": pa.array([m for _, m in state.models], pa.string())})
+    con.register("event_models_arrow", models)
+    con.execute("CREATE OR REPLACE TABLE event_models AS SELECT * FROM event_models_arrow")
+    con.unregister("event_models_arrow")
     if quarantine:
         for path, _reason in state.skipped:
             state.quarantined.append((path, move_aside(state.data_dir, path)))

@@ -7,6 +7,7 @@ such as spend resting on default prices). The CLI renders them; notebooks use th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,11 +64,29 @@ def _limit(query: Query) -> str:
     return f"LIMIT {int(query.top)}" if query.top else ""
 
 
-# Aggregates shared by the overview and `--by` rows. `requests` counts distinct trace ids
-# through a 64-bit hash: exact in practice (a collision among 10 M ids has odds of about
-# 1 in 370,000) at a fraction of the memory of hashing the strings themselves.
-USAGE_AGGREGATES = """
-    count(DISTINCT hash(COALESCE(trace_id, event_id))) AS requests,
+EXACT_REQUESTS_UP_TO = 2_000_000
+"""Up to this many events in the dataset, `requests` (distinct trace ids) is exact; above
+it, HyperLogLog (DuckDB's approx_count_distinct, about ±1 %): an exact distinct count
+over tens of millions of ids costs more than the rest of a report together."""
+
+
+def _quantile(expr: str, q: float, exact: bool) -> str:
+    """Exact quantiles keep every value in memory (8 bytes × events × quantile); above
+    EXACT_REQUESTS_UP_TO events a t-digest (approx_quantile) keeps memory flat."""
+    return f"quantile_cont({expr}, {q})" if exact else f"approx_quantile({expr}, {q})"
+
+
+def _requests_exact(con: duckdb.DuckDBPyConnection) -> bool:
+    rows = run(con, "SELECT getvariable('llmstats_event_rows') AS n").column("n")[0].as_py()
+    return rows is None or int(rows) <= EXACT_REQUESTS_UP_TO
+
+
+def usage_aggregates(exact_requests: bool) -> str:
+    """Aggregates shared by the overview and `--by` rows."""
+    requests = ("count(DISTINCT COALESCE(trace_id, event_id))" if exact_requests
+                else "approx_count_distinct(COALESCE(trace_id, event_id))")
+    return f"""
+    {requests} AS requests,
     count(*) AS calls,
     CAST(COALESCE(sum(input_tokens), 0) AS BIGINT) AS input_tokens,
     CAST(COALESCE(sum(output_tokens), 0) AS BIGINT) AS output_tokens,
@@ -76,11 +95,12 @@ USAGE_AGGREGATES = """
     COALESCE(sum(reported_cost_usd), 0) AS reported_cost_usd,
     COALESCE(sum(savings_usd), 0) AS savings_usd,
     COALESCE(avg(CASE WHEN status = 'failure' THEN 1.0 ELSE 0.0 END), 0) AS error_rate,
-    quantile_cont(latency_ms, 0.5) FILTER (WHERE status = 'success') AS p50_latency_ms,
-    quantile_cont(latency_ms, 0.95) FILTER (WHERE status = 'success') AS p95_latency_ms,
-    quantile_cont(ttft_ms, 0.5) AS p50_ttft_ms,
-    quantile_cont(ttft_ms, 0.95) AS p95_ttft_ms
-"""
+    {_quantile("latency_ms", 0.5, exact_requests)} FILTER (WHERE status = 'success') AS p50_latency_ms,
+    {_quantile("latency_ms", 0.95, exact_requests)} FILTER (WHERE status = 'success') AS p95_latency_ms,
+    {_quantile("ttft_ms", 0.5, exact_requests)} AS p50_ttft_ms,
+    {_quantile("ttft_ms", 0.95, exact_requests)} AS p95_ttft_ms
+    """
+
 
 PRICING_AGGREGATES = """
     COALESCE(sum(cost_usd) FILTER (WHERE priced_by = 'default'), 0) AS cost_on_default_prices_usd,
@@ -93,10 +113,62 @@ PRICING_AGGREGATES = """
 """
 
 
+def _aliases(select_list: str) -> list[str]:
+    """The output names (`… AS name`) of a select list we wrote ourselves."""
+    return re.findall(r"\bAS\s+(\w+)\s*(?:,|$)", select_list.strip())
+
+
+def grouped_with_totals(con: duckdb.DuckDBPyConnection, query: Query, table: str,
+                        aggregates: str, order: str, *, totals_extra: str = "",
+                        having: str = "", cost_columns: bool = True
+                        ) -> tuple[pa.Table, dict[str, Any]]:
+    """Rows per `query.by` group and one totals row, from ONE scan (GROUPING SETS).
+
+    Grouping by tag repeats an event once per tag, so its totals come from a second,
+    untagged scan instead (an event with two tags must count once in the totals)."""
+    import pyarrow.compute as pc
+
+    exprs = query.group_exprs(cost_columns=cost_columns)
+    names = [name for name, _ in exprs]
+    extra = f", {totals_extra}" if totals_extra else ""
+    if query.needs_tags():
+        source, params = query.source(table, cost_columns=cost_columns)
+        select = ", ".join(f"{expr} AS {name}" for name, expr in exprs)
+        rows = run(con, f"""SELECT {select}, {aggregates} FROM {source}
+            GROUP BY ALL {having} ORDER BY {order}, {', '.join(names)} {_limit(query)}""", params)
+        untagged = Query(query.since, query.until, query.tz, (), query.where)
+        total_source, total_params = untagged.source(table, cost_columns=cost_columns)
+        total = _one(run(con, f"SELECT {aggregates}{extra} FROM {total_source}", total_params))
+        return rows, total
+    source, params = query.source(table, cost_columns=cost_columns)
+    inner = ", ".join(f"{expr} AS {name}" for name, expr in exprs)
+    sets = f"GROUPING SETS (({', '.join(names)}), ())"
+    result = run(con, f"""
+        SELECT {', '.join(names)}, GROUPING({', '.join(names)}) AS is_total_,
+            {aggregates}{extra}
+        FROM (SELECT *, {inner} FROM {source})
+        GROUP BY {sets}
+    """, params)
+    is_total = pc.not_equal(result.column("is_total_"), 0)
+    total = _one(result.filter(is_total).drop_columns(["is_total_", *names]))
+    rows = result.filter(pc.invert(is_total)).drop_columns(["is_total_"])
+    if totals_extra:
+        rows = rows.drop_columns(_aliases(totals_extra))
+    # Order and limit here: the grouping-sets query cannot ORDER BY without the totals row.
+    con.register("grouped_rows_", rows)
+    try:
+        ordered = run(con, f"SELECT * FROM grouped_rows_ {having.replace('HAVING', 'WHERE')} "
+                           f"ORDER BY {order}, {', '.join(names)} {_limit(query)}")
+    finally:
+        con.unregister("grouped_rows_")
+    return ordered, total
+
+
 def totals(con: duckdb.DuckDBPyConnection, query: Query) -> dict[str, Any]:
-    source, params = query.source("event_costs") if not query.needs_tags() else (
-        Query(query.since, query.until, query.tz, (), query.where).source("event_costs"))
-    return _one(run(con, f"SELECT {USAGE_AGGREGATES}, {PRICING_AGGREGATES} FROM {source}", params))
+    untagged = Query(query.since, query.until, query.tz, (), query.where)
+    source, params = untagged.source("event_costs")
+    aggregates = usage_aggregates(_requests_exact(con))
+    return _one(run(con, f"SELECT {aggregates}, {PRICING_AGGREGATES} FROM {source}", params))
 
 
 def pricing_notes(total: dict[str, Any]) -> list[str]:
@@ -113,22 +185,19 @@ def pricing_notes(total: dict[str, Any]) -> list[str]:
             f"{total['calls_on_zero_prices']:,} calls ({total['tokens_on_zero_prices']:,} tokens) "
             "rest on a catalog price of $0; if those models are not free, add an override."
         )
+    if total.get("requests_exact") is False:
+        notes.append("requests is approximate (HyperLogLog, about ±1 %) on datasets over "
+                     f"{EXACT_REQUESTS_UP_TO:,} events.")
     return notes
 
 
 def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """The overview: totals for the window, rows by `--by` (default: top models by cost)."""
     grouped = _group(query, ("model",))
-    select, group = _select_groups(grouped)
-    source, params = grouped.source("event_costs")
-    rows = run(con, f"""
-        SELECT {select}, {USAGE_AGGREGATES}
-        FROM {source}
-        GROUP BY {group}
-        ORDER BY cost_usd DESC, calls DESC, {group}
-        {_limit(grouped)}
-    """, params)
-    total = totals(con, query)
+    exact = _requests_exact(con)
+    rows, total = grouped_with_totals(con, grouped, "event_costs", usage_aggregates(exact),
+                                      "cost_usd DESC, calls DESC", totals_extra=PRICING_AGGREGATES)
+    total["requests_exact"] = exact
     title = "Usage by " + ", ".join(grouped.by)
     return Report(title, rows, total, pricing_notes(total))
 
@@ -136,8 +205,6 @@ def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
 def savings_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """What prompt caching, LiteLLM's response cache and batch discounts saved."""
     grouped = _group(query, ("model",))
-    select, group = _select_groups(grouped)
-    source, params = grouped.source("event_costs")
     aggregates = """
         count(*) AS calls,
         CAST(COALESCE(sum(cache_read_tokens), 0) AS BIGINT) AS cached_tokens,
@@ -151,42 +218,27 @@ def savings_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
         COALESCE(sum(cost_usd), 0) AS cost_usd,
         COALESCE(sum(savings_usd) / NULLIF(sum(cost_usd) + sum(savings_usd), 0), 0) AS savings_rate
     """
-    rows = run(con, f"""
-        SELECT {select}, {aggregates} FROM {source}
-        GROUP BY {group} ORDER BY savings_usd DESC, {group} {_limit(grouped)}
-    """, params)
-    total_source, total_params = Query(query.since, query.until, query.tz, (), query.where).source("event_costs")
-    total = _one(run(con, f"SELECT {aggregates} FROM {total_source}", total_params))
+    rows, total = grouped_with_totals(con, grouped, "event_costs", aggregates,
+                                      "savings_usd DESC")
     return Report("Savings by " + ", ".join(grouped.by), rows, total)
 
 
 def errors_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """Failed attempts: how many, how often, and how (class, provider code, HTTP status)."""
     grouped = _group(query, ("provider", "model", "error"), cost_columns=False)
-    select, group = _select_groups(grouped, cost_columns=False)
-    source, params = grouped.source("events", cost_columns=False)
-    rows = run(con, f"""
-        SELECT {select},
-            count(*) FILTER (WHERE status = 'failure') AS failures,
-            count(*) AS calls,
-            count(*) FILTER (WHERE status = 'failure') / count(*) AS error_rate,
-            mode(http_status) FILTER (WHERE status = 'failure') AS http_status,
-            mode(error_code) FILTER (WHERE status = 'failure') AS error_code,
-            CAST(COALESCE(sum(retries), 0) AS BIGINT) AS retries,
-            CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks
-        FROM {source}
-        GROUP BY {group}
-        HAVING count(*) FILTER (WHERE status = 'failure') > 0
-        ORDER BY failures DESC, {group} {_limit(grouped)}
-    """, params)
-    total_source, total_params = Query(query.since, query.until, query.tz, (), query.where).source("events", cost_columns=False)
-    total = _one(run(con, f"""
-        SELECT count(*) AS calls, count(*) FILTER (WHERE status = 'failure') AS failures,
-            COALESCE(count(*) FILTER (WHERE status = 'failure') / NULLIF(count(*), 0), 0) AS error_rate,
-            CAST(COALESCE(sum(retries), 0) AS BIGINT) AS retries,
-            CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks
-        FROM {total_source}
-    """, total_params))
+    aggregates = """
+        count(*) FILTER (WHERE status = 'failure') AS failures,
+        count(*) AS calls,
+        COALESCE(count(*) FILTER (WHERE status = 'failure') / NULLIF(count(*), 0), 0) AS error_rate,
+        mode(http_status) FILTER (WHERE status = 'failure') AS http_status,
+        mode(error_code) FILTER (WHERE status = 'failure') AS error_code,
+        CAST(COALESCE(sum(retries), 0) AS BIGINT) AS retries,
+        CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks
+    """
+    rows, total = grouped_with_totals(con, grouped, "events", aggregates, "failures DESC",
+                                      having="HAVING failures > 0", cost_columns=False)
+    for key in ("http_status", "error_code"):
+        total.pop(key, None)
     return Report("Errors by " + ", ".join(grouped.by), rows, total)
 
 
@@ -195,14 +247,15 @@ def latency_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     grouped = _group(query, ("provider", "model"), cost_columns=False)
     select, group = _select_groups(grouped, cost_columns=False)
     source, params = grouped.source("latency", cost_columns=False)
-    aggregates = """
+    exact = _requests_exact(con)
+    aggregates = f"""
         count(*) AS calls,
-        quantile_cont(latency_ms, 0.5) AS p50_latency_ms,
-        quantile_cont(latency_ms, 0.95) AS p95_latency_ms,
-        quantile_cont(latency_ms, 0.99) AS p99_latency_ms,
-        quantile_cont(ttft_ms, 0.5) AS p50_ttft_ms,
-        quantile_cont(ttft_ms, 0.95) AS p95_ttft_ms,
-        quantile_cont(output_tokens_per_second, 0.5) AS median_output_tokens_per_second
+        {_quantile("latency_ms", 0.5, exact)} AS p50_latency_ms,
+        {_quantile("latency_ms", 0.95, exact)} AS p95_latency_ms,
+        {_quantile("latency_ms", 0.99, exact)} AS p99_latency_ms,
+        {_quantile("ttft_ms", 0.5, exact)} AS p50_ttft_ms,
+        {_quantile("ttft_ms", 0.95, exact)} AS p95_ttft_ms,
+        {_quantile("output_tokens_per_second", 0.5, exact)} AS median_output_tokens_per_second
     """
     rows = run(con, f"""
         SELECT {select}, {aggregates} FROM {source}
@@ -225,7 +278,7 @@ def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
             count(*) FILTER (WHERE band = 'HIGH') AS high,
             count(*) FILTER (WHERE band = 'CRITICAL') AS critical,
             count(*) FILTER (WHERE band = 'UNKNOWN') AS unknown,
-            quantile_cont(usage_pct, 0.95) AS p95_usage_pct,
+            {_quantile("usage_pct", 0.95, _requests_exact(con))} AS p95_usage_pct,
             max(usage_pct) AS max_usage_pct,
             max(context_window) AS context_window
         FROM {source}
@@ -282,7 +335,7 @@ def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
             count(*) FILTER (WHERE priced_by = 'catalog') AS catalog_events,
             COALESCE(1 - count(*) FILTER (WHERE priced_by = 'catalog' AND {mismatch})
                 / NULLIF(count(*) FILTER (WHERE priced_by = 'catalog'), 0), 1)
-                AS catalog_share_within_tolerance
+                AS share_within_tolerance_catalog
         FROM {source}
     """, params))
     return Report("Cost reconciliation (|ours − LiteLLM's| > 0.5 %)", rows, total)

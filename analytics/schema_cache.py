@@ -1,4 +1,4 @@
-"""A local memo of each event file's column layout, so opening a dataset of thousands of
+"""A local memo of each event file's column layout and (provider, model) pairs, so opening a dataset of thousands of
 files does not re-read every footer. Files are immutable once renamed into place (a
 recovery rewrite carries identical rows), so (path, size) identifies the layout.
 
@@ -27,7 +27,7 @@ def cache_dir() -> Path:
 class SchemaCache:
     path: Path
     files: dict[str, list[Any]] = field(default_factory=dict)
-    """path → [size, fingerprint]"""
+    """path → [size, fingerprint, [[provider, model], ...], rows]"""
     layouts: dict[str, list[list[str]]] = field(default_factory=dict)
     """fingerprint → [[name, type], ...]"""
     dirty: bool = False
@@ -42,16 +42,17 @@ class SchemaCache:
         except (OSError, ValueError, AttributeError):
             return cls(path)
 
-    def get(self, entry: FileEntry) -> str | None:
+    def get(self, entry: FileEntry) -> tuple[str, list[tuple[str | None, str | None]], int] | None:
         known = self.files.get(entry.path)
-        if known and known[0] == entry.size and known[1] in self.layouts:
-            return str(known[1])
+        if known and len(known) == 4 and known[0] == entry.size and known[1] in self.layouts:
+            return str(known[1]), [(p, m) for p, m in known[2]], int(known[3])
         return None
 
-    def put(self, entry: FileEntry, columns: list[tuple[str, str]]) -> str:
+    def put(self, entry: FileEntry, columns: list[tuple[str, str]],
+            pairs: list[tuple[str | None, str | None]], rows: int) -> str:
         fingerprint = hashlib.sha256(json.dumps(columns).encode()).hexdigest()[:16]
         self.layouts[fingerprint] = [list(c) for c in columns]
-        self.files[entry.path] = [entry.size, fingerprint]
+        self.files[entry.path] = [entry.size, fingerprint, [list(p) for p in pairs], rows]
         self.dirty = True
         return fingerprint
 

@@ -25,38 +25,28 @@ CREATE OR REPLACE VIEW event_costs AS
 WITH joined AS (
     SELECT
         e.*,
-        c.key AS catalog_key_,
-        c.is_zero AS cat_is_zero,
+        pr.catalog_key AS pr_catalog_key,
         o.model IS NOT NULL AS has_override,
-        CASE
-            WHEN o.model IS NOT NULL THEN 'override'
-            WHEN c.key IS NULL THEN 'default'
-            WHEN c.is_zero THEN 'catalog_zero'
-            ELSE 'catalog'
-        END AS priced_by,
-        o.model IS NULL AND c.threshold IS NOT NULL AND (
-            COALESCE(e.input_tokens, 0) > c.threshold
-            OR (c.threshold_inclusive AND COALESCE(e.input_tokens, 0) = c.threshold)
+        CASE WHEN o.model IS NOT NULL THEN 'override' ELSE COALESCE(pr.priced_by, 'default') END
+            AS priced_by,
+        o.model IS NULL AND pr.threshold IS NOT NULL AND (
+            COALESCE(e.input_tokens, 0) > pr.threshold
+            OR (pr.threshold_inclusive AND COALESCE(e.input_tokens, 0) = pr.threshold)
         ) AS long_context,
-        c.input AS c_input, c.output AS c_output, c.cache_read AS c_cache_read,
-        c.cache_write AS c_cache_write, c.cache_write_1h AS c_cache_write_1h,
-        c.reasoning AS c_reasoning, c.audio_input AS c_audio_input,
-        c.audio_output AS c_audio_output, c.input_above AS c_input_above,
-        c.output_above AS c_output_above, c.cache_read_above AS c_cache_read_above,
-        c.cache_write_above AS c_cache_write_above,
-        c.cache_write_1h_above AS c_cache_write_1h_above,
-        c.input_batches AS c_input_batches, c.output_batches AS c_output_batches,
-        c.cache_read_batches AS c_cache_read_batches,
-        c.cache_write_batches AS c_cache_write_batches,
-        COALESCE(o.per_image, c.per_image, 0) AS r_image,
-        COALESCE(o.per_second, c.input_per_second, c.input_per_audio_second, 0) AS r_second,
-        o.input AS o_input, o.output AS o_output, o.cache_read AS o_cache_read,
-        o.cache_write AS o_cache_write, o.cache_write_1h AS o_cache_write_1h,
-        o.reasoning AS o_reasoning
+        COALESCE(o.per_image, pr.r_image, 0) AS r_image,
+        COALESCE(o.per_second, pr.r_second, 0) AS r_second,
+        pr.s_in, pr.s_out, pr.s_cache_read, pr.s_cache_write, pr.s_cache_write_1h,
+        pr.s_reasoning, pr.s_audio_in, pr.s_audio_out, pr.a_in, pr.a_out, pr.a_cache_read,
+        pr.a_cache_write, pr.a_cache_write_1h, pr.a_reasoning, pr.a_audio_in, pr.a_audio_out,
+        pr.bat_in, pr.bat_out, pr.bat_cache_read, pr.bat_cache_write,
+        o.input AS o_in, o.output AS o_out,
+        COALESCE(o.cache_read, o.input) AS o_cache_read,
+        COALESCE(o.cache_write, o.input) AS o_cache_write,
+        COALESCE(o.cache_write_1h, o.cache_write, o.input) AS o_cache_write_1h,
+        COALESCE(o.reasoning, o.output) AS o_reasoning
     FROM events AS e
-    LEFT JOIN model_prices AS mp
-        ON mp.provider IS NOT DISTINCT FROM e.provider AND mp.model IS NOT DISTINCT FROM e.model
-    LEFT JOIN price_catalog AS c ON c.key = mp.catalog_key
+    LEFT JOIN pair_rates AS pr
+        ON pr.provider IS NOT DISTINCT FROM e.provider AND pr.model IS NOT DISTINCT FROM e.model
     LEFT JOIN price_overrides AS o
         ON o.model = e.model
         AND (o.provider IS NULL OR o.provider = e.provider)
@@ -65,82 +55,51 @@ WITH joined AS (
 rates AS (
     SELECT
         *,
-        -- Standard per-token rates, resolved the way LiteLLM's generic_cost_per_token
-        -- does: a missing cache rate falls back to the (tiered) input rate, a missing
-        -- reasoning / audio rate to the output / input rate.
-        CASE
-            WHEN has_override THEN o_input
-            WHEN priced_by = 'default' THEN (SELECT input FROM default_rates)
-            WHEN long_context THEN COALESCE(c_input_above, c_input, 0)
-            ELSE COALESCE(c_input, 0)
-        END AS r_in,
-        CASE
-            WHEN has_override THEN o_output
-            WHEN priced_by = 'default' THEN (SELECT output FROM default_rates)
-            WHEN long_context THEN COALESCE(c_output_above, c_output, 0)
-            ELSE COALESCE(c_output, 0)
-        END AS r_out
-    FROM joined
-),
-rates2 AS (
-    SELECT
-        *,
-        CASE
-            WHEN has_override THEN COALESCE(o_cache_read, r_in)
-            WHEN long_context THEN COALESCE(c_cache_read_above, c_cache_read, r_in)
-            ELSE COALESCE(c_cache_read, r_in)
-        END AS r_cache_read,
-        CASE
-            WHEN has_override THEN COALESCE(o_cache_write, r_in)
-            WHEN long_context THEN COALESCE(c_cache_write_above, c_cache_write, r_in)
-            ELSE COALESCE(c_cache_write, r_in)
-        END AS r_cache_write,
-        CASE WHEN has_override THEN COALESCE(o_reasoning, r_out)
-             ELSE COALESCE(c_reasoning, r_out) END AS r_reasoning,
-        CASE WHEN has_override THEN r_in ELSE COALESCE(c_audio_input, r_in) END AS r_audio_in,
-        CASE WHEN has_override THEN r_out ELSE COALESCE(c_audio_output, r_out) END AS r_audio_out
-    FROM rates
-),
-rates3 AS (
-    SELECT
-        *,
-        CASE
-            WHEN has_override THEN COALESCE(o_cache_write_1h, r_cache_write)
-            WHEN long_context THEN COALESCE(c_cache_write_1h_above, c_cache_write_1h, r_cache_write)
-            ELSE COALESCE(c_cache_write_1h, r_cache_write)
-        END AS r_cache_write_1h,
-        -- Batch rates: the catalog's *_batches rate, else half the standard rate (as
-        -- LiteLLM's batch_cost_calculator assumes).
-        COALESCE(CASE WHEN NOT has_override THEN c_input_batches END, r_in / 2) AS b_in,
-        COALESCE(CASE WHEN NOT has_override THEN c_output_batches END, r_out / 2) AS b_out,
+        -- The rate set that applies: an override, the long-context tier, or the standard one.
+        CASE WHEN has_override THEN o_in WHEN long_context THEN a_in
+             ELSE COALESCE(s_in, (SELECT input FROM default_rates)) END AS r_in,
+        CASE WHEN has_override THEN o_out WHEN long_context THEN a_out
+             ELSE COALESCE(s_out, (SELECT output FROM default_rates)) END AS r_out,
+        CASE WHEN has_override THEN o_cache_read WHEN long_context THEN a_cache_read
+             ELSE COALESCE(s_cache_read, (SELECT input FROM default_rates)) END AS r_cache_read,
+        CASE WHEN has_override THEN o_cache_write WHEN long_context THEN a_cache_write
+             ELSE COALESCE(s_cache_write, (SELECT input FROM default_rates)) END AS r_cache_write,
+        CASE WHEN has_override THEN o_cache_write_1h WHEN long_context THEN a_cache_write_1h
+             ELSE COALESCE(s_cache_write_1h, (SELECT input FROM default_rates)) END AS r_cache_write_1h,
+        CASE WHEN has_override THEN o_reasoning WHEN long_context THEN a_reasoning
+             ELSE COALESCE(s_reasoning, (SELECT output FROM default_rates)) END AS r_reasoning,
+        CASE WHEN has_override THEN o_in WHEN long_context THEN a_audio_in
+             ELSE COALESCE(s_audio_in, (SELECT input FROM default_rates)) END AS r_audio_in,
+        CASE WHEN has_override THEN o_out WHEN long_context THEN a_audio_out
+             ELSE COALESCE(s_audio_out, (SELECT output FROM default_rates)) END AS r_audio_out,
         GREATEST(COALESCE(input_tokens, 0) - COALESCE(cache_read_tokens, 0)
                  - COALESCE(cache_write_tokens, 0) - COALESCE(audio_input_tokens, 0), 0) AS t_uncached,
         COALESCE(audio_input_tokens, 0) AS t_audio_in,
         COALESCE(cache_read_tokens, 0) AS t_cache_read,
         LEAST(COALESCE(cache_write_1h_tokens, 0), COALESCE(cache_write_tokens, 0)) AS t_cache_write_1h,
         COALESCE(reasoning_tokens, 0) AS t_reasoning,
-        COALESCE(audio_output_tokens, 0) AS t_audio_out
-    FROM rates2
+        COALESCE(audio_output_tokens, 0) AS t_audio_out,
+        COALESCE(batch, FALSE) AS is_batch,
+        COALESCE(proxy_cache_hit, FALSE) AS is_proxy_hit
+    FROM joined
 ),
 components AS (
     SELECT
         *,
         COALESCE(cache_write_tokens, 0) - t_cache_write_1h AS t_cache_write_5m,
         GREATEST(COALESCE(output_tokens, 0) - t_reasoning - t_audio_out, 0) AS t_text_out,
-        CASE
-            WHEN NOT has_override AND c_input_batches IS NOT NULL
-                THEN COALESCE(c_cache_read_batches, b_in)
-            ELSE r_cache_read / 2
-        END AS b_cache_read,
-        CASE
-            WHEN NOT has_override AND c_input_batches IS NOT NULL
-                THEN COALESCE(c_cache_write_batches, b_in)
-            ELSE r_cache_write / 2
-        END AS b_cache_write,
+        -- Batch rates: the catalog's *_batches rate, else half the standard rate (as
+        -- LiteLLM's batch_cost_calculator assumes).
+        COALESCE(CASE WHEN NOT has_override THEN bat_in END, r_in / 2) AS b_in,
+        COALESCE(CASE WHEN NOT has_override THEN bat_out END, r_out / 2) AS b_out,
+        CASE WHEN NOT has_override AND bat_in IS NOT NULL THEN COALESCE(bat_cache_read, bat_in)
+             ELSE r_cache_read / 2 END AS b_cache_read,
+        CASE WHEN NOT has_override AND bat_in IS NOT NULL THEN COALESCE(bat_cache_write, bat_in)
+             ELSE r_cache_write / 2 END AS b_cache_write,
         CASE WHEN call_type = 'image' THEN COALESCE(image_count, 0) * r_image ELSE 0 END
             AS image_cost_usd,
         COALESCE(audio_seconds, 0) * r_second AS audio_cost_usd
-    FROM rates3
+    FROM rates
 ),
 priced AS (
     SELECT
@@ -148,9 +107,7 @@ priced AS (
         token_cost(t_uncached, t_audio_in, t_cache_read, t_cache_write_5m, t_cache_write_1h,
                    t_text_out, t_audio_out, t_reasoning, r_in, r_audio_in, r_cache_read,
                    r_cache_write, r_cache_write_1h, r_out, r_audio_out, r_reasoning)
-            + image_cost_usd + audio_cost_usd AS list_cost_usd,
-        COALESCE(batch, FALSE) AS is_batch,
-        COALESCE(proxy_cache_hit, FALSE) AS is_proxy_hit
+            + image_cost_usd + audio_cost_usd AS list_cost_usd
     FROM components
 ),
 effective AS (
@@ -166,20 +123,19 @@ effective AS (
 )
 SELECT
     * EXCLUDE (
-        catalog_key_, cat_is_zero, has_override, c_input, c_output, c_cache_read,
-        c_cache_write, c_cache_write_1h, c_reasoning, c_audio_input, c_audio_output,
-        c_input_above, c_output_above, c_cache_read_above, c_cache_write_above,
-        c_cache_write_1h_above, c_input_batches, c_output_batches, c_cache_read_batches,
-        c_cache_write_batches, r_image, r_second, o_input, o_output, o_cache_read,
+        pr_catalog_key, has_override, r_image, r_second, s_in, s_out, s_cache_read,
+        s_cache_write, s_cache_write_1h, s_reasoning, s_audio_in, s_audio_out, a_in, a_out,
+        a_cache_read, a_cache_write, a_cache_write_1h, a_reasoning, a_audio_in, a_audio_out,
+        bat_in, bat_out, bat_cache_read, bat_cache_write, o_in, o_out, o_cache_read,
         o_cache_write, o_cache_write_1h, o_reasoning, r_in, r_out, r_cache_read,
-        r_cache_write, r_reasoning, r_audio_in, r_audio_out, r_cache_write_1h, b_in, b_out,
-        t_uncached, t_audio_in, t_cache_read, t_cache_write_1h, t_reasoning, t_audio_out,
-        t_cache_write_5m, t_text_out, b_cache_read, b_cache_write, is_batch, is_proxy_hit,
-        billed_cost_usd, image_cost_usd, audio_cost_usd, list_cost_usd
+        r_cache_write, r_cache_write_1h, r_reasoning, r_audio_in, r_audio_out, t_uncached,
+        t_audio_in, t_cache_read, t_cache_write_1h, t_reasoning, t_audio_out, is_batch,
+        is_proxy_hit, t_cache_write_5m, t_text_out, b_in, b_out, b_cache_read, b_cache_write,
+        image_cost_usd, audio_cost_usd, list_cost_usd, billed_cost_usd
     ),
-    CASE WHEN priced_by IN ('catalog', 'catalog_zero') THEN catalog_key_ END AS catalog_key,
-    CASE WHEN is_batch THEN t_uncached * b_in ELSE t_uncached * r_in END
-        + t_audio_in * CASE WHEN is_batch THEN b_in ELSE r_audio_in END AS input_cost_usd,
+    CASE WHEN priced_by IN ('catalog', 'catalog_zero') THEN pr_catalog_key END AS catalog_key,
+    CASE WHEN is_batch THEN t_uncached * b_in + t_audio_in * b_in
+         ELSE t_uncached * r_in + t_audio_in * r_audio_in END AS input_cost_usd,
     t_cache_read * CASE WHEN is_batch THEN b_cache_read ELSE r_cache_read END
         AS cache_read_cost_usd,
     CASE WHEN is_batch THEN (t_cache_write_5m + t_cache_write_1h) * b_cache_write
@@ -192,13 +148,13 @@ SELECT
     audio_cost_usd,
     list_cost_usd,
     CASE WHEN is_proxy_hit THEN 0.0 ELSE billed_cost_usd END AS cost_usd,
-    CASE WHEN is_proxy_hit THEN 0.0 ELSE
-        CASE WHEN is_batch THEN
-            t_cache_read * (b_in - b_cache_read) - (t_cache_write_5m + t_cache_write_1h) * (b_cache_write - b_in)
-        ELSE
+    CASE WHEN is_proxy_hit THEN 0.0
+         WHEN is_batch THEN
+            t_cache_read * (b_in - b_cache_read)
+            - (t_cache_write_5m + t_cache_write_1h) * (b_cache_write - b_in)
+         ELSE
             t_cache_read * (r_in - r_cache_read) - t_cache_write_5m * (r_cache_write - r_in)
             - t_cache_write_1h * (r_cache_write_1h - r_in)
-        END
     END AS prompt_cache_savings_usd,
     CASE WHEN is_proxy_hit THEN list_cost_usd ELSE 0.0 END AS proxy_cache_savings_usd,
     CASE WHEN is_batch AND NOT is_proxy_hit THEN list_cost_usd - billed_cost_usd ELSE 0.0 END

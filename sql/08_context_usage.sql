@@ -9,11 +9,10 @@ CREATE OR REPLACE VIEW context_usage AS
 WITH sized AS (
     SELECT
         e.*,
-        COALESCE(NULLIF(e.max_input_tokens, 0), c.max_input_tokens) AS context_window
+        COALESCE(NULLIF(e.max_input_tokens, 0), pr.context_window) AS context_window
     FROM events AS e
-    LEFT JOIN model_prices AS mp
-        ON mp.provider IS NOT DISTINCT FROM e.provider AND mp.model IS NOT DISTINCT FROM e.model
-    LEFT JOIN price_catalog AS c ON c.key = mp.catalog_key
+    LEFT JOIN pair_rates AS pr
+        ON pr.provider IS NOT DISTINCT FROM e.provider AND pr.model IS NOT DISTINCT FROM e.model
     WHERE e.call_type IN ('chat', 'responses') AND e.input_tokens IS NOT NULL
 )
 SELECT

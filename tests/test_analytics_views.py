@@ -10,10 +10,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from event_data import at, write_events
 
 from llmstats.analytics.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.connection import connect, open_dataset
+
+from event_data import at, write_events
 
 # USD per token. acme-chat: $1 / $2 per M in/out, cache read $0.10, write $1.25 (1 h: $2),
 # above 200 prompt tokens $2 / $4; llama3 is free (a $0 catalog price).
