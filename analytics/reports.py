@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import LlmstatsError, UsageError
 from .query import Query
+from .render import human
 
 if TYPE_CHECKING:
     import duckdb
@@ -175,7 +176,7 @@ def pricing_notes(total: dict[str, Any]) -> list[str]:
     notes = []
     if total.get("calls_on_default_prices"):
         notes.append(
-            f"${total['cost_on_default_prices_usd']:,.2f} of the cost rests on default prices "
+            f"{human('cost_usd', total['cost_on_default_prices_usd'])} of the cost rests on default prices "
             f"($3 / $15 per million tokens) for {total['calls_on_default_prices']:,} calls to "
             "models neither the catalog nor pricing/overrides.toml prices "
             "(see `llmstats report --by model,priced_by`)."
