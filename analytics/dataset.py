@@ -128,7 +128,8 @@ def register_raw_events(con: duckdb.DuckDBPyConnection, state: DatasetState,
 
     con.register("empty_events", _empty_events_table())
     groups = file_schemas(state)
-    models = pa.table({"provider": pa.array([p for p, _ in state.models], pa.string()),
+    models = pa.table({"pair_id": pa.array(range(1, len(state.models) + 1), pa.int32()),
+                       "provider": pa.array([p for p, _ in state.models], pa.string()),
                        "model": pa.array([m for _, m in state.models], pa.string())})
     con.register("event_models_arrow", models)
     con.execute("CREATE OR REPLACE TABLE event_models AS SELECT * FROM event_models_arrow")

@@ -38,9 +38,16 @@ DIMENSIONS: dict[str, str] = {
     "service_tier": "service_tier",
     "priced_by": "priced_by",
     "hour": "strftime(date_trunc('hour', timezone($tz, ts)), '%Y-%m-%d %H:00')",
-    "day": "strftime(timezone($tz, ts), '%Y-%m-%d')",
-    "week": "strftime(date_trunc('week', timezone($tz, ts)), '%Y-%m-%d')",
-    "month": "strftime(timezone($tz, ts), '%Y-%m')",
+    # Periods are DATEs (a week by its Monday, a month by its first day).
+    "day": "CAST(timezone($tz, ts) AS DATE)",
+    "week": "CAST(date_trunc('week', timezone($tz, ts)) AS DATE)",
+    "month": "CAST(date_trunc('month', timezone($tz, ts)) AS DATE)",
+}
+# In UTC the hive partition key already is the day: no per-event time-zone conversion.
+UTC_DIMENSIONS = {
+    "day": "date",
+    "week": "CAST(date_trunc('week', date) AS DATE)",
+    "month": "CAST(date_trunc('month', date) AS DATE)",
 }
 ALIASES = {"call-type": "call_type", "calltype": "call_type", "type": "call_type",
            "team-id": "team_id", "model-group": "model_group", "tags": "tag",
@@ -177,15 +184,21 @@ class Query:
                 parts.append("(" + " OR ".join(f"list_contains(tags, {n})" for n in names) + ")")
             else:
                 # Repeating a key means any of the values (an IN list).
-                parts.append(f"{DIMENSIONS[key]} IN ({', '.join(names)})")
+                parts.append(f"{self.expr(key)} IN ({', '.join(names)})")
         return (" AND ".join(parts) or "TRUE"), params
+
+    def expr(self, name: str) -> str:
+        """The SQL for dimension `name` (allow-listed) under this query's time zone."""
+        if self.tz == "UTC" and name in UTC_DIMENSIONS:
+            return UTC_DIMENSIONS[name]
+        return DIMENSIONS[name]
 
     def group_exprs(self, *, cost_columns: bool = True) -> list[tuple[str, str]]:
         out = []
         for name in self.by:
             if name in COST_ONLY and not cost_columns:
                 raise UsageError(f"--by {name} only applies to cost reports")
-            out.append((name, DIMENSIONS[name]))
+            out.append((name, self.expr(name)))
         return out
 
     def source(self, table: str, *, cost_columns: bool = True) -> tuple[str, dict[str, Any]]:
