@@ -180,7 +180,8 @@ def _grouping(names: list[str], with_totals: bool) -> tuple[str, str]:
 
 def aggregate(con: duckdb.DuckDBPyConnection, query: Query, *, event_aggregates: str = "",
               money_aggregates: str = "", event_table: str = "events",
-              order: str = "", having: str = "", cost_columns: bool = True
+              order: str = "", having: str = "", cost_columns: bool = True,
+              totals_from_rows: dict[str, str] | None = None
               ) -> tuple[pa.Table, dict[str, Any]]:
     """Rows per `query.by` group plus one totals row.
 
@@ -193,15 +194,17 @@ def aggregate(con: duckdb.DuckDBPyConnection, query: Query, *, event_aggregates:
 
     names = [name for name, _ in query.group_exprs(cost_columns=cost_columns)]
     if query.needs_tags():
+        totals_from_rows = None  # a tag repeats an event per tag: rows do not add up
         rows, _ = _aggregate_once(con, query, names, False, event_aggregates,
-                                  money_aggregates, event_table, cost_columns)
+                                  money_aggregates, event_table, cost_columns, None)
         untagged = Query(query.since, query.until, query.tz, (), query.where)
         total_rows, _ = _aggregate_once(con, untagged, [], False, event_aggregates,
-                                        money_aggregates, event_table, cost_columns)
+                                        money_aggregates, event_table, cost_columns, None)
         total = _one(total_rows.drop_columns(["is_total_"]))
     else:
         result, _ = _aggregate_once(con, query, names, True, event_aggregates,
-                                    money_aggregates, event_table, cost_columns)
+                                    money_aggregates, event_table, cost_columns,
+                                    totals_from_rows)
         is_total = pc.not_equal(result.column("is_total_"), 0)
         total = _one(result.filter(is_total).drop_columns(["is_total_", *names]))
         rows = result.filter(pc.invert(is_total))
@@ -218,7 +221,8 @@ def aggregate(con: duckdb.DuckDBPyConnection, query: Query, *, event_aggregates:
 
 def _aggregate_once(con: duckdb.DuckDBPyConnection, query: Query, names: list[str],
                     with_totals: bool, event_aggregates: str, money_aggregates: str,
-                    event_table: str, cost_columns: bool) -> tuple[pa.Table, None]:
+                    event_table: str, cost_columns: bool,
+                    totals_from_rows: dict[str, str] | None) -> tuple[pa.Table, None]:
     import pyarrow as pa
 
     dims = [f"{expr} AS {name}" for name, expr in query.group_exprs(cost_columns=cost_columns)]
@@ -234,8 +238,9 @@ def _aggregate_once(con: duckdb.DuckDBPyConnection, query: Query, names: list[st
         parts = [run(con, f"SELECT {keys}0 AS is_total_, {event_aggregates} FROM {source} {group_by}",
                      params)] if names else []
         if with_totals or not names:
-            totals = run(con, f"SELECT 1 AS is_total_, "
-                              f"{event_aggregates} FROM {source}", params)
+            totals = _event_totals(con, source, params, event_aggregates,
+                                   parts[0] if parts and totals_from_rows else None,
+                                   totals_from_rows or {})
             for name in names:
                 totals = totals.add_column(0, name, pa.nulls(totals.num_rows, parts[0].schema.field(name).type))
             parts.append(totals.select(parts[0].column_names) if parts else totals)
@@ -260,6 +265,49 @@ def _aggregate_once(con: duckdb.DuckDBPyConnection, query: Query, names: list[st
         con.unregister("usage_")
         con.unregister("money_")
     return joined, None
+
+
+def _event_totals(con: duckdb.DuckDBPyConnection, source: str, params: dict[str, Any],
+                  event_aggregates: str, rows: pa.Table | None,
+                  from_rows: dict[str, str]) -> pa.Table:
+    """The totals row of the per-event aggregates. Aggregates that add up across groups
+    (`from_rows`: column → SQL over the grouped rows) are taken from the rows; the scan
+    computes only the rest (distinct requests, quantiles), which saves most of a pass."""
+    if rows is None or not from_rows:
+        return run(con, f"SELECT 1 AS is_total_, {event_aggregates} FROM {source}", params)
+    aliases = _aliases(event_aggregates)
+    pieces = _split_select(event_aggregates)
+    scanned = ", ".join(p for p, a in zip(pieces, aliases, strict=True) if a not in from_rows)
+    totals = run(con, f"SELECT 1 AS is_total_, {scanned} FROM {source}", params)
+    con.register("rows_for_totals_", rows)
+    try:
+        merged = run(con, "SELECT " + ", ".join(f"{sql} AS {col}" for col, sql in from_rows.items())
+                     + " FROM rows_for_totals_")
+    finally:
+        con.unregister("rows_for_totals_")
+    for col in merged.column_names:
+        totals = totals.append_column(col, merged.column(col))
+    return totals.select(["is_total_", *aliases])
+
+
+def _split_select(select_list: str) -> list[str]:
+    """Top-level comma-separated items of a select list we wrote ourselves."""
+    items: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for char in select_list.strip():
+        if char == "(" or char == "[":
+            depth += 1
+        elif char == ")" or char == "]":
+            depth -= 1
+        if char == "," and depth == 0:
+            items.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    if "".join(current).strip():
+        items.append("".join(current).strip())
+    return items
 
 
 def _event_table(query: Query) -> str:
@@ -293,13 +341,24 @@ USAGE_COLUMNS = ("requests", "calls", "input_tokens", "output_tokens", "cached_t
                  "p95_latency_ms", "p50_ttft_ms", "p95_ttft_ms")
 
 
+# Overview totals that add up across groups, computed from the grouped rows.
+USAGE_FROM_ROWS = {
+    "calls": "CAST(sum(calls) AS BIGINT)",
+    "input_tokens": "CAST(sum(input_tokens) AS BIGINT)",
+    "output_tokens": "CAST(sum(output_tokens) AS BIGINT)",
+    "cached_tokens": "CAST(sum(cached_tokens) AS BIGINT)",
+    "error_rate": "COALESCE(sum(error_rate * calls) / NULLIF(sum(calls), 0), 0)",
+}
+
+
 def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """The overview: totals for the window, rows by `--by` (default: top models by cost)."""
     grouped = _group(query, ("model",))
     exact = _requests_exact(con)
     rows, total = aggregate(con, grouped, event_aggregates=usage_aggregates(exact),
                             money_aggregates=f"{MONEY_AGGREGATES}, {PRICING_AGGREGATES}",
-                            event_table=_event_table(grouped), order="cost_usd DESC, calls DESC")
+                            event_table=_event_table(grouped), order="cost_usd DESC, calls DESC",
+                            totals_from_rows=USAGE_FROM_ROWS)
     rows = _split_usage_quantiles(rows).select([*grouped.by, *USAGE_COLUMNS])
     total = _one(_split_usage_quantiles(pa_table_of(total)))
     total = {**{k: total[k] for k in USAGE_COLUMNS},

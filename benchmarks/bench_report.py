@@ -253,8 +253,11 @@ def main() -> None:
     parquet_bytes = sum(f.size for f in files)
     from llmstats.analytics.connection import connect
 
-    events = connect(args.data_dir).execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
+    row = connect(args.data_dir).execute("SELECT count(*) FROM events").fetchone()
+    events = int(row[0]) if row else 0
+    load_before = os.getloadavg()
     ours = bench_llmstats(args.data_dir, args.runs)
+    load_after = os.getloadavg()
     theirs = None
     if not args.skip_postgres and shutil.which("initdb"):
         with tempfile.TemporaryDirectory(prefix="llmstats-pg-") as tmp:
@@ -262,7 +265,8 @@ def main() -> None:
 
     print(f"## Report benchmark ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)\n")
     print(f"{events:,} events in {len(files)} Parquet files, {parquet_bytes / 1e6:,.1f} MB "
-          f"({parquet_bytes / events:.1f} bytes/event).\n")
+          f"({parquet_bytes / events:.1f} bytes/event). Load average before / after the "
+          f"llmstats runs: {load_before[0]:.2f} / {load_after[0]:.2f} (2 cores).\n")
     print("| question | llmstats wall (median) | llmstats peak RSS | PostgreSQL (median) | ratio |")
     print("|---|---|---|---|---|")
     for name, (wall, rss) in ours.items():

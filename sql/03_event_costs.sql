@@ -1,7 +1,31 @@
+-- event_costs: every event with what it cost, by component, and how it was priced.
+-- Answers: what did each call cost (ours vs LiteLLM's), and what did caching save.
+-- Token convention: input_tokens INCLUDES cache reads and cache writes (OTel GenAI);
+--   cache_read_tokens / cache_write_tokens say how many; cache_write_1h_tokens is the
+--   part of cache_write_tokens written with the 1-hour TTL.
+-- Columns: every `events` column, plus
+--   priced_by            override | catalog | catalog_zero (a catalog price of $0) | default
+--   catalog_key          the LiteLLM price-map key used (NULL for override / default)
+--   long_context         the prompt crossed the model's long-context price threshold
+--   input_cost_usd       uncached input tokens (text and audio)
+--   cache_read_cost_usd  prompt-cache reads
+--   cache_write_cost_usd prompt-cache writes (5-minute and 1-hour tiers)
+--   output_cost_usd      output tokens other than reasoning
+--   reasoning_cost_usd   reasoning tokens (at the reasoning rate where one is priced)
+--   image_cost_usd       generated images (per image)
+--   audio_cost_usd       audio input priced per second (transcription)
+--   list_cost_usd        the call at standard rates: no batch discount, no proxy cache
+--   cost_usd             what the call cost: batch rates for batch calls, 0 for a proxy
+--                        cache hit (no provider call was made)
+--   prompt_cache_savings_usd  cache reads saved vs uncached input, net of the write premium
+--   proxy_cache_savings_usd   list cost of a call served from LiteLLM's response cache
+--   batch_savings_usd         list cost minus batch cost
+--   savings_usd          the three savings summed
+
 -- cost_basis: every `events` column plus what pricing needs, one row per event, no rates
 --   yet: pair_id (the event's (provider, model) in pair_rates), override_id (the matching
---   override, NULL if none), priced_by (override | catalog | catalog_zero | default), long_context, is_batch, is_proxy_hit, and the token counts each rate
---   applies to (t_uncached, t_audio_in, t_cache_read, t_cache_write_5m, t_cache_write_1h,
+--   override, NULL if none), priced_by (override | catalog | catalog_zero | default),
+--   long_context, is_batch, is_proxy_hit, and the token counts each rate applies to (t_uncached, t_audio_in, t_cache_read, t_cache_write_5m, t_cache_write_1h,
 --   t_text_out, t_audio_out, t_reasoning; image_units, audio_units).
 --   Cost is linear in these counts, so any grouping of this view that keeps (pair_id,
 --   priced_by, long_context, is_batch, is_proxy_hit, override_id) can be summed first and
@@ -165,28 +189,6 @@ SELECT
     prompt_cache_savings_usd + proxy_cache_savings_usd + batch_savings_usd AS savings_usd
 FROM priced;
 
--- event_costs: every event with what it cost, by component, and how it was priced.
--- Answers: what did each call cost (ours vs LiteLLM's), and what did caching save.
--- Token convention: input_tokens INCLUDES cache reads and cache writes (OTel GenAI);
---   cache_read_tokens / cache_write_tokens say how many; cache_write_1h_tokens is the
---   part of cache_write_tokens written with the 1-hour TTL.
--- Columns: every `events` column, plus
---   priced_by            override | catalog | catalog_zero (a catalog price of $0) | default
---   catalog_key          the LiteLLM price-map key used (NULL for override / default)
---   long_context         the prompt crossed the model's long-context price threshold
---   input_cost_usd       uncached input tokens (text and audio)
---   cache_read_cost_usd  prompt-cache reads
---   cache_write_cost_usd prompt-cache writes (5-minute and 1-hour tiers)
---   output_cost_usd      output tokens other than reasoning
---   reasoning_cost_usd   reasoning tokens (at the reasoning rate where one is priced)
---   image_cost_usd       generated images (per image)
---   audio_cost_usd       audio input priced per second (transcription)
---   list_cost_usd        the call at standard rates: no batch discount, no proxy cache
---   cost_usd             what the call cost: batch rates for batch calls, 0 for a proxy
---                        cache hit (no provider call was made)
---   prompt_cache_savings_usd  cache reads saved vs uncached input, net of the write premium
---   proxy_cache_savings_usd   list cost of a call served from LiteLLM's response cache
---   batch_savings_usd         list cost minus batch cost
---   savings_usd          the three savings summed
+-- event_costs (columns above): price_groups over cost_basis, one event per group.
 CREATE OR REPLACE VIEW event_costs AS
 SELECT * EXCLUDE (pair_id, override_id, is_batch, is_proxy_hit) FROM price_groups('cost_basis');

@@ -1,0 +1,49 @@
+"""Docs checked by tests: SQL headers, README commands, view names in docs/analytics.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.main import get_command
+
+from llmstats.analytics.cli import app
+from llmstats.analytics.connection import sql_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_sql_file_is_numbered_and_starts_with_a_header_naming_what_it_defines() -> None:
+    files = sql_files()
+    assert [name for name, _ in files] == sorted(name for name, _ in files)
+    numbers = [name.split("_", 1)[0] for name, _ in files]
+    assert all(n.isdigit() for n in numbers) and len(set(numbers)) == len(numbers)
+    for name, text in files:
+        header = []
+        for line in text.splitlines():
+            if not line.startswith("--"):
+                break
+            header.append(line)
+        assert len(header) >= 3, name
+        assert "olumns" in "\n".join(header), f"{name}: the header must list the columns"
+        defined = re.findall(r"CREATE OR REPLACE (?:VIEW|MACRO) (\w+)", text)
+        assert defined, name
+        comments = "\n".join(line for line in text.splitlines() if line.startswith("--"))
+        for obj in defined:
+            assert obj in comments, f"{name}: {obj} is not described in a comment"
+
+
+def test_every_llmstats_command_in_the_readme_exists() -> None:
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    readme = (ROOT / "README.md").read_text()
+    used = set(re.findall(r"^llmstats (\w+)", readme, flags=re.M))
+    assert used, "the README shows llmstats commands"
+    missing = used - set(commands) - {"demo"}  # `demo` is built with the proxy harness
+    assert not missing
+
+
+def test_docs_name_every_view() -> None:
+    text = (ROOT / "docs" / "analytics.md").read_text()
+    for name, sql in sql_files():
+        for obj in re.findall(r"CREATE OR REPLACE (?:VIEW|MACRO) (\w+)", sql):
+            assert obj in text, f"docs/analytics.md does not mention {obj} ({name})"
