@@ -96,7 +96,9 @@ def _rich_table(title: str | None, columns: Sequence[str], records: list[dict[st
     for column in columns:
         numeric = any(isinstance(r.get(column), int | float) and not isinstance(r.get(column), bool)
                       for r in records)
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+        # Numbers never wrap (a wrapped figure misreads); text folds when space runs out.
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold",
+                         no_wrap=numeric)
     for record in records:
         table.add_row(*(human(c, record.get(c)) for c in columns))
     return table
@@ -135,10 +137,16 @@ def render(rows: Any, fmt: Format | str, *, title: str | None = None,
         parts.append(_markdown(columns, records) if columns else "_no rows_")
         parts += [f"\n> {note}" for note in notes]
         return "\n".join(parts) + "\n"
+    import shutil
+    import sys
+
     from rich.console import Console
 
+    if width is None:
+        # A terminal gets its own width; a pipe or file gets room for every column.
+        width = shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 400
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width or 160, force_terminal=False, no_color=True,
+    console = Console(file=buffer, width=width, force_terminal=False, no_color=True,
                       highlight=False)
     if totals:
         console.print(_rich_table("Totals", ["metric", "value"], _kv(totals)))
