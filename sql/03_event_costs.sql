@@ -28,7 +28,7 @@
 --   long_context, is_batch, is_proxy_hit, and the token counts each rate applies to (t_uncached, t_audio_in, t_cache_read, t_cache_write_5m, t_cache_write_1h,
 --   t_text_out, t_audio_out, t_reasoning; image_units, audio_units).
 --   Cost is linear in these counts, so any grouping of this view that keeps (pair_id,
---   priced_by, long_context, is_batch, is_proxy_hit, override_id) can be summed first and
+--   long_context, is_batch, is_proxy_hit, override_id) can be summed first and
 --   priced after with price_groups(): reports price a few thousand groups, not every event.
 CREATE OR REPLACE VIEW cost_basis AS
 WITH joined AS (
@@ -69,12 +69,17 @@ SELECT
 FROM joined;
 
 -- price_groups(tbl): the rows of `tbl` (cost_basis itself, or any grouping of it that
---   keeps pair_id, priced_by, long_context, is_batch, is_proxy_hit, override_id and sums the
+--   keeps pair_id, long_context, is_batch, is_proxy_hit, override_id and sums the
 --   t_* / *_units counts) with their cost columns, as in event_costs below.
 CREATE OR REPLACE MACRO price_groups(tbl) AS TABLE
 WITH joined AS (
     SELECT
         b.*,
+        -- priced_by follows from the pair and the override: recomputed here, so groups
+        -- need not carry it (a dimension named priced_by is dropped below and replaced
+        -- by the same value).
+        CASE WHEN o.override_id IS NOT NULL THEN 'override' ELSE COALESCE(pr.priced_by, 'default') END
+            AS priced_by,
         pr.catalog_key AS pr_catalog_key,
         CAST(b.long_context AS DOUBLE) AS lc,
         CAST(b.is_batch AS DOUBLE) AS bt,
@@ -92,7 +97,7 @@ WITH joined AS (
         o.o_cache_write, o.ob_cache_write, o.o_cache_write_1h, o.ob_cache_write_1h,
         o.o_reasoning, o.ob_reasoning, o.o_audio_in, o.ob_audio_in, o.o_audio_out,
         o.ob_audio_out
-    FROM query_table(tbl) AS b
+    FROM (SELECT COLUMNS(lambda c: c <> 'priced_by') FROM query_table(tbl)) AS b
     LEFT JOIN pair_rates AS pr ON pr.pair_id = b.pair_id
     LEFT JOIN override_rates AS o ON o.override_id = b.override_id
 ),

@@ -11,7 +11,7 @@ CREATE OR REPLACE MACRO usage_rollup(unit) AS TABLE
 WITH basis AS (
     SELECT
         CAST(date_trunc(unit, date) AS DATE) AS period, provider, model, team_id,
-        pair_id, priced_by, long_context, is_batch, is_proxy_hit, override_id,
+        pair_id, long_context, is_batch, is_proxy_hit, override_id,
         count(*) AS calls,
         count(*) FILTER (WHERE status = 'failure') AS failures,
         sum(input_tokens) AS input_tokens,
