@@ -54,7 +54,7 @@ def main() -> None:
                 kwargs, response = templates[sent % len(templates)]
                 call = copy.copy(kwargs)
                 call["standard_logging_object"] = dict(kwargs["standard_logging_object"])
-                call["standard_logging_object"]["id"] = uuid.uuid4().hex
+                call["standard_logging_object"]["litellm_call_id"] = uuid.uuid4().hex
                 logger.log_success_event(call, response, None, None)
                 sent += 1
             if now >= next_sample:

@@ -33,6 +33,8 @@ def fresh_calls(records: list[dict[str, Any]], count: int) -> list[tuple[dict[st
     for index in range(count):
         record = records[index % len(records)]
         kwargs = copy.deepcopy(record["kwargs"])
-        kwargs["standard_logging_object"]["id"] = str(uuid.uuid4())
+        payload = kwargs["standard_logging_object"]
+        payload["id"] = str(uuid.uuid4())
+        payload["litellm_call_id"] = kwargs["litellm_call_id"] = str(uuid.uuid4())
         calls.append((kwargs, record["response"]))
     return calls
