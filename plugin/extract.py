@@ -138,11 +138,15 @@ def _host_of(url: object) -> str | None:
     return host.split(":", 1)[0] or None
 
 
-def _first_count(*values: object) -> int | None:
+def _first_count(first: object, second: object) -> int | None:
     """The first positive count; 0 if a field said 0; None if none was reported. The same
     number can sit in two places depending on the provider, one of them left at 0."""
-    counts = [c for c in map(_int, values) if c is not None]
-    return next((c for c in counts if c > 0), 0 if counts else None)
+    a, b = _int(first), _int(second)
+    if a is not None and a > 0:
+        return a
+    if b is not None and b > 0:
+        return b
+    return None if a is None and b is None else 0
 
 
 def _cache_tokens(usage: object) -> tuple[int | None, int | None, int | None]:
@@ -303,7 +307,7 @@ def extract_event(
                 row["tags"] = kept
     if privacy == "full":
         _add_full_privacy_fields(row, payload, meta, hash_id)
-    return {k: v for k, v in row.items() if v is not None}
+    return row
 
 
 def _add_response_counts(row: Row, call_type: str, response: object, privacy: str) -> None:

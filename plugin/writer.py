@@ -38,6 +38,7 @@ from .spool import (
     segment_seq,
     writer_folders,
 )
+from .spool_line import encode_line
 
 log = logging.getLogger("llmstats")
 
@@ -107,7 +108,7 @@ class EventWriter:
     # ---- hot path ---------------------------------------------------------------
 
     def submit(self, row: dict[str, Any]) -> None:
-        line = json.dumps(row, separators=(",", ":")).encode() + b"\n"
+        line = encode_line(row)
         spool = self._spool
         if spool is not None and not self._held:
             try:
