@@ -43,6 +43,14 @@ _EMPTY: Mapping[str, Any] = {}
 _USER_AGENT_TAG = "User-Agent: "
 
 
+def request_tags(tags: object) -> list[str] | None:
+    """The caller's tags, without the user-agent tags LiteLLM adds to them."""
+    if type(tags) is not list or not tags:
+        return None
+    kept = [t for t in tags if type(t) is str and not t.startswith(_USER_AGENT_TAG)]
+    return kept or None
+
+
 def attempt_id(call_id: str | None, ts_us: int | None) -> str | None:
     """One id per attempt. LiteLLM's own standard-logging id is the provider's response id
     on success but the call id on failure, which every retry of a call shares; the call id
@@ -301,10 +309,7 @@ def extract_event(
         row["user_id"] = _str(meta.get("user_api_key_user_id"))
         row["end_user_hash"] = hash_id(end_user) if end_user else None
         row["session_id"] = _str(payload.get("session_id"))
-        if isinstance(tags, list) and tags:
-            kept = [t for t in tags if type(t) is str and not t.startswith(_USER_AGENT_TAG)]
-            if kept:
-                row["tags"] = kept
+        row["tags"] = request_tags(tags)
     if privacy == "full":
         _add_full_privacy_fields(row, payload, meta, hash_id)
     return row

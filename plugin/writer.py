@@ -18,13 +18,18 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from .config import Settings
-from .convert import segment_tables
+from .convert import event_tables, parse_segment, split_markers, unsettled_markers
+from .response_marker import CAPTURE_MARKER
 from .schema import SCHEMA_VERSION
 from .sink import Sink
 from .spool import (
@@ -45,6 +50,10 @@ log = logging.getLogger("llmstats")
 WARN_INTERVAL_SECONDS = 60.0
 RECOVERY_INTERVAL_SECONDS = 60.0
 HEARTBEAT_INTERVAL_SECONDS = 30.0
+# How long a response marker waits for the callback's event before it becomes the row:
+# LiteLLM's logging queue can lag far behind under load, and a row counted twice is as
+# wrong as a row lost, so this is generous.
+MARKER_PATIENCE_SECONDS = 600.0
 
 
 def package_version() -> str:
@@ -61,6 +70,25 @@ def new_writer_id() -> str:
 
 def parquet_name(writer_id: str, seq: int) -> str:
     return f"{writer_id}-{seq:08d}.parquet"
+
+
+Carry = Callable[[list[bytes]], None]
+
+
+def _appender(segment: Path) -> Carry:
+    """Append lines to a dead writer's later segment (we hold its folder's lock)."""
+
+    def append(lines: list[bytes]) -> None:
+        fd = os.open(segment, os.O_RDWR | os.O_APPEND)
+        try:
+            size = os.fstat(fd).st_size
+            # A torn last line (the writer died mid-write) must not swallow the first marker.
+            torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+            os.write(fd, (b"\n" if torn else b"") + b"".join(lines))
+        finally:
+            os.close(fd)
+
+    return append
 
 
 @dataclass
@@ -183,6 +211,14 @@ class EventWriter:
     # ---- writer thread ----------------------------------------------------------
 
     def _run(self) -> None:
+        # Spools left by processes that died (a crashed proxy being restarted) go first,
+        # so their rows appear without waiting for a flush interval.
+        try:
+            self._next_recovery = time.monotonic() + RECOVERY_INTERVAL_SECONDS
+            self.recover_orphans()
+        except Exception as exc:
+            self._record_error(exc)
+            self._warn("recovering spools of dead writers failed", exc)
         while True:
             self._wake.wait(self._flush_seconds)
             self._wake.clear()
@@ -210,7 +246,7 @@ class EventWriter:
             if spool is not None:
                 spool.rotate()
                 for segment in spool.closed_segments():
-                    self._convert(segment, self.constants)
+                    self._convert(segment, self.constants, self._carry_into_spool)
             self._heartbeat(force=True)
 
     def _retry_spool(self) -> None:
@@ -238,9 +274,26 @@ class EventWriter:
             self._record_error(exc)
             self._warn("cannot open the spool; holding events in memory", exc)
 
-    def _convert(self, segment: Path, constants: dict[str, object]) -> None:
+    def _convert(self, segment: Path, constants: dict[str, object], carry: Carry | None) -> None:
+        """Segment → Parquet. Response markers no event has settled yet are handed to
+        `carry` (appended to a later segment, so they stay on disk until settled); with
+        no later segment (`carry` None: the last segment of a dead writer), or once they
+        are older than MARKER_PATIENCE_SECONDS, they become rows themselves."""
         writer_id = str(constants["writer_id"])
-        tables = segment_tables(read_segment(segment), constants)
+        raw = parse_segment(read_segment(segment))
+        events, markers = split_markers(raw, CAPTURE_MARKER)
+        markers = unsettled_markers(markers, events)
+        if markers.num_rows:
+            if carry is not None:
+                cutoff = int((time.time() - MARKER_PATIENCE_SECONDS) * 1_000_000)
+                waiting = pc.fill_null(pc.greater(markers.column("end_ts"), cutoff), True)
+                carry([encode_line(row) for row in markers.filter(waiting).to_pylist()])
+                markers = markers.filter(pc.invert(waiting))
+            self.stats.extra["marker_rows"] = (
+                self.stats.extra.get("marker_rows", 0) + markers.num_rows
+            )
+            events = pa.concat_tables([events, markers])
+        tables = event_tables(events, constants)
         name = parquet_name(writer_id, segment_seq(segment))
         for date, table in tables.items():
             self.sink.write_table(f"events/date={date}/{name}", table)
@@ -262,14 +315,23 @@ class EventWriter:
                 if not orphaned:
                     continue
                 constants = read_meta(folder)
-                for segment in list_segments(folder):
-                    self._convert(segment, constants)
+                segments = list_segments(folder)
+                for segment, following in zip(segments, [*segments[1:], None], strict=True):
+                    carry = _appender(following) if following is not None else None
+                    self._convert(segment, constants, carry)
                     converted += 1
                 for leftover in (LOCK_NAME, META_NAME):
                     (folder / leftover).unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     folder.rmdir()
         return converted
+
+    def _carry_into_spool(self, lines: list[bytes]) -> None:
+        spool = self._spool
+        if spool is None:  # cannot happen while converting our own segments
+            raise OSError("spool closed while carrying response markers")
+        for line in lines:
+            spool.append(line)
 
     # ---- health -----------------------------------------------------------------
 

@@ -35,6 +35,18 @@ class Stack:
             base_url=self.proxy.url, api_key=token_for(team, user), max_retries=0, **options
         )
 
+    def restart_after_kill(self) -> None:
+        """kill -9 the proxy (workers included), then start a new one on the same data dir."""
+        self.proxy.kill()
+        old = self.proxy
+        self.proxy = LiteLLMProxy(
+            old.config,
+            self.workdir,
+            env=self.env,
+            num_workers=old.num_workers,
+            log_name="proxy-restarted.log",
+        ).start()
+
     def ledger(self) -> list[dict[str, Any]]:
         if not self.ledger_path.exists():
             return []
@@ -85,11 +97,18 @@ def proxy_stack(
     provider = serve_in_thread(0, ledger)
     config = proxy_config(provider.url, callbacks or [CALLBACK], **litellm_settings)
     full_env = stack_env(data_dir, env)
-    proxy = LiteLLMProxy(config, workdir, env=full_env, num_workers=num_workers)
+    stack = Stack(
+        provider,
+        LiteLLMProxy(config, workdir, env=full_env, num_workers=num_workers),
+        data_dir,
+        ledger,
+        workdir,
+        full_env,
+    )
     try:
-        proxy.start()
-        yield Stack(provider, proxy, data_dir, ledger, workdir, full_env)
+        stack.proxy.start()
+        yield stack
     finally:
-        proxy.stop()
+        stack.proxy.stop()
         provider.shutdown()
         provider.server_close()
