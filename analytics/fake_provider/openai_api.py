@@ -67,7 +67,12 @@ def chat(ctx: Context, request: dict[str, Any]) -> Reply:
             }
         ]
     response_id = new_id("chatcmpl-")
-    ledger: dict[str, Any] = {"id": response_id, "route": "openai.chat", "model": model, "usage": usage}
+    ledger: dict[str, Any] = {
+        "id": response_id,
+        "route": "openai.chat",
+        "model": model,
+        "usage": usage,
+    }
     if ctx.stream:
         include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
         ledger["stream_usage"] = include_usage
