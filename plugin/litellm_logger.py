@@ -21,11 +21,13 @@ from .config import Settings, load_settings
 from .extract import extract_event
 from .identity import Hasher, load_or_create_secret
 from .response_marker import extract_marker
+from .segmenter import Segmenter
 from .writer import EventWriter
 
 log = logging.getLogger("llmstats")
 
 RECENT_IDS = 65_536
+SEGMENTED_CALL_TYPES = frozenset({"chat", "responses", "embedding"})
 
 
 class LLMStatsLogger(CustomLogger):
@@ -35,6 +37,7 @@ class LLMStatsLogger(CustomLogger):
         super().__init__()
         self._settings = settings
         self._writer: EventWriter | None = None
+        self._segmenter: Segmenter | None = None
         self._hasher: Hasher | None = None
         self._pid = -1
         self._init_lock = threading.Lock()
@@ -70,6 +73,10 @@ class LLMStatsLogger(CustomLogger):
         self._recent.clear()
         self._succeeded_calls.clear()
         writer = EventWriter(settings)
+        self._segmenter = None
+        if settings.segments:
+            self._segmenter = writer.segmenter = Segmenter()
+            self._segmenter.start()
         writer.start()
         shutdown.install(writer)
         self._writer = writer
@@ -108,11 +115,30 @@ class LLMStatsLogger(CustomLogger):
             if not _first_sight(self._recent, row["event_id"]):
                 self.duplicates += 1
                 return
-            if status == "success" and row["call_id"] is not None:
-                _first_sight(self._succeeded_calls, row["call_id"])
+            if status == "success":
+                if row["call_id"] is not None:
+                    _first_sight(self._succeeded_calls, row["call_id"])
+                self._offer_prompt(row, kwargs)
             writer.submit(row)
         except Exception as exc:
             self._count_error(exc)
+
+    def _offer_prompt(self, row: dict[str, Any], kwargs: dict[str, Any]) -> None:
+        """Hand the prompt's references to the segmenter thread; nothing is read here."""
+        segmenter = self._segmenter
+        kind = row["call_type"]
+        if segmenter is None or kind not in SEGMENTED_CALL_TYPES:
+            return
+        payload = kwargs["standard_logging_object"]
+        params = payload.get("model_parameters")
+        tools = params.get("tools") if type(params) is dict else None
+        segmenter.offer(
+            row["event_id"],
+            payload.get("messages"),
+            tools,
+            row["input_tokens"],
+            kind == "embedding",
+        )
 
     def _mark_response(self, data: Any, response: Any) -> None:
         try:

@@ -30,7 +30,8 @@ import pyarrow.compute as pc
 from .config import Settings
 from .convert import event_tables, parse_segment, split_markers, unsettled_markers
 from .response_marker import CAPTURE_MARKER
-from .schema import SCHEMA_VERSION
+from .schema import SCHEMA_VERSION, SEGMENT_TYPE
+from .segmenter import Segmenter
 from .sink import Sink
 from .spool import (
     LOCK_NAME,
@@ -116,6 +117,7 @@ class EventWriter:
             "llmstats_version": package_version(),
         }
         self.stats = WriterStats()
+        self.segmenter: Segmenter | None = None
         self.sink = Sink(settings.data_dir)
         self._held: deque[bytes] = deque()
         self._spool: SpoolSegments | None = None
@@ -293,6 +295,8 @@ class EventWriter:
                 self.stats.extra.get("marker_rows", 0) + markers.num_rows
             )
             events = pa.concat_tables([events, markers])
+        if self.segmenter is not None and writer_id == self.writer_id:
+            events = self._with_segments(events)
         tables = event_tables(events, constants)
         name = parquet_name(writer_id, segment_seq(segment))
         for date, table in tables.items():
@@ -325,6 +329,26 @@ class EventWriter:
                 with contextlib.suppress(OSError):
                     folder.rmdir()
         return converted
+
+    def _with_segments(self, events: pa.Table) -> pa.Table:
+        """Fill `segments` from the segmenter's counts (rows it has none for stay null)."""
+        assert self.segmenter is not None
+        found = self.segmenter.take(events.column("event_id").to_pylist())
+        segments = [
+            None if hit is None else [{"role": r, "kind": k, "tokens": t} for r, k, t in hit[0]]
+            for hit in found
+        ]
+        estimated = [None if hit is None else hit[1] for hit in found]
+        events = events.set_column(
+            events.schema.get_field_index("segments"),
+            "segments",
+            pa.array(segments, type=pa.list_(SEGMENT_TYPE)),
+        )
+        return events.set_column(
+            events.schema.get_field_index("segments_estimated"),
+            "segments_estimated",
+            pa.array(estimated, type=pa.bool_()),
+        )
 
     def _carry_into_spool(self, lines: list[bytes]) -> None:
         spool = self._spool
@@ -365,8 +389,19 @@ class EventWriter:
             "last_error": s.last_error,
             "last_error_at": s.last_error_at,
             "privacy": self.settings.privacy,
+            **(self._segmenter_health()),
             "flush_seconds": self.settings.flush_seconds,
             **s.extra,
+        }
+
+    def _segmenter_health(self) -> dict[str, int]:
+        if self.segmenter is None:
+            return {}
+        stats = self.segmenter.stats
+        return {
+            "segments_counted": stats.counted,
+            "segments_estimated": stats.estimated,
+            "segments_skipped": stats.skipped,
         }
 
     def _heartbeat(self, force: bool = False) -> None:

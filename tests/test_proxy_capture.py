@@ -61,6 +61,32 @@ TOOLS = [
 ]
 
 
+SEGMENTED: list[dict[str, Any]] = [
+    {"role": "system", "content": LONG_SYSTEM},
+    {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "Fix this:\n```python\ndef f(x):\n    return x\n```\n"},
+            {"type": "text", "text": '{"rows": [1, 2, 3], "ok": true}'},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+        ],
+    },
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_9",
+                "type": "function",
+                "function": {"name": "lookup", "arguments": '{"q": "x"}'},
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_9", "content": "3 results"},
+    {"role": "user", "content": "# Summary\n\n- one\n- two\n"},
+]
+
+
 class Battery:
     def __init__(self, stack: Stack) -> None:
         self.stack = stack
@@ -149,6 +175,8 @@ def run_battery(stack: Stack) -> dict[str, Call]:
         lambda c: c.responses.with_raw_response.create(model="gpt-4o-mini", input="hello there"),
     )
     b.run("rerank", lambda c: _rerank(stack))
+    b.chat("segments", "gpt-4o-mini", SEGMENTED, tools=TOOLS)
+    b.chat("segments_anthropic", "claude-haiku-4-5", SEGMENTED, tools=TOOLS)
     b.chat("error_400", "broken-400", [{"role": "user", "content": "too long"}])
     b.chat("error_429", "broken-429", [{"role": "user", "content": "too many"}])
     b.chat("retry", "flaky-gpt-4o-mini", [{"role": "user", "content": "try again"}])
@@ -379,3 +407,31 @@ def test_identity_from_the_proxy_key(battery: Any) -> None:
         assert row["key_hash"] and len(row["key_hash"]) == 64
         assert not any(t.startswith("User-Agent") for t in row["tags"] or [])
         assert row["privacy_level"] == "standard" and row["user_agent"] is None
+
+
+@pytest.mark.parametrize("name", ["segments", "segments_anthropic"])
+def test_segments_split_the_prompt_and_sum_to_input_tokens(battery: Any, name: str) -> None:
+    calls, _ = battery
+    row = _ok(calls[name])
+    segments = row["segments"]
+    assert segments, row
+    assert sum(s["tokens"] for s in segments) == row["input_tokens"]
+    assert {(s["role"], s["kind"]) for s in segments} >= {
+        ("system", "tool_definitions"),
+        ("system", "text"),
+        ("user", "code"),
+        ("user", "json"),
+        ("user", "image"),
+        ("assistant", "tool_call"),
+        ("tool", "tool_result"),
+        ("user", "markdown"),
+    }
+    assert row["segments_estimated"] is False
+
+
+def test_every_chat_row_has_segments(battery: Any) -> None:
+    _, rows = battery
+    for row in rows:
+        if row["status"] == "success" and row["call_type"] in ("chat", "embedding", "responses"):
+            assert row["segments"], {k: row[k] for k in ("call_type", "model", "stream", "capture")}
+            assert sum(s["tokens"] for s in row["segments"]) == row["input_tokens"]
