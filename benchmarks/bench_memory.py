@@ -10,6 +10,11 @@ peak RSS minus the baseline; the growth over the second half tells a leak from a
 
 from __future__ import annotations
 
+import os
+
+# Before anything imports LiteLLM: use the price map it ships, never download one.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 import argparse
 import copy
 import gc
@@ -54,7 +59,7 @@ def main() -> None:
                 kwargs, response = templates[sent % len(templates)]
                 call = copy.copy(kwargs)
                 call["standard_logging_object"] = dict(kwargs["standard_logging_object"])
-                call["standard_logging_object"]["id"] = uuid.uuid4().hex
+                call["standard_logging_object"]["litellm_call_id"] = uuid.uuid4().hex
                 logger.log_success_event(call, response, None, None)
                 sent += 1
             if now >= next_sample:

@@ -11,6 +11,11 @@ Goal (issue 2): ≥ 50,000 events/s sustained. Two figures:
 
 from __future__ import annotations
 
+import os
+
+# Before anything imports LiteLLM: use the price map it ships, never download one.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 import argparse
 import statistics
 import tempfile

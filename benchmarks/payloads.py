@@ -27,12 +27,15 @@ def load_records(kind: str | None = "success") -> list[dict[str, Any]]:
     return [r for r in records if kind is None or r["kind"] == kind]
 
 
+def fresh_call(record: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """One (kwargs, response) pair from a recording, with its own call and response ids."""
+    kwargs = copy.deepcopy(record["kwargs"])
+    payload = kwargs["standard_logging_object"]
+    payload["id"] = str(uuid.uuid4())
+    payload["litellm_call_id"] = kwargs["litellm_call_id"] = str(uuid.uuid4())
+    return kwargs, record["response"]
+
+
 def fresh_calls(records: list[dict[str, Any]], count: int) -> list[tuple[dict[str, Any], Any]]:
     """`count` (kwargs, response) pairs cycling through the recordings, each a distinct event."""
-    calls = []
-    for index in range(count):
-        record = records[index % len(records)]
-        kwargs = copy.deepcopy(record["kwargs"])
-        kwargs["standard_logging_object"]["id"] = str(uuid.uuid4())
-        calls.append((kwargs, record["response"]))
-    return calls
+    return [fresh_call(records[index % len(records)]) for index in range(count)]

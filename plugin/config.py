@@ -38,6 +38,8 @@ class Settings:
     max_pending_rows: int = 100_000
     """Rows held in memory while the spool cannot be written; beyond it rows are dropped."""
     retention_days: int | None = None
+    segments: bool = True
+    """Count where input tokens go (off: no tokenizer runs, `segments` stays null)."""
     config_file: Path | None = None
 
     @property
@@ -144,9 +146,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raw = pick(key)
         if raw is not None:
             changes[key] = _parse_number(ENV_PREFIX + key.upper(), raw, kind, minimum)
-    enabled = pick("enabled")
-    if enabled is not None:
-        changes["enabled"] = _parse_bool("LLMSTATS_ENABLED", enabled)
+    for flag in ("enabled", "segments"):
+        raw_flag = pick(flag)
+        if raw_flag is not None:
+            changes[flag] = _parse_bool(ENV_PREFIX + flag.upper(), raw_flag)
     hash_key = pick("hash_key")
     if hash_key:
         changes["hash_key"] = str(hash_key)

@@ -77,6 +77,14 @@ def _conform(table: pa.Table, constants: Mapping[str, object]) -> pa.Table:
             column = _derived(table, field.name)
             if column is None:
                 column = pa.nulls(table.num_rows, field.type)
+        elif field.name == "capture":
+            # Rows from the callback do not spend a key on saying so.
+            present = table.column("capture") if "capture" in table.column_names else None
+            column = (
+                pc.fill_null(present, "callback")
+                if present is not None
+                else pa.repeat(pa.scalar("callback"), table.num_rows)
+            )
         elif field.name in table.column_names:
             column = table.column(field.name)
             if field.name in TIMESTAMP_COLUMNS:
@@ -93,13 +101,7 @@ def _drop_duplicate_ids(table: pa.Table) -> pa.Table:
     ids = table.column("event_id")
     if pc.count_distinct(ids).as_py() == table.num_rows:
         return table
-    seen: set[str] = set()
-    keep = []
-    for index, event_id in enumerate(ids.to_pylist()):
-        if event_id not in seen:
-            seen.add(event_id)
-            keep.append(index)
-    return table.take(keep)
+    return table.take(first_occurrences(ids.to_pylist()))
 
 
 def _sorted_by_ts(table: pa.Table) -> pa.Table:
@@ -112,21 +114,55 @@ def _sorted_by_ts(table: pa.Table) -> pa.Table:
     return table.take(pc.sort_indices(table, sort_keys=[("ts", "ascending")]))
 
 
-def segment_tables(data: bytes, constants: Mapping[str, object]) -> dict[str, pa.Table]:
-    """Parse spool lines into conformed tables keyed by UTC date (YYYY-MM-DD), sorted by ts.
+def parse_segment(data: bytes) -> pa.Table:
+    """Spool lines → a raw table (SPOOL_SCHEMA) of the rows that have an id and a start."""
+    raw = _parse(data)
+    if raw.num_rows == 0:
+        return raw
+    return raw.filter(pc.and_(pc.is_valid(raw.column("event_id")), pc.is_valid(raw.column("ts"))))
+
+
+def split_markers(raw: pa.Table, marker: str) -> tuple[pa.Table, pa.Table]:
+    """(callback events, response markers) of a raw table."""
+    is_marker = pc.fill_null(pc.equal(raw.column("capture"), marker), False)
+    return raw.filter(pc.invert(is_marker)), raw.filter(is_marker)
+
+
+def unsettled_markers(markers: pa.Table, events: pa.Table) -> pa.Table:
+    """Markers no successful event of the same call has settled, one per call."""
+    if markers.num_rows == 0:
+        return markers
+    succeeded = events.filter(pc.fill_null(pc.equal(events.column("status"), "success"), False))
+    settled = pc.is_in(
+        markers.column("call_id"), value_set=succeeded.column("call_id").combine_chunks()
+    )
+    open_markers = markers.filter(pc.invert(pc.fill_null(settled, False)))
+    return open_markers.take(first_occurrences(open_markers.column("call_id").to_pylist()))
+
+
+def first_occurrences(values: list[object]) -> pa.Array:
+    """The index of each distinct value's first occurrence, in order: the earlier row wins."""
+    seen: dict[object, int] = {}
+    for index, value in enumerate(values):
+        seen.setdefault(value, index)
+    return pa.array(list(seen.values()), type=pa.int64())
+
+
+def event_tables(raw: pa.Table, constants: Mapping[str, object]) -> dict[str, pa.Table]:
+    """Raw rows → conformed tables keyed by UTC date (YYYY-MM-DD), duplicate-free, by ts.
 
     `constants` holds the writer columns (privacy_level, schema_version, llmstats_version,
     writer_id) of the process that spooled the rows."""
-    raw = _parse(data)
     if raw.num_rows == 0:
         return {}
-    raw = raw.filter(pc.and_(pc.is_valid(raw.column("event_id")), pc.is_valid(raw.column("ts"))))
-    table = _drop_duplicate_ids(_conform(raw, constants))
-    if table.num_rows == 0:
-        return {}
-    table = _sorted_by_ts(table)
+    table = _sorted_by_ts(_drop_duplicate_ids(_conform(raw, constants)))
     dates = pc.strftime(table.column("ts"), format="%Y-%m-%d")
     result = {}
     for date in pc.unique(dates).to_pylist():
         result[date] = table.filter(pc.equal(dates, date))
     return result
+
+
+def segment_tables(data: bytes, constants: Mapping[str, object]) -> dict[str, pa.Table]:
+    """Spool lines → conformed tables by date (every row, markers included)."""
+    return event_tables(parse_segment(data), constants)

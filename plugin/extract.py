@@ -39,6 +39,37 @@ _CODE_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _EMPTY: Mapping[str, Any] = {}
 
 
+# LiteLLM adds the client's user agent to the request tags; it is a privacy=full field.
+_USER_AGENT_TAG = "User-Agent: "
+
+
+def request_tags(tags: object) -> list[str] | None:
+    """The caller's tags, without the user-agent tags LiteLLM adds to them."""
+    if type(tags) is not list or not tags:
+        return None
+    kept = [t for t in tags if type(t) is str and not t.startswith(_USER_AGENT_TAG)]
+    return kept or None
+
+
+def attempt_id(call_id: str | None, ts_us: int | None) -> str | None:
+    """One id per attempt. LiteLLM's own standard-logging id is the provider's response id
+    on success but the call id on failure, which every retry of a call shares; the call id
+    plus the attempt's start time tells attempts apart, and stays the same when LiteLLM
+    fires the callback twice for one attempt."""
+    if call_id is None or ts_us is None:
+        return None
+    return f"{call_id}@{ts_us}"
+
+
+def model_name(raw: object, provider: str | None) -> str | None:
+    """The model without LiteLLM's routing prefix: the proxy reports `openai/gpt-4o-mini`
+    where the SDK reports `gpt-4o-mini`; the provider has its own column."""
+    model = _str(raw)
+    if model and provider and model.startswith(provider + "/"):
+        return model[len(provider) + 1 :]
+    return model
+
+
 def call_type_of(raw: object) -> str:
     if not isinstance(raw, str):
         return "other"
@@ -115,15 +146,24 @@ def _host_of(url: object) -> str | None:
     return host.split(":", 1)[0] or None
 
 
+def _first_count(first: object, second: object) -> int | None:
+    """The first positive count; 0 if a field said 0; None if none was reported. The same
+    number can sit in two places depending on the provider, one of them left at 0."""
+    a, b = _int(first), _int(second)
+    if a is not None and a > 0:
+        return a
+    if b is not None and b > 0:
+        return b
+    return None if a is None and b is None else 0
+
+
 def _cache_tokens(usage: object) -> tuple[int | None, int | None, int | None]:
     """(cache_read, cache_write, cache_write_1h) from LiteLLM's normalised usage."""
     details = _get(usage, "prompt_tokens_details")
-    read = _int(_get(usage, "cache_read_input_tokens"))
-    if not read:
-        read = _int(_get(details, "cached_tokens")) or read
-    write = _int(_get(usage, "cache_creation_input_tokens"))
-    if not write:
-        write = _int(_get(details, "cache_creation_tokens")) or write
+    read = _first_count(_get(usage, "cache_read_input_tokens"), _get(details, "cached_tokens"))
+    write = _first_count(
+        _get(usage, "cache_creation_input_tokens"), _get(details, "cache_creation_tokens")
+    )
     write_1h = None
     creation = _get(details, "cache_creation_token_details") or _get(
         usage, "cache_creation_token_details"
@@ -143,6 +183,11 @@ def _error_fields(payload: Mapping[str, Any], kwargs: Mapping[str, Any]) -> Row:
     # The provider's own code (e.g. "context_length_exceeded") rides on the exception;
     # LiteLLM's error_code field is mostly the HTTP status again.
     code = getattr(exception, "code", None)
+    if not isinstance(code, str) or code.isdigit():
+        # Some mappings (429 → RateLimitError) overwrite the code with the status; the
+        # provider's parsed error body still has it. Only its `code` field is read.
+        body = getattr(exception, "body", None)
+        code = body.get("code") if isinstance(body, dict) else None
     if not isinstance(code, str) or code.isdigit():
         code = raw_code if isinstance(raw_code, str) and not raw_code.isdigit() else None
     error_class = info.get("error_class") or (type(exception).__name__ if exception else None)
@@ -183,16 +228,20 @@ def extract_event(
     payload = kwargs.get("standard_logging_object")
     if not isinstance(payload, Mapping):
         return None
-    event_id = payload.get("id") or kwargs.get("litellm_call_id")
-    if not isinstance(event_id, str):
+    call_id = _str(payload.get("litellm_call_id")) or _str(kwargs.get("litellm_call_id"))
+    response_id = _str(payload.get("id"))
+    start = _epoch_seconds(payload.get("startTime"))
+    ts = int(start * 1_000_000) if start is not None else None
+    event_id = attempt_id(call_id, ts) or response_id
+    if event_id is None:
         return None
     meta = _mapping(payload.get("metadata"))
     hidden = _mapping(payload.get("hidden_params"))
     usage = meta.get("usage_object") or hidden.get("usage_object") or _get(response, "usage")
-    start = _epoch_seconds(payload.get("startTime"))
     end = _epoch_seconds(payload.get("endTime"))
     first_token = _epoch_seconds(payload.get("completionStartTime"))
     stream = payload.get("stream")
+    provider = _str(payload.get("custom_llm_provider"))
     call_type = call_type_of(payload.get("call_type"))
 
     cache_read, cache_write, cache_write_1h = _cache_tokens(usage)
@@ -205,16 +254,18 @@ def extract_event(
     row: Row = {
         "event_id": event_id,
         "trace_id": _str(payload.get("trace_id")),
-        "call_id": _str(payload.get("litellm_call_id")) or _str(kwargs.get("litellm_call_id")),
-        "ts": int(start * 1_000_000) if start is not None else None,
+        "call_id": call_id,
+        # For a failure LiteLLM's id is the call id again: not worth a second copy.
+        "response_id": response_id if response_id != call_id else None,
+        "ts": ts,
         "end_ts": int(end * 1_000_000) if end is not None else None,
         # Only streams have a first token distinct from the end of the call.
         "first_token_ts": int(first_token * 1_000_000) if stream and first_token else None,
         "call_type": call_type,
-        "stream": bool(stream) if stream is not None else None,
+        "stream": bool(stream),
         "status": status,
-        "provider": _str(payload.get("custom_llm_provider")),
-        "model": _str(payload.get("model")),
+        "provider": provider,
+        "model": model_name(payload.get("model"), provider),
         "model_group": _str(payload.get("model_group")),
         "deployment_id": _str(payload.get("model_id")) or _str(hidden.get("model_id")),
         "api_base_host": _host_of(payload.get("api_base") or hidden.get("api_base")),
@@ -234,7 +285,8 @@ def extract_event(
         "org_id": _str(meta.get("user_api_key_org_id")),
         "route": _str(meta.get("user_api_key_request_route")),
         "retries": _int(request_meta.get("attempted_retries")),
-        "fallbacks": _int(kwargs.get("fallback_depth")),
+        "fallbacks": _int(request_meta.get("attempted_fallbacks"))
+        or _int(kwargs.get("fallback_depth")),
         "max_input_tokens": _int(_get(model_info, "max_input_tokens")),
         "service_tier": _str(cost_breakdown.get("service_tier")),
         "litellm_overhead_ms": _num(hidden.get("litellm_overhead_time_ms")),
@@ -257,11 +309,10 @@ def extract_event(
         row["user_id"] = _str(meta.get("user_api_key_user_id"))
         row["end_user_hash"] = hash_id(end_user) if end_user else None
         row["session_id"] = _str(payload.get("session_id"))
-        if isinstance(tags, list) and tags:
-            row["tags"] = [t for t in tags if isinstance(t, str)]
+        row["tags"] = request_tags(tags)
     if privacy == "full":
         _add_full_privacy_fields(row, payload, meta, hash_id)
-    return {k: v for k, v in row.items() if v is not None}
+    return row
 
 
 def _add_response_counts(row: Row, call_type: str, response: object, privacy: str) -> None:

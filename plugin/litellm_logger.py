@@ -20,11 +20,14 @@ from . import shutdown
 from .config import Settings, load_settings
 from .extract import extract_event
 from .identity import Hasher, load_or_create_secret
+from .response_marker import extract_marker
+from .segmenter import Segmenter
 from .writer import EventWriter
 
 log = logging.getLogger("llmstats")
 
 RECENT_IDS = 65_536
+SEGMENTED_CALL_TYPES = frozenset({"chat", "responses", "embedding"})
 
 
 class LLMStatsLogger(CustomLogger):
@@ -34,10 +37,12 @@ class LLMStatsLogger(CustomLogger):
         super().__init__()
         self._settings = settings
         self._writer: EventWriter | None = None
+        self._segmenter: Segmenter | None = None
         self._hasher: Hasher | None = None
         self._pid = -1
         self._init_lock = threading.Lock()
         self._recent: OrderedDict[str, None] = OrderedDict()
+        self._succeeded_calls: OrderedDict[str, None] = OrderedDict()
         self.errors = 0
         self.duplicates = 0
         self._last_error_log = 0.0
@@ -66,12 +71,24 @@ class LLMStatsLogger(CustomLogger):
         )
         self._hasher = Hasher(secret)
         self._recent.clear()
+        self._succeeded_calls.clear()
         writer = EventWriter(settings)
+        self._segmenter = None
+        if settings.segments:
+            self._segmenter = writer.segmenter = Segmenter()
+            self._segmenter.start()
         writer.start()
         shutdown.install(writer)
         self._writer = writer
         # Last: other threads skip the lock once the pid matches, so the writer must exist.
         self._pid = os.getpid()
+
+    def start(self) -> None:
+        """Set the writer up now; a failure is counted and retried on the next call."""
+        try:
+            self._ready_writer()
+        except Exception as exc:
+            self._count_error(exc)
 
     @property
     def writer(self) -> EventWriter | None:
@@ -95,14 +112,45 @@ class LLMStatsLogger(CustomLogger):
             )
             if row is None:
                 return
-            event_id = row["event_id"]
-            recent = self._recent
-            if event_id in recent:
+            if not _first_sight(self._recent, row["event_id"]):
                 self.duplicates += 1
                 return
-            recent[event_id] = None
-            if len(recent) > RECENT_IDS:
-                recent.popitem(last=False)
+            if status == "success":
+                if row["call_id"] is not None:
+                    _first_sight(self._succeeded_calls, row["call_id"])
+                self._offer_prompt(row, kwargs)
+            writer.submit(row)
+        except Exception as exc:
+            self._count_error(exc)
+
+    def _offer_prompt(self, row: dict[str, Any], kwargs: dict[str, Any]) -> None:
+        """Hand the prompt's references to the segmenter thread; nothing is read here."""
+        segmenter = self._segmenter
+        kind = row["call_type"]
+        if segmenter is None or kind not in SEGMENTED_CALL_TYPES:
+            return
+        payload = kwargs["standard_logging_object"]
+        params = payload.get("model_parameters")
+        tools = params.get("tools") if type(params) is dict else None
+        segmenter.offer(
+            row["event_id"],
+            payload.get("messages"),
+            tools,
+            row["input_tokens"],
+            kind == "embedding",
+        )
+
+    def _mark_response(self, data: Any, response: Any) -> None:
+        try:
+            writer = self._ready_writer()
+            if writer is None or self._hasher is None or not isinstance(data, dict):
+                return
+            settings = self._settings
+            assert settings is not None
+            row = extract_marker(data, response, privacy=settings.privacy, hash_id=self._hasher)
+            # When the callback ran first, its event is already spooled: no marker needed.
+            if row is None or row["call_id"] in self._succeeded_calls:
+                return
             writer.submit(row)
         except Exception as exc:
             self._count_error(exc)
@@ -137,6 +185,13 @@ class LLMStatsLogger(CustomLogger):
     ) -> None:
         self._capture(kwargs, response_obj, "failure")
 
+    async def async_post_call_success_hook(
+        self, data: dict, user_api_key_dict: Any, response: Any
+    ) -> None:
+        """Proxy only: runs before the response leaves (see response_marker.py). Returns
+        None, which tells LiteLLM to send the response unchanged."""
+        self._mark_response(data, response)
+
     # ---- control (tests, SDK scripts) --------------------------------------------
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -146,6 +201,16 @@ class LLMStatsLogger(CustomLogger):
     @property
     def data_dir(self) -> Path | None:
         return self._settings.local_data_dir if self._settings else None
+
+
+def _first_sight(recent: OrderedDict[str, None], key: str) -> bool:
+    """Remember `key` (bounded, oldest forgotten first); False if it was already there."""
+    if key in recent:
+        return False
+    recent[key] = None
+    if len(recent) > RECENT_IDS:
+        recent.popitem(last=False)
+    return True
 
 
 _callback: LLMStatsLogger | None = None
@@ -158,4 +223,7 @@ def get_callback() -> LLMStatsLogger:
     with _callback_lock:
         if _callback is None:
             _callback = LLMStatsLogger()
+            # Start the writer now rather than on the first call: a proxy restarted after a
+            # crash converts the dead process's spool at once, traffic or not.
+            _callback.start()
         return _callback

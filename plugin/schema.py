@@ -81,6 +81,8 @@ EVENT_SCHEMA = pa.schema(
         ("param_top_p", pa.float64()),
         ("param_max_tokens", pa.int64()),
         ("param_n", pa.int64()),
+        ("response_id", pa.string()),
+        ("capture", pa.string()),
     ]
 )
 

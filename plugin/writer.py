@@ -18,14 +18,20 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from .config import Settings
-from .convert import segment_tables
-from .schema import SCHEMA_VERSION
+from .convert import event_tables, parse_segment, split_markers, unsettled_markers
+from .response_marker import CAPTURE_MARKER
+from .schema import SCHEMA_VERSION, SEGMENT_TYPE
+from .segmenter import Segmenter
 from .sink import Sink
 from .spool import (
     LOCK_NAME,
@@ -38,12 +44,17 @@ from .spool import (
     segment_seq,
     writer_folders,
 )
+from .spool_line import encode_line
 
 log = logging.getLogger("llmstats")
 
 WARN_INTERVAL_SECONDS = 60.0
 RECOVERY_INTERVAL_SECONDS = 60.0
 HEARTBEAT_INTERVAL_SECONDS = 30.0
+# How long a response marker waits for the callback's event before it becomes the row:
+# LiteLLM's logging queue can lag far behind under load, and a row counted twice is as
+# wrong as a row lost, so this is generous.
+MARKER_PATIENCE_SECONDS = 600.0
 
 
 def package_version() -> str:
@@ -60,6 +71,25 @@ def new_writer_id() -> str:
 
 def parquet_name(writer_id: str, seq: int) -> str:
     return f"{writer_id}-{seq:08d}.parquet"
+
+
+Carry = Callable[[list[bytes]], None]
+
+
+def _appender(segment: Path) -> Carry:
+    """Append lines to a dead writer's later segment (we hold its folder's lock)."""
+
+    def append(lines: list[bytes]) -> None:
+        fd = os.open(segment, os.O_RDWR | os.O_APPEND)
+        try:
+            size = os.fstat(fd).st_size
+            # A torn last line (the writer died mid-write) must not swallow the first marker.
+            torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+            os.write(fd, (b"\n" if torn else b"") + b"".join(lines))
+        finally:
+            os.close(fd)
+
+    return append
 
 
 @dataclass
@@ -87,6 +117,7 @@ class EventWriter:
             "llmstats_version": package_version(),
         }
         self.stats = WriterStats()
+        self.segmenter: Segmenter | None = None
         self.sink = Sink(settings.data_dir)
         self._held: deque[bytes] = deque()
         self._spool: SpoolSegments | None = None
@@ -107,7 +138,7 @@ class EventWriter:
     # ---- hot path ---------------------------------------------------------------
 
     def submit(self, row: dict[str, Any]) -> None:
-        line = json.dumps(row, separators=(",", ":")).encode() + b"\n"
+        line = encode_line(row)
         spool = self._spool
         if spool is not None and not self._held:
             try:
@@ -182,6 +213,14 @@ class EventWriter:
     # ---- writer thread ----------------------------------------------------------
 
     def _run(self) -> None:
+        # Spools left by processes that died (a crashed proxy being restarted) go first,
+        # so their rows appear without waiting for a flush interval.
+        try:
+            self._next_recovery = time.monotonic() + RECOVERY_INTERVAL_SECONDS
+            self.recover_orphans()
+        except Exception as exc:
+            self._record_error(exc)
+            self._warn("recovering spools of dead writers failed", exc)
         while True:
             self._wake.wait(self._flush_seconds)
             self._wake.clear()
@@ -209,7 +248,7 @@ class EventWriter:
             if spool is not None:
                 spool.rotate()
                 for segment in spool.closed_segments():
-                    self._convert(segment, self.constants)
+                    self._convert(segment, self.constants, self._carry_into_spool)
             self._heartbeat(force=True)
 
     def _retry_spool(self) -> None:
@@ -237,9 +276,28 @@ class EventWriter:
             self._record_error(exc)
             self._warn("cannot open the spool; holding events in memory", exc)
 
-    def _convert(self, segment: Path, constants: dict[str, object]) -> None:
+    def _convert(self, segment: Path, constants: dict[str, object], carry: Carry | None) -> None:
+        """Segment → Parquet. Response markers no event has settled yet are handed to
+        `carry` (appended to a later segment, so they stay on disk until settled); with
+        no later segment (`carry` None: the last segment of a dead writer), or once they
+        are older than MARKER_PATIENCE_SECONDS, they become rows themselves."""
         writer_id = str(constants["writer_id"])
-        tables = segment_tables(read_segment(segment), constants)
+        raw = parse_segment(read_segment(segment))
+        events, markers = split_markers(raw, CAPTURE_MARKER)
+        markers = unsettled_markers(markers, events)
+        if markers.num_rows:
+            if carry is not None:
+                cutoff = int((time.time() - MARKER_PATIENCE_SECONDS) * 1_000_000)
+                waiting = pc.fill_null(pc.greater(markers.column("end_ts"), cutoff), True)
+                carry([encode_line(row) for row in markers.filter(waiting).to_pylist()])
+                markers = markers.filter(pc.invert(waiting))
+            self.stats.extra["marker_rows"] = (
+                self.stats.extra.get("marker_rows", 0) + markers.num_rows
+            )
+            events = pa.concat_tables([events, markers])
+        if self.segmenter is not None and writer_id == self.writer_id:
+            events = self._with_segments(events)
+        tables = event_tables(events, constants)
         name = parquet_name(writer_id, segment_seq(segment))
         for date, table in tables.items():
             self.sink.write_table(f"events/date={date}/{name}", table)
@@ -261,14 +319,43 @@ class EventWriter:
                 if not orphaned:
                     continue
                 constants = read_meta(folder)
-                for segment in list_segments(folder):
-                    self._convert(segment, constants)
+                segments = list_segments(folder)
+                for segment, following in zip(segments, [*segments[1:], None], strict=True):
+                    carry = _appender(following) if following is not None else None
+                    self._convert(segment, constants, carry)
                     converted += 1
                 for leftover in (LOCK_NAME, META_NAME):
                     (folder / leftover).unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     folder.rmdir()
         return converted
+
+    def _with_segments(self, events: pa.Table) -> pa.Table:
+        """Fill `segments` from the segmenter's counts (rows it has none for stay null)."""
+        assert self.segmenter is not None
+        found = self.segmenter.take(events.column("event_id").to_pylist())
+        segments = [
+            None if hit is None else [{"role": r, "kind": k, "tokens": t} for r, k, t in hit[0]]
+            for hit in found
+        ]
+        estimated = [None if hit is None else hit[1] for hit in found]
+        events = events.set_column(
+            events.schema.get_field_index("segments"),
+            "segments",
+            pa.array(segments, type=pa.list_(SEGMENT_TYPE)),
+        )
+        return events.set_column(
+            events.schema.get_field_index("segments_estimated"),
+            "segments_estimated",
+            pa.array(estimated, type=pa.bool_()),
+        )
+
+    def _carry_into_spool(self, lines: list[bytes]) -> None:
+        spool = self._spool
+        if spool is None:  # cannot happen while converting our own segments
+            raise OSError("spool closed while carrying response markers")
+        for line in lines:
+            spool.append(line)
 
     # ---- health -----------------------------------------------------------------
 
@@ -302,8 +389,19 @@ class EventWriter:
             "last_error": s.last_error,
             "last_error_at": s.last_error_at,
             "privacy": self.settings.privacy,
+            **(self._segmenter_health()),
             "flush_seconds": self.settings.flush_seconds,
             **s.extra,
+        }
+
+    def _segmenter_health(self) -> dict[str, int]:
+        if self.segmenter is None:
+            return {}
+        stats = self.segmenter.stats
+        return {
+            "segments_counted": stats.counted,
+            "segments_estimated": stats.estimated,
+            "segments_skipped": stats.skipped,
         }
 
     def _heartbeat(self, force: bool = False) -> None:

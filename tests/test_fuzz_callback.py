@@ -4,7 +4,6 @@ whatever the extractor accepts always converts to exactly one Parquet row."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +14,7 @@ from llmstats.plugin.convert import segment_tables
 from llmstats.plugin.extract import extract_event
 from llmstats.plugin.identity import Hasher
 from llmstats.plugin.litellm_logger import LLMStatsLogger
+from llmstats.plugin.spool_line import encode_line
 
 json_leaf = st.one_of(
     st.none(),
@@ -111,9 +111,8 @@ def test_accepted_rows_always_convert_to_exactly_one_row(
     )
     if row is None:
         return
-    line = json.dumps(row, separators=(",", ":")).encode() + b"\n"
-    tables = segment_tables(line, {"writer_id": "w"})
-    if "ts" in row:
+    tables = segment_tables(encode_line(row), {"writer_id": "w"})
+    if row.get("ts") is not None:
         assert sum(t.num_rows for t in tables.values()) == 1, row
 
 

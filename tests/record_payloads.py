@@ -1,0 +1,47 @@
+"""Re-record tests/fixtures/payloads/proxy.jsonl: what the real proxy hands a callback.
+
+    .venv/bin/python tests/record_payloads.py
+
+Runs the end-to-end battery (every call type, four provider usage shapes, errors, a retry
+and a fallback) through the real LiteLLM proxy with `payload_recorder.recorder` next to
+llmstats' callback. Unit tests and the hot-path benchmark replay the recordings; re-record
+after upgrading LiteLLM.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_proxy_capture import run_battery
+
+from llmstats.analytics.demo_config import CALLBACK
+
+from proxy_e2e import proxy_stack
+
+TARGET = Path(__file__).resolve().parent / "fixtures" / "payloads" / "proxy.jsonl"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        record = Path(tmp) / "recorded.jsonl"
+        with proxy_stack(
+            Path(tmp),
+            callbacks=[CALLBACK, "payload_recorder.recorder"],
+            env={"PAYLOAD_RECORD_FILE": str(record)},
+        ) as stack:
+            run_battery(stack)
+            time.sleep(2)
+        TARGET.parent.mkdir(parents=True, exist_ok=True)
+        TARGET.write_text(record.read_text())
+    print(f"recorded {len(TARGET.read_text().splitlines())} payloads into {TARGET.name}")
+
+
+if __name__ == "__main__":
+    main()
