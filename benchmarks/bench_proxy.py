@@ -26,7 +26,14 @@ objects do not arrive is reported as void. The waits happen between rounds, so t
 Parquet conversion (every 60 s by default, off the event loop) is mostly not inside a
 measured window; for a few thousand rows it takes tens of milliseconds.
 
-    .venv/bin/python benchmarks/bench_proxy.py [--rounds 5] [--requests 3000] [--concurrency 24]
+Figures: requests/s per configuration (median over rounds) and its ratio to `none`, client
+latency p50/p99 (all measured rounds pooled), and the proxy process's CPU time per request
+(user + system, all threads, from /proc). On a shared 2-core machine requests/s moves with
+whatever else runs; CPU per request hardly does, so `none`'s CPU per request divided by a
+configuration's is the second, steadier estimate of the same ratio (the proxy is CPU-bound
+on one core at this concurrency).
+
+    .venv/bin/python benchmarks/bench_proxy.py [--rounds 6] [--requests 2000] [--concurrency 24]
 """
 
 from __future__ import annotations
@@ -230,10 +237,16 @@ class Round:
     complete: bool = True
     verified: bool | None = None
     note: str = ""
+    cpu_seconds: float = 0.0  # the proxy process's user + system time during the round
 
     @property
     def rate(self) -> float:
         return (self.sent - self.errors) / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        """Proxy CPU per request: unlike requests/s, barely moved by other load on the box."""
+        return 1000 * self.cpu_seconds / self.sent
 
 
 async def drive(url: str, requests: int, concurrency: int, time_limit: float) -> Round:
@@ -278,8 +291,21 @@ async def drive(url: str, requests: int, concurrency: int, time_limit: float) ->
     return Round("", next_index, errors, elapsed, latencies, complete=next_index == requests)
 
 
-def run_round(url: str, config: str, args: argparse.Namespace, requests: int) -> Round:
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU of a process, all its threads, from /proc (Linux)."""
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_round(
+    url: str, config: str, args: argparse.Namespace, requests: int, pid: int | None = None
+) -> Round:
+    cpu_before = cpu_seconds(pid)
     result = asyncio.run(drive(url, requests, args.concurrency, args.round_seconds))
+    result.cpu_seconds = cpu_seconds(pid) - cpu_before
     result.config = config
     return result
 
@@ -304,14 +330,15 @@ def summary(rounds: list[Round]) -> dict[str, dict[str, float]]:
             "rps_max": max(r.rate for r in valid),
             "p50_ms": 1000 * percentile(latencies, 0.50),
             "p99_ms": 1000 * percentile(latencies, 0.99),
+            "cpu_ms_median": statistics.median(r.cpu_ms for r in valid),
         }
     return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--requests", type=int, default=3000, help="requests per round")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--requests", type=int, default=2000, help="requests per round")
     parser.add_argument("--concurrency", type=int, default=24)
     parser.add_argument("--round-seconds", type=float, default=90.0, help="time limit per round")
     parser.add_argument("--warmup", type=int, default=300, help="requests per proxy before round 1")
@@ -378,7 +405,9 @@ def main() -> None:
             # other; rotating the start spreads any warm-up or neighbour effect.
             shift = rng.randrange(len(order))
             for config in order[shift:] + order[:shift]:
-                result = run_round(proxies[config].url, config, args, args.requests)
+                proxy = proxies[config]
+                assert proxy.process is not None
+                result = run_round(proxy.url, config, args, args.requests, proxy.process.pid)
                 sent[config] += result.sent
                 if config == "llmstats":
                     found, waited = wait_count(
@@ -400,6 +429,7 @@ def main() -> None:
                     f"round {number} {config:8s} {result.rate:7,.1f} requests/s "
                     f"p50 {1000 * percentile(result.latencies, 0.5):6.1f} ms "
                     f"p99 {1000 * percentile(result.latencies, 0.99):6.1f} ms "
+                    f"cpu {result.cpu_ms:5.2f} ms/req "
                     f"{'' if result.verified is None else ('ok' if result.verified else 'VOID')} "
                     f"{result.note}",
                     flush=True,
@@ -421,7 +451,9 @@ def main() -> None:
         print(
             f"{config:8s} median {f['rps_median']:7,.1f} requests/s "
             f"(min {f['rps_min']:,.1f}, max {f['rps_max']:,.1f}, {f['rounds']:.0f} rounds) "
-            f"ratio {f['rps_median'] / base:.3f}  p50 {f['p50_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms"
+            f"ratio {f['rps_median'] / base:.3f}  p50 {f['p50_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  "
+            f"proxy CPU {f['cpu_ms_median']:.2f} ms/request "
+            f"(capacity ratio none/this {figures['none']['cpu_ms_median'] / f['cpu_ms_median']:.3f})"
         )
     ratios = {
         config: [
