@@ -10,6 +10,11 @@ peak RSS minus the baseline; the growth over the second half tells a leak from a
 
 from __future__ import annotations
 
+import os
+
+# Before anything imports LiteLLM (payloads.py comes too late): never fetch prices.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 import argparse
 import copy
 import gc
