@@ -65,19 +65,51 @@ app.add_typer(pricing_app, name="pricing")
 
 # ---- shared options, declared once ---------------------------------------------------
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json, jsonl, csv or markdown.")]
-OutputOption = Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
-SinceOption = Annotated[str | None, typer.Option(help="Start: 7d, 24h, 2w, a date (2026-11-01) or an ISO date-time.")]
-UntilOption = Annotated[str | None, typer.Option(help="End: a date (inclusive) or an ISO date-time (exclusive).")]
-ByOption = Annotated[str | None, typer.Option(help="Group by DIM[,DIM]: model, provider, team, key, user, tag, call_type, day, week, month, ... (see docs/analytics.md).")]
-WhereOption = Annotated[list[str] | None, typer.Option(help="Filter KEY=VALUE on any dimension; repeat for more (same key: any of the values).")]
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="table, json, jsonl, csv or markdown.")
+]
+OutputOption = Annotated[
+    str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+]
+SinceOption = Annotated[
+    str | None, typer.Option(help="Start: 7d, 24h, 2w, a date (2026-11-01) or an ISO date-time.")
+]
+UntilOption = Annotated[
+    str | None, typer.Option(help="End: a date (inclusive) or an ISO date-time (exclusive).")
+]
+ByOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Group by DIM[,DIM]: model, provider, team, key, user, tag, call_type, day, week, month, ... (see docs/analytics.md)."
+    ),
+]
+WhereOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Filter KEY=VALUE on any dimension; repeat for more (same key: any of the values)."
+    ),
+]
 TopOption = Annotated[int | None, typer.Option(help="Only the N largest groups.")]
-TzOption = Annotated[str | None, typer.Option(help="Time zone for dates and day/week/month boundaries (IANA name). Default UTC.")]
-QuarantineOption = Annotated[bool, typer.Option(help="Move unreadable Parquet files to <data dir>/quarantine/.")]
-DataDirOption = Annotated[str | None, typer.Option("--data-dir", help="Data dir or s3:// URI (default: LLMSTATS_DATA_DIR, then the config file, then ~/.local/share/llmstats).")]
+TzOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Time zone for dates and day/week/month boundaries (IANA name). Default UTC."
+    ),
+]
+QuarantineOption = Annotated[
+    bool, typer.Option(help="Move unreadable Parquet files to <data dir>/quarantine/.")
+]
+DataDirOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data-dir",
+        help="Data dir or s3:// URI (default: LLMSTATS_DATA_DIR, then the config file, then ~/.local/share/llmstats).",
+    ),
+]
 
 
 # ---- plumbing -----------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def _progress(message: str) -> Iterator[None]:
@@ -113,12 +145,20 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def _show(report: Report, fmt: Format, output: str | None) -> None:
-    _emit(render(report.rows, fmt, title=report.title, totals=report.totals,
-                 notes=report.notes), output)
+    _emit(
+        render(report.rows, fmt, title=report.title, totals=report.totals, notes=report.notes),
+        output,
+    )
 
 
-def _query(since: str | None, until: str | None, tz: str | None, by: str | None,
-           where: list[str] | None, top: int | None) -> Query:
+def _query(
+    since: str | None,
+    until: str | None,
+    tz: str | None,
+    by: str | None,
+    where: list[str] | None,
+    top: int | None,
+) -> Query:
     from .query import Query
 
     return Query.parse(since=since, until=until, tz=tz, by=by, where=where, top=top)
@@ -126,12 +166,15 @@ def _query(since: str | None, until: str | None, tz: str | None, by: str | None,
 
 def _empty_note(dataset: Dataset, query: Query) -> str:
     if not dataset.state.files:
-        return (f"No events yet under {dataset.data_dir}. Add the llmstats callback to "
-                "LiteLLM (see README) or point LLMSTATS_DATA_DIR at an existing data dir.")
+        return (
+            f"No events yet under {dataset.data_dir}. Add the llmstats callback to "
+            "LiteLLM (see README) or point LLMSTATS_DATA_DIR at an existing data dir."
+        )
     return f"No events in {query.describe_window()} matching the filters."
 
 
 # ---- report ---------------------------------------------------------------------------
+
 
 @report_app.callback()
 def report(
@@ -143,7 +186,12 @@ def report(
     where: WhereOption = None,
     top: TopOption = None,
     tz: TzOption = None,
-    reconcile: Annotated[bool, typer.Option(help="Show events where our cost and LiteLLM's differ by more than 0.5 %, by model and reason.")] = False,
+    reconcile: Annotated[
+        bool,
+        typer.Option(
+            help="Show events where our cost and LiteLLM's differ by more than 0.5 %, by model and reason."
+        ),
+    ] = False,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
     quarantine: QuarantineOption = False,
@@ -195,24 +243,40 @@ def _sub_report(name: str, function_name: str, doc: str) -> None:
     report_app.command(name)(command)
 
 
-_sub_report("savings", "savings_report",
-            "What prompt caching (net of the cache-write premium), LiteLLM's response cache and "
-            "batch discounts saved; by model unless --by.\n\nExample: llmstats report savings --by team,month")
-_sub_report("errors", "errors_report",
-            "Failed attempts by provider, model and error class (or --by): failures, error rate, "
-            "HTTP status, provider code, retries, fallbacks.\n\nExample: llmstats report errors --since 24h")
-_sub_report("latency", "latency_report",
-            "p50/p95/p99 latency, p50/p95 time to first token and output tokens per second of "
-            "successful calls, by provider and model (or --by).\n\nExample: llmstats report latency --by provider")
-_sub_report("context", "context_report",
-            "Context-window use per call in bands OK <50 %, LOW 50–70, MEDIUM 70–85, HIGH 85–95, "
-            "CRITICAL ≥95 %; by model unless --by.\n\nExample: llmstats report context --by team")
-_sub_report("reconcile", "reconcile_report",
-            "Events where our cost and LiteLLM's response_cost differ by more than 0.5 %, grouped by "
-            "model and reason (same as report --reconcile).\n\nExample: llmstats report reconcile --since 30d")
+_sub_report(
+    "savings",
+    "savings_report",
+    "What prompt caching (net of the cache-write premium), LiteLLM's response cache and "
+    "batch discounts saved; by model unless --by.\n\nExample: llmstats report savings --by team,month",
+)
+_sub_report(
+    "errors",
+    "errors_report",
+    "Failed attempts by provider, model and error class (or --by): failures, error rate, "
+    "HTTP status, provider code, retries, fallbacks.\n\nExample: llmstats report errors --since 24h",
+)
+_sub_report(
+    "latency",
+    "latency_report",
+    "p50/p95/p99 latency, p50/p95 time to first token and output tokens per second of "
+    "successful calls, by provider and model (or --by).\n\nExample: llmstats report latency --by provider",
+)
+_sub_report(
+    "context",
+    "context_report",
+    "Context-window use per call in bands OK <50 %, LOW 50–70, MEDIUM 70–85, HIGH 85–95, "
+    "CRITICAL ≥95 %; by model unless --by.\n\nExample: llmstats report context --by team",
+)
+_sub_report(
+    "reconcile",
+    "reconcile_report",
+    "Events where our cost and LiteLLM's response_cost differ by more than 0.5 %, grouped by "
+    "model and reason (same as report --reconcile).\n\nExample: llmstats report reconcile --since 30d",
+)
 
 
 # ---- trace, status, export, sql ---------------------------------------------------------
+
 
 @app.command()
 def trace(
@@ -256,7 +320,9 @@ def status(
 @app.command()
 def export(
     *,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, json, jsonl or parquet.")] = "jsonl",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="csv, json, jsonl or parquet.")
+    ] = "jsonl",
     since: SinceOption = None,
     until: UntilOption = None,
     where: WhereOption = None,
@@ -292,7 +358,9 @@ _READ_ONLY_STATEMENTS = ("SELECT", "EXPLAIN")
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="One read-only DuckDB SQL statement over the views.")],
+    query: Annotated[
+        str, typer.Argument(help="One read-only DuckDB SQL statement over the views.")
+    ],
     *,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
@@ -322,6 +390,7 @@ def sql(
 
 # ---- pricing ---------------------------------------------------------------------------
 
+
 @pricing_app.command("update")
 def pricing_update(*, data_dir: DataDirOption = None) -> None:
     """Snapshot the installed LiteLLM's price map into <data dir>/pricing/catalog.parquet.
@@ -332,13 +401,17 @@ def pricing_update(*, data_dir: DataDirOption = None) -> None:
     from .connection import resolve_data_dir
 
     catalog = snapshot_catalog(resolve_data_dir(data_dir))
-    typer.echo(f"pricing catalog: {catalog.table.num_rows} models from litellm "
-               f"{catalog.litellm_version}")
+    typer.echo(
+        f"pricing catalog: {catalog.table.num_rows} models from litellm {catalog.litellm_version}"
+    )
 
 
 @pricing_app.command("show")
 def pricing_show(
-    model: Annotated[str, typer.Argument(help="A model name or LiteLLM key (provider/model); substrings match too.")],
+    model: Annotated[
+        str,
+        typer.Argument(help="A model name or LiteLLM key (provider/model); substrings match too."),
+    ],
     *,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
@@ -361,10 +434,19 @@ def pricing_set(
     *,
     input_price: Annotated[float, typer.Option("--input", help="USD per million input tokens.")],
     output_price: Annotated[float, typer.Option("--output", help="USD per million output tokens.")],
-    cache_read: Annotated[float | None, typer.Option(help="USD per million cache-read tokens.")] = None,
-    cache_write: Annotated[float | None, typer.Option(help="USD per million cache-write tokens.")] = None,
+    cache_read: Annotated[
+        float | None, typer.Option(help="USD per million cache-read tokens.")
+    ] = None,
+    cache_write: Annotated[
+        float | None, typer.Option(help="USD per million cache-write tokens.")
+    ] = None,
     provider: Annotated[str | None, typer.Option(help="Only for this provider.")] = None,
-    valid_from: Annotated[str | None, typer.Option("--from", help="First day (UTC) the price applies; earlier events keep their old price.")] = None,
+    valid_from: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="First day (UTC) the price applies; earlier events keep their old price."
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Add a negotiated or private price to <data dir>/pricing/overrides.toml.
@@ -381,10 +463,104 @@ def pricing_set(
             start = dt.date.fromisoformat(valid_from)
         except ValueError:
             raise UsageError(f"bad date {valid_from!r}: use YYYY-MM-DD") from None
-    entry = PriceOverride(model=model, input=input_price, output=output_price, provider=provider,
-                          cache_read=cache_read, cache_write=cache_write, valid_from=start)
+    entry = PriceOverride(
+        model=model,
+        input=input_price,
+        output=output_price,
+        provider=provider,
+        cache_read=cache_read,
+        cache_write=cache_write,
+        valid_from=start,
+    )
     entries = set_override(resolve_data_dir(data_dir), entry)
     typer.echo(f"{len(entries)} override(s) in pricing/overrides.toml")
+
+
+# ---- demo -----------------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    *,
+    calls: Annotated[int, typer.Option(min=10, max=5000, help="How many calls to send.")] = 300,
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            "--keep",
+            help="Leave the demo's data dir here (default: a temporary dir, removed afterwards).",
+        ),
+    ] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Start the real LiteLLM proxy with the llmstats callback in front of a built-in fake
+    provider on 127.0.0.1, send a mixed workload (several models, teams, keys and tags;
+    streaming; prompt-cache hits; a proxy cache hit; errors, retries and a fallback), then
+    print the reports. Needs no API key and no network.
+
+    Example: llmstats demo --calls 500 --keep ./demo-data
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from .demo import run_demo
+    from .errors import LlmstatsError
+
+    if shutil.which("litellm") is None and not Path(sys.executable).with_name("litellm").exists():
+        raise LlmstatsError("the LiteLLM proxy is not installed: pip install 'llmstats[proxy]'")
+    workdir = Path(keep).resolve() if keep else Path(tempfile.mkdtemp(prefix="llmstats-demo-"))
+    if keep and (workdir / "data").exists():
+        raise LlmstatsError(f"{workdir / 'data'} exists already: pick another --keep dir")
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        with _demo_progress(calls) as progress:
+            result = _run_demo_or_fail(run_demo, workdir, calls, progress)
+        typer.echo(
+            f"Sent {result.sent} calls through the LiteLLM proxy in {result.seconds:.1f} s "
+            f"({result.answered} answered, {result.failed} errors by design). Events: {result.data_dir}",
+            err=True,
+        )
+        dataset = _open(str(result.data_dir))
+        from .query import Query
+        from .reports import savings_report, usage_report
+
+        for build, by in ((usage_report, None), (usage_report, "team"), (savings_report, None)):
+            _show(
+                build(
+                    dataset.con,
+                    Query.parse(since=None, until=None, tz=None, by=by, where=None, top=None),
+                ),
+                fmt,
+                None,
+            )
+    finally:
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _demo_progress(total: int) -> Iterator[Any]:
+    """A progress bar on stderr when it is a terminal; otherwise nothing."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(
+        transient=True, console=__import__("rich.console").console.Console(stderr=True)
+    ) as bar:
+        task = bar.add_task("Starting the proxy and sending calls", total=total)
+        yield lambda done, _total: bar.update(task, completed=done)
+
+
+def _run_demo_or_fail(run_demo: Any, workdir: Any, calls: int, progress: Any) -> Any:
+    from .errors import LlmstatsError
+    from .litellm_proxy import ProxyError
+
+    try:
+        return run_demo(workdir, calls=calls, progress=progress)
+    except ProxyError as exc:
+        raise LlmstatsError(str(exc)) from None
 
 
 def main() -> None:

@@ -20,14 +20,18 @@ from event_data import PRICE_MAP, fixture_events, write_events
 @pytest.fixture
 def data_dir(isolated_data_dir: Path) -> Path:
     write_events(fixture_events())
-    snapshot_catalog(str(isolated_data_dir), Catalog(build_catalog_table(PRICE_MAP), "test", "snapshot"))
+    snapshot_catalog(
+        str(isolated_data_dir), Catalog(build_catalog_table(PRICE_MAP), "test", "snapshot")
+    )
     return isolated_data_dir
 
 
 def rows(sql: str) -> list[tuple[Any, ...]]:
     con = connect()
-    return [tuple(round(v, 12) if isinstance(v, float) else v for v in r)
-            for r in con.execute(sql).fetchall()]
+    return [
+        tuple(round(v, 12) if isinstance(v, float) else v for v in r)
+        for r in con.execute(sql).fetchall()
+    ]
 
 
 def test_event_costs_by_component_and_how_each_was_priced(data_dir: Path) -> None:
@@ -64,39 +68,54 @@ def test_requests_fold_attempts_into_one_row_per_trace(data_dir: Path) -> None:
 
 def test_errors_latency_and_context_usage(data_dir: Path) -> None:
     assert rows("SELECT event_id, error_class, error_code, http_status FROM errors") == [
-        ("e2", "RateLimitError", "rate_limit_exceeded", 429)]
-    assert rows("SELECT event_id, latency_ms, ttft_ms, output_tokens_per_second FROM latency "
-                "WHERE event_id IN ('e1', 'e3') ORDER BY 1") == [
-        ("e1", 200.0, None, 50.0), ("e3", 400.0, 100.0, round(1000 / 3, 12))]
-    assert rows("SELECT event_id, context_window, usage_pct, band FROM context_usage "
-                "ORDER BY event_id") == [
-        ("e1", 1000, 10.0, "OK"), ("e3", None, None, "UNKNOWN"), ("e4", 8192, round(500 / 81.92, 12), "OK"),
-        ("e5", 1000, 15.0, "OK"), ("e6", 1000, 10.0, "OK"), ("e8", 1000, 90.0, "HIGH")]
+        ("e2", "RateLimitError", "rate_limit_exceeded", 429)
+    ]
+    assert rows(
+        "SELECT event_id, latency_ms, ttft_ms, output_tokens_per_second FROM latency "
+        "WHERE event_id IN ('e1', 'e3') ORDER BY 1"
+    ) == [("e1", 200.0, None, 50.0), ("e3", 400.0, 100.0, round(1000 / 3, 12))]
+    assert rows(
+        "SELECT event_id, context_window, usage_pct, band FROM context_usage ORDER BY event_id"
+    ) == [
+        ("e1", 1000, 10.0, "OK"),
+        ("e3", None, None, "UNKNOWN"),
+        ("e4", 8192, round(500 / 81.92, 12), "OK"),
+        ("e5", 1000, 15.0, "OK"),
+        ("e6", 1000, 10.0, "OK"),
+        ("e8", 1000, 90.0, "HIGH"),
+    ]
 
 
 def test_rollups_and_what_if(data_dir: Path) -> None:
-    assert rows("SELECT period, team_id, calls, cost_usd FROM daily_usage "
-                "WHERE model = 'acme-chat' ORDER BY 1, 2") == [
+    assert rows(
+        "SELECT period, team_id, calls, cost_usd FROM daily_usage "
+        "WHERE model = 'acme-chat' ORDER BY 1, 2"
+    ) == [
         (dt.date(2026, 11, 19), "search", 2, 8.4e-5),
         (dt.date(2026, 11, 21), "labs", 2, 2.085e-3),
-        (dt.date(2026, 11, 21), "search", 2, 1.2e-3)]
+        (dt.date(2026, 11, 21), "search", 2, 1.2e-3),
+    ]
     # e3 (1000 in, 100 out) on acme-chat: above the 200-token tier, $2 / $4 per M.
-    assert rows("SELECT event_id, what_if_cost_usd FROM what_if('acme-chat') "
-                "WHERE event_id = 'e3'") == [("e3", 2.4e-3)]
+    assert rows(
+        "SELECT event_id, what_if_cost_usd FROM what_if('acme-chat') WHERE event_id = 'e3'"
+    ) == [("e3", 2.4e-3)]
 
 
 def test_an_override_window_reprices_only_its_own_period(data_dir: Path) -> None:
     (data_dir / "pricing" / "overrides.toml").write_text(
-        '[[price]]\nmodel = "acme-chat"\ninput = 10.0\noutput = 20.0\nvalid_from = 2026-11-21\n')
-    assert rows("SELECT event_id, priced_by, cost_usd FROM event_costs "
-                "WHERE event_id IN ('e1', 'e8') ORDER BY 1") == [
-        ("e1", "catalog", 8.4e-5), ("e8", "override", 9.2e-3)]
+        '[[price]]\nmodel = "acme-chat"\ninput = 10.0\noutput = 20.0\nvalid_from = 2026-11-21\n'
+    )
+    assert rows(
+        "SELECT event_id, priced_by, cost_usd FROM event_costs "
+        "WHERE event_id IN ('e1', 'e8') ORDER BY 1"
+    ) == [("e1", "catalog", 8.4e-5), ("e8", "override", 9.2e-3)]
 
 
 def test_date_filters_prune_partitions(data_dir: Path) -> None:
     con = connect()
-    plan = con.execute("EXPLAIN ANALYZE SELECT sum(cost_usd) FROM event_costs "
-                       "WHERE date >= DATE '2026-11-21'").fetchall()[0][1]
+    plan = con.execute(
+        "EXPLAIN ANALYZE SELECT sum(cost_usd) FROM event_costs WHERE date >= DATE '2026-11-21'"
+    ).fetchall()[0][1]
     assert "Total Files Read: 1" in plan, plan
     plan_all = con.execute("EXPLAIN ANALYZE SELECT sum(cost_usd) FROM event_costs").fetchall()[0][1]
     assert "Total Files Read: 3" in plan_all
@@ -106,16 +125,26 @@ def test_files_from_an_older_schema_read_with_nulls_for_missing_columns(data_dir
     old = data_dir / "events" / "date=2026-11-18"
     old.mkdir(parents=True)
     ts = dt.datetime(2026, 11, 18, 12, tzinfo=dt.UTC)
-    pq.write_table(pa.table({
-        "event_id": ["old1"], "trace_id": ["old1"],
-        "ts": pa.array([ts], pa.timestamp("us", tz="UTC")),
-        "status": ["success"], "provider": ["openai"], "model": ["acme-chat"],
-        "input_tokens": pa.array([100], pa.int64()), "output_tokens": pa.array([10], pa.int64()),
-        "legacy_field": ["kept"],
-    }), old / "old-00000001.parquet")
-    assert rows("SELECT event_id, date, cache_write_1h_tokens, tags, batch, cost_usd, legacy_field "
-                "FROM event_costs WHERE date = DATE '2026-11-18'") == [
-        ("old1", dt.date(2026, 11, 18), None, None, None, 1.2e-4, "kept")]
+    pq.write_table(
+        pa.table(
+            {
+                "event_id": ["old1"],
+                "trace_id": ["old1"],
+                "ts": pa.array([ts], pa.timestamp("us", tz="UTC")),
+                "status": ["success"],
+                "provider": ["openai"],
+                "model": ["acme-chat"],
+                "input_tokens": pa.array([100], pa.int64()),
+                "output_tokens": pa.array([10], pa.int64()),
+                "legacy_field": ["kept"],
+            }
+        ),
+        old / "old-00000001.parquet",
+    )
+    assert rows(
+        "SELECT event_id, date, cache_write_1h_tokens, tags, batch, cost_usd, legacy_field "
+        "FROM event_costs WHERE date = DATE '2026-11-18'"
+    ) == [("old1", dt.date(2026, 11, 18), None, None, None, 1.2e-4, "kept")]
     assert rows("SELECT count(*) FROM events") == [(9,)]
 
 
@@ -126,12 +155,24 @@ def test_an_unreadable_file_is_skipped_named_and_can_be_moved_aside(data_dir: Pa
     assert [path for path, _ in dataset.state.skipped] == [str(bad)]
     assert dataset.con.execute("SELECT count(*) FROM events").fetchall() == [(8,)]
     moved = open_dataset(quarantine=True).state.quarantined
-    assert moved == [(str(bad), str(data_dir / "quarantine" / "events" / "date=2026-11-19" / bad.name))]
+    assert moved == [
+        (str(bad), str(data_dir / "quarantine" / "events" / "date=2026-11-19" / bad.name))
+    ]
     assert not bad.exists()
 
 
 def test_an_empty_data_dir_has_every_view_with_no_rows() -> None:
     con = connect()
-    for view in ("events", "event_costs", "savings", "requests", "errors", "latency",
-                 "context_usage", "daily_usage", "weekly_usage", "monthly_usage"):
+    for view in (
+        "events",
+        "event_costs",
+        "savings",
+        "requests",
+        "errors",
+        "latency",
+        "context_usage",
+        "daily_usage",
+        "weekly_usage",
+        "monthly_usage",
+    ):
         assert con.execute(f"SELECT count(*) FROM {view}").fetchall() == [(0,)], view

@@ -48,8 +48,10 @@ def test_every_command_has_help_with_an_example() -> None:
 
 def test_the_cli_module_imports_neither_duckdb_nor_litellm() -> None:
     """`llmstats --help` stays fast: heavy modules load inside commands only."""
-    code = ("import sys, llmstats.analytics.cli; "
-            "print(sorted(m for m in ('duckdb', 'litellm', 'pyarrow', 'polars') if m in sys.modules))")
+    code = (
+        "import sys, llmstats.analytics.cli; "
+        "print(sorted(m for m in ('duckdb', 'litellm', 'pyarrow', 'polars') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -60,14 +62,30 @@ def test_report_json_is_one_object_with_totals_and_rows(data_dir: Path) -> None:
     document = json.loads(result.stdout)
     assert list(document) == ["totals", "rows", "notes"]
     totals = document["totals"]
-    assert {k: totals[k] for k in ("requests", "calls", "input_tokens", "output_tokens",
-                                   "calls_on_default_prices", "calls_on_zero_prices")} == {
-        "requests": 7, "calls": 8, "input_tokens": 3750, "output_tokens": 300,
-        "calls_on_default_prices": 1, "calls_on_zero_prices": 1}
+    assert {
+        k: totals[k]
+        for k in (
+            "requests",
+            "calls",
+            "input_tokens",
+            "output_tokens",
+            "calls_on_default_prices",
+            "calls_on_zero_prices",
+        )
+    } == {
+        "requests": 7,
+        "calls": 8,
+        "input_tokens": 3750,
+        "output_tokens": 300,
+        "calls_on_default_prices": 1,
+        "calls_on_zero_prices": 1,
+    }
     assert round(totals["cost_usd"], 9) == round(8.4e-5 + 4.5e-3 + 2.45e-4 + 1.2e-3 + 1.84e-3, 9)
     assert round(totals["error_rate"], 6) == 0.125
     assert [(r["team"], r["calls"], round(r["cost_usd"], 9)) for r in document["rows"]] == [
-        ("search", 5, round(8.4e-5 + 4.5e-3 + 1.2e-3, 9)), ("labs", 3, round(2.45e-4 + 1.84e-3, 9))]
+        ("search", 5, round(8.4e-5 + 4.5e-3 + 1.2e-3, 9)),
+        ("labs", 3, round(2.45e-4 + 1.84e-3, 9)),
+    ]
     assert document["notes"][0].startswith("$0.0045 of the cost rests on default prices")
 
 
@@ -128,19 +146,24 @@ def test_filters_and_windows_narrow_the_report(data_dir: Path) -> None:
     assert calls("--until", "2026-11-18", "--tz", "America/New_York") == 3
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["report", "--by", "colour"], "unknown dimension 'colour'"),
-    (["report", "--since", "last tuesday"], "bad date 'last tuesday'"),
-    (["report", "--where", "team"], "bad filter 'team'"),
-    (["report", "--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
-    (["report", "savings", "--by", "model,model"], "dimension listed twice"),
-    (["export", "--format", "xml"], "unknown export format 'xml'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "--by", "colour"], "unknown dimension 'colour'"),
+        (["report", "--since", "last tuesday"], "bad date 'last tuesday'"),
+        (["report", "--where", "team"], "bad filter 'team'"),
+        (["report", "--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
+        (["report", "savings", "--by", "model,model"], "dimension listed twice"),
+        (["export", "--format", "xml"], "unknown export format 'xml'"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(data_dir: Path, args: list[str], message: str) -> None:
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("llmstats: ") and message in lines[0], result.stderr
+    assert len(lines) == 1 and lines[0].startswith("llmstats: ") and message in lines[0], (
+        result.stderr
+    )
     assert "Traceback" not in result.output
 
 
@@ -170,15 +193,26 @@ def test_a_corrupt_file_is_named_and_the_report_still_runs(data_dir: Path) -> No
 def test_sub_reports(data_dir: Path) -> None:
     result = invoke("report", "errors", "-f", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["rows"] == [{
-        "provider": "openai", "model": "acme-chat", "error": "RateLimitError", "failures": 1,
-        "calls": 1, "error_rate": 1.0, "http_status": 429, "error_code": "rate_limit_exceeded",
-        "retries": 0, "fallbacks": 0}]
+    assert json.loads(result.stdout)["rows"] == [
+        {
+            "provider": "openai",
+            "model": "acme-chat",
+            "error": "RateLimitError",
+            "failures": 1,
+            "calls": 1,
+            "error_rate": 1.0,
+            "http_status": 429,
+            "error_code": "rate_limit_exceeded",
+            "retries": 0,
+            "fallbacks": 0,
+        }
+    ]
     result = invoke("report", "context", "-f", "csv")
     assert result.exit_code == 0, result.output
     header, first = result.stdout.splitlines()[0:2]
-    assert header == ("model,calls,ok,low,medium,high,critical,unknown,p95_usage_pct,"
-                      "max_usage_pct,context_window")
+    assert header == (
+        "model,calls,ok,low,medium,high,critical,unknown,p95_usage_pct,max_usage_pct,context_window"
+    )
     # usage 10, 10, 15, 90 %: the interpolated 95th percentile is 15 + 0.85 × 75.
     assert first.split(",")[:8] == ["acme-chat", "4", "3", "0", "0", "1", "0", "0"]
     assert float(first.split(",")[8]) == pytest.approx(78.75)
@@ -189,8 +223,11 @@ def test_sub_reports(data_dir: Path) -> None:
     result = invoke("report", "--reconcile", "-f", "json")
     assert result.exit_code == 0, result.output
     reasons = {(r["model"], r["reason"], r["events"]) for r in json.loads(result.stdout)["rows"]}
-    assert reasons == {("mystery-model", "litellm_priced_zero", 1), ("acme-chat", "not_reported", 1),
-                       ("acme-chat", "batch", 1)}
+    assert reasons == {
+        ("mystery-model", "litellm_priced_zero", 1),
+        ("acme-chat", "not_reported", 1),
+        ("acme-chat", "batch", 1),
+    }
 
 
 def test_trace_shows_every_attempt(data_dir: Path) -> None:
@@ -198,7 +235,9 @@ def test_trace_shows_every_attempt(data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert [(r["event_id"], r["status"], r["model"]) for r in document["rows"]] == [
-        ("e2", "failure", "acme-chat"), ("e3", "success", "mystery-model")]
+        ("e2", "failure", "acme-chat"),
+        ("e3", "success", "mystery-model"),
+    ]
     assert document["totals"]["attempts"] == 2 and document["totals"]["fallbacks"] == 1
     result = invoke("trace", "nope")
     assert result.exit_code == 1 and "no events for trace 'nope'" in result.stderr
@@ -209,12 +248,20 @@ def test_status_shows_files_rows_pricing_and_writers(data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     totals = document["totals"]
-    assert {k: totals[k] for k in ("data_dir", "files", "rows", "first_date", "last_date", "days")} == {
-        "data_dir": str(data_dir), "files": 3, "rows": 8, "first_date": "2026-11-19",
-        "last_date": "2026-11-21", "days": 3}
+    assert {
+        k: totals[k] for k in ("data_dir", "files", "rows", "first_date", "last_date", "days")
+    } == {
+        "data_dir": str(data_dir),
+        "files": 3,
+        "rows": 8,
+        "first_date": "2026-11-19",
+        "last_date": "2026-11-21",
+        "days": 3,
+    }
     assert totals["pricing_catalog"] == "snapshot (litellm test, 2 models)"
     assert [(w["writer_id"], w["health"], w["written"]) for w in document["rows"]] == [
-        ("fixture", "ok", 8)]
+        ("fixture", "ok", 8)
+    ]
 
 
 def test_export_formats(data_dir: Path, tmp_path: Path) -> None:
@@ -224,7 +271,9 @@ def test_export_formats(data_dir: Path, tmp_path: Path) -> None:
     assert [r["event_id"] for r in rows] == ["e4", "e5", "e8"]
     assert rows[1]["cost_usd"] == pytest.approx(2.45e-4)
     target = tmp_path / "out.parquet"
-    result = invoke("export", "--format", "parquet", "--output", str(target), "--since", "2026-11-21")
+    result = invoke(
+        "export", "--format", "parquet", "--output", str(target), "--since", "2026-11-21"
+    )
     assert result.exit_code == 0, result.output
     import pyarrow.parquet as pq
 
@@ -238,8 +287,12 @@ def test_sql_is_read_only(data_dir: Path) -> None:
     result = invoke("sql", "SELECT count(*) AS n FROM requests", "-f", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rows"] == [{"n": 7}]
-    for statement in ("CREATE TABLE x AS SELECT 1", "COPY events TO 'x.csv'",
-                      "INSERT INTO price_catalog (key) VALUES ('x')", "ATTACH 'x.db'"):
+    for statement in (
+        "CREATE TABLE x AS SELECT 1",
+        "COPY events TO 'x.csv'",
+        "INSERT INTO price_catalog (key) VALUES ('x')",
+        "ATTACH 'x.db'",
+    ):
         result = invoke("sql", statement)
         assert result.exit_code == 2, (statement, result.output)
         assert "read-only" in result.stderr
@@ -251,9 +304,15 @@ def test_pricing_show_and_set(data_dir: Path) -> None:
     result = invoke("pricing", "show", "acme-chat", "-f", "json")
     assert result.exit_code == 0, result.output
     [row] = json.loads(result.stdout)["rows"]
-    assert (row["key"], row["input_per_mtok"], row["output_per_mtok"], row["long_context_above_tokens"]) == (
-        "acme-chat", 1.0, 2.0, 200)
-    result = invoke("pricing", "set", "acme-chat", "--input", "0.5", "--output", "1.0", "--from", "2026-11-21")
+    assert (
+        row["key"],
+        row["input_per_mtok"],
+        row["output_per_mtok"],
+        row["long_context_above_tokens"],
+    ) == ("acme-chat", 1.0, 2.0, 200)
+    result = invoke(
+        "pricing", "set", "acme-chat", "--input", "0.5", "--output", "1.0", "--from", "2026-11-21"
+    )
     assert result.exit_code == 0, result.output
     result = invoke("report", "--by", "priced_by", "-f", "json")
     by = {r["priced_by"]: r["calls"] for r in json.loads(result.stdout)["rows"]}

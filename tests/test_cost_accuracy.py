@@ -24,7 +24,13 @@ SHAPES: list[dict[str, int]] = [
     {"input": 1200, "output": 300},
     {"input": 50_000, "output": 800, "cache_read": 40_000},
     {"input": 12_000, "output": 500, "cache_write": 10_000},
-    {"input": 30_000, "output": 400, "cache_read": 20_000, "cache_write": 8_000, "cache_write_1h": 3_000},
+    {
+        "input": 30_000,
+        "output": 400,
+        "cache_read": 20_000,
+        "cache_write": 8_000,
+        "cache_write_1h": 3_000,
+    },
     {"input": 3_000, "output": 4_000, "reasoning": 3_000},
     {"input": 250_000, "output": 2_000, "cache_read": 100_000},
     {"input": 300_000, "output": 1_000},
@@ -66,7 +72,9 @@ def _litellm_cost(key: str, provider: str, shape: dict[str, int]) -> float:
             cache_creation_tokens=write,
             cache_creation_token_details=CacheCreationTokenDetails(
                 ephemeral_5m_input_tokens=write - write_1h, ephemeral_1h_input_tokens=write_1h
-            ) if write_1h else None,
+            )
+            if write_1h
+            else None,
         ),
         completion_tokens_details=CompletionTokensDetailsWrapper(
             reasoning_tokens=shape.get("reasoning", 0)
@@ -78,7 +86,9 @@ def _litellm_cost(key: str, provider: str, shape: dict[str, int]) -> float:
     return float(prompt + completion)
 
 
-def _event(key: str, provider: str, shape: dict[str, int], index: int, cost: float) -> dict[str, Any]:
+def _event(
+    key: str, provider: str, shape: dict[str, int], index: int, cost: float
+) -> dict[str, Any]:
     model = key.removeprefix(provider + "/")
     return {
         "event_id": f"acc-{index}",
