@@ -124,7 +124,9 @@ def _from_tiered_pricing(row: dict[str, Any], tiers: list[Any]) -> None:
     base = valid[0]
     row["input"] = _number(base.get("input_cost_per_token"))
     row["output"] = _number(base.get("output_cost_per_token", row.get("output")))
-    row["cache_read"] = _number(base.get("cache_read_input_token_cost", base["input_cost_per_token"]))
+    row["cache_read"] = _number(
+        base.get("cache_read_input_token_cost", base["input_cost_per_token"])
+    )
     row["cache_write"] = _number(
         base.get("cache_creation_input_token_cost", base["input_cost_per_token"])
     )
@@ -235,11 +237,13 @@ def load_catalog(data_dir: str) -> Catalog:
     try:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise PricingError(f"{CATALOG_FILE} in the data dir is unreadable ({exc}); "
-                           "run `llmstats pricing update`") from exc
+        raise PricingError(
+            f"{CATALOG_FILE} in the data dir is unreadable ({exc}); run `llmstats pricing update`"
+        ) from exc
     # A snapshot from an older llmstats may lack newer columns: add them as NULL.
     columns = [
-        table.column(f.name).cast(f.type) if f.name in table.column_names
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
         else pa.nulls(table.num_rows, f.type)
         for f in CATALOG_SCHEMA
     ]

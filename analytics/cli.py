@@ -244,6 +244,13 @@ def _sub_report(name: str, function_name: str, doc: str) -> None:
 
 
 _sub_report(
+    "segments",
+    "segments_report",
+    "Where input tokens and input cost go: system prompt, tool definitions, code, JSON, "
+    "images, tool results…, and how much of each the prompt cache served.\n\n"
+    "Example: llmstats report segments --by team --since 30d",
+)
+_sub_report(
     "savings",
     "savings_report",
     "What prompt caching (net of the cache-write premium), LiteLLM's response cache and "

@@ -86,8 +86,9 @@ def open_dataset(
     return Dataset(con, state, catalog)
 
 
-def connect(data_dir: str | None = None, *, quarantine: bool = False,
-            threads: int | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    data_dir: str | None = None, *, quarantine: bool = False, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection over the data dir with every view ready (`events`,
     `event_costs`, `savings`, `requests`, `errors`, `latency`, `context_usage`,
     `daily_usage` / `weekly_usage` / `monthly_usage`, `what_if(model)`).

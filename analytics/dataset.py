@@ -77,8 +77,13 @@ def _inspect(path: str) -> tuple[list[tuple[str, str]], Pairs, int] | str:
         if present:
             table = parquet.read(columns=present).group_by(present).aggregate([])
             columns = {c: table.column(c).to_pylist() for c in present}
-            pairs = list(zip(columns.get("provider", [None] * table.num_rows),
-                             columns.get("model", [None] * table.num_rows), strict=True))
+            pairs = list(
+                zip(
+                    columns.get("provider", [None] * table.num_rows),
+                    columns.get("model", [None] * table.num_rows),
+                    strict=True,
+                )
+            )
     except Exception as exc:  # any unreadable file: name it, never a traceback
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
     return [(field.name, str(field.type)) for field in schema], pairs, parquet.metadata.num_rows
@@ -114,8 +119,9 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def register_raw_events(con: duckdb.DuckDBPyConnection, state: DatasetState,
-                        quarantine: bool = False) -> None:
+def register_raw_events(
+    con: duckdb.DuckDBPyConnection, state: DatasetState, quarantine: bool = False
+) -> None:
     """Define `raw_events`: every EVENT_SCHEMA column (NULL where a file predates it), any
     newer columns the files carry, and the `date` hive partition key (DATE).
 
@@ -128,9 +134,13 @@ def register_raw_events(con: duckdb.DuckDBPyConnection, state: DatasetState,
 
     con.register("empty_events", _empty_events_table())
     groups = file_schemas(state)
-    models = pa.table({"pair_id": pa.array(range(1, len(state.models) + 1), pa.int32()),
-                       "provider": pa.array([p for p, _ in state.models], pa.string()),
-                       "model": pa.array([m for _, m in state.models], pa.string())})
+    models = pa.table(
+        {
+            "pair_id": pa.array(range(1, len(state.models) + 1), pa.int32()),
+            "provider": pa.array([p for p, _ in state.models], pa.string()),
+            "model": pa.array([m for _, m in state.models], pa.string()),
+        }
+    )
     con.register("event_models_arrow", models)
     con.execute("CREATE OR REPLACE TABLE event_models AS SELECT * FROM event_models_arrow")
     con.unregister("event_models_arrow")
@@ -155,7 +165,10 @@ def register_raw_events(con: duckdb.DuckDBPyConnection, state: DatasetState,
         ]
         # Identifiers come from EVENT_SCHEMA (our own contract) or the files' own
         # footers, never from user input.
-        extra = [_quote(name) for name, _ in state.layouts[fingerprint]
-                 if name not in {c for c, _ in contract}]
+        extra = [
+            _quote(name)
+            for name, _ in state.layouts[fingerprint]
+            if name not in {c for c, _ in contract}
+        ]
         selects.append(f"SELECT {', '.join(columns + extra)} FROM {view}")
     con.execute("CREATE OR REPLACE VIEW raw_events AS " + " UNION ALL BY NAME ".join(selects))

@@ -44,6 +44,23 @@ CHAT_MODELS = [
     "gemini-2.5-flash",
     "bedrock-claude-haiku",
 ]
+CODE_SNIPPET = "def total(items):\n    return sum(item['qty'] * item['price'] for item in items)\n"
+ORDER_JSON = '{"order": 1042, "items": [{"sku": "a-1", "qty": 2, "price": 9.5}]}'
+DEMO_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": f"Look up {name.split('_')[-1]} records by id, date range or free text. "
+            * 8,
+            "parameters": {
+                "type": "object",
+                "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}},
+            },
+        },
+    }
+    for name in ("search_orders", "search_customers", "search_tickets")
+]
 ANTHROPIC_STYLE = {"claude-haiku-4-5", "claude-sonnet-4-5", "bedrock-claude-haiku"}
 
 
@@ -74,12 +91,17 @@ def _workload(rng: random.Random, calls: int) -> list[tuple[str, str, str, dict[
         roll = rng.random()
         if roll < 0.70:
             model = rng.choice(CHAT_MODELS)
+            question = f"Question {index}: {rng.random():.6f}"
+            if rng.random() < 0.3:
+                question += f"\n```python\n{CODE_SNIPPET * rng.randint(1, 6)}```\n{ORDER_JSON}"
             request = {
                 "model": model,
-                "messages": _messages(team, model, f"Question {index}: {rng.random():.6f}"),
+                "messages": _messages(team, model, question),
                 "stream": rng.random() < 0.3,
                 "metadata": {"tags": tags},
             }
+            if rng.random() < 0.3:
+                request["tools"] = DEMO_TOOLS
             plan.append(("chat", team, user, request))
         elif roll < 0.80:
             inputs = [f"document {index}-{i}" for i in range(rng.randint(1, 4))]

@@ -133,15 +133,23 @@ def overrides_table(entries: list[PriceOverride]) -> pa.Table:
     import pyarrow as pa
 
     schema = pa.schema(
-        [("model", pa.string()), ("provider", pa.string()),
-         ("valid_from", pa.timestamp("us", tz="UTC")), ("valid_to", pa.timestamp("us", tz="UTC"))]
+        [
+            ("model", pa.string()),
+            ("provider", pa.string()),
+            ("valid_from", pa.timestamp("us", tz="UTC")),
+            ("valid_to", pa.timestamp("us", tz="UTC")),
+        ]
         + [(name, pa.float64()) for name in PER_MILLION + PER_UNIT]
     )
     rows = []
     for entry in entries:
         start, end = entry.window()
-        row: dict[str, Any] = {"model": entry.model, "provider": entry.provider,
-                               "valid_from": start, "valid_to": end}
+        row: dict[str, Any] = {
+            "model": entry.model,
+            "provider": entry.provider,
+            "valid_from": start,
+            "valid_to": end,
+        }
         for name in PER_MILLION:
             value = getattr(entry, name)
             row[name] = None if value is None else value / 1_000_000
@@ -163,8 +171,11 @@ def dump_overrides(entries: list[PriceOverride]) -> str:
     blocks = []
     for entry in entries:
         lines = ["[[price]]"]
-        lines += [f"{key} = {_toml_value(value)}"
-                  for key, value in asdict(entry).items() if value is not None]
+        lines += [
+            f"{key} = {_toml_value(value)}"
+            for key, value in asdict(entry).items()
+            if value is not None
+        ]
         blocks.append("\n".join(lines))
     header = "# llmstats price overrides (USD per million tokens); see docs/pricing.md\n\n"
     return header + "\n\n".join(blocks) + "\n"
@@ -177,8 +188,11 @@ def set_override(data_dir: str, new: PriceOverride) -> list[PriceOverride]:
     kept = []
     for entry in entries:
         same = (entry.model, entry.provider) == (new.model, new.provider)
-        if same and entry.valid_to is None and new.valid_from is not None and (
-            entry.valid_from is None or entry.valid_from < new.valid_from
+        if (
+            same
+            and entry.valid_to is None
+            and new.valid_from is not None
+            and (entry.valid_from is None or entry.valid_from < new.valid_from)
         ):
             entry = replace(entry, valid_to=new.valid_from)
         elif same and entry.window()[0] >= new.window()[0]:

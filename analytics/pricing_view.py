@@ -19,20 +19,34 @@ def model_rates(data_dir: str | None, model: str) -> tuple[list[dict[str, Any]],
     catalog = load_catalog(resolved)
     rows = catalog.table.to_pylist()
     needle = model.lower()
-    exact = [r for r in rows if r["key"].lower() == needle or r["key"].lower().endswith("/" + needle)]
+    exact = [
+        r for r in rows if r["key"].lower() == needle or r["key"].lower().endswith("/" + needle)
+    ]
     matches = exact or [r for r in rows if needle in r["key"].lower()]
     out: list[dict[str, Any]] = []
     for entry in load_overrides(resolved):
         if needle in entry.model.lower():
-            out.append({"source": "override", "key": entry.model, "provider": entry.provider,
-                        "input_per_mtok": entry.input, "output_per_mtok": entry.output,
-                        "cache_read_per_mtok": entry.cache_read,
-                        "cache_write_per_mtok": entry.cache_write,
-                        "valid_from": entry.valid_from, "valid_to": entry.valid_to})
+            out.append(
+                {
+                    "source": "override",
+                    "key": entry.model,
+                    "provider": entry.provider,
+                    "input_per_mtok": entry.input,
+                    "output_per_mtok": entry.output,
+                    "cache_read_per_mtok": entry.cache_read,
+                    "cache_write_per_mtok": entry.cache_write,
+                    "valid_from": entry.valid_from,
+                    "valid_to": entry.valid_to,
+                }
+            )
     for row in sorted(matches, key=lambda r: r["key"])[:MAX_MATCHES]:
-        shown: dict[str, Any] = {"source": "catalog_zero" if row["is_zero"] else "catalog",
-                                 "key": row["key"], "provider": row["provider"],
-                                 "mode": row["mode"], "context_window": row["max_input_tokens"]}
+        shown: dict[str, Any] = {
+            "source": "catalog_zero" if row["is_zero"] else "catalog",
+            "key": row["key"],
+            "provider": row["provider"],
+            "mode": row["mode"],
+            "context_window": row["max_input_tokens"],
+        }
         for name in PER_TOKEN:
             if row[name] is not None:
                 shown[f"{name}_per_mtok"] = round(row[name] * 1_000_000, 6)

@@ -49,17 +49,32 @@ UTC_DIMENSIONS = {
     "week": "CAST(date_trunc('week', date) AS DATE)",
     "month": "CAST(date_trunc('month', date) AS DATE)",
 }
-ALIASES = {"call-type": "call_type", "calltype": "call_type", "type": "call_type",
-           "team-id": "team_id", "model-group": "model_group", "tags": "tag",
-           "end-user": "end_user", "priced-by": "priced_by", "api-base": "api_base",
-           "service-tier": "service_tier", "error_class": "error", "daily": "day",
-           "weekly": "week", "monthly": "month"}
+ALIASES = {
+    "call-type": "call_type",
+    "calltype": "call_type",
+    "type": "call_type",
+    "team-id": "team_id",
+    "model-group": "model_group",
+    "tags": "tag",
+    "end-user": "end_user",
+    "priced-by": "priced_by",
+    "api-base": "api_base",
+    "service-tier": "service_tier",
+    "error_class": "error",
+    "daily": "day",
+    "weekly": "week",
+    "monthly": "month",
+}
 TIME_DIMENSIONS = ("hour", "day", "week", "month")
 COST_ONLY = ("priced_by",)
 
 _RELATIVE = re.compile(r"^(\d+)\s*([hdwm])$")
-_UNITS = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "w": dt.timedelta(weeks=1),
-          "m": dt.timedelta(days=30)}
+_UNITS = {
+    "h": dt.timedelta(hours=1),
+    "d": dt.timedelta(days=1),
+    "w": dt.timedelta(weeks=1),
+    "m": dt.timedelta(days=30),
+}
 
 
 def dimension(name: str) -> str:
@@ -67,9 +82,7 @@ def dimension(name: str) -> str:
     key = name.strip().lower()
     key = ALIASES.get(key, key)
     if key not in DIMENSIONS:
-        raise UsageError(
-            f"unknown dimension {name!r}; choose from {', '.join(sorted(DIMENSIONS))}"
-        )
+        raise UsageError(f"unknown dimension {name!r}; choose from {', '.join(sorted(DIMENSIONS))}")
     return key
 
 
@@ -98,7 +111,9 @@ def parse_tz(name: str | None) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from None
+        raise UsageError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
+        ) from None
     return name
 
 
@@ -140,9 +155,17 @@ class Query:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, *, since: str | None = None, until: str | None = None,
-              tz: str | None = None, by: str | None = None, where: list[str] | None = None,
-              top: int | None = None, now: dt.datetime | None = None) -> Query:
+    def parse(
+        cls,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        tz: str | None = None,
+        by: str | None = None,
+        where: list[str] | None = None,
+        top: int | None = None,
+        now: dt.datetime | None = None,
+    ) -> Query:
         zone = parse_tz(tz)
         now = now or dt.datetime.now(dt.UTC)
         start = parse_instant(since, zone, now=now) if since else None
@@ -205,8 +228,10 @@ class Query:
         """`FROM`-able SQL: the table filtered, with one row per tag when grouping by tag."""
         where, params = self.conditions(cost_columns=cost_columns)
         if self.needs_tags():
-            sql = (f"(SELECT *, UNNEST(CASE WHEN len(tags) > 0 THEN tags "
-                   f"ELSE [NULL::VARCHAR] END) AS tag FROM {table} WHERE {where})")
+            sql = (
+                f"(SELECT *, UNNEST(CASE WHEN len(tags) > 0 THEN tags "
+                f"ELSE [NULL::VARCHAR] END) AS tag FROM {table} WHERE {where})"
+            )
         else:
             sql = f"(SELECT * FROM {table} WHERE {where})"
         return sql, params
@@ -216,6 +241,7 @@ class Query:
             if moment is None:
                 return "…"
             return moment.astimezone(ZoneInfo(self.tz)).strftime("%Y-%m-%d %H:%M")
+
         if self.since is None and self.until is None:
             return "all time"
         return f"{fmt(self.since)} → {fmt(self.until)} {self.tz}"

@@ -80,6 +80,7 @@ def _rows(rows: Any) -> tuple[list[str], list[dict[str, Any]]]:
 def _markdown(columns: Sequence[str], records: list[dict[str, Any]]) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
+
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
     lines += ["| " + " | ".join(cell(human(c, r.get(c))) for c in columns) + " |" for r in records]
     return "\n".join(lines)
@@ -94,19 +95,28 @@ def _rich_table(title: str | None, columns: Sequence[str], records: list[dict[st
 
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for column in columns:
-        numeric = any(isinstance(r.get(column), int | float) and not isinstance(r.get(column), bool)
-                      for r in records)
+        numeric = any(
+            isinstance(r.get(column), int | float) and not isinstance(r.get(column), bool)
+            for r in records
+        )
         # Numbers never wrap (a wrapped figure misreads); text folds when space runs out.
-        table.add_column(column, justify="right" if numeric else "left", overflow="fold",
-                         no_wrap=numeric)
+        table.add_column(
+            column, justify="right" if numeric else "left", overflow="fold", no_wrap=numeric
+        )
     for record in records:
         table.add_row(*(human(c, record.get(c)) for c in columns))
     return table
 
 
-def render(rows: Any, fmt: Format | str, *, title: str | None = None,
-           totals: dict[str, Any] | None = None, notes: Sequence[str] = (),
-           width: int | None = None) -> str:
+def render(
+    rows: Any,
+    fmt: Format | str,
+    *,
+    title: str | None = None,
+    totals: dict[str, Any] | None = None,
+    notes: Sequence[str] = (),
+    width: int | None = None,
+) -> str:
     """Rows (an Arrow table or a list of dicts) in the chosen format, as one string."""
     fmt = Format(fmt)
     columns, records = _rows(rows)
@@ -125,8 +135,12 @@ def render(rows: Any, fmt: Format | str, *, title: str | None = None,
         writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for record in records:
-            writer.writerow({k: (json.dumps(_plain(v)) if isinstance(v, list | dict) else _plain(v))
-                             for k, v in record.items()})
+            writer.writerow(
+                {
+                    k: (json.dumps(_plain(v)) if isinstance(v, list | dict) else _plain(v))
+                    for k, v in record.items()
+                }
+            )
         return buffer.getvalue()
     if fmt is Format.markdown:
         parts = []
@@ -146,8 +160,9 @@ def render(rows: Any, fmt: Format | str, *, title: str | None = None,
         # A terminal gets its own width; a pipe or file gets room for every column.
         width = shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 400
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=False, no_color=True,
-                      highlight=False)
+    console = Console(
+        file=buffer, width=width, force_terminal=False, no_color=True, highlight=False
+    )
     if totals:
         console.print(_rich_table("Totals", ["metric", "value"], _kv(totals)))
         console.print()

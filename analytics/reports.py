@@ -140,8 +140,18 @@ PRICING_AGGREGATES = """
     COALESCE(sum(reported_cost_usd) FILTER (WHERE priced_by = 'catalog_zero'), 0)
         AS reported_cost_on_zero_prices_usd
 """
-_BASIS_SUMS = ("t_uncached", "t_audio_in", "t_cache_read", "t_cache_write_5m", "t_cache_write_1h",
-               "t_reasoning", "t_audio_out", "t_text_out", "image_units", "audio_units")
+_BASIS_SUMS = (
+    "t_uncached",
+    "t_audio_in",
+    "t_cache_read",
+    "t_cache_write_5m",
+    "t_cache_write_1h",
+    "t_reasoning",
+    "t_audio_out",
+    "t_text_out",
+    "image_units",
+    "audio_units",
+)
 
 
 def _aliases(select_list: str) -> list[str]:
@@ -156,8 +166,9 @@ def _money_groups(query: Query) -> tuple[str, dict[str, Any]]:
     source, params = query.source("cost_basis")
     dims = ", ".join(f"{expr} AS {name}" for name, expr in query.group_exprs())
     sums = ", ".join(f"sum({c}) AS {c}" for c in _BASIS_SUMS)
-    return f"""basis_ AS (
-        SELECT {dims + ',' if dims else ''} pair_id, long_context, is_batch, is_proxy_hit, override_id,
+    return (
+        f"""basis_ AS (
+        SELECT {dims + "," if dims else ""} pair_id, long_context, is_batch, is_proxy_hit, override_id,
             count(*) AS calls_,
             sum(reported_cost_usd) AS reported_cost_usd,
             sum(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)) AS tokens_,
@@ -166,7 +177,9 @@ def _money_groups(query: Query) -> tuple[str, dict[str, Any]]:
             {sums}
         FROM {source}
         GROUP BY ALL
-    )""", params
+    )""",
+        params,
+    )
 
 
 def _grouping(names: list[str], with_totals: bool) -> tuple[str, str]:
@@ -174,16 +187,25 @@ def _grouping(names: list[str], with_totals: bool) -> tuple[str, str]:
     if not names:
         return "", "1"
     if with_totals:
-        return (f"GROUP BY GROUPING SETS (({', '.join(names)}), ())",
-                f"GROUPING({', '.join(names)})")
+        return (
+            f"GROUP BY GROUPING SETS (({', '.join(names)}), ())",
+            f"GROUPING({', '.join(names)})",
+        )
     return f"GROUP BY {', '.join(names)}", "0"
 
 
-def aggregate(con: duckdb.DuckDBPyConnection, query: Query, *, event_aggregates: str = "",
-              money_aggregates: str = "", event_table: str = "events",
-              order: str = "", having: str = "", cost_columns: bool = True,
-              totals_from_rows: dict[str, str] | None = None
-              ) -> tuple[pa.Table, dict[str, Any]]:
+def aggregate(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    *,
+    event_aggregates: str = "",
+    money_aggregates: str = "",
+    event_table: str = "events",
+    order: str = "",
+    having: str = "",
+    cost_columns: bool = True,
+    totals_from_rows: dict[str, str] | None = None,
+) -> tuple[pa.Table, dict[str, Any]]:
     """Rows per `query.by` group plus one totals row.
 
     Per-event aggregates (counts, distinct requests, quantiles) scan `event_table`; money
@@ -196,16 +218,42 @@ def aggregate(con: duckdb.DuckDBPyConnection, query: Query, *, event_aggregates:
     names = [name for name, _ in query.group_exprs(cost_columns=cost_columns)]
     if query.needs_tags():
         totals_from_rows = None  # a tag repeats an event per tag: rows do not add up
-        rows, _ = _aggregate_once(con, query, names, False, event_aggregates,
-                                  money_aggregates, event_table, cost_columns, None)
+        rows, _ = _aggregate_once(
+            con,
+            query,
+            names,
+            False,
+            event_aggregates,
+            money_aggregates,
+            event_table,
+            cost_columns,
+            None,
+        )
         untagged = Query(query.since, query.until, query.tz, (), query.where)
-        total_rows, _ = _aggregate_once(con, untagged, [], False, event_aggregates,
-                                        money_aggregates, event_table, cost_columns, None)
+        total_rows, _ = _aggregate_once(
+            con,
+            untagged,
+            [],
+            False,
+            event_aggregates,
+            money_aggregates,
+            event_table,
+            cost_columns,
+            None,
+        )
         total = _one(total_rows.drop_columns(["is_total_"]))
     else:
-        result, _ = _aggregate_once(con, query, names, True, event_aggregates,
-                                    money_aggregates, event_table, cost_columns,
-                                    totals_from_rows)
+        result, _ = _aggregate_once(
+            con,
+            query,
+            names,
+            True,
+            event_aggregates,
+            money_aggregates,
+            event_table,
+            cost_columns,
+            totals_from_rows,
+        )
         is_total = pc.not_equal(result.column("is_total_"), 0)
         total = _one(result.filter(is_total).drop_columns(["is_total_", *names]))
         rows = result.filter(pc.invert(is_total))
@@ -213,17 +261,27 @@ def aggregate(con: duckdb.DuckDBPyConnection, query: Query, *, event_aggregates:
     # Order and limit after the fact: the totals row must not take part in either.
     con.register("grouped_rows_", rows)
     try:
-        ordered = run(con, f"SELECT * FROM grouped_rows_ {having} "
-                           f"ORDER BY {order}, {', '.join(names) or '1'} {_limit(query)}")
+        ordered = run(
+            con,
+            f"SELECT * FROM grouped_rows_ {having} "
+            f"ORDER BY {order}, {', '.join(names) or '1'} {_limit(query)}",
+        )
     finally:
         con.unregister("grouped_rows_")
     return ordered, total
 
 
-def _aggregate_once(con: duckdb.DuckDBPyConnection, query: Query, names: list[str],
-                    with_totals: bool, event_aggregates: str, money_aggregates: str,
-                    event_table: str, cost_columns: bool,
-                    totals_from_rows: dict[str, str] | None) -> tuple[pa.Table, None]:
+def _aggregate_once(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    names: list[str],
+    with_totals: bool,
+    event_aggregates: str,
+    money_aggregates: str,
+    event_table: str,
+    cost_columns: bool,
+    totals_from_rows: dict[str, str] | None,
+) -> tuple[pa.Table, None]:
     import pyarrow as pa
 
     dims = [f"{expr} AS {name}" for name, expr in query.group_exprs(cost_columns=cost_columns)]
@@ -236,41 +294,71 @@ def _aggregate_once(con: duckdb.DuckDBPyConnection, query: Query, names: list[st
         # DuckDB's grouping sets held 2.1 GB at 10 M events where these need 0.4 GB.
         group_by, _ = _grouping(names, False)
         keys = "".join(n + ", " for n in names)
-        parts = [run(con, f"SELECT {keys}0 AS is_total_, {event_aggregates} FROM {source} {group_by}",
-                     params)] if names else []
+        parts = (
+            [
+                run(
+                    con,
+                    f"SELECT {keys}0 AS is_total_, {event_aggregates} FROM {source} {group_by}",
+                    params,
+                )
+            ]
+            if names
+            else []
+        )
         if with_totals or not names:
-            totals = _event_totals(con, source, params, event_aggregates,
-                                   parts[0] if parts and totals_from_rows else None,
-                                   totals_from_rows or {})
+            totals = _event_totals(
+                con,
+                source,
+                params,
+                event_aggregates,
+                parts[0] if parts and totals_from_rows else None,
+                totals_from_rows or {},
+            )
             for name in names:
-                totals = totals.add_column(0, name, pa.nulls(totals.num_rows, parts[0].schema.field(name).type))
+                totals = totals.add_column(
+                    0, name, pa.nulls(totals.num_rows, parts[0].schema.field(name).type)
+                )
             parts.append(totals.select(parts[0].column_names) if parts else totals)
         tables.append(pa.concat_tables(parts) if len(parts) > 1 else parts[0])
     if money_aggregates:
         group_by, is_total = _grouping(names, with_totals)
         basis, params = _money_groups(query)
-        tables.append(run(con, f"""WITH {basis}
-            SELECT {''.join(n + ', ' for n in names)}{is_total} AS is_total_, {money_aggregates}
-            FROM price_groups('basis_') {group_by}""", params))
+        tables.append(
+            run(
+                con,
+                f"""WITH {basis}
+            SELECT {"".join(n + ", " for n in names)}{is_total} AS is_total_, {money_aggregates}
+            FROM price_groups('basis_') {group_by}""",
+                params,
+            )
+        )
     if len(tables) == 1:
         return tables[0], None
     con.register("usage_", tables[0])
     con.register("money_", tables[1])
     try:
-        on = " AND ".join(["u.is_total_ = m.is_total_"]
-                          + [f"u.{n} IS NOT DISTINCT FROM m.{n}" for n in names])
+        on = " AND ".join(
+            ["u.is_total_ = m.is_total_"] + [f"u.{n} IS NOT DISTINCT FROM m.{n}" for n in names]
+        )
         exclude = ", ".join(["is_total_", *names])
-        joined = run(con, f"SELECT u.*, m.* EXCLUDE ({exclude}) "
-                          f"FROM usage_ AS u LEFT JOIN money_ AS m ON {on}")
+        joined = run(
+            con,
+            f"SELECT u.*, m.* EXCLUDE ({exclude}) FROM usage_ AS u LEFT JOIN money_ AS m ON {on}",
+        )
     finally:
         con.unregister("usage_")
         con.unregister("money_")
     return joined, None
 
 
-def _event_totals(con: duckdb.DuckDBPyConnection, source: str, params: dict[str, Any],
-                  event_aggregates: str, rows: pa.Table | None,
-                  from_rows: dict[str, str]) -> pa.Table:
+def _event_totals(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    params: dict[str, Any],
+    event_aggregates: str,
+    rows: pa.Table | None,
+    from_rows: dict[str, str],
+) -> pa.Table:
     """The totals row of the per-event aggregates. Aggregates that add up across groups
     (`from_rows`: column → SQL over the grouped rows) are taken from the rows; the scan
     computes only the rest (distinct requests, quantiles), which saves most of a pass."""
@@ -282,8 +370,12 @@ def _event_totals(con: duckdb.DuckDBPyConnection, source: str, params: dict[str,
     totals = run(con, f"SELECT 1 AS is_total_, {scanned} FROM {source}", params)
     con.register("rows_for_totals_", rows)
     try:
-        merged = run(con, "SELECT " + ", ".join(f"{sql} AS {col}" for col, sql in from_rows.items())
-                     + " FROM rows_for_totals_")
+        merged = run(
+            con,
+            "SELECT "
+            + ", ".join(f"{sql} AS {col}" for col, sql in from_rows.items())
+            + " FROM rows_for_totals_",
+        )
     finally:
         con.unregister("rows_for_totals_")
     for col in merged.column_names:
@@ -332,14 +424,28 @@ def pricing_notes(total: dict[str, Any]) -> list[str]:
             "rest on a catalog price of $0; if those models are not free, add an override."
         )
     if total.get("requests_exact") is False:
-        notes.append("requests is approximate (HyperLogLog, about ±1 %) on datasets over "
-                     f"{EXACT_REQUESTS_UP_TO:,} events.")
+        notes.append(
+            "requests is approximate (HyperLogLog, about ±1 %) on datasets over "
+            f"{EXACT_REQUESTS_UP_TO:,} events."
+        )
     return notes
 
 
-USAGE_COLUMNS = ("requests", "calls", "input_tokens", "output_tokens", "cached_tokens",
-                 "cost_usd", "reported_cost_usd", "savings_usd", "error_rate", "p50_latency_ms",
-                 "p95_latency_ms", "p50_ttft_ms", "p95_ttft_ms")
+USAGE_COLUMNS = (
+    "requests",
+    "calls",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "cost_usd",
+    "reported_cost_usd",
+    "savings_usd",
+    "error_rate",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "p50_ttft_ms",
+    "p95_ttft_ms",
+)
 
 
 # Overview totals that add up across groups, computed from the grouped rows.
@@ -356,15 +462,22 @@ def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """The overview: totals for the window, rows by `--by` (default: top models by cost)."""
     grouped = _group(query, ("model",))
     exact = _requests_exact(con)
-    rows, total = aggregate(con, grouped, event_aggregates=usage_aggregates(exact),
-                            money_aggregates=f"{MONEY_AGGREGATES}, {PRICING_AGGREGATES}",
-                            event_table=_event_table(grouped), order="cost_usd DESC, calls DESC",
-                            totals_from_rows=USAGE_FROM_ROWS)
+    rows, total = aggregate(
+        con,
+        grouped,
+        event_aggregates=usage_aggregates(exact),
+        money_aggregates=f"{MONEY_AGGREGATES}, {PRICING_AGGREGATES}",
+        event_table=_event_table(grouped),
+        order="cost_usd DESC, calls DESC",
+        totals_from_rows=USAGE_FROM_ROWS,
+    )
     rows = _split_usage_quantiles(rows).select([*grouped.by, *USAGE_COLUMNS])
     total = _one(_split_usage_quantiles(pa_table_of(total)))
-    total = {**{k: total[k] for k in USAGE_COLUMNS},
-             **{k: v for k, v in total.items() if k not in USAGE_COLUMNS},
-             "requests_exact": exact}
+    total = {
+        **{k: total[k] for k in USAGE_COLUMNS},
+        **{k: v for k, v in total.items() if k not in USAGE_COLUMNS},
+        "requests_exact": exact,
+    }
     title = "Usage by " + ", ".join(grouped.by)
     return Report(title, rows, total, pricing_notes(total))
 
@@ -401,8 +514,14 @@ def errors_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
         CAST(COALESCE(sum(retries), 0) AS BIGINT) AS retries,
         CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks
     """
-    rows, total = aggregate(con, grouped, event_aggregates=aggregates, order="failures DESC",
-                            having="WHERE failures > 0", cost_columns=False)
+    rows, total = aggregate(
+        con,
+        grouped,
+        event_aggregates=aggregates,
+        order="failures DESC",
+        having="WHERE failures > 0",
+        cost_columns=False,
+    )
     for key in ("http_status", "error_code"):
         total.pop(key, None)
     return Report("Errors by " + ", ".join(grouped.by), rows, total)
@@ -419,11 +538,17 @@ def latency_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
         {_quantiles("ttft_ms", (0.5, 0.95))} AS ttft_q_,
         quantile_cont(output_tokens_per_second, 0.5) AS median_output_tokens_per_second
     """
-    rows = run(con, f"""
+    rows = run(
+        con,
+        f"""
         SELECT {select}, {aggregates} FROM {source}
         GROUP BY {group} ORDER BY calls DESC, {group} {_limit(grouped)}
-    """, params)
-    rows = _split_quantiles(rows, "latency_q_", ("p50_latency_ms", "p95_latency_ms", "p99_latency_ms"))
+    """,
+        params,
+    )
+    rows = _split_quantiles(
+        rows, "latency_q_", ("p50_latency_ms", "p95_latency_ms", "p99_latency_ms")
+    )
     rows = _split_quantiles(rows, "ttft_q_", ("p50_ttft_ms", "p95_ttft_ms"))
     return Report("Latency by " + ", ".join(grouped.by), rows, {})
 
@@ -433,7 +558,9 @@ def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     grouped = _group(query, ("model",), cost_columns=False)
     select, group = _select_groups(grouped, cost_columns=False)
     source, params = grouped.source("context_usage", cost_columns=False)
-    rows = run(con, f"""
+    rows = run(
+        con,
+        f"""
         SELECT {select},
             count(*) AS calls,
             count(*) FILTER (WHERE band = 'OK') AS ok,
@@ -447,10 +574,58 @@ def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
             max(context_window) AS context_window
         FROM {source}
         GROUP BY {group} ORDER BY critical DESC, high DESC, calls DESC, {group} {_limit(grouped)}
-    """, params)
-    return Report("Context-window use by " + ", ".join(grouped.by), rows, {},
-                  ["Bands: OK < 50 %, LOW 50–70 %, MEDIUM 70–85 %, HIGH 85–95 %, "
-                   "CRITICAL ≥ 95 % of the model's input window."])
+    """,
+        params,
+    )
+    return Report(
+        "Context-window use by " + ", ".join(grouped.by),
+        rows,
+        {},
+        [
+            "Bands: OK < 50 %, LOW 50–70 %, MEDIUM 70–85 %, HIGH 85–95 %, "
+            "CRITICAL ≥ 95 % of the model's input window."
+        ],
+    )
+
+
+def segments_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
+    """Where input tokens and input cost go, by role × kind (and by --by dimensions)."""
+    select, group = ("", "")
+    if query.by:
+        select, group = _select_groups(query)
+    dims = f"{select}, " if select else ""
+    group_by = f"{group}, " if group else ""
+    offset = len(query.by)
+    exprs = [expr for _, expr in query.group_exprs()] if query.by else []
+    # Shares within each --by group: the window partitions on the group expressions.
+    partition = f"PARTITION BY {', '.join(exprs)}" if exprs else ""
+    source, params = query.source("segments")
+    rows = run(
+        con,
+        f"""
+        SELECT {dims}role, kind,
+            count(DISTINCT event_id) AS calls,
+            CAST(sum(segment_tokens) AS BIGINT) AS input_tokens,
+            sum(segment_tokens) / sum(sum(segment_tokens)) OVER ({partition}) AS token_share,
+            CAST(sum(segment_cached_tokens) AS BIGINT) AS cached_tokens,
+            sum(segment_cached_tokens) / NULLIF(sum(segment_tokens), 0) AS cached_share,
+            sum(segment_input_cost_usd) AS input_cost_usd,
+            count(*) FILTER (WHERE segments_estimated) AS estimated_segments
+        FROM {source}
+        GROUP BY {group_by}{offset + 1}, {offset + 2}
+        ORDER BY {group_by}input_tokens DESC {_limit(query)}
+    """,
+        params,
+    )
+    return Report(
+        "Input tokens by role and kind" + (" per " + ", ".join(query.by) if query.by else ""),
+        rows,
+        {},
+        [
+            "cached_share: the part of the segment read from the prompt cache (a cache covers "
+            "the start of a prompt: tool definitions and system prompt first)."
+        ],
+    )
 
 
 RECONCILE_REASON = """
@@ -477,9 +652,13 @@ def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     if query.by:
         raise UsageError("reconcile groups by model and reason; drop --by")
     source, params = query.source("event_costs")
-    mismatch = (f"reported_cost_usd IS NULL OR abs(cost_usd - reported_cost_usd) > "
-                f"{RECONCILE_TOLERANCE} * abs(reported_cost_usd) + 1e-9")
-    rows = run(con, f"""
+    mismatch = (
+        f"reported_cost_usd IS NULL OR abs(cost_usd - reported_cost_usd) > "
+        f"{RECONCILE_TOLERANCE} * abs(reported_cost_usd) + 1e-9"
+    )
+    rows = run(
+        con,
+        f"""
         SELECT provider, model, {RECONCILE_REASON} AS reason,
             count(*) AS events,
             sum(cost_usd) AS cost_usd,
@@ -490,8 +669,13 @@ def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
         WHERE {mismatch}
         GROUP BY ALL
         ORDER BY abs(difference_usd) DESC, events DESC, provider, model {_limit(query)}
-    """, params)
-    total = _one(run(con, f"""
+    """,
+        params,
+    )
+    total = _one(
+        run(
+            con,
+            f"""
         SELECT count(*) AS events,
             count(*) FILTER (WHERE {mismatch}) AS mismatched,
             COALESCE(1 - count(*) FILTER (WHERE {mismatch}) / NULLIF(count(*), 0), 1)
@@ -501,13 +685,18 @@ def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
                 / NULLIF(count(*) FILTER (WHERE priced_by = 'catalog'), 0), 1)
                 AS share_within_tolerance_catalog
         FROM {source}
-    """, params))
+    """,
+            params,
+        )
+    )
     return Report("Cost reconciliation (|ours − LiteLLM's| > 0.5 %)", rows, total)
 
 
 def trace_report(con: duckdb.DuckDBPyConnection, trace_id: str) -> Report:
     """One client request with all its attempts (by trace_id, or an event_id / call_id)."""
-    rows = run(con, """
+    rows = run(
+        con,
+        """
         SELECT ts, event_id, status, provider, model, call_type, stream, latency_ms, ttft_ms,
             input_tokens, output_tokens, cache_read_tokens, cost_usd, reported_cost_usd,
             priced_by, error_class, error_code, http_status, retries, fallbacks
@@ -515,12 +704,20 @@ def trace_report(con: duckdb.DuckDBPyConnection, trace_id: str) -> Report:
         WHERE trace_id = $id OR event_id = $id OR call_id = $id
             OR trace_id IN (SELECT trace_id FROM events WHERE event_id = $id OR call_id = $id)
         ORDER BY ts, event_id
-    """, {"id": trace_id})
+    """,
+        {"id": trace_id},
+    )
     if rows.num_rows == 0:
         raise LlmstatsError(f"no events for trace {trace_id!r}")
-    total = _one(run(con, """
+    total = _one(
+        run(
+            con,
+            """
         SELECT * EXCLUDE (models, started_at, ended_at, date) FROM requests
         WHERE trace_id = (SELECT COALESCE(trace_id, event_id) FROM events
                           WHERE trace_id = $id OR event_id = $id OR call_id = $id LIMIT 1)
-    """, {"id": trace_id}))
+    """,
+            {"id": trace_id},
+        )
+    )
     return Report(f"Trace {trace_id}", rows, total)

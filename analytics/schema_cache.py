@@ -48,8 +48,13 @@ class SchemaCache:
             return str(known[1]), [(p, m) for p, m in known[2]], int(known[3])
         return None
 
-    def put(self, entry: FileEntry, columns: list[tuple[str, str]],
-            pairs: list[tuple[str | None, str | None]], rows: int) -> str:
+    def put(
+        self,
+        entry: FileEntry,
+        columns: list[tuple[str, str]],
+        pairs: list[tuple[str | None, str | None]],
+        rows: int,
+    ) -> str:
         fingerprint = hashlib.sha256(json.dumps(columns).encode()).hexdigest()[:16]
         self.layouts[fingerprint] = [list(c) for c in columns]
         self.files[entry.path] = [entry.size, fingerprint, [list(p) for p in pairs], rows]

@@ -25,8 +25,9 @@ def writer_health(data_dir: str, now: float | None = None) -> list[dict[str, Any
         try:
             beat = json.loads(raw or b"{}")
         except ValueError:
-            rows.append({"writer_id": relative, "health": "unreadable heartbeat",
-                         "last_seen_s_ago": None})
+            rows.append(
+                {"writer_id": relative, "health": "unreadable heartbeat", "last_seen_s_ago": None}
+            )
             continue
         updated = beat.get("updated_at")
         age = now - updated if isinstance(updated, int | float) else None
@@ -39,18 +40,20 @@ def writer_health(data_dir: str, now: float | None = None) -> list[dict[str, Any
             health = "error"
         else:
             health = "ok"
-        rows.append({
-            "writer_id": beat.get("writer_id"),
-            "host": beat.get("host"),
-            "pid": beat.get("pid"),
-            "health": health,
-            "last_seen_s_ago": None if age is None else round(age, 1),
-            "written": beat.get("written"),
-            "recovered": beat.get("recovered"),
-            "dropped": beat.get("dropped"),
-            "held": beat.get("held"),
-            "last_error": beat.get("last_error"),
-        })
+        rows.append(
+            {
+                "writer_id": beat.get("writer_id"),
+                "host": beat.get("host"),
+                "pid": beat.get("pid"),
+                "health": health,
+                "last_seen_s_ago": None if age is None else round(age, 1),
+                "written": beat.get("written"),
+                "recovered": beat.get("recovered"),
+                "dropped": beat.get("dropped"),
+                "held": beat.get("held"),
+                "last_error": beat.get("last_error"),
+            }
+        )
     return rows
 
 
@@ -59,20 +62,25 @@ def dataset_status(dataset: Dataset) -> dict[str, Any]:
     from .reports import run
 
     state = dataset.state
-    counts = run(dataset.con, "SELECT count(*) AS rows, min(date) AS first_date, "
-                              "max(date) AS last_date, count(DISTINCT date) AS days FROM events")
+    counts = run(
+        dataset.con,
+        "SELECT count(*) AS rows, min(date) AS first_date, "
+        "max(date) AS last_date, count(DISTINCT date) AS days FROM events",
+    )
     summary = counts.to_pylist()[0]
     return {
         "data_dir": state.data_dir,
         "files": len(state.files),
         "bytes": sum(entry.size for entry in state.files),
         "rows": summary["rows"],
-        "bytes_per_event": (sum(e.size for e in state.files) / summary["rows"]) if summary["rows"] else None,
+        "bytes_per_event": (sum(e.size for e in state.files) / summary["rows"])
+        if summary["rows"]
+        else None,
         "first_date": summary["first_date"],
         "last_date": summary["last_date"],
         "days": summary["days"],
         "unreadable_files": len(state.skipped),
         "pricing_catalog": f"{dataset.catalog.source} (litellm {dataset.catalog.litellm_version}, "
-                           f"{dataset.catalog.table.num_rows} models)",
+        f"{dataset.catalog.table.num_rows} models)",
         "price_overrides": len(load_overrides(state.data_dir)),
     }

@@ -176,3 +176,33 @@ def test_an_empty_data_dir_has_every_view_with_no_rows() -> None:
         "monthly_usage",
     ):
         assert con.execute(f"SELECT count(*) FROM {view}").fetchall() == [(0,)], view
+
+
+def test_segments_take_cache_reads_from_the_start_of_the_prompt(data_dir: Path) -> None:
+    (e1,) = [e for e in fixture_events() if e["event_id"] == "e1"]
+    segmented = {
+        **e1,
+        "event_id": "s1",
+        "trace_id": "ts1",
+        "segments": [
+            {"role": "system", "kind": "tool_definitions", "tokens": 30},
+            {"role": "system", "kind": "text", "tokens": 20},
+            {"role": "user", "kind": "code", "tokens": 50},
+        ],
+    }
+    write_events([segmented], writer_id="segmented")
+    # 40 cache-read tokens at $0.1/M cover the first 40 tokens; the rest are $1/M.
+    assert rows("""
+        SELECT segment_pos, role, kind, segment_tokens, segment_cached_tokens,
+            segment_input_cost_usd
+        FROM segments ORDER BY segment_pos
+    """) == [
+        (1, "system", "tool_definitions", 30, 30, 3e-6),
+        (2, "system", "text", 20, 10, 1.1e-5),
+        (3, "user", "code", 50, 0, 5e-5),
+    ]
+    assert rows("""
+        SELECT round(sum(segment_input_cost_usd), 12) = round(any_value(input_cost_usd)
+            + any_value(cache_read_cost_usd), 12)
+        FROM segments
+    """) == [(True,)]
