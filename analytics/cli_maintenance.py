@@ -97,9 +97,10 @@ def prune(
         note_config(settings)
         record(settings.data_dir, "prune", {"older_than_days": days}, result.summary())
     verb = "would remove" if dry_run else "removed"
-    span = (f" ({result.partitions[0]} … {result.partitions[-1]})" if result.partitions else "")
-    title = f"Prune before {cutoff.isoformat()}: {verb} {len(result.partitions)} partition(s){span}"
-    _emit(render(_removal_rows(result), fmt, title=title), output)
+    title = f"Prune before {cutoff.isoformat()}: {verb} {len(result.partitions)} partition(s)"
+    notes = ([f"partitions {result.partitions[0]} … {result.partitions[-1]}"]
+             if result.partitions else [])
+    _emit(render(_removal_rows(result), fmt, title=title, notes=notes), output)
 
 
 @app.command()

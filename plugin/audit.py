@@ -190,11 +190,13 @@ def verify_chain(data_dir: str) -> tuple[list[Problem], int, str]:
                  and numeric != sorted(numeric))
     expected_seq = 1
     prev_hash = GENESIS
+    previous_line = 0
     for (line, entry, raw), seq in zip(entries, seqs, strict=True):
         if entry is None:
             problems.append(Problem(line, None, "not a JSON object: the line was edited or damaged"))
             prev_hash = hashlib.sha256(raw).hexdigest()
             expected_seq += 1
+            previous_line = line
             continue
         own = entry.get("hash")
         seq_value = seq if isinstance(seq, int) else None
@@ -210,10 +212,13 @@ def verify_chain(data_dir: str) -> tuple[list[Problem], int, str]:
             problems.append(Problem(line, seq_value, f"deleted: {missing} missing before this line"))
         elif seq_value < expected_seq:
             problems.append(Problem(line, seq_value, f"inserted: entry {seq_value} appears again after entry {expected_seq - 1}"))
-        if entry.get("prev") != prev_hash and not (problems and problems[-1].line == line
-                                                   and not problems[-1].problem.startswith("edited")):
+        # A broken link right after (or at) a line already reported is that problem's echo.
+        explained = bool(problems) and problems[-1].line in (line, previous_line) and not (
+            problems[-1].line == line and problems[-1].problem.startswith("edited"))
+        if entry.get("prev") != prev_hash and not explained:
             problems.append(Problem(line, seq_value, "chain broken: `prev` is not the hash of the entry before (that entry was edited, removed or moved)"))
         prev_hash = str(own)
+        previous_line = line
         if seq_value is not None and not reordered:
             expected_seq = max(expected_seq, seq_value + 1)
         else:
