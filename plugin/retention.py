@@ -21,6 +21,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,13 +118,13 @@ def partitions(data_dir: str) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def _count_partition(fs: pafs.FileSystem, path: str, result: RemovalResult) -> None:
-    """Files, bytes and rows (from footers, superseded compaction inputs not counted
-    twice) of one partition folder."""
+def _count_partition(fs: pafs.FileSystem, path: str, result: RemovalResult) -> list[str]:
+    """Count the files and bytes of one partition folder; return the Parquet files whose
+    rows count (superseded compaction inputs are not counted twice)."""
     try:
         infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
     except FileNotFoundError:
-        return
+        return []
     files = [i for i in infos if i.type == pafs.FileType.File]
     parquet = [i.path for i in files
                if i.base_name.endswith(".parquet") and not i.base_name.startswith((".", "_"))]
@@ -138,13 +139,22 @@ def _count_partition(fs: pafs.FileSystem, path: str, result: RemovalResult) -> N
     skip = superseded(parquet, read)
     result.files += len(files)
     result.bytes += sum(i.size or 0 for i in files)
-    for file_path in parquet:
-        if file_path in skip:
-            continue
+    return [file_path for file_path in parquet if file_path not in skip]
+
+
+def _count_rows(fs: pafs.FileSystem, paths: list[str]) -> int:
+    """Rows from the footers. Footer parsing releases the GIL: a few threads make a
+    year of partitions count in a fraction of a second."""
+    def rows(path: str) -> int:
         try:
-            result.rows += pq.read_metadata(file_path, filesystem=fs).num_rows
+            return int(pq.read_metadata(path, filesystem=fs).num_rows)
         except Exception:  # an unreadable file still goes; it just has no row count
-            continue
+            return 0
+
+    if len(paths) < 64:
+        return sum(map(rows, paths))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return sum(pool.map(rows, paths))
 
 
 def _remove_folder(fs: pafs.FileSystem, path: str, local: bool) -> None:
@@ -208,12 +218,15 @@ def prune_partitions(data_dir: str, cutoff: dt.date, *, spool_dir: Path | None =
     result = RemovalResult(dry_run=dry_run, cutoff=cutoff.isoformat())
     fs, _ = filesystem(data_dir)
     local = not is_remote(data_dir)
-    for date, path in partitions(data_dir):
-        if date >= cutoff.isoformat():
-            break
+    doomed = [(date, path) for date, path in partitions(data_dir) if date < cutoff.isoformat()]
+    counted: list[str] = []
+    for date, path in doomed:
         result.partitions.append(date)
-        _count_partition(fs, path, result)
-        if not dry_run:
+        counted += _count_partition(fs, path, result)
+    # Count every footer before removing anything: the summary describes what went.
+    result.rows = _count_rows(fs, counted)
+    if not dry_run:
+        for _, path in doomed:
             _remove_folder(fs, path, local)
     midnight = dt.datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=dt.UTC)
     _prune_spool(spool_dir, midnight, result)
@@ -227,9 +240,13 @@ def purge_telemetry(data_dir: str, *, spool_dir: Path | None = None) -> RemovalR
     result = RemovalResult(dry_run=False)
     fs, root = filesystem(data_dir)
     local = not is_remote(data_dir)
-    for date, path in partitions(data_dir):
+    found = partitions(data_dir)
+    counted: list[str] = []
+    for date, path in found:
         result.partitions.append(date)
-        _count_partition(fs, path, result)
+        counted += _count_partition(fs, path, result)
+    result.rows = _count_rows(fs, counted)
+    for _, path in found:
         _remove_folder(fs, path, local)
     for folder in ("quarantine", "writers"):
         try:
