@@ -399,3 +399,23 @@ def test_audit_show_lists_entries(small_files: tuple[Path, list[str]]) -> None:
     result = invoke("audit", "show", "--action", "export")
     assert result.exit_code == 0, result.output
     assert "compact" not in result.stdout and "rows=60" in result.stdout
+
+
+def test_compaction_merges_files_of_older_layouts(small_files: tuple[Path, list[str]]) -> None:
+    """A file written before some columns existed: its rows get NULLs there, the merged
+    file keeps the contract's types."""
+    import pyarrow.parquet as pq
+
+    data_dir, ids = small_files
+    folder = data_dir / "events" / f"date={day(2)}"
+    old = pq.read_table(folder / "w-00000001.parquet")
+    old = old.select([n for n in old.column_names if n not in ("tags", "segments", "route")])
+    pq.write_table(old, folder / "w-00000001.parquet")
+    [done] = compact(str(data_dir), min_files=2).partitions
+    assert (done.input_files, done.rows) == (20, 60)
+    merged = pq.read_table(folder / str(done.output))
+    assert sorted(merged.column("event_id").to_pylist()) == ids
+    old_ids = set(old.column("event_id").to_pylist())
+    tags = dict(zip(merged.column("event_id").to_pylist(), merged.column("tags").to_pylist(), strict=True))
+    assert {tags[i] is None for i in old_ids} == {True}
+    assert {tags[i] == ["alpha"] for i in set(ids) - old_ids} == {True}
