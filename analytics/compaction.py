@@ -51,9 +51,10 @@ GRACE_SECONDS = 900.0
 """How long replaced inputs stay on disk for readers that listed them just before."""
 ROW_GROUP_ROWS = 128 * 1024
 """DuckDB parallelises a scan by row group: ~100 k rows each keeps both cores busy."""
-MEMORY_LIMIT = "256MB"
-"""DuckDB sorts out of core beyond this. Its buffers are not all it allocates: 256 MB gave
-a peak RSS of ~780 MiB for 1 M rows in 5,000 files, 512 MB ~1.1 GiB (benchmarks/)."""
+MEMORY_LIMIT = "320MB"
+"""DuckDB sorts out of core beyond this. Its buffers are not all it allocates: with one
+thread, 320 MB gave a peak RSS of ~830 MiB for 1 M rows in 5,000 files; 512 MB with two
+threads ~1.1 GiB, and 256 MB with two threads sometimes ran out of memory (benchmarks/)."""
 
 Progress = Callable[[int], None]
 """Called with the number of input files just merged."""
@@ -161,6 +162,11 @@ def _merge(groups: dict[str, list[str]], target: Path) -> int:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        # One thread: each extra thread holds its own sort and scan buffers, and the
+        # merge is bounded by reading thousands of small files, not by CPU.
+        con.execute("SET threads = 1")
+        # The ORDER BY fixes the order; insertion order would only cost memory.
+        con.execute("SET preserve_insertion_order = false")
         # SET takes no bound parameters; the path is one mkdtemp just created.
         con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
         selects = []
@@ -214,7 +220,13 @@ def compact_partition(data_dir: str, date: str, *, min_files: int = 2,
     output = compacted_name(compaction_id)
     tmp = folder / f".{output}.tmp"
     try:
-        rows = _merge(groups, tmp)
+        try:
+            rows = _merge(groups, tmp)
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb") and not isinstance(exc, OSError):
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise LlmstatsError(f"compaction of {date} failed, nothing changed: {first}") from None
         _fsync(tmp)
         manifest = {
             "id": compaction_id,
