@@ -88,15 +88,22 @@ def main() -> None:
     parser.add_argument("--work-dir", required=True)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     work = Path(options.work_dir).resolve()
+    if options.generate_only:
+        make_day(work / "data", options.rows, options.files)
+        return
     shutil.rmtree(work, ignore_errors=True)
     data_dir = work / "data"
     env = {**os.environ, "LLMSTATS_DATA_DIR": str(data_dir), "XDG_CACHE_HOME": str(work / "cache"),
            "LLMSTATS_CONFIG": str(work / "none.toml"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
+    # Generated in a child process: ru_maxrss of a forked child counts the parent's pages
+    # until exec, so a parent holding the 1 M-row table would inflate every figure.
     started = time.perf_counter()
-    make_day(data_dir, options.rows, options.files)
+    subprocess.run([sys.executable, __file__, "--work-dir", str(work), "--rows", str(options.rows),
+                    "--files", str(options.files), "--generate-only"], check=True)
     generated = time.perf_counter() - started
     size = sum(p.stat().st_size for p in data_dir.rglob("*.parquet"))
     report_cold, _ = run_rss([str(BIN / "llmstats"), "report", "-f", "json"], env)
