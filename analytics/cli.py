@@ -315,12 +315,13 @@ def status(
 
     Example: llmstats status --format json
     """
-    from .status import dataset_status, writer_health
+    from .status import dataset_status, maintenance_notes, writer_health
 
     dataset = _open(data_dir, quarantine)
     summary = dataset_status(dataset)
     writers = writer_health(dataset.data_dir)
     notes = [] if writers else ["No writer heartbeats yet (writers/*.json)."]
+    notes += maintenance_notes(summary)
     _emit(render(writers, fmt, title="Writers", totals=summary, notes=notes), output)
 
 
@@ -356,8 +357,10 @@ def export(
             assert output is not None
             write_parquet(rows, output)
             typer.echo(f"{rows.num_rows} events written to {output}", err=True)
-            return
-        _emit(render(rows, fmt), output)
+        else:
+            _emit(render(rows, fmt), output)
+    _audit(dataset.data_dir, "export", {"format": fmt, "since": since, "until": until,
+                                        "where": where, "output": output}, {"rows": rows.num_rows})
 
 
 _READ_ONLY_STATEMENTS = ("SELECT", "EXPLAIN")
@@ -408,9 +411,10 @@ def pricing_update(*, data_dir: DataDirOption = None) -> None:
     from .connection import resolve_data_dir
 
     catalog = snapshot_catalog(resolve_data_dir(data_dir))
-    typer.echo(
-        f"pricing catalog: {catalog.table.num_rows} models from litellm {catalog.litellm_version}"
-    )
+    _audit(resolve_data_dir(data_dir), "pricing update", {},
+           {"models": catalog.table.num_rows, "litellm_version": catalog.litellm_version})
+    typer.echo(f"pricing catalog: {catalog.table.num_rows} models from litellm "
+               f"{catalog.litellm_version}")
 
 
 @pricing_app.command("show")
@@ -480,6 +484,10 @@ def pricing_set(
         valid_from=start,
     )
     entries = set_override(resolve_data_dir(data_dir), entry)
+    _audit(resolve_data_dir(data_dir), "pricing set",
+           {"model": model, "provider": provider, "input": input_price, "output": output_price,
+            "cache_read": cache_read, "cache_write": cache_write, "valid_from": valid_from},
+           {"overrides": len(entries)})
     typer.echo(f"{len(entries)} override(s) in pricing/overrides.toml")
 
 
@@ -568,6 +576,15 @@ def _run_demo_or_fail(run_demo: Any, workdir: Any, calls: int, progress: Any) ->
         return run_demo(workdir, calls=calls, progress=progress)
     except ProxyError as exc:
         raise LlmstatsError(str(exc)) from None
+
+def _audit(data_dir: str, action: str, parameters: dict[str, Any], result: dict[str, Any]) -> None:
+    from .cli_maintenance import record
+
+    record(data_dir, action, parameters, result)
+
+
+# prune, purge, compact and audit live in their own module; importing it registers them.
+from . import cli_maintenance  # noqa: E402,F401
 
 
 def main() -> None:

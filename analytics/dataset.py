@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .storage import FileEntry, list_files, move_aside
+from .storage import FileEntry, list_files, move_aside, read_bytes
 
 if TYPE_CHECKING:
     import duckdb
@@ -21,12 +21,19 @@ _PARTITION = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
 
 def event_files(data_dir: str) -> list[FileEntry]:
-    """Every finished event file under `<data_dir>/events/date=*/`, sorted by path."""
-    return [
+    """Every finished event file under `<data_dir>/events/date=*/`, sorted by path, less
+    the files a compacted file in the same listing replaces (see plugin/manifests.py)."""
+    from llmstats.plugin.manifests import superseded
+
+    listed = [
         entry
         for entry in list_files(data_dir, EVENTS_FOLDER, ".parquet")
         if _PARTITION.search(entry.path.replace("\\", "/"))
     ]
+    base = data_dir.rstrip("/")
+    replaced = superseded((e.path for e in listed),
+                          lambda path: read_bytes(data_dir, path[len(base) + 1 :]))
+    return [entry for entry in listed if entry.path not in replaced]
 
 
 def partition_date(path: str) -> str | None:

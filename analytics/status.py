@@ -83,4 +83,37 @@ def dataset_status(dataset: Dataset) -> dict[str, Any]:
         "pricing_catalog": f"{dataset.catalog.source} (litellm {dataset.catalog.litellm_version}, "
         f"{dataset.catalog.table.num_rows} models)",
         "price_overrides": len(load_overrides(state.data_dir)),
+        **maintenance_status(state.data_dir),
     }
+
+
+def maintenance_status(data_dir: str) -> dict[str, Any]:
+    """Retention setting, last prune and compaction (from the audit log), and small files
+    per partition (what `llmstats compact` with no argument would merge)."""
+    from llmstats.plugin.audit import last_entry
+    from llmstats.plugin.config import ConfigError, load_settings
+
+    from .compaction import MIN_SMALL_FILES, compaction_backlog
+
+    try:
+        retention = load_settings().retention_days
+    except ConfigError:
+        retention = None
+    prune, compaction = last_entry(data_dir, "prune"), last_entry(data_dir, "compact")
+    backlog = compaction_backlog(data_dir)
+    return {
+        "retention_days": retention,
+        "last_prune": prune["ts"] if prune else None,
+        "last_compaction": compaction["ts"] if compaction else None,
+        "small_files": sum(backlog.values()),
+        "small_files_per_partition": backlog,
+        "compaction_due": sorted(d for d, n in backlog.items() if n >= MIN_SMALL_FILES),
+    }
+
+
+def maintenance_notes(summary: dict[str, Any]) -> list[str]:
+    due = summary.get("compaction_due") or []
+    if not due:
+        return []
+    listed = ", ".join(due[:5]) + (f" and {len(due) - 5} more" if len(due) > 5 else "")
+    return [f"Compaction due for {len(due)} partition(s) ({listed}): run `llmstats compact`."]

@@ -55,6 +55,7 @@ HEARTBEAT_INTERVAL_SECONDS = 30.0
 # LiteLLM's logging queue can lag far behind under load, and a row counted twice is as
 # wrong as a row lost, so this is generous.
 MARKER_PATIENCE_SECONDS = 600.0
+RETENTION_INTERVAL_SECONDS = 86_400.0
 
 
 def package_version() -> str:
@@ -131,6 +132,7 @@ class EventWriter:
         self._last_warning = 0.0
         self._last_heartbeat = 0.0
         self._next_recovery = 0.0
+        self._next_retention = 0.0  # first run in the first round, then once a day
         self._thread: threading.Thread | None = None
         self._closed = False
         self._open_spool()
@@ -235,6 +237,7 @@ class EventWriter:
             except Exception as exc:  # the thread must outlive any single failure
                 self._record_error(exc)
                 self._warn("writer round failed", exc)
+            self._apply_retention()
             with self._flushed:
                 self._flush_served = serving
                 self._flushed.notify_all()
@@ -356,6 +359,19 @@ class EventWriter:
             raise OSError("spool closed while carrying response markers")
         for line in lines:
             spool.append(line)
+    def _apply_retention(self) -> None:
+        """LLMSTATS_RETENTION_DAYS: prune old partitions once a day; failures are recorded
+        and retried the next day, never raised."""
+        if not self.settings.retention_days or time.monotonic() < self._next_retention:
+            return
+        self._next_retention = time.monotonic() + RETENTION_INTERVAL_SECONDS
+        try:
+            from .retention import apply_retention
+
+            apply_retention(self.settings, actor=f"writer {self.writer_id}")
+        except Exception as exc:
+            self._record_error(exc)
+            self._warn("retention run failed", exc)
 
     # ---- health -----------------------------------------------------------------
 

@@ -28,6 +28,7 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         "LLMSTATS_HASH_KEY",
         "LLMSTATS_ENABLED",
         "LLMSTATS_SPOOL_DIR",
+        "LLMSTATS_RETENTION_DAYS",
     ):
         monkeypatch.delenv(name, raising=False)
     yield data_dir

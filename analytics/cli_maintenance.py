@@ -1,0 +1,272 @@
+"""Maintenance commands: prune, purge, compact and the audit log (`llmstats audit ...`).
+
+Thin like the rest of the CLI: parse, call one library function, render. Every command
+that changes the data dir appends an entry to the audit log (`audit.jsonl`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from .cli import DataDirOption, FormatOption, OutputOption, _emit, app
+from .errors import LlmstatsError, UsageError
+from .render import Format, render
+
+audit_app = typer.Typer(
+    help="The tamper-evident audit log of maintenance, exports and pricing changes.\n\n"
+    "Example: llmstats audit verify",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(audit_app, name="audit")
+
+_AGE = re.compile(r"^(\d+)([dw])$")
+
+
+def parse_age(text: str) -> int:
+    """`30d` / `4w` → days (at least 1)."""
+    match = _AGE.match(text.strip().lower())
+    if not match or int(match.group(1)) < 1:
+        raise UsageError(f"bad age {text!r}: use a number of days or weeks like 30d or 4w")
+    return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+
+
+def _settings(data_dir: str | None) -> Any:
+    from llmstats.plugin.config import ConfigError, load_settings
+
+    try:
+        return load_settings(data_dir=data_dir)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def record(data_dir: str, action: str, parameters: dict[str, Any],
+           result: dict[str, Any]) -> None:
+    """Append an audit entry (commands outside this module call this too)."""
+    from llmstats.plugin.audit import append_entry
+
+    append_entry(data_dir, action, parameters, result)
+
+
+def _removal_rows(result: Any) -> list[dict[str, Any]]:
+    return [
+        {"what": "event partitions", "files": result.files, "rows": result.rows,
+         "bytes": result.bytes, "partitions": len(result.partitions)},
+        {"what": "dead writers' spool", "files": result.spool_files,
+         "rows": result.spool_rows, "bytes": result.spool_bytes, "partitions": None},
+    ]
+
+
+@app.command()
+def prune(
+    *,
+    older_than: Annotated[str, typer.Option(help="Remove date partitions older than this: 30d, 4w. Today (UTC) and the N days before it stay.")],
+    dry_run: Annotated[bool, typer.Option(help="Only show what would be removed.")] = False,
+    fmt: FormatOption = Format.table,
+    output: OutputOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Remove whole date partitions older than the cut-off, and dead writers' spool
+    leftovers from before it; prints files, rows and bytes removed.
+
+    Example: llmstats prune --older-than 90d --dry-run
+    """
+    from llmstats.plugin.audit import note_config
+    from llmstats.plugin.retention import (
+        MaintenanceBusy,
+        maintenance_lock,
+        prune_partitions,
+        retention_cutoff,
+    )
+
+    days = parse_age(older_than)
+    settings = _settings(data_dir)
+    cutoff = retention_cutoff(days)
+    try:
+        with maintenance_lock(settings.data_dir):
+            result = prune_partitions(settings.data_dir, cutoff, spool_dir=settings.spool_dir,
+                                      dry_run=dry_run)
+    except MaintenanceBusy as exc:
+        raise LlmstatsError(str(exc)) from None
+    if not dry_run:
+        note_config(settings)
+        record(settings.data_dir, "prune", {"older_than_days": days}, result.summary())
+    verb = "would remove" if dry_run else "removed"
+    title = f"Prune before {cutoff.isoformat()}: {verb} {len(result.partitions)} partition(s)"
+    notes = ([f"partitions {result.partitions[0]} … {result.partitions[-1]}"]
+             if result.partitions else [])
+    _emit(render(_removal_rows(result), fmt, title=title, notes=notes), output)
+
+
+@app.command()
+def purge(
+    *,
+    yes: Annotated[bool, typer.Option("--yes", help="Really remove all telemetry.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Remove all telemetry: events, quarantined files, heartbeats and dead writers'
+    spools. Keeps the config, secret.key, pricing overrides and the audit log.
+
+    Example: llmstats purge --yes
+    """
+    from llmstats.plugin.retention import MaintenanceBusy, maintenance_lock, purge_telemetry
+
+    if not yes:
+        raise UsageError("purge removes every event; run `llmstats purge --yes` to confirm")
+    settings = _settings(data_dir)
+    try:
+        with maintenance_lock(settings.data_dir):
+            result = purge_telemetry(settings.data_dir, spool_dir=settings.spool_dir)
+    except MaintenanceBusy as exc:
+        raise LlmstatsError(str(exc)) from None
+    record(settings.data_dir, "purge", {}, result.summary())
+    typer.echo(f"purged {len(result.partitions)} partition(s): {result.files} files, "
+               f"{result.rows} rows, {result.spool_files} spool files, "
+               f"{result.other_files} heartbeat/quarantine files, {result.bytes + result.spool_bytes} bytes")
+
+
+@app.command()
+def compact(
+    *,
+    date: Annotated[list[str] | None, typer.Option(help="Compact this partition (YYYY-MM-DD); repeat for more.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only partitions from this date on: 7d or YYYY-MM-DD.")] = None,
+    min_files: Annotated[int, typer.Option(help="With no --date: a partition needs compaction from this many small files on.")] = 16,
+    fmt: FormatOption = Format.table,
+    output: OutputOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Merge each partition's small files into one large file sorted by time, atomically
+    and safely while writers append and readers query. With no --date: every partition
+    that needs it (at least --min-files files under 32 MiB).
+
+    Example: llmstats compact --since 7d
+    """
+    from . import compaction
+    from .query import parse_instant
+
+    if date and since:
+        raise UsageError("give --date or --since, not both")
+    if min_files < 2:
+        raise UsageError("--min-files must be at least 2")
+    dates = None
+    if date:
+        dates = []
+        for value in date:
+            try:
+                dates.append(dt.date.fromisoformat(value).isoformat())
+            except ValueError:
+                raise UsageError(f"bad date {value!r}: use YYYY-MM-DD") from None
+    start = None
+    if since:
+        start = parse_instant(since, "UTC", now=dt.datetime.now(dt.UTC)).date().isoformat()
+    settings = _settings(data_dir)
+    with _ProgressBar() as (progress, on_plan):
+        run = compaction.compact(settings.data_dir, dates=dates, since=start,
+                                 min_files=min_files, progress=progress, on_plan=on_plan)
+    record(settings.data_dir, "compact",
+           {"dates": dates, "since": start, "min_files": min_files}, run.summary())
+    rows = [{"date": p.date, "input_files": p.input_files, "input_bytes": p.input_bytes,
+             "rows": p.rows, "output": p.output, "output_bytes": p.output_bytes}
+            for p in run.partitions]
+    notes = [f"{run.deleted_inputs} replaced input file(s) deleted after the grace period"]
+    if not rows:
+        notes.insert(0, "No partition needs compaction.")
+    _emit(render(rows, fmt, title="Compaction", notes=notes), output)
+
+
+class _ProgressBar:
+    """A rich progress bar over input files on stderr when it is a terminal; no-ops otherwise."""
+
+    def __enter__(self) -> tuple[Any, Any]:
+        self._bar: Any = None
+        if not sys.stderr.isatty():
+            return None, None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self._bar = Progress(console=Console(stderr=True), transient=True)
+        self._bar.start()
+        task = self._bar.add_task("Compacting", total=None)
+
+        def on_plan(total: int) -> None:
+            self._bar.update(task, total=total)
+
+        def advance(files: int) -> None:
+            self._bar.advance(task, files)
+
+        return advance, on_plan
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@audit_app.command("show")
+def audit_show(
+    *,
+    action: Annotated[str | None, typer.Option(help="Only entries of this action (prune, purge, compact, export, pricing, config).")] = None,
+    fmt: FormatOption = Format.table,
+    output: OutputOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """List the audit log's entries: when, what, with which parameters and result.
+
+    Example: llmstats audit show --action prune --format json
+    """
+    import json
+
+    from llmstats.plugin.audit import read_entries
+
+    settings = _settings(data_dir)
+    rows = []
+    for line, entry, _ in read_entries(settings.data_dir):
+        if entry is None or (action and not str(entry.get("action", "")).startswith(action)):
+            continue
+        table = fmt in (Format.table, Format.markdown, Format.csv)
+        rows.append({
+            "seq": entry.get("seq"), "ts": entry.get("ts"), "action": entry.get("action"),
+            "actor": entry.get("actor"),
+            "parameters": json.dumps(entry.get("parameters"), sort_keys=True) if table else entry.get("parameters"),
+            "result": _short(entry.get("result")) if table else entry.get("result"),
+            "line": line,
+        })
+    notes = [] if rows else ["The audit log is empty."]
+    _emit(render(rows, fmt, title="Audit log", notes=notes), output)
+
+
+def _short(result: Any) -> str:
+    """A one-line result summary for tables (json keeps everything)."""
+    if not isinstance(result, dict):
+        return str(result)
+    keys = ("partitions", "files", "rows", "bytes", "input_files", "deleted_inputs", "changed")
+    parts = []
+    for key in keys:
+        if key in result:
+            value = result[key]
+            parts.append(f"{key}={len(value) if isinstance(value, list) and key == 'partitions' else value}")
+    return ", ".join(parts) or ", ".join(f"{k}={v}" for k, v in sorted(result.items()))
+
+
+@audit_app.command("verify")
+def audit_verify(*, data_dir: DataDirOption = None) -> None:
+    """Check the hash chain: finds edited, deleted, inserted or reordered entries and
+    names their lines; exit 1 when the log was tampered with.
+
+    Example: llmstats audit verify
+    """
+    from llmstats.plugin.audit import verify_chain
+
+    settings = _settings(data_dir)
+    problems, count, head = verify_chain(settings.data_dir)
+    if not problems:
+        typer.echo(f"audit log OK: {count} entries, head {head}")
+        return
+    for problem in problems:
+        seq = f" (entry {problem.seq})" if problem.seq is not None else ""
+        typer.echo(f"line {problem.line}{seq}: {problem.problem}")
+    raise LlmstatsError(f"audit log verification failed: {len(problems)} problem(s) in {count} entries")

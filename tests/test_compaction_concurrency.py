@@ -1,0 +1,103 @@
+"""Compaction while writers append and readers query: no reader error, no row lost, no row
+duplicated — at every moment a reader looks, and at the end."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from llmstats.analytics.compaction import compact, delete_replaced
+from llmstats.analytics.connection import connect
+from llmstats.plugin.config import load_settings
+from llmstats.plugin.writer import EventWriter
+
+from rows import event_row
+
+RUN_SECONDS = 15.0
+GRACE_SECONDS = 3.0  # short, so deletions of replaced inputs happen while readers read
+
+
+@pytest.mark.slow
+def test_writers_readers_and_compaction_at_once(isolated_data_dir: Path) -> None:
+    data_dir = str(isolated_data_dir)
+    stop = threading.Event()
+    lock = threading.Lock()
+    durable: set[str] = set()  # ids whose flush() has returned: every later reader must see them
+    submitted: set[str] = set()
+    failures: list[str] = []
+    reads = compactions = 0
+    base = event_row()["ts"]
+
+    def write(writer_id: str) -> None:
+        writer = EventWriter(load_settings(flush_seconds=3600), writer_id=writer_id)
+        writer.start()
+        try:
+            n = 0
+            while not stop.is_set():
+                batch = []
+                for _ in range(7):
+                    n += 1
+                    # Two partitions: the day compaction works on and the next one.
+                    row = event_row(ts=base + (n % 2) * 86_400_000_000 + n)
+                    writer.submit(row)
+                    batch.append(row["event_id"])
+                with lock:
+                    submitted.update(batch)
+                if not writer.flush():
+                    failures.append(f"{writer_id}: flush timed out")
+                with lock:
+                    durable.update(batch)
+                time.sleep(0.02)
+        finally:
+            writer.close()
+
+    def read() -> None:
+        nonlocal reads
+        while not stop.is_set():
+            with lock:
+                expected = set(durable)
+            try:
+                con = connect(data_dir)
+                ids = [r[0] for r in con.execute("SELECT event_id FROM events").fetchall()]
+                con.close()
+            except Exception as exc:
+                failures.append(f"reader error: {type(exc).__name__}: {exc}")
+                continue
+            if len(ids) != len(set(ids)):
+                failures.append(f"reader saw {len(ids) - len(set(ids))} duplicates")
+            if missing := expected - set(ids):
+                failures.append(f"reader missed {len(missing)} flushed events")
+            reads += 1
+
+    def compact_loop() -> None:
+        nonlocal compactions
+        while not stop.is_set():
+            try:
+                run = compact(data_dir, min_files=2, grace_seconds=GRACE_SECONDS)
+                compactions += len(run.partitions)
+            except Exception as exc:
+                failures.append(f"compaction error: {type(exc).__name__}: {exc}")
+            time.sleep(0.3)
+
+    threads = [threading.Thread(target=write, args=(f"w{i}",)) for i in range(3)]
+    threads += [threading.Thread(target=read) for _ in range(2)]
+    threads.append(threading.Thread(target=compact_loop))
+    for thread in threads:
+        thread.start()
+    time.sleep(RUN_SECONDS)
+    stop.set()
+    for thread in threads:
+        thread.join(120)
+
+    assert failures == [], failures[:5]
+    assert reads >= 5 and compactions >= 5, (reads, compactions)
+    compact(data_dir, min_files=2)
+    deleted = delete_replaced(data_dir, grace_seconds=0)
+    assert deleted > 0
+    con = connect(data_dir)
+    ids = [r[0] for r in con.execute("SELECT event_id FROM events").fetchall()]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == submitted
