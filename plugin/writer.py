@@ -250,8 +250,14 @@ class EventWriter:
             spool = self._spool
             if spool is not None:
                 spool.rotate()
+                converted = False
                 for segment in spool.closed_segments():
                     self._convert(segment, self.constants, self._carry_into_spool)
+                    converted = True
+                if converted:
+                    # Arrow's allocator keeps freed buffers for reuse; a proxy converts a
+                    # minute of events at a time, so hand them back to the system instead.
+                    pa.default_memory_pool().release_unused()
             self._heartbeat(force=True)
 
     def _retry_spool(self) -> None:
