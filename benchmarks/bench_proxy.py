@@ -69,6 +69,10 @@ from llmstats.analytics.litellm_proxy import LiteLLMProxy
 from llmstats.analytics.proxy_identities import token_for
 from llmstats.plugin.config import Settings
 
+# The tests' moto server helper: one way to start S3 on loopback, not two.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from moto_server import create_bucket, moto_s3
+
 CONFIGS = ("none", "llmstats", "s3_v2")
 MODELS = ("gpt-4o-mini", "gpt-4o", "claude-haiku-4-5")
 TEAMS = [("search", "alice"), ("search", "bob"), ("support", "carol"), ("ml", "dave")]
@@ -139,22 +143,11 @@ def fake_provider() -> Iterator[str]:
 
 
 @contextmanager
-def moto_s3() -> Iterator[str]:
-    """A moto S3 server in its own process (as tests/moto_server.py); yields its endpoint."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(endpoint + "/moto-api/", proc, "moto server")
-        request = urllib.request.Request(f"{endpoint}/{BUCKET}", method="PUT")
-        urllib.request.urlopen(request, timeout=5).read()
+def moto_s3_with_bucket() -> Iterator[str]:
+    """The tests' moto S3 server on loopback, with the benchmark's bucket; yields its endpoint."""
+    with moto_s3() as endpoint:
+        create_bucket(endpoint, BUCKET)
         yield endpoint
-    finally:
-        stop_process(proc)
 
 
 def s3_callback_params(endpoint: str) -> dict[str, Any]:
@@ -351,7 +344,7 @@ def main() -> None:
         workdir = Path(tmp)
         data_dir = workdir / "llmstats-data"
         provider = stack.enter_context(fake_provider())
-        endpoint = stack.enter_context(moto_s3())
+        endpoint = stack.enter_context(moto_s3_with_bucket())
 
         # The provider alone: it must be far faster than any proxy, or it is the bottleneck.
         direct = run_round(provider + "/v1", "provider", args, min(args.requests, 2000))
