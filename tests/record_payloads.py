@@ -25,6 +25,15 @@ from llmstats.analytics.demo_config import CALLBACK
 
 from proxy_e2e import proxy_stack
 
+
+def litellm_file() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("litellm")
+    assert spec is not None and spec.origin is not None
+    return spec.origin
+
+
 TARGET = Path(__file__).resolve().parent / "fixtures" / "payloads" / "proxy.jsonl"
 
 
@@ -39,7 +48,9 @@ def main() -> None:
             run_battery(stack)
             time.sleep(2)
         TARGET.parent.mkdir(parents=True, exist_ok=True)
-        TARGET.write_text(record.read_text())
+        # LiteLLM's tracebacks in the payloads name this machine's install path.
+        site_packages = str(Path(litellm_file()).parent.parent) + "/"
+        TARGET.write_text(record.read_text().replace(site_packages, "<site-packages>/"))
     print(f"recorded {len(TARGET.read_text().splitlines())} payloads into {TARGET.name}")
 
 
