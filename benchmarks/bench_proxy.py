@@ -47,7 +47,6 @@ import asyncio
 import json
 import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -65,7 +64,7 @@ import boto3
 import pyarrow.parquet as pq
 
 from llmstats.analytics.demo_config import CALLBACK, proxy_config
-from llmstats.analytics.litellm_proxy import LiteLLMProxy
+from llmstats.analytics.litellm_proxy import LiteLLMProxy, free_port
 from llmstats.analytics.proxy_identities import token_for
 from llmstats.plugin.config import Settings
 
@@ -95,12 +94,6 @@ QUESTIONS = [
 
 
 # ---- processes on loopback ---------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout: float = 30) -> None:

@@ -96,19 +96,21 @@ class LLMStatsLogger(CustomLogger):
 
     # ---- capture ----------------------------------------------------------------
 
+    def _capturing(self) -> tuple[EventWriter, Settings, Hasher] | None:
+        """What an entry point needs to capture, or None when capture is off."""
+        writer = self._ready_writer()
+        if writer is None or self._hasher is None or self._settings is None:
+            return None
+        return writer, self._settings, self._hasher
+
     def _capture(self, kwargs: Any, response: Any, status: str) -> None:
         try:
-            writer = self._ready_writer()
-            if writer is None or self._hasher is None or not isinstance(kwargs, dict):
+            ready = self._capturing()
+            if ready is None or not isinstance(kwargs, dict):
                 return
-            settings = self._settings
-            assert settings is not None
+            writer, settings, hasher = ready
             row = extract_event(
-                kwargs,
-                response,
-                status=status,
-                privacy=settings.privacy,
-                hash_id=self._hasher,
+                kwargs, response, status=status, privacy=settings.privacy, hash_id=hasher
             )
             if row is None:
                 return
@@ -142,12 +144,11 @@ class LLMStatsLogger(CustomLogger):
 
     def _mark_response(self, data: Any, response: Any) -> None:
         try:
-            writer = self._ready_writer()
-            if writer is None or self._hasher is None or not isinstance(data, dict):
+            ready = self._capturing()
+            if ready is None or not isinstance(data, dict):
                 return
-            settings = self._settings
-            assert settings is not None
-            row = extract_marker(data, response, privacy=settings.privacy, hash_id=self._hasher)
+            writer, settings, hasher = ready
+            row = extract_marker(data, response, privacy=settings.privacy, hash_id=hasher)
             # When the callback ran first, its event is already spooled: no marker needed.
             if row is None or row["call_id"] in self._succeeded_calls:
                 return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,17 +9,13 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from llmstats.analytics.litellm_proxy import free_port
 
 
 @contextmanager
 def moto_s3() -> Iterator[str]:
     """Yield the endpoint URL of a fresh moto server; stop it afterwards."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

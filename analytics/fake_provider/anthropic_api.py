@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .reply import Context, Reply, json_reply, new_id, sse
-from .tokens import CacheUse, answer_text, count_tokens, output_tokens_for, text_of
+from .tokens import CacheUse, answer_text, count_tokens, last_user_text, output_tokens_for, text_of
 
 
 def prompt_blocks(request: dict[str, Any]) -> list[Any]:
@@ -45,13 +45,6 @@ def cache_use(ctx: Context, model: str, blocks: list[Any], counts: list[int]) ->
     )
 
 
-def _last_user_text(request: dict[str, Any]) -> str:
-    for message in reversed(request.get("messages") or []):
-        if message.get("role") == "user":
-            return text_of(message.get("content"))
-    return ""
-
-
 def messages(ctx: Context, request: dict[str, Any]) -> Reply:
     model = str(request.get("model") or "")
     blocks = prompt_blocks(request)
@@ -69,6 +62,7 @@ def messages(ctx: Context, request: dict[str, Any]) -> Reply:
         },
     }
     tools = request.get("tools") or []
+    question = last_user_text(request.get("messages"))
     last = (request.get("messages") or [{}])[-1]
     content: list[dict[str, Any]]
     if tools and last.get("role") == "user":
@@ -77,12 +71,12 @@ def messages(ctx: Context, request: dict[str, Any]) -> Reply:
                 "type": "tool_use",
                 "id": new_id("toolu_"),
                 "name": str(tools[0].get("name") or "tool"),
-                "input": {"echo": _last_user_text(request)[:200]},
+                "input": {"echo": question[:200]},
             }
         ]
         stop = "tool_use"
     else:
-        text = f"You said: {_last_user_text(request)[:120]}. {answer_text(output)}"
+        text = f"You said: {question[:120]}. {answer_text(output)}"
         content = [{"type": "text", "text": text}]
         stop = "end_turn"
     message_id = new_id("msg_")

@@ -9,20 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from .reply import Context, Reply, json_reply, new_id, sse
-from .tokens import answer_text, count_tokens, output_tokens_for, text_of
+from .tokens import answer_text, count_tokens, last_user_text, output_tokens_for, text_of
 
 REASONING_MARKERS = ("o1", "o3", "o4", "gpt-5", "reasoning")
 
 
 def _reasoning_share(model: str, output: int) -> int:
     return output // 2 if any(m in model for m in REASONING_MARKERS) else 0
-
-
-def _last_user_text(messages: list[Any]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            return text_of(message.get("content"))
-    return ""
 
 
 def _wants_tool_call(request: dict[str, Any], messages: list[Any]) -> bool:
@@ -55,10 +48,10 @@ def chat(ctx: Context, request: dict[str, Any]) -> Reply:
         "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0},
     }
     # The answer quotes the question: privacy tests then find their canaries in responses too.
-    content = f"You said: {_last_user_text(messages)[:120]}. {answer_text(output)}"
+    content = f"You said: {last_user_text(messages)[:120]}. {answer_text(output)}"
     tool_calls = None
     if _wants_tool_call(request, messages):
-        arguments = json.dumps({"echo": _last_user_text(messages)[:200]})
+        arguments = json.dumps({"echo": last_user_text(messages)[:200]})
         tool_calls = [
             {
                 "id": new_id("call_"),

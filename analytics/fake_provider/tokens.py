@@ -32,6 +32,14 @@ def text_of(value: Any) -> str:
     return ""
 
 
+def last_user_text(messages: Any) -> str:
+    """The text of the last user message: what the fake answers quote back."""
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return text_of(message.get("content"))
+    return ""
+
+
 def digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
