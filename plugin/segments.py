@@ -12,14 +12,16 @@ tool_definitions, tool_result, tool_call.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    orjson = None  # type: ignore[assignment]
 
 Segment = tuple[str, str, int]
 """(role, kind, tokens)"""
@@ -44,7 +46,18 @@ _CODE_LINE = re.compile(
 # Kind detection looks at a bounded sample: the segmenter shares the GIL with LiteLLM's
 # event loop, and regexes over a 100 KB prompt would hold it for milliseconds.
 SAMPLE_CHARS = 4_000
-JSON_PARSE_LIMIT = 64_000
+JSON_PARSE_LIMIT = 16_000
+
+
+def _as_text(value: Any) -> str:
+    """A structure (tool definitions, tool arguments) as the JSON text a provider is sent.
+    orjson where it is installed: several times faster, and this runs holding the GIL."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:
+            pass
+    return json.dumps(value, default=str)
 
 
 def _looks_like_json(text: str) -> bool:
@@ -110,9 +123,9 @@ def _part_pieces(role: str, part: Any) -> Iterator[Piece]:
     elif kind in ("file", "document", "input_file"):
         yield (role, "file", FILE_WEIGHT)
     elif kind == "tool_result":  # Anthropic-style tool results inside a user message
-        yield ("tool", "tool_result", json.dumps(part.get("content"), default=str))
+        yield ("tool", "tool_result", _as_text(part.get("content")))
     elif kind == "tool_use":
-        yield (role, "tool_call", json.dumps(part.get("input"), default=str))
+        yield (role, "tool_call", _as_text(part.get("input")))
 
 
 def split_prompt(messages: Any, tools: Any = None) -> list[Piece]:
@@ -120,7 +133,7 @@ def split_prompt(messages: Any, tools: Any = None) -> list[Piece]:
     a prompt cache starts), then each message's parts."""
     pieces: list[Piece] = []
     if isinstance(tools, list) and tools:
-        pieces.append(("system", "tool_definitions", json.dumps(tools, default=str)))
+        pieces.append(("system", "tool_definitions", _as_text(tools)))
     for message in messages if isinstance(messages, list) else []:
         if not isinstance(message, dict):
             continue
@@ -133,7 +146,7 @@ def split_prompt(messages: Any, tools: Any = None) -> list[Piece]:
                 (
                     "tool",
                     "tool_result",
-                    content if isinstance(content, str) else json.dumps(content, default=str),
+                    content if isinstance(content, str) else _as_text(content),
                 )
             )
         elif isinstance(content, list):
@@ -155,39 +168,59 @@ def estimate_tokens(text: str) -> int:
 
 @cache
 def _encoding() -> Any:
-    """o200k_base from the copies LiteLLM ships (found without importing LiteLLM): tiktoken
-    must never download an encoding."""
-    if not os.environ.get("TIKTOKEN_CACHE_DIR"):
-        spec = importlib.util.find_spec("litellm")
-        if spec is None or not spec.submodule_search_locations:
-            raise RuntimeError("LiteLLM's bundled tokenizers are not installed")
-        bundled = (
-            Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers"
-        )
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(bundled)
-    import tiktoken
+    """LiteLLM's own default encoding (cl100k_base, from the copies LiteLLM ships; nothing is
+    downloaded): the very object LiteLLM counts with. A proxy loads it anyway as soon as it
+    counts a stream's or an Anthropic call's tokens, so segments then cost no tokenizer
+    memory at all (a second encoding would be 40-75 MB resident); the counts only decide
+    shares of the provider's own total, so the choice of encoding barely moves them."""
+    try:
+        from litellm._lazy_imports import get_default_encoding
+    except ImportError:  # pragma: no cover - older LiteLLM
+        from litellm.litellm_core_utils.default_encoding import encoding
 
-    return tiktoken.get_encoding("o200k_base")
+        return encoding
+    return get_default_encoding()
 
 
-CHUNK_CHARS = 8_000
+def _token_counter() -> Callable[[str], int]:
+    """The cheapest exact count the encoding offers: a count, or a buffer of token ids.
+
+    Both leave the GIL while they work and hand back one object; `encode_ordinary` builds a
+    Python list of every token id while holding the GIL, which LiteLLM's event loop would
+    wait behind."""
+    encoding = _encoding()
+    count = getattr(encoding, "count", None)  # LiteLLM's native (Rust) encoding
+    if callable(count):
+        return count
+    to_buffer = getattr(getattr(encoding, "_core_bpe", None), "encode_to_tiktoken_buffer", None)
+    if to_buffer is not None:
+        nothing_special: set[str] = set()
+        return lambda text: memoryview(to_buffer(text, nothing_special)).nbytes // 4
+    return lambda text: len(encoding.encode_ordinary(text))
+
+
+_counter: Callable[[str], int] | None = None
+
+# Pieces are counted at most this long, cut at whitespace: bounds the tokenizer's work on
+# pathological input (a long run with no spaces) and changes a count by a token per cut.
+SLICE_CHARS = 32_000
 
 
 def exact_tokens(text: str) -> int:
-    """Tokens of `text`, encoded in slices cut at whitespace.
-
-    tiktoken encodes without the GIL but builds each result list with it; slices keep
-    every hold short, so LiteLLM's event loop never waits long behind a big prompt. A
-    cut at whitespace changes the count by a token at most, and shares are apportioned
-    to the provider's total afterwards anyway."""
-    encode = _encoding().encode_ordinary
+    """Tokens of `text` with LiteLLM's default encoding."""
+    global _counter
+    if _counter is None:
+        _counter = _token_counter()
+    count = _counter
+    if len(text) <= SLICE_CHARS:
+        return count(text)
     total, start = 0, 0
     while start < len(text):
-        end = start + CHUNK_CHARS
+        end = start + SLICE_CHARS
         if end < len(text):
-            space = text.rfind(" ", start + CHUNK_CHARS // 2, end)
+            space = text.rfind(" ", start + SLICE_CHARS // 2, end)
             end = space if space > start else end
-        total += len(encode(text[start:end]))
+        total += count(text[start:end])
         start = end
     return total
 

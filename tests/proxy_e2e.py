@@ -76,6 +76,8 @@ def stack_env(data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[st
     env = {
         "LLMSTATS_DATA_DIR": str(data_dir),
         "LLMSTATS_FLUSH_SECONDS": "0.5",
+        # The proxy runs what users run: conversion in a child process per round.
+        "LLMSTATS_CONVERTER": "process",
         "LLMSTATS_CONFIG": str(data_dir.parent / "no-config.toml"),
         "PYTHONPATH": str(TESTS_DIR),
     }

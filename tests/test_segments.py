@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmstats.plugin.segmenter import Segmenter
+from llmstats.plugin.segmenter import MAX_INCOMING, Segmenter
 from llmstats.plugin.segments import (
     IMAGE_WEIGHT,
     apportion,
@@ -114,38 +115,78 @@ def test_apportioned_segments_always_sum_to_the_providers_count(
     assert all(tokens >= 0 for _, _, tokens in shares)
 
 
-def test_segmenter_counts_exactly_within_budget_and_forgets_after_take() -> None:
-    segmenter = Segmenter()
-    segmenter.offer("e1", CRAFTED, TOOLS, 500)
-    segmenter.drain(estimate=False)
-    ((segments, estimated),) = segmenter.take(["e1"])  # type: ignore[misc]
-    assert not estimated and sum(t for _, _, t in segments) == 500
-    assert segmenter.take(["e1"]) == [None]
-    assert segmenter.stats.counted == 1 and segmenter.stats.tokens_counted > 0
+def counted(segmenter: Segmenter, seq: int = 1) -> list[dict[str, Any]]:
+    """The counts lines the segmenter wrote for segment `seq`."""
+    path = segmenter.folder / f"{seq:08d}.counts"
+    return [json.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
 
 
-def test_segmenter_estimates_past_its_cpu_share_and_skips_past_its_backlog() -> None:
-    starved = Segmenter(cpu_share=0.0)
-    starved.offer("e1", CRAFTED, TOOLS, 500)
-    starved.drain(estimate=False)
+def hand_over(segmenter: Segmenter, event_id: str, messages: Any, tools: Any, total: int | None,
+              whole: bool = False, seq: int = 1, offset: int = 0) -> None:
+    """What the spool does under its lock when the callback appends an event's line."""
+    segmenter.incoming.append((seq, offset, (event_id, messages, tools, total, whole)))
+
+
+def test_segmenter_counts_exactly_within_budget_and_writes_only_counts(tmp_path: Path) -> None:
+    segmenter = Segmenter(tmp_path)
+    hand_over(segmenter, "e1", CRAFTED, TOOLS, 500, offset=17)
+    segmenter.drain()
+    (line,) = counted(segmenter)
+    assert line["at"] == 17 and line["event_id"] == "e1" and line["segments_estimated"] is False
+    assert sum(s["tokens"] for s in line["segments"]) == 500
+    assert set(line) == {"at", "event_id", "segments", "segments_estimated"}
+    assert all(set(s) == {"role", "kind", "tokens"} for s in line["segments"])
+    assert not segmenter.incoming and segmenter.stats.counted == 1
+    assert segmenter.stats.tokens_counted > 0
+
+
+def test_segmenter_waits_only_for_the_segments_asked_for(tmp_path: Path) -> None:
+    segmenter = Segmenter(tmp_path)
+    hand_over(segmenter, "old", CRAFTED, None, 10, seq=1)
+    hand_over(segmenter, "new", CRAFTED, None, 10, seq=2)
+    segmenter.drain(through_seq=1)
+    assert [c["event_id"] for c in counted(segmenter, 1)] == ["old"]
+    assert counted(segmenter, 2) == []
+    segmenter.drain()
+    assert [c["event_id"] for c in counted(segmenter, 2)] == ["new"]
+
+
+def test_segmenter_estimates_past_its_cpu_share_and_skips_past_its_backlog(
+    tmp_path: Path,
+) -> None:
+    starved = Segmenter(tmp_path / "a", cpu_share=0.0)
+    starved.folder.mkdir()
+    hand_over(starved, "e1", CRAFTED, TOOLS, 500)
+    starved.drain()
     assert starved.stats.estimated == 1
-    ((_, estimated),) = starved.take(["e1"])  # type: ignore[misc]
-    assert estimated is True
+    assert counted(starved)[0]["segments_estimated"] is True
 
-    small = Segmenter(max_queued_chars=100)
-    small.offer("big", [{"role": "user", "content": "x" * 1000}], None, 250)
-    small.offer("ok", [{"role": "user", "content": "tiny"}], None, 1)
+    small = Segmenter(tmp_path, max_queued_chars=100)
+    hand_over(small, "big", [{"role": "user", "content": "x" * 1000}], None, 250)
+    hand_over(small, "ok", [{"role": "user", "content": "tiny"}], None, 1)
+    small.drain()
     assert small.stats.skipped == 1
-    assert small.take(["big", "ok"])[0] is None
+    assert [c["event_id"] for c in counted(small)] == ["ok"]
 
 
-def test_embedding_input_is_one_segment() -> None:
-    segmenter = Segmenter()
-    segmenter.offer(
+def test_a_full_hand_over_queue_skips_and_counts(tmp_path: Path) -> None:
+    segmenter = Segmenter(tmp_path)
+    for index in range(MAX_INCOMING):
+        assert segmenter.accepts()
+        hand_over(segmenter, str(index), [], None, 1)
+    assert not segmenter.accepts()
+    assert segmenter.stats.skipped == 1
+
+
+def test_embedding_input_is_one_segment(tmp_path: Path) -> None:
+    segmenter = Segmenter(tmp_path)
+    hand_over(
+        segmenter,
         "e",
         [{"role": "user", "content": "a b"}, {"role": "user", "content": "c"}],
         None,
         7,
         whole=True,
     )
-    assert segmenter.take(["e"]) == [([("user", "text", 7)], True)]
+    segmenter.drain(estimate=True)
+    assert counted(segmenter)[0]["segments"] == [{"role": "user", "kind": "text", "tokens": 7}]

@@ -20,7 +20,8 @@ from llmstats.plugin.config import load_settings
 from llmstats.plugin.convert import segment_tables
 from llmstats.plugin.schema import EVENT_SCHEMA
 from llmstats.plugin.spool import list_segments
-from llmstats.plugin.writer import EventWriter, parquet_name
+from llmstats.plugin.converter import parquet_name
+from llmstats.plugin.writer import ConverterFailed, EventWriter
 
 from rows import BASE_TS, event_row
 
@@ -91,7 +92,7 @@ WRITER_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from rows import event_row
     from llmstats.plugin.config import load_settings
-    from llmstats.plugin.writer import EventWriter
+    from llmstats.plugin.writer import ConverterFailed, EventWriter
     writer = EventWriter(load_settings(flush_seconds=3600))
     ids = []
     for i in range({count}):
@@ -155,7 +156,7 @@ def test_unwritable_data_dir_keeps_rows_in_the_spool_until_it_heals(tmp_path: Pa
     rows = [event_row() for _ in range(10)]
     for row in rows:
         writer.submit(row)
-    with pytest.raises(OSError):
+    with pytest.raises(ConverterFailed, match="NotADirectoryError"):
         writer.flush()
     assert writer.stats.spooled == 10
     blocker.unlink()
@@ -188,7 +189,7 @@ FULL_DISK_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from rows import event_row
     from llmstats.plugin.config import load_settings
-    from llmstats.plugin.writer import EventWriter
+    from llmstats.plugin.writer import ConverterFailed, EventWriter
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of dying
     writer = EventWriter(load_settings(flush_seconds=3600, max_pending_rows=50))
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
