@@ -82,6 +82,7 @@ class Result:
     last_flush: float | None = None
     errors: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # the steps the errors come from
+    peak_rss_kb: int | None = None  # the converting process's high-water mark (Linux)
 
 
 def settings_fields(settings: Settings) -> dict[str, Any]:
@@ -295,9 +296,22 @@ def _retention(settings: Settings, writer_id: str) -> None:
     apply_retention(settings, actor=f"writer {writer_id}")
 
 
+def _peak_rss_kb() -> int | None:
+    """VmHWM: this process's resident high-water mark since it started (exec included)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def main() -> None:
     request = Request(**json.loads(sys.stdin.buffer.read()))
     result = run(request)
+    result.peak_rss_kb = _peak_rss_kb()
     sys.stdout.write(json.dumps(asdict(result)) + "\n")
 
 

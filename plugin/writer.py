@@ -268,6 +268,9 @@ class EventWriter:
             s.extra["marker_rows"] = s.extra.get("marker_rows", 0) + int(result["marker_rows"])
         if result.get("last_flush"):
             s.last_flush = float(result["last_flush"])
+        if result.get("peak_rss_kb"):
+            peak = max(int(result["peak_rss_kb"]), s.extra.get("converter_peak_rss_kb", 0))
+            s.extra["converter_peak_rss_kb"] = peak
         errors = result.get("errors") or []
         if errors:
             self.stats.last_error, self.stats.last_error_at = str(errors[-1]), time.time()
