@@ -201,40 +201,78 @@ def _token_counter() -> Callable[[str], int]:
 
 _counter: Callable[[str], int] | None = None
 
-# Pieces are counted at most this long, cut at whitespace: bounds the tokenizer's work on
-# pathological input (a long run with no spaces) and changes a count by a token per cut.
-SLICE_CHARS = 32_000
+# Texts up to this long are counted whole; longer ones from SAMPLES evenly spaced windows
+# that add up to this many characters, scaled by length (LiteLLM's own token counter does
+# the same beyond 4 M characters). The counts only decide shares of the provider's total:
+# on the benchmarks' prompts, shares moved by at most 0.4 percentage points against whole
+# counts (1.1 on a soup of random words in four scripts; a character estimate moves them by
+# 8-21), for a fifth of the tokenizer's work on a 20,000-token prompt.
+WHOLE_CHARS = 2_000
+SAMPLES = 8
+# System prompts and tool definitions come back on nearly every call: their counts are
+# kept, by length and hash of the text (never the text), for texts this long or longer.
+KNOWN_MIN_CHARS = 1_000
+KNOWN_LIMIT = 4_096
+_known: dict[tuple[int, int], int] = {}
 
 
 def exact_tokens(text: str) -> int:
-    """Tokens of `text` with LiteLLM's default encoding."""
+    """Tokens of the whole `text` with LiteLLM's default encoding."""
     global _counter
     if _counter is None:
         _counter = _token_counter()
-    count = _counter
-    if len(text) <= SLICE_CHARS:
-        return count(text)
-    total, start = 0, 0
-    while start < len(text):
-        end = start + SLICE_CHARS
-        if end < len(text):
-            space = text.rfind(" ", start + SLICE_CHARS // 2, end)
-            end = space if space > start else end
-        total += count(text[start:end])
-        start = end
-    return total
+    return _counter(text)
+
+
+def measured_tokens(text: str) -> int:
+    """Tokens of `text`: counted whole up to WHOLE_CHARS, from samples beyond; a long text
+    seen lately is not counted again."""
+    if len(text) < KNOWN_MIN_CHARS:
+        return exact_tokens(text)
+    key = (len(text), hash(text))
+    tokens = _known.get(key)
+    if tokens is None:
+        tokens = exact_tokens(text) if len(text) <= WHOLE_CHARS else _sampled_tokens(text)
+        if len(_known) >= KNOWN_LIMIT:
+            _known.clear()
+        _known[key] = tokens
+    return tokens
+
+
+def _sampled_tokens(text: str) -> int:
+    size = WHOLE_CHARS // SAMPLES
+    last = len(text) - size
+    samples = []
+    for index in range(SAMPLES):
+        start = last * index // (SAMPLES - 1)
+        end = start + size
+        # Widened to whole words: a word cut in two counts as two tokens or more.
+        space = text.find(" ", start, start + 64)
+        start = space + 1 if space >= 0 else start
+        space = text.find(" ", end, end + 64)
+        end = space if space >= 0 else end
+        samples.append(text[start:end])
+    # One tokenizer call for all samples: each call has a fixed cost of its own.
+    sampled = " ".join(samples)
+    return round(exact_tokens(sampled) * len(text) / len(sampled))
 
 
 def count_segments(pieces: list[Piece], counter: Callable[[str], int]) -> list[Segment]:
-    """Token counts per piece, adjacent pieces of the same role and kind merged."""
-    merged: list[list[Any]] = []
+    """Token counts of the segments: adjacent pieces of the same role and kind are one
+    segment, and their texts are counted together (one tokenizer call, not one a piece)."""
+    merged: list[tuple[str, str, list[str], int]] = []
     for role, kind, body in pieces:
-        tokens = body if isinstance(body, int) else counter(body)
-        if merged and merged[-1][0] == role and merged[-1][1] == kind:
-            merged[-1][2] += tokens
+        if not merged or merged[-1][0] != role or merged[-1][1] != kind:
+            merged.append((role, kind, [], 0))
+        texts = merged[-1][2]
+        if isinstance(body, int):
+            merged[-1] = (role, kind, texts, merged[-1][3] + body)
         else:
-            merged.append([role, kind, tokens])
-    return [(role, kind, tokens) for role, kind, tokens in merged]
+            texts.append(body)
+    return [
+        (role, kind, weight + (counter("\n".join(texts)) if texts else 0))
+        for role, kind, texts, weight in merged
+    ]
 
 
 def apportion(segments: list[Segment], total: int | None) -> list[Segment]:

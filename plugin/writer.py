@@ -29,7 +29,7 @@ from typing import Any
 from . import converter
 from .config import Settings
 from .segmenter import Segmenter
-from .spool import SpoolSegments
+from .spool import SpoolSegments, orphaned_folder, writer_folders
 from .spool_line import encode_line
 from .versions import SCHEMA_VERSION, package_version
 
@@ -238,9 +238,9 @@ class EventWriter:
                     if self.segmenter is not None:
                         self.segmenter.drain(through_seq=through, estimate=self._in_process)
             now = time.monotonic()
-            recover = now >= self._next_recovery
+            recover = now >= self._next_recovery and self._orphans_waiting()
             retention = bool(self.settings.retention_days) and now >= self._next_retention
-            if recover:
+            if now >= self._next_recovery:
                 self._next_recovery = now + RECOVERY_INTERVAL_SECONDS
             if retention:
                 self._next_retention = now + RETENTION_INTERVAL_SECONDS
@@ -306,6 +306,15 @@ class EventWriter:
                     f"converter exited with {answer.returncode}: {' '.join(tail)[:200]}"
                 )
         return asdict(converter.run(converter.Request(**json.loads(payload))))
+
+    def _orphans_waiting(self) -> bool:
+        """Is there a spool folder no live writer holds? (A child is started only then.)"""
+        for folder in writer_folders(self.settings.spool_dir):
+            if folder.name != self.writer_id:
+                with orphaned_folder(folder) as orphaned:
+                    if orphaned:
+                        return True
+        return False
 
     def _retry_spool(self) -> None:
         if self._spool is None:

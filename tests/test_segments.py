@@ -16,6 +16,7 @@ from llmstats.plugin.segments import (
     count_segments,
     estimate_tokens,
     exact_tokens,
+    measured_tokens,
     split_prompt,
     text_kind,
 )
@@ -78,9 +79,37 @@ def test_text_kinds() -> None:
     assert text_kind("{not json") == "text"
 
 
-def test_adjacent_pieces_of_one_role_and_kind_merge() -> None:
+def test_adjacent_pieces_of_one_role_and_kind_are_counted_as_one_text() -> None:
     pieces = [("user", "text", "aaaa"), ("user", "text", "bbbbbbbb"), ("user", "code", "cc")]
-    assert count_segments(pieces, estimate_tokens) == [("user", "text", 3), ("user", "code", 1)]
+    seen: list[str] = []
+
+    def counter(text: str) -> int:
+        seen.append(text)
+        return estimate_tokens(text)
+
+    assert count_segments(pieces, counter) == [("user", "text", 4), ("user", "code", 1)]
+    assert seen == ["aaaa\nbbbbbbbb", "cc"]
+    images = [("user", "image", IMAGE_WEIGHT), ("user", "image", IMAGE_WEIGHT)]
+    assert count_segments(images, counter) == [("user", "image", 2 * IMAGE_WEIGHT)]
+
+
+def test_long_texts_are_measured_from_samples_within_a_share_point_of_whole_counts() -> None:
+    prose = "The quarterly review covers revenue, churn and the roadmap for the next release. "
+    code = "def handler(event):\n    total = sum(x['qty'] for x in event['items'])\n    return total\n"
+    data = json.dumps([{"sku": f"sku-{i}", "qty": i, "price": i * 1.5} for i in range(400)])
+    pieces = [
+        ("system", "text", prose * 300),
+        ("user", "code", code * 200),
+        ("user", "json", data),
+        ("user", "text", "Summarise the above in three bullet points."),
+    ]
+    whole = apportion(count_segments(pieces, exact_tokens), 100_000)
+    sampled = apportion(count_segments(pieces, measured_tokens), 100_000)
+    assert all(abs(a[2] - b[2]) <= 1_000 for a, b in zip(whole, sampled, strict=True))
+    # A character estimate misses code and JSON by far more: this is what sampling buys.
+    guessed = apportion(count_segments(pieces, estimate_tokens), 100_000)
+    assert max(abs(a[2] - b[2]) for a, b in zip(whole, guessed, strict=True)) > 3_000
+    assert measured_tokens("short text") == exact_tokens("short text")
 
 
 def test_the_local_tokenizer_counts_offline() -> None:
