@@ -23,7 +23,7 @@ Per segment, in one pass:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +42,7 @@ from .schema import (
     WRITER_COLUMNS,
 )
 from .sink import PARQUET_OPTIONS, Sink
-from .spool import spool_chunks, valid_lines
+from .spool import READ_CHUNK_BYTES, spool_chunks, valid_lines
 
 ROW_GROUP_ROWS = 16_384  # rows gathered per date before a row group is written
 
@@ -330,17 +330,18 @@ def convert_segment(
     counts: Path | None = None,
     carry_after_us: int | None = None,
     row_group_rows: int = ROW_GROUP_ROWS,
+    chunk_bytes: int = READ_CHUNK_BYTES,
 ) -> Converted:
     """Stream `carry_in` (markers carried from earlier segments), then `segment` with its
     `counts`, into `events/date=…/<name>` files. See SegmentStream.finish for markers."""
     files = _DateFiles(row_group_rows)
     stream = SegmentStream(constants, files.add)
     if carry_in is not None:
-        for _, data in spool_chunks(carry_in):
+        for _, data in spool_chunks(carry_in, chunk_bytes):
             stream.feed(parse_lines(data))
     if segment is not None:
         counts_rows = _Counts(counts)
-        for offset, data in spool_chunks(segment):
+        for offset, data in spool_chunks(segment, chunk_bytes):
             stream.feed(parse_lines(data), counts_rows.before(offset + len(data)))
     carried = stream.finish(carry_after_us)
     written = files.finish(sink, name)
@@ -355,7 +356,3 @@ def segment_tables(data: bytes, constants: Mapping[str, object]) -> dict[str, pa
     stream.finish(None)
     return {date: sorted_by_ts(pa.concat_tables(tables)) for date, tables in parts.items()}
 
-
-def table_lines(table: pa.Table) -> Iterable[dict[str, object]]:
-    """Rows of a raw table as spool rows again (carried markers)."""
-    return table.to_pylist()

@@ -219,3 +219,18 @@ def test_embedding_input_is_one_segment(tmp_path: Path) -> None:
     )
     segmenter.drain(estimate=True)
     assert counted(segmenter)[0]["segments"] == [{"role": "user", "kind": "text", "tokens": 7}]
+
+
+def test_a_long_text_seen_again_is_not_counted_again(monkeypatch: Any) -> None:
+    import llmstats.plugin.segments as segments
+
+    system = "You are a support assistant for an online bookshop. " * 100
+    calls: list[int] = []
+    measured_tokens(system + " warm")
+    counter = segments._counter
+    assert counter is not None
+    monkeypatch.setattr(segments, "_counter", lambda text: calls.append(len(text)) or counter(text))
+    first = measured_tokens(system)
+    assert measured_tokens(system[:-1] + ".") != 0
+    assert measured_tokens(system) == first
+    assert len(calls) == 2  # the text, and the one-character different text
