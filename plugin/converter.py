@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -309,10 +310,18 @@ def _peak_rss_kb() -> int | None:
 
 
 def main() -> None:
+    # A round is bounded work that leaves the spool consistent only when it finishes: the
+    # proxy's SIGTERM (or a terminal's Ctrl-C) reaches its whole process group, and the
+    # writer waits for this round in its shutdown flush. SIGKILL still ends it at once, and
+    # whatever it did not finish is done again by the next round.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     request = Request(**json.loads(sys.stdin.buffer.read()))
     result = run(request)
     result.peak_rss_kb = _peak_rss_kb()
-    sys.stdout.write(json.dumps(asdict(result)) + "\n")
+    with contextlib.suppress(OSError):  # the writer is gone (it waits at most so long)
+        sys.stdout.write(json.dumps(asdict(result)) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

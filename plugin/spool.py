@@ -239,6 +239,11 @@ class SpoolSegments:
     def current_seq(self) -> int:
         return self._seq
 
+    @property
+    def lock_fd(self) -> int:
+        """The descriptor holding the folder's flock (a child that inherits it holds it too)."""
+        return self._lock_fd
+
     def closed_segments(self) -> list[Path]:
         """Segments before the current one, oldest first: ready to convert."""
         return [p for p in list_segments(self.folder) if file_seq(p) < self._seq]

@@ -283,6 +283,9 @@ class EventWriter:
     def _run_converter(self, request: converter.Request) -> dict[str, Any]:
         payload = json.dumps(asdict(request)).encode()
         if not self._in_process:
+            # The child inherits the spool folder's lock: while it works, the folder is
+            # held even if this process dies, so no recovering writer converts it too.
+            spool = self._spool
             try:
                 answer = subprocess.run(
                     [sys.executable, "-m", "llmstats.plugin.converter"],
@@ -290,6 +293,7 @@ class EventWriter:
                     capture_output=True,
                     timeout=CONVERTER_TIMEOUT_SECONDS,
                     check=False,
+                    pass_fds=(spool.lock_fd,) if spool is not None else (),
                 )
             except (OSError, subprocess.SubprocessError) as exc:
                 # No child to be had (an embedded interpreter, a process limit): keep

@@ -37,7 +37,7 @@ def test_two_workers_write_one_data_dir(tmp_path: Path) -> None:
 
         with ThreadPoolExecutor(8) as pool:
             answered = [call_id for call_id in pool.map(send, range(200)) if call_id]
-        # While the proxy runs, rows land within LLMSTATS_FLUSH_SECONDS (0.5 s here).
+        # While the proxy runs, rows land within LLMSTATS_FLUSH_SECONDS (2 s here).
         assert len(stack.wait_for_events(200, timeout=15)) == 200
     rows = read_events(stack.data_dir)
     assert len(answered) == 200
