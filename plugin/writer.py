@@ -98,6 +98,7 @@ class EventWriter:
         self._next_retention = 0.0  # first run in the first round, then once a day
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._shutting_down = False  # SIGTERM's drain: prompts left are estimated
         # Shutting down, configured so, or no child to be had: convert in this process.
         self._in_process = settings.converter == "inline" or not _python_executable()
         self._open_spool()
@@ -157,7 +158,7 @@ class EventWriter:
     def drain_mode(self) -> None:
         """Shutdown has begun: flush promptly from now on, while the process still lives."""
         self._flush_seconds = min(self._flush_seconds, 0.2)
-        self._in_process = True
+        self._in_process = self._shutting_down = True
         self._wake.set()
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -236,7 +237,7 @@ class EventWriter:
                 if spool.closed_segments():
                     through = spool.current_seq - 1
                     if self.segmenter is not None:
-                        self.segmenter.drain(through_seq=through, estimate=self._in_process)
+                        self.segmenter.drain(through_seq=through, estimate=self._shutting_down)
             now = time.monotonic()
             recover = now >= self._next_recovery and self._orphans_waiting()
             retention = bool(self.settings.retention_days) and now >= self._next_retention
