@@ -21,6 +21,7 @@ from .config import Settings, load_settings
 from .extract import extract_event
 from .identity import Hasher, load_or_create_secret
 from .response_marker import extract_marker
+from .segmenter import MAX_INCOMING
 from .writer import EventWriter
 
 log = logging.getLogger("llmstats")
@@ -159,12 +160,11 @@ class LLMStatsLogger(CustomLogger):
                 if row["call_id"] is not None:
                     self._succeeded_calls.add(row["call_id"])
                 segmenter = writer.segmenter
-                if (
-                    segmenter is not None
-                    and row["call_type"] in SEGMENTED_CALL_TYPES
-                    and segmenter.accepts()
-                ):
-                    prompt = _prompt(row, kwargs)
+                if segmenter is not None and row["call_type"] in SEGMENTED_CALL_TYPES:
+                    if len(segmenter.incoming) < MAX_INCOMING:
+                        prompt = _prompt(row, kwargs)
+                    else:
+                        segmenter.stats.skipped += 1
             writer.submit(row, prompt)
         except Exception as exc:
             self._count_error(exc)

@@ -9,7 +9,7 @@ joins those lines to the events of segment N by line offset, so no count waits i
 
 Under load it degrades, never blocks: past a CPU share per second or a backlog of
 characters it estimates by characters (`segments_estimated`), and past a hard backlog, or
-when the hot path finds `incoming` full, it skips the call and counts it.
+when the hot path finds `incoming` full (MAX_INCOMING), it skips the call and counts it.
 """
 
 from __future__ import annotations
@@ -94,15 +94,6 @@ class Segmenter:
         self._stop = threading.Event()
         self.stats = SegmenterStats()
         self._thread: threading.Thread | None = None
-
-    # ---- hot path ---------------------------------------------------------------
-
-    def accepts(self) -> bool:
-        """Room for one more prompt; when there is none, the call is skipped and counted."""
-        if len(self.incoming) < MAX_INCOMING:
-            return True
-        self.stats.skipped += 1
-        return False
 
     # ---- thread -----------------------------------------------------------------
 

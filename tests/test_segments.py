@@ -9,6 +9,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from llmstats.plugin.config import load_settings
+from llmstats.plugin.litellm_logger import LLMStatsLogger
 from llmstats.plugin.segmenter import MAX_INCOMING, Segmenter
 from llmstats.plugin.segments import (
     IMAGE_WEIGHT,
@@ -198,13 +200,22 @@ def test_segmenter_estimates_past_its_cpu_share_and_skips_past_its_backlog(
     assert [c["event_id"] for c in counted(small)] == ["ok"]
 
 
-def test_a_full_hand_over_queue_skips_and_counts(tmp_path: Path) -> None:
-    segmenter = Segmenter(tmp_path)
-    for index in range(MAX_INCOMING):
-        assert segmenter.accepts()
-        hand_over(segmenter, str(index), [], None, 1)
-    assert not segmenter.accepts()
-    assert segmenter.stats.skipped == 1
+def test_a_full_hand_over_queue_skips_and_counts(isolated_data_dir: Path) -> None:
+    logger = LLMStatsLogger(load_settings(flush_seconds=3600))
+    writer = logger.writer
+    assert writer is not None and writer.segmenter is not None
+    writer.segmenter.stop()  # nobody takes prompts off the queue
+    for index in range(MAX_INCOMING + 3):
+        payload = {
+            "litellm_call_id": f"c{index}",
+            "startTime": 1_795_000_000.0,
+            "call_type": "acompletion",
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+        logger.log_success_event({"standard_logging_object": payload}, {}, None, None)
+    assert len(writer.segmenter.incoming) == MAX_INCOMING
+    assert writer.segmenter.stats.skipped == 3
+    assert writer.stats.spooled == MAX_INCOMING + 3  # the events themselves are all kept
 
 
 def test_embedding_input_is_one_segment(tmp_path: Path) -> None:
