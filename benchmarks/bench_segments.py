@@ -6,8 +6,10 @@ code and JSON. CPU time of the counting thread is what is divided by, so the fig
 core. Three ways, through the segmenter as it runs (splitting, kinds, apportioning and the
 counts file included):
 - whole: every segment's text through the tokenizer;
-- measured (what the segmenter does): whole up to 4,000 characters, evenly spaced samples
-  beyond (segments.measured_tokens), with the largest share difference to `whole`;
+- measured (what the segmenter does): whole up to 2,000 characters, evenly spaced samples
+  beyond (segments.measured_tokens), with the largest share difference to `whole`; every
+  text as if never seen (the segmenter keeps counts of long texts it saw lately, which
+  would make repeated prompts nearly free: printed apart as "measured, seen before");
 - estimate: four characters a token, the fallback under load.
 
     .venv/bin/python benchmarks/bench_segments.py [--jobs 3000] [--repeats 5]
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from llmstats.plugin import segments
 from llmstats.plugin.extract import call_type_of
 from llmstats.plugin.segmenter import Segmenter
 from llmstats.plugin.segments import exact_tokens, measured_tokens, split_prompt
@@ -80,6 +83,12 @@ def rate(
     return tokens / spent, shares
 
 
+def unseen_measured_tokens(text: str) -> int:
+    """measured_tokens as for a text never seen before."""
+    segments._known.clear()
+    return measured_tokens(text)
+
+
 def prompt_tokens(messages: Any, tools: Any) -> int:
     return sum(exact_tokens(p[2]) for p in split_prompt(messages, tools) if isinstance(p[2], str))
 
@@ -104,7 +113,8 @@ def main() -> None:
         figures = {}
         for label, counter in (
             ("whole", exact_tokens),
-            ("measured", measured_tokens),
+            ("measured", unseen_measured_tokens),
+            ("measured, seen before", measured_tokens),
             ("estimate", None),
         ):
             runs = [rate(prompts, jobs, counter) for _ in range(args.repeats)]
