@@ -21,6 +21,7 @@ is closed; a dead writer's last segment ends in zero bytes instead, which reader
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import mmap
@@ -152,6 +153,26 @@ def _try_lock(path: Path) -> int | None:
     return fd
 
 
+def _reserve(fd: int, start: int, length: int) -> None:
+    """Allocate disk blocks for [start, start + length) of the file, extending it: a full
+    disk must fail here, with an OSError, not later in a copy into the mapping."""
+    try:
+        os.posix_fallocate(fd, start, length)
+        return
+    except AttributeError:  # no posix_fallocate (macOS)
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
+            raise  # ENOSPC, EFBIG, EIO: the caller holds the row
+    # A file system without fallocate: write zeros past the end of the file, which
+    # allocates the blocks too (what is before the end was reserved already, and written).
+    end = start + length
+    offset = max(start, os.fstat(fd).st_size)
+    zeros = bytes(min(length, 1 << 20))
+    while offset < end:
+        offset += os.pwrite(fd, zeros[: end - offset], offset)
+
+
 class SpoolSegments:
     """The live writer's own spool folder: append on any thread, rotate from the writer.
 
@@ -209,7 +230,7 @@ class SpoolSegments:
         page = mmap.ALLOCATIONGRANULARITY
         start = self._pos - self._pos % page
         length = max(WINDOW_BYTES, -(-(self._pos + size - start) // page) * page)
-        os.posix_fallocate(self._fd, start, length)
+        _reserve(self._fd, start, length)
         window = mmap.mmap(self._fd, length, offset=start)
         old, self._map = self._map, window
         self._map_start, self._map_end = start, start + length

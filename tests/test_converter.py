@@ -368,3 +368,20 @@ def test_counts_written_before_a_kill_9_reach_the_recovered_rows(isolated_data_d
     assert len(rows) == 50
     assert all(r["segments"] == [{"role": "user", "kind": "text", "tokens": 100}] for r in rows)
     assert all(r["segments_estimated"] is False for r in rows)
+
+
+@pytest.mark.parametrize("missing", [AttributeError, OSError(errno.EOPNOTSUPP, "not supported")])
+def test_without_fallocate_the_window_is_reserved_by_writing_zeros(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: BaseException
+) -> None:
+    def unavailable(fd: int, offset: int, length: int) -> None:
+        raise missing
+
+    monkeypatch.setattr(os, "posix_fallocate", unavailable)
+    monkeypatch.setattr(spool_module, "WINDOW_BYTES", 8192)
+    spool = SpoolSegments(tmp_path / "w", {"writer_id": "w"})
+    lines = [encode_line(event_row()) for _ in range(40)]
+    for line in lines:
+        spool.append(line)
+    assert read_segment(tmp_path / "w" / "00000001.jsonl") == b"".join(lines)
+    spool.close()
