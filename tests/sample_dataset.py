@@ -4,10 +4,14 @@ user-chosen names are hostile markup, written through the real EventWriter."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_EVENTS = 30_000
@@ -61,18 +65,32 @@ def hostile_events() -> list[dict[str, Any]]:
     return rows
 
 
+@contextlib.contextmanager
+def isolated_environment(scratch: Path) -> Iterator[None]:
+    """The autouse fixture's isolation for module-scoped fixtures (which run before it):
+    no user config, cache or state dir is read or written."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LLMSTATS_CONFIG", str(scratch / "no-config.toml"))
+        patch.setenv("XDG_CACHE_HOME", str(scratch / "cache"))
+        patch.setenv("XDG_STATE_HOME", str(scratch / "state"))
+        patch.setenv("LLMSTATS_DATA_DIR", str(scratch / "unused-data-dir"))
+        patch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        yield
+
+
 def write_sample_dataset(data_dir: Path, events: int = SAMPLE_EVENTS) -> Path:
     """`events` generated events over 30 days (with prompt segments) plus the hostile calls."""
     from llmstats.plugin.config import load_settings
     from llmstats.plugin.writer import EventWriter
 
-    generator().generate(
-        str(data_dir), events, days=SAMPLE_DAYS, end=SAMPLE_END, segments=True
-    )
-    writer = EventWriter(
-        load_settings(data_dir=str(data_dir), flush_seconds=3600), writer_id="hostile"
-    )
-    for row in hostile_events():
-        writer.submit(row)
-    writer.close()
+    with isolated_environment(data_dir.parent):
+        generator().generate(
+            str(data_dir), events, days=SAMPLE_DAYS, end=SAMPLE_END, segments=True
+        )
+        writer = EventWriter(
+            load_settings(data_dir=str(data_dir), flush_seconds=3600), writer_id="hostile"
+        )
+        for row in hostile_events():
+            writer.submit(row)
+        writer.close()
     return data_dir

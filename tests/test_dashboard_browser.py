@@ -24,7 +24,13 @@ from llmstats.analytics.recent import recent_requests_report
 from llmstats.analytics.render import human
 from llmstats.analytics.reports import usage_report
 
-from sample_dataset import HOSTILE_MODEL, HOSTILE_TAG, HOSTILE_TEAM, write_sample_dataset
+from sample_dataset import (
+    HOSTILE_MODEL,
+    HOSTILE_TAG,
+    HOSTILE_TEAM,
+    isolated_environment,
+    write_sample_dataset,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +64,13 @@ def write_page(sample: Path, output: Path, *args: str) -> Path:
     )
     assert result.exit_code == 0, result.output
     return output
+
+
+@pytest.fixture(scope="module")
+def dashboard(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    scratch = tmp_path_factory.mktemp("page")
+    with isolated_environment(scratch):
+        return write_page(sample, scratch / "report.html")
 
 
 @pytest.fixture(scope="module")
@@ -124,11 +137,10 @@ def points(visit: Visit, chart: str) -> int:
 
 
 def test_the_dashboard_renders_its_charts_with_data_and_fetches_nothing(
-    browser: Any, sample: Path, tmp_path: Path
+    browser: Any, sample: Path, dashboard: Path
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    path = write_page(sample, tmp_path / "report.html")
-    visit = Visit(browser, path, viewport={"width": 1280, "height": 900})
+    visit = Visit(browser, dashboard, viewport={"width": 1280, "height": 900})
     try:
         visit.assert_clean()
         drawn = {chart: points(visit, chart) for chart in CHARTS}
@@ -162,11 +174,10 @@ def hover_text(visit: Visit, chart: str, bar: int) -> str:
 
 
 def test_the_search_box_filters_the_requests_table(
-    browser: Any, sample: Path, tmp_path: Path
+    browser: Any, sample: Path, dashboard: Path
 ) -> None:
-    path = write_page(sample, tmp_path / "report.html")
     recent = recent_requests_report(connect(str(sample)), Query.parse(top=500)).rows.to_pylist()
-    visit = Visit(browser, path, viewport={"width": 1280, "height": 900})
+    visit = Visit(browser, dashboard, viewport={"width": 1280, "height": 900})
     rows = visit.page.locator("#recent tbody tr")
     visible = visit.page.locator("#recent tbody tr:not([hidden])")
     box = visit.page.locator("#recent-search")
@@ -197,15 +208,15 @@ def test_the_search_box_filters_the_requests_table(
         visit.close()
 
 
-def test_dark_mode_and_a_narrow_screen(browser: Any, sample: Path, tmp_path: Path) -> None:
-    path = write_page(sample, tmp_path / "report.html")
+def test_dark_mode_and_a_narrow_screen(browser: Any, dashboard: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
     for name, context in (
         ("dark", {"viewport": {"width": 1280, "height": 900}, "color_scheme": "dark"}),
         ("narrow", {"viewport": {"width": 375, "height": 812}, "is_mobile": True,
                     "device_scale_factor": 2}),
         ("narrow-dark", {"viewport": {"width": 375, "height": 812}, "color_scheme": "dark"}),
     ):  # fmt: skip
-        visit = Visit(browser, path, **context)
+        visit = Visit(browser, dashboard, **context)
         try:
             visit.assert_clean()
             assert visit.horizontal_overflow() <= 0, name
@@ -232,6 +243,7 @@ def test_dark_mode_and_a_narrow_screen(browser: Any, sample: Path, tmp_path: Pat
 def test_hostile_names_render_as_text_in_charts_and_tables(
     browser: Any, sample: Path, tmp_path: Path
 ) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
     path = write_page(sample, tmp_path / "hostile.html", "--where", f"tag={HOSTILE_TAG}")
     visit = Visit(browser, path, viewport={"width": 1280, "height": 900})
     try:
