@@ -124,6 +124,20 @@ def _custom(rows: list[dict[str, Any]], name: Callable[[dict[str, Any]], Any],
     return [[text(name(r)), *(text(human(c, r.get(c))) for c in columns)] for r in rows]
 
 
+def _daily_bars(series: dict[Any, dict[str, Any]], days: Sequence[str], column: str,
+                what: str) -> list[dict[str, Any]]:
+    """One bar trace per series (name → {day: value}) over `days`, for stacking."""
+    data = []
+    for name, by_day in series.items():
+        values = [by_day.get(day, 0) for day in days]
+        data.append({
+            "type": "bar", "name": labels([name])[0], "x": list(days), "y": values,
+            "customdata": [[text(name), text(human(column, v))] for v in values],
+            "hovertemplate": f"<b>%{{customdata[0]}}</b><br>%{{x}}<br>{what}: %{{customdata[1]}}<extra></extra>",
+        })  # fmt: skip
+    return data
+
+
 def cost_trend(report: Report) -> Chart | None:
     """Cost per day, stacked by model: the largest models by cost, the rest as 'other'."""
     rows = _rows(report)
@@ -142,14 +156,7 @@ def cost_trend(report: Report) -> Chart | None:
         by_day[day] = by_day.get(day, 0.0) + (r["cost_usd"] or 0.0)
     days = sorted({r["day"].isoformat() for r in rows})
     order = [m for m in kept if m in series] + (["other models"] if "other models" in series else [])
-    data = []
-    for model in order:
-        values = [series[model].get(day, 0.0) for day in days]
-        data.append({
-            "type": "bar", "name": labels([model])[0], "x": days, "y": values,
-            "customdata": [[text(model), text(human("cost_usd", v))] for v in values],
-            "hovertemplate": "<b>%{customdata[0]}</b><br>%{x}<br>cost: %{customdata[1]}<extra></extra>",
-        })  # fmt: skip
+    data = _daily_bars({model: series[model] for model in order}, days, "cost_usd", "cost")
     return Chart(
         "cost-trend",
         "Cost per day",
@@ -248,30 +255,39 @@ def _model_label(r: dict[str, Any]) -> str:
 QUANTILE_COLORS = {"p50": COLORWAY[0], "p95": COLORWAY[1], "p99": COLORWAY[2]}
 
 
-def latency(report: Report) -> Chart | None:
-    rows = [r for r in _rows(report) if r["p50_latency_ms"] is not None]
-    if not rows:
-        return None
-    rows.reverse()
+def _quantile_bars(rows: list[dict[str, Any]], quantiles: Sequence[tuple[str, str]],
+                   what: str, row_height: int) -> dict[str, Any]:
+    """Grouped horizontal bars per provider/model, one bar per (column, quantile name)."""
+    rows = list(reversed(rows))  # plotly draws the first category at the bottom
     names = labels([_model_label(r) for r in rows])
     data = []
-    # Horizontal groups stack their first trace at the bottom: add p99 first, list p50 first.
-    for column, name in (("p99_latency_ms", "p99"), ("p95_latency_ms", "p95"), ("p50_latency_ms", "p50")):
+    # A horizontal group draws its first trace at the bottom: add the highest quantile
+    # first, and list the legend reversed so that it reads p50, p95, p99.
+    for column, name in reversed(quantiles):
         data.append({
             "type": "bar", "orientation": "h", "name": name, "x": [r[column] for r in rows], "y": names,
             "marker": {"color": QUANTILE_COLORS[name]},
             "customdata": [[text(_model_label(r)), text(human(column, r[column])), text(human("calls", r["calls"]))] for r in rows],
-            "hovertemplate": f"<b>%{{customdata[0]}}</b><br>{name}: %{{customdata[1]}} ms<br>calls: %{{customdata[2]}}<extra></extra>",
+            "hovertemplate": f"<b>%{{customdata[0]}}</b><br>{name} {what}: %{{customdata[1]}} ms<br>calls: %{{customdata[2]}}<extra></extra>",
         })  # fmt: skip
+    return _figure(data, _layout(
+        barmode="group", height=max(260, row_height * len(rows) + 60),
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "traceorder": "reversed"},
+        xaxis={"automargin": True, "ticksuffix": " ms"},
+    ))  # fmt: skip
+
+
+def latency(report: Report) -> Chart | None:
+    rows = [r for r in _rows(report) if r["p50_latency_ms"] is not None]
+    if not rows:
+        return None
+    quantiles = (("p50_latency_ms", "p50"), ("p95_latency_ms", "p95"), ("p99_latency_ms", "p99"))
     return Chart(
         "latency",
         "Latency by model",
         "End-to-end latency of successful calls (ms), the busiest models; proxy-cache hits "
         "left out.",
-        _figure(data, _layout(barmode="group", height=max(260, 56 * len(rows) + 60),
-                              legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom",
-                                      "traceorder": "reversed"},
-                              xaxis={"automargin": True, "ticksuffix": " ms"})),
+        _quantile_bars(rows, quantiles, "latency", 56),
     )
 
 
@@ -279,24 +295,12 @@ def ttft(report: Report) -> Chart | None:
     rows = [r for r in _rows(report) if r["p50_ttft_ms"] is not None]
     if not rows:
         return None
-    rows.reverse()
-    names = labels([_model_label(r) for r in rows])
-    data = []
-    for column, name in (("p95_ttft_ms", "p95"), ("p50_ttft_ms", "p50")):
-        data.append({
-            "type": "bar", "orientation": "h", "name": name, "x": [r[column] for r in rows], "y": names,
-            "marker": {"color": QUANTILE_COLORS[name]},
-            "customdata": [[text(_model_label(r)), text(human(column, r[column]))] for r in rows],
-            "hovertemplate": f"<b>%{{customdata[0]}}</b><br>{name} time to first token: %{{customdata[1]}} ms<extra></extra>",
-        })  # fmt: skip
     return Chart(
         "ttft",
         "Time to first token",
         "Streaming calls only: how long users wait before the answer starts (ms).",
-        _figure(data, _layout(barmode="group", height=max(260, 44 * len(rows) + 60),
-                              legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom",
-                                      "traceorder": "reversed"},
-                              xaxis={"automargin": True, "ticksuffix": " ms"})),
+        _quantile_bars(rows, (("p50_ttft_ms", "p50"), ("p95_ttft_ms", "p95")),
+                       "time to first token", 44),
     )
 
 
@@ -359,15 +363,11 @@ def errors_by_class(report: Report) -> Chart | None:
         return None
     days = sorted({r["day"].isoformat() for r in rows})
     classes = sorted({r["error"] for r in rows}, key=lambda c: str(c))
-    data = []
-    for error in classes:
-        by_day = {r["day"].isoformat(): r["failures"] for r in rows if r["error"] == error}
-        values = [by_day.get(day, 0) for day in days]
-        data.append({
-            "type": "bar", "name": labels([error])[0], "x": days, "y": values,
-            "customdata": [[text(error), text(human("failures", v))] for v in values],
-            "hovertemplate": "<b>%{customdata[0]}</b><br>%{x}<br>failures: %{customdata[1]}<extra></extra>",
-        })  # fmt: skip
+    series = {
+        error: {r["day"].isoformat(): r["failures"] for r in rows if r["error"] == error}
+        for error in classes
+    }
+    data = _daily_bars(series, days, "failures", "failures")
     return Chart(
         "errors-by-class",
         "Failures per day by error class",
