@@ -24,6 +24,8 @@ HOSTILE_TAG = "<script>alert(1)</script>"
 HOSTILE_MODEL = '<img src=x onerror="alert(2)">'
 HOSTILE_TEAM = '"><svg onload=alert(3)>'
 HOSTILE_KEY = "</script><script>alert(4)</script>"
+# Markup plotly.js itself would render (bold) if chart text were not escaped.
+HOSTILE_USER = "<b>bold-user</b>"
 
 
 def generator() -> Any:
@@ -54,7 +56,7 @@ def hostile_events() -> list[dict[str, Any]]:
                 "model": HOSTILE_MODEL,
                 "team_alias": HOSTILE_TEAM,
                 "key_alias": HOSTILE_KEY,
-                "user_id": "user-hostile",
+                "user_id": HOSTILE_USER,
                 "tags": [HOSTILE_TAG],
                 "input_tokens": None if i == 3 else 1_000,
                 "output_tokens": None if i == 3 else 100,

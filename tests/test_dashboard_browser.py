@@ -28,6 +28,7 @@ from sample_dataset import (
     HOSTILE_MODEL,
     HOSTILE_TAG,
     HOSTILE_TEAM,
+    HOSTILE_USER,
     isolated_environment,
     write_sample_dataset,
 )
@@ -251,6 +252,10 @@ def test_hostile_names_render_as_text_in_charts_and_tables(
         assert labels == [HOSTILE_TEAM]
         tags = visit.page.locator("#chart-spenders-tag .ytick text").all_text_contents()
         assert tags == [HOSTILE_TAG]
+        # Markup plotly.js would honour shows as the literal text, tags and all.
+        users = visit.page.locator("#chart-spenders-user .ytick text").all_text_contents()
+        assert users == [HOSTILE_USER]
+        assert visit.page.locator("#chart-spenders-user .ytick text b, .ytick [font-weight]").count() == 0
         assert hover_text(visit, "cost-trend", 0).startswith(HOSTILE_MODEL)
         assert visit.page.locator("svg [onload], img, script[src]").count() == 0
         visit.page.screenshot(path=str(ARTIFACTS / "dashboard-hostile.png"), full_page=True)

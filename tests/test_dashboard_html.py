@@ -28,11 +28,12 @@ from sample_dataset import (
     HOSTILE_MODEL,
     HOSTILE_TAG,
     HOSTILE_TEAM,
+    HOSTILE_USER,
     write_sample_dataset,
 )
 
 runner = CliRunner()
-HOSTILE = (HOSTILE_TAG, HOSTILE_MODEL, HOSTILE_TEAM, HOSTILE_KEY)
+HOSTILE = (HOSTILE_TAG, HOSTILE_MODEL, HOSTILE_TEAM, HOSTILE_KEY, HOSTILE_USER)
 # Tags that may fetch something or run something when they carry a URL.
 RESOURCE_TAGS = ("script", "link", "img", "iframe", "source", "video", "audio", "object",
                  "embed", "track", "image", "use", "frame", "input", "form", "base", "meta")  # fmt: skip
