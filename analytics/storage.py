@@ -51,10 +51,9 @@ def filesystem(data_dir: str) -> tuple[Any, str]:
 
 @functools.lru_cache(maxsize=8)
 def _filesystem_for(data_dir: str, *environment: str | None) -> tuple[Any, str]:
-    import pyarrow.fs as pafs
+    from llmstats.plugin.sink import object_store
 
-    fs, root = pafs.FileSystem.from_uri(data_dir)
-    return fs, root.rstrip("/")
+    return object_store(data_dir)
 
 
 

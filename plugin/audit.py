@@ -73,10 +73,9 @@ def _locked(data_dir: str) -> Iterator[None]:
 
 
 def _remote(data_dir: str) -> tuple[Any, str]:
-    import pyarrow.fs as pafs
+    from .sink import object_store
 
-    fs, root = pafs.FileSystem.from_uri(data_dir)
-    return fs, root.rstrip("/")
+    return object_store(data_dir)
 
 
 def _entry_objects(data_dir: str) -> list[str]:

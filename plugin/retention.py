@@ -51,8 +51,9 @@ def filesystem(data_dir: str) -> tuple[pafs.FileSystem, str]:
     """A pyarrow filesystem and the root path inside it: local paths and s3:// alike."""
     if not is_remote(data_dir):
         return pafs.LocalFileSystem(), str(Path(data_dir.removeprefix("file://")).absolute())
-    fs, root = pafs.FileSystem.from_uri(data_dir)
-    return fs, root.rstrip("/")
+    from .sink import object_store
+
+    return object_store(data_dir)
 
 
 @contextlib.contextmanager
