@@ -583,8 +583,9 @@ def _audit(data_dir: str, action: str, parameters: dict[str, Any], result: dict[
     record(data_dir, action, parameters, result)
 
 
-# prune, purge, compact and audit live in their own module; importing it registers them.
-from . import cli_maintenance  # noqa: E402,F401
+# prune, purge, compact, audit (and recover, ddl) live in their own modules; importing
+# them registers them.
+from . import cli_fleet, cli_maintenance  # noqa: E402,F401
 
 
 def main() -> None:

@@ -40,7 +40,12 @@ pytestmark = pytest.mark.slow
 
 CANARY_SECRET = "fleet-canary-" + "Zq8w" * 8
 PER_PROXY_CONCURRENCY = 6
-LOAD_SECONDS = 3.0
+ANSWERS_PER_PHASE = 30
+"""Each phase lasts until every proxy in rotation answered this many calls (a fresh proxy
+worker is slow for its first calls: the tokenizer and LiteLLM's lazy imports load)."""
+PACE_SECONDS = 0.1
+"""Each client worker waits this long between calls: a steady load (up to 60 calls/s per
+proxy) that leaves CPU for the restart instead of saturating two shared cores."""
 TIME_LIMIT_SECONDS = 90.0
 MODELS = ("gpt-4o-mini", "claude-haiku-4-5")
 
@@ -86,6 +91,7 @@ class Client:
                 continue
             finally:
                 self.in_flight[slot] -= 1
+            await asyncio.sleep(PACE_SECONDS)
             if response.status_code == 200:
                 call_id = response.headers["x-litellm-call-id"]
                 self.answered.append(call_id)
@@ -129,12 +135,18 @@ def test_two_proxies_on_s3_kill_9_one_restart_report_equals_answers(
             list(pool.map(lambda p: p.start(), proxies.values()))
         mark("started")
 
+        async def phase(*lives: str) -> None:
+            deadline = time.monotonic() + TIME_LIMIT_SECONDS
+            while any(len(client.answered_by.get(life, [])) < ANSWERS_PER_PHASE
+                      for life in lives) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+
         async def run() -> None:
             client.urls = {slot: p.url for slot, p in proxies.items()}
             async with httpx.AsyncClient(timeout=30) as http:
                 workers = [asyncio.create_task(client.worker(http, slot, i))
                            for slot in proxies for i in range(PER_PROXY_CONCURRENCY)]
-                await asyncio.sleep(LOAD_SECONDS)
+                await phase("a0", "b0")
                 # Take proxy a out of rotation, let its in-flight calls finish, kill -9 it.
                 client.urls["a"] = None
                 while client.in_flight["a"]:
@@ -148,7 +160,7 @@ def test_two_proxies_on_s3_kill_9_one_restart_report_equals_answers(
                 client.lives["a"] += 1
                 client.urls["a"] = restarted.url
                 mark("restarted")
-                await asyncio.sleep(LOAD_SECONDS)
+                await phase("a1")
                 client.stop.set()
                 await asyncio.gather(*workers)
                 assert len(client.answered) > before_kill > 0

@@ -131,6 +131,21 @@ def test_spark_reads_the_bucket_copy_with_llmstats_totals_during_compaction_grac
     assert segment_tokens == sum(v["input_tokens"] for v in expected.values())
     assert frame.where(F.col("date") == F.lit(done.date).cast("date")).count() == 60
 
+    # The external table `llmstats ddl spark` prints declares the same types.
+    from llmstats.analytics.external_tables import Engine, table_ddl
+
+    for statement in table_ddl(Engine.spark, str(copy / "events")).split(";"):
+        if statement.strip() and not statement.strip().startswith("--"):
+            spark.sql("\n".join(line for line in statement.splitlines()
+                                 if not line.startswith("--")))
+    by_table = spark.sql(
+        "SELECT model, count(*) AS calls, sum(input_tokens) AS input_tokens, "
+        "sum(size(segments)) AS segments, sum(size(tags)) AS tags FROM llmstats_events "
+        "GROUP BY model").collect()
+    assert {r["model"]: r["input_tokens"] for r in by_table} == {
+        m: v["input_tokens"] for m, v in expected.items()}
+    assert sum(r["segments"] for r in by_table) == sum(r["tags"] for r in by_table) == 2 * 84
+
     # Without the hiding, a naive engine counts the compacted day twice.
     for name in hidden:
         (day1 / name).rename(day1 / name.removeprefix("_replaced-"))
