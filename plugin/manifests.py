@@ -10,6 +10,10 @@ on disk for a grace period (a reader that listed them a moment ago can still ope
 them); manifests stay for good, so an input the writer's crash recovery re-creates
 later under the same deterministic name stays excluded.
 
+On object storage compaction also hides each replaced input from other engines under
+`_replaced-<name>` (Spark, Trino and Athena skip `_` files); `resolve` counts a file once
+under either name, and decides between two compactions that ran at once (docs/fleet.md).
+
 Stdlib only, so the writer's retention run can count rows without duckdb.
 """
 
