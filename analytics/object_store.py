@@ -58,12 +58,7 @@ class ListingFileSystem(AbstractFileSystem):
         self.protocol = (scheme_of(data_dir),)
         self._scheme = scheme_of(data_dir)
         self._fs, _ = filesystem(data_dir)
-        self._known: dict[str, FileEntry] = {}
-        self.add(entries)
-
-    def add(self, entries: Iterable[FileEntry]) -> None:
-        for entry in entries:
-            self._known[entry.path] = entry
+        self._known = {entry.path: entry for entry in entries}
 
     # DuckDB passes full URIs; keep them whole (fsspec would strip the scheme).
     @classmethod

@@ -310,3 +310,28 @@ def test_credentials_never_reach_the_data_dir_spool_cache_or_logs(
             assert secret.encode() not in path.read_bytes(), path
         for text in outputs:
             assert secret not in text
+
+
+DYING_WRITER = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from llmstats.plugin.config import load_settings
+from llmstats.plugin.writer import EventWriter
+from rows import event_row
+writer = EventWriter(load_settings(flush_seconds=3600))
+for i in range(5):
+    writer.submit(event_row(event_id=f"orphan-{i}"))
+os._exit(0)  # gone before any flush: the rows are only in the local spool
+"""
+
+
+def test_recover_uploads_what_a_stopped_writer_left_in_its_spool(bucket_uri: str) -> None:
+    tests = str(Path(__file__).resolve().parent)
+    subprocess.run([sys.executable, "-c", DYING_WRITER, tests], check=True, timeout=60)
+    assert event_ids(bucket_uri) == []
+    result = invoke("recover")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("recovered 5 rows from 1 spool segment(s)")
+    assert event_ids(bucket_uri) == [f"orphan-{i}" for i in range(5)]
+    assert not [p for p in load_settings().spool_dir.rglob("*.jsonl") if p.stat().st_size]
+    assert invoke("recover").stdout.startswith("recovered 0 rows")
