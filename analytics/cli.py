@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 
 class _Group(TyperGroup):
-    """The single place where LlmstatsError turns into `llmstats: message` + exit code."""
+    """The single place where LlmstatsError (and an I/O error of the data dir) turns into
+    `llmstats: message` + exit code."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -36,6 +37,10 @@ class _Group(TyperGroup):
         except LlmstatsError as exc:
             typer.echo(f"llmstats: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a data dir that cannot be read or written (disk, bucket)
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            typer.echo(f"llmstats: {first}", err=True)
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(

@@ -7,12 +7,13 @@ The protocol (see docs/maintenance.md, docs/fleet.md and `llmstats.plugin.manife
 2. Write the merged rows, sorted by (ts, event_id), to a hidden temporary file; fsync.
 3. Write `_compaction-<id>.json` naming every input (and, transitively, the files an
    input compacted file replaced) — temp + fsync + rename locally, one PUT remotely.
-4. Make the output `compacted-<id>.parquet` appear: a rename locally, an upload of the
-   finished file on object storage (an object appears whole or not at all). From this
-   instant a new listing sees the output and, through the manifest, excludes the inputs
-   — one listing, one consistent view, so no duplicates (hazard b). Two compactions of
-   one partition at once (no lock on object storage) cannot duplicate rows either: the
-   one whose manifest is older wins and the other counts for nothing.
+4. Make the output `compacted-<id>.parquet` appear: a rename locally; on object storage
+   a server-side copy of the finished file, uploaded under a hidden `_pending-` name
+   before step 3 (an object appears whole or not at all). From this instant a new
+   listing sees the output and, through the manifest, excludes the inputs — one listing,
+   one consistent view, so no duplicates (hazard b). Two compactions of one partition at
+   once (no lock on object storage) cannot duplicate rows either: the one that claimed
+   the rows first wins and the other counts for nothing (`resolve`).
 5. On object storage, hide the inputs from other engines at once (server-side copy to
    `_replaced-<name>`, then delete): Spark, Trino and Athena skip `_` files, and
    llmstats readers that listed an input a moment ago open it under its hidden name.

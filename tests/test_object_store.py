@@ -128,6 +128,13 @@ def _audit_lines(uri: str) -> list[bytes]:
     return [body for name, body in sorted(objects(uri).items()) if name.startswith("audit/")]
 
 
+def test_a_missing_bucket_is_a_one_line_error(bucket_uri: str) -> None:
+    result = invoke("report", "--data-dir", "s3://no-such-bucket-anywhere/llm")
+    assert result.exit_code == 1
+    assert result.output.startswith("llmstats: ") and result.output.count("\n") == 1, result.output
+    assert "Traceback" not in result.output
+
+
 def test_partition_pruning_on_date_holds_over_s3(bucket_uri: str) -> None:
     write_fixture_dataset(bucket_uri)
     con = connect(bucket_uri)
