@@ -12,8 +12,10 @@ dataset of many small immutable files:
   query) is answered from the one listing `event_files()` already made, so a query
   costs no HEAD requests.
 - A small file (below compaction's size limit: every writer flush) is fetched whole in
-  one GET on open, instead of one ranged GET per column chunk; large (compacted) files
-  are read by range.
+  one GET on open, instead of one ranged GET per column chunk, together with the other
+  small files of its partition (16 requests in flight), and kept for the connection's
+  next queries (files never change once written; the cache is bounded); large
+  (compacted) files are read by range.
 - A file compaction hid after this connection listed it (see `hidden_name`) is opened
   under its hidden name: readers that listed a replaced input a moment before it was
   hidden still read it, during the whole grace period.
@@ -25,20 +27,25 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from fsspec import AbstractFileSystem
 
 from llmstats.plugin.manifests import HIDDEN_PREFIX, hidden_name, logical_name
 
-from .storage import FileEntry, filesystem, scheme_of
+from .storage import REMOTE_THREADS, FileEntry, filesystem, scheme_of
 
 if TYPE_CHECKING:
     import duckdb
 
 WHOLE_FILE_BYTES = 32 * 1024 * 1024
 """Files below this are fetched in one request (compaction inputs are all below it)."""
+CACHE_BYTES = 256 * 1024 * 1024
+"""Small files a connection keeps in memory between queries (a report runs several)."""
 
 
 def _twin(path: str) -> str:
@@ -59,6 +66,12 @@ class ListingFileSystem(AbstractFileSystem):
         self._scheme = scheme_of(data_dir)
         self._fs, _ = filesystem(data_dir)
         self._known = {entry.path: entry for entry in entries}
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cached_bytes = 0
+        self._cache_lock = threading.Lock()
+        self._pending: dict[str, Future[bytes]] = {}
+        self._prefetched: set[str] = set()
+        self._pool: ThreadPoolExecutor | None = None
 
     # DuckDB passes full URIs; keep them whole (fsspec would strip the scheme).
     @classmethod
@@ -115,11 +128,65 @@ class ListingFileSystem(AbstractFileSystem):
     def _open_inner(self, path: str, size: int) -> Any:
         inner = path.split("://", 1)[1]
         if size < WHOLE_FILE_BYTES:
-            with self._fs.open_input_stream(inner) as stream:
-                return io.BytesIO(stream.read())
+            return io.BytesIO(self._whole(path, inner))
         handle = self._fs.open_input_file(inner)
         handle.size()  # a missing object fails here, inside the fallback
         return handle
+
+
+    def _whole(self, path: str, inner: str) -> bytes:
+        with self._cache_lock:
+            data = self._cache.get(path)
+            if data is not None:
+                self._cache.move_to_end(path)
+                return data
+            future = self._pending.get(path)
+            if future is None:
+                self._prefetch_folder(path)
+                future = self._pending.get(path)
+        if future is not None:
+            return future.result()
+        return self._fetch(path, inner)
+
+    def _prefetch_folder(self, path: str) -> None:
+        """A query that opens one small file of a partition reads the others too (DuckDB
+        prunes whole partitions, never single files of one): fetch them all, many at a
+        time, instead of one round trip after another. Call with the cache lock held."""
+        folder = path.rpartition("/")[0]
+        if folder in self._prefetched:
+            return
+        self._prefetched.add(folder)
+        wanted = [e for p, e in self._known.items()
+                  if p.rpartition("/")[0] == folder and e.size < WHOLE_FILE_BYTES
+                  and p not in self._cache and p not in self._pending]
+        if sum(e.size for e in wanted) > CACHE_BYTES // 2:
+            return  # more than the cache holds: read on demand
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(REMOTE_THREADS, thread_name_prefix="llmstats-s3")
+        for entry in wanted:
+            self._pending[entry.path] = self._pool.submit(self._fetch_listed, entry.path)
+
+    def _fetch_listed(self, path: str) -> bytes:
+        try:
+            return self._fetch(path, path.split("://", 1)[1])
+        except FileNotFoundError:
+            twin = _twin(path)  # hidden since the listing
+            return self._fetch(path, twin.split("://", 1)[1])
+        finally:
+            with self._cache_lock:
+                self._pending.pop(path, None)
+
+    def _fetch(self, path: str, inner: str) -> bytes:
+        with self._fs.open_input_stream(inner) as stream:
+            data = bytes(stream.read())
+        with self._cache_lock:
+            if path not in self._cache and len(data) <= CACHE_BYTES:
+                self._cache[path] = data
+                self._cached_bytes += len(data)
+                while self._cached_bytes > CACHE_BYTES:
+                    _, evicted = self._cache.popitem(last=False)
+                    self._cached_bytes -= len(evicted)
+        return data
 
 
 def register_object_store(con: duckdb.DuckDBPyConnection, data_dir: str,

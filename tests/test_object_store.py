@@ -91,6 +91,22 @@ def write_batches(batches: int, rows: int, data_dir: str | None = None) -> list[
     return sorted(ids)
 
 
+def rounded(text: str) -> Any:
+    def walk(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, 12)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    lines = text.splitlines()
+    if len(lines) > 1 and all(line.startswith("{") for line in lines):  # jsonl
+        return [walk(json.loads(line)) for line in lines]
+    return walk(json.loads(text))
+
+
 def masked(document: Any) -> Any:
     """Status without what differs between two data dirs by nature (their names, bytes)."""
     text = json.dumps(document, sort_keys=True)
@@ -114,7 +130,8 @@ def test_report_export_and_status_over_s3_equal_the_local_layout(
         local = invoke(*command, "--data-dir", str(isolated_data_dir))
         remote = invoke(*command, "--data-dir", bucket_uri)
         assert local.exit_code == 0 and remote.exit_code == 0, (local.output, remote.output)
-        assert remote.stdout == local.stdout, command
+        # Equal up to float summation order (DuckDB adds in parallel, in no fixed order).
+        assert rounded(remote.stdout) == rounded(local.stdout), command
     local = invoke("status", "-f", "json", "--data-dir", str(isolated_data_dir))
     remote = invoke("status", "-f", "json", "--data-dir", bucket_uri)
     assert remote.exit_code == 0, remote.output
