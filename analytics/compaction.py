@@ -14,9 +14,10 @@ The protocol (see docs/maintenance.md, docs/fleet.md and `llmstats.plugin.manife
    one consistent view, so no duplicates (hazard b). Two compactions of one partition at
    once (no lock on object storage) cannot duplicate rows either: the one that claimed
    the rows first wins and the other counts for nothing (`resolve`).
-5. On object storage, hide the inputs from other engines at once (server-side copy to
-   `_replaced-<name>`, then delete): Spark, Trino and Athena skip `_` files, and
-   llmstats readers that listed an input a moment ago open it under its hidden name.
+5. On object storage, hide the inputs from other engines at once: each got a hidden copy
+   `_replaced-<name>` (server-side) before step 3, so this is a delete of the originals.
+   Spark, Trino and Athena skip `_` files, and llmstats readers that listed an input a
+   moment ago open it under its hidden name.
 6. Inputs (and hidden twins) are deleted only on a later run, once the manifest is older
    than the grace period, so a reader that listed them a moment ago can still open them
    (hazard a). Manifests are kept: an input the writer's crash recovery re-creates under
@@ -274,6 +275,7 @@ def compact_partition(data_dir: str, date: str, *, min_files: int = 2,
             # before the manifest, and the output then appears by a quick server-side
             # copy, well within the grace period of its manifest (see `resolve`).
             upload_file(data_dir, tmp, pending)
+            _copy_to_hidden_names(data_dir, inputs)
         created_at = time.time()
         replaced, claimed_at = _all_replaced(data_dir, date, inputs, created_at)
         manifest = {
@@ -319,10 +321,12 @@ def hide_replaced(data_dir: str, date: str) -> int:
     """Object storage: give every replaced input still under its own name its hidden name
     (copy, then delete), so other engines stop counting it; give back its name to a
     hidden file that no winning compaction replaces (it was hidden by a compaction
-    that then lost to a concurrent one). Returns the files hidden."""
+    that then lost to a concurrent one), and drop the hidden copy of a file that kept
+    its name (a run that died between its copies and its publication). Returns the files
+    hidden."""
     entries, resolution = partition_listing(data_dir, date)
     listed = {entry.path for entry in entries}
-    hide, unhide = [], []
+    hide, unhide, spare = [], [], []
     for logical in resolution.paths:
         folder, _, name = logical.rpartition("/")
         original, twin = logical, f"{folder}/{hidden_name(name)}"
@@ -331,10 +335,24 @@ def hide_replaced(data_dir: str, date: str) -> int:
                 hide.append((original, twin))
         elif twin in listed and original not in listed:
             unhide.append((twin, original))
+        elif twin in listed:
+            spare.append(twin)
     for moves in (hide, unhide):
         copy_files(data_dir, [(src, dst) for src, dst in moves if dst not in listed])
         delete_files(data_dir, [src for src, _ in moves])
+    delete_files(data_dir, spare)
     return len(hide)
+
+
+def _copy_to_hidden_names(data_dir: str, inputs: list[FileEntry]) -> None:
+    """Before publishing: give each input a hidden copy, so that hiding it after the
+    output appears is only a delete (other engines see both for the shortest time)."""
+    pairs = []
+    for entry in inputs:
+        folder, _, name = entry.path.rpartition("/")
+        if name != hidden_name(name):
+            pairs.append((entry.path, f"{folder}/{hidden_name(name)}"))
+    copy_files(data_dir, pairs)
 
 
 def delete_replaced(data_dir: str, *, grace_seconds: float = GRACE_SECONDS,

@@ -1,7 +1,7 @@
 """A fleet on object storage: objects written per proxy worker per day, before and after
 compaction, and report time over s3:// against the same data on local disk.
 
-    flock /tmp/llmstats-bench.lock python benchmarks/bench_fleet.py --work-dir benchmarks/out/fleet
+    python benchmarks/bench_fleet.py --work-dir benchmarks/out/fleet   (one benchmark at a time)
 
 1. Objects per day. A real EventWriter with the default settings (flush every 60 s or at
    50,000 rows) writes one event object per flush per day it touched, plus one heartbeat
@@ -94,7 +94,9 @@ def objects_per_day(endpoint: str, rate: float, flush: float, intervals: int) ->
     event_puts = sum(p.startswith("events/") for p in puts)
     rounds = sum(p.startswith("writers/") for p in puts)  # one heartbeat per writer round
     # A round is the flush interval plus its conversion time (negligible next to 60 s,
-    # not next to the shortened interval): count per round, then 1,440 rounds a day.
+    # not next to the shortened interval): count per round, then 1,440 rounds a day. The
+    # last round (close(), after the submissions stopped) finds the spool empty.
+    steady = max(rounds - 1, 1)
     result = {
         "rate": rate,
         "events": submitted,
@@ -103,11 +105,11 @@ def objects_per_day(endpoint: str, rate: float, flush: float, intervals: int) ->
         "event_objects": len(events),
         "event_puts": event_puts,
         "heartbeat_puts": rounds,
-        "event_objects_per_round": round(event_puts / max(rounds, 1), 3),
+        "event_objects_per_round": round(event_puts / steady, 3),
         "rows_per_object": round(submitted / max(len(events), 1), 1),
         "bytes_per_object": int(statistics.median(i.size for i in events)) if events else 0,
-        "objects_per_day": round(event_puts / max(rounds, 1) * DAY_INTERVALS),
-        "puts_per_day": round(len(puts) / max(rounds, 1) * DAY_INTERVALS),
+        "objects_per_day": round(event_puts / steady * DAY_INTERVALS),
+        "puts_per_day": round((event_puts / steady + 1) * DAY_INTERVALS),
     }
     compact(data_dir, min_files=2)
     delete_replaced(data_dir, grace_seconds=0)
@@ -208,6 +210,28 @@ def hide_window(remote: str, env_day: str = "2026-11-21") -> dict[str, Any]:
     return timings
 
 
+def after_compaction(endpoint: str, work: Path, remote: str, runs: int) -> dict[str, Any]:
+    """The day of 1,440 flush files once compacted (on both sides; the s3 copy was
+    compacted by `hide_window`), replaced inputs deleted: report medians again."""
+    from llmstats.analytics.compaction import compact, delete_replaced
+
+    local = str(work / "local")
+    compact(local, dates=["2026-11-21"])
+    for data_dir in (local, remote):
+        delete_replaced(data_dir, grace_seconds=0)
+    env = {**os.environ, **s3_env(endpoint), "XDG_CACHE_HOME": str(work / "cache"),
+           "LLMSTATS_CONFIG": str(work / "no-config.toml")}
+    day = ["--since", "2026-11-21", "--until", "2026-11-21"]
+    times: dict[str, list[float]] = {"local": [], "s3": []}
+    for data_dir in (local, remote):
+        run_report(data_dir, day, env)
+    for _ in range(runs):
+        for target, data_dir in (("local", local), ("s3", remote)):
+            times[target].append(run_report(data_dir, day, env))
+    return {"overview, the compacted day": {t: round(statistics.median(v), 2)
+                                            for t, v in times.items()}, "runs": times}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work-dir", required=True)
@@ -235,7 +259,9 @@ def main() -> None:
         print(json.dumps({"reports": {k: v for k, v in reports.items() if k != "runs"}},
                          indent=1), flush=True)
         window = hide_window(reports["remote"])
-        print(json.dumps({"publication": window}, indent=1))
+        print(json.dumps({"publication": window}, indent=1), flush=True)
+        print(json.dumps({"after_compaction": after_compaction(
+            endpoint, work, reports["remote"], args.runs)}, indent=1))
     print(f"load at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -160,6 +160,18 @@ def test_partition_pruning_on_date_holds_over_s3(bucket_uri: str) -> None:
     assert "Scanning Files: 1/3" in plan and "Total Files Read: 1" in plan, plan
 
 
+def test_large_objects_are_read_by_range_with_the_same_rows(
+    bucket_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmstats.analytics import object_store
+
+    ids = write_batches(3, 4)
+    monkeypatch.setattr(object_store, "WHOLE_FILE_BYTES", 0)  # every file counts as large
+    con = connect(bucket_uri)
+    assert sorted(r[0] for r in con.execute("SELECT event_id FROM events").fetchall()) == ids
+    assert con.execute("SELECT sum(input_tokens) FROM events").fetchone() == (12 * 120,)
+
+
 def test_writers_spool_locally_and_put_only_finished_objects(bucket_uri: str, tmp_path: Path) -> None:
     ids = write_batches(3, 4)
     names = sorted(objects(bucket_uri))
