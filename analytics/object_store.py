@@ -60,7 +60,8 @@ class ListingFileSystem(AbstractFileSystem):
 
     cachable = False  # fsspec would otherwise keep every instance (and listing) alive
 
-    def __init__(self, data_dir: str, entries: Iterable[FileEntry]) -> None:
+    def __init__(self, data_dir: str, entries: Iterable[FileEntry], *,
+                 prefetch: bool = True) -> None:
         super().__init__()
         self.protocol = (scheme_of(data_dir),)
         self._scheme = scheme_of(data_dir)
@@ -72,6 +73,7 @@ class ListingFileSystem(AbstractFileSystem):
         self._pending: dict[str, Future[bytes]] = {}
         self._prefetched: set[str] = set()
         self._pool: ThreadPoolExecutor | None = None
+        self._prefetch = prefetch
 
     # DuckDB passes full URIs; keep them whole (fsspec would strip the scheme).
     @classmethod
@@ -153,7 +155,7 @@ class ListingFileSystem(AbstractFileSystem):
         prunes whole partitions, never single files of one): fetch them all, many at a
         time, instead of one round trip after another. Call with the cache lock held."""
         folder = path.rpartition("/")[0]
-        if folder in self._prefetched:
+        if not self._prefetch or folder in self._prefetched:
             return
         self._prefetched.add(folder)
         wanted = [e for p, e in self._known.items()
@@ -200,4 +202,4 @@ def register_object_store(con: duckdb.DuckDBPyConnection, data_dir: str,
 def open_listed(data_dir: str, entry: FileEntry) -> Any:
     """A readable file object for one listed file (footer reads outside DuckDB), with the
     same fallback to a hidden twin."""
-    return ListingFileSystem(data_dir, [entry]).open(entry.path, "rb")
+    return ListingFileSystem(data_dir, [entry], prefetch=False).open(entry.path, "rb")
