@@ -135,9 +135,9 @@ def test_spark_reads_the_bucket_copy_with_llmstats_totals_during_compaction_grac
     from llmstats.analytics.external_tables import Engine, table_ddl
 
     for statement in table_ddl(Engine.spark, str(copy / "events")).split(";"):
-        if statement.strip() and not statement.strip().startswith("--"):
-            spark.sql("\n".join(line for line in statement.splitlines()
-                                 if not line.startswith("--")))
+        sql = "\n".join(line for line in statement.splitlines() if not line.startswith("--"))
+        if sql.strip():
+            spark.sql(sql)  # CREATE TABLE, then MSCK REPAIR TABLE
     by_table = spark.sql(
         "SELECT model, count(*) AS calls, sum(input_tokens) AS input_tokens, "
         "sum(size(segments)) AS segments, sum(size(tags)) AS tags FROM llmstats_events "
