@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 
 class _Group(TyperGroup):
-    """The single place where LlmstatsError turns into `llmstats: message` + exit code."""
+    """The single place where LlmstatsError (and an I/O error of the data dir) turns into
+    `llmstats: message` + exit code."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -37,6 +38,10 @@ class _Group(TyperGroup):
         except LlmstatsError as exc:
             typer.echo(f"llmstats: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a data dir that cannot be read or written (disk, bucket)
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            typer.echo(f"llmstats: {first}", err=True)
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(
@@ -612,8 +617,9 @@ def _audit(data_dir: str, action: str, parameters: dict[str, Any], result: dict[
     record(data_dir, action, parameters, result)
 
 
-# prune, purge, compact and audit live in their own module; importing it registers them.
-from . import cli_maintenance  # noqa: E402,F401
+# prune, purge, compact, audit (and recover, ddl) live in their own modules; importing
+# them registers them.
+from . import cli_fleet, cli_maintenance  # noqa: E402,F401
 
 
 def main() -> None:
