@@ -69,7 +69,12 @@ def open_dataset(
     # A report runs several queries over the same files: parse each footer once.
     con.execute("SET parquet_metadata_cache = true")
     # DuckDB's own progress bar would print into report output; the CLI has its own.
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        # In Jupyter without ipywidgets DuckDB refuses to change the setting (it is off
+        # there already); connect() must still work in a notebook.
+        pass
     state = DatasetState(resolved, event_files(resolved))
     register_raw_events(con, state, quarantine=quarantine)
     # Reports read this to choose an exact or an approximate distinct count of requests.

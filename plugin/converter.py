@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 # LiteLLM's logging queue can lag far behind under load, and a row counted twice is as
 # wrong as a row lost, so this is generous.
 MARKER_PATIENCE_SECONDS = 600.0
+RECOVERY_STEP = "recovering spools of dead writers"
 
 
 def parquet_name(writer_id: str, seq: int) -> str:
@@ -253,7 +254,7 @@ def run(request: Request) -> Result:
     if request.recover:
         steps.append(
             (
-                "recovering spools of dead writers",
+                RECOVERY_STEP,
                 lambda: recover_orphans(settings.spool_dir, request.writer_id, sink, result),
             )
         )

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import converter
+from .converter import RECOVERY_STEP
 from .config import Settings
 from .segmenter import Segmenter
 from .spool import SpoolSegments, orphaned_folder, writer_folders
@@ -66,8 +67,11 @@ def _python_executable() -> bool:
     return os.path.basename(sys.executable or "").lower().startswith(("python", "pypy"))
 
 
-class ConverterFailed(RuntimeError):
-    """A converter round did not finish; what it did not convert stays in the spool."""
+class ConverterFailed(OSError):
+    """A converter round did not finish; what it did not convert stays in the spool.
+
+    An OSError: what fails there is nearly always the data dir (a full disk, a missing
+    bucket), and the CLI turns an OSError into its one-line message (`llmstats recover`)."""
 
 
 class EventWriter:
@@ -277,7 +281,9 @@ class EventWriter:
             self.stats.last_error, self.stats.last_error_at = str(errors[-1]), time.time()
             failed = ", ".join(result.get("failed") or ["converter round"])
             self._warn(f"{failed} failed: {errors[-1]}", None)
-            if "converting the spool" in (result.get("failed") or []):
+            # Rows that stayed in a spool are the caller's business (flush, recover); a
+            # heartbeat that did not reach object storage is only worth the warning.
+            if set(result.get("failed") or []) & {"converting the spool", RECOVERY_STEP}:
                 raise ConverterFailed(str(errors[-1]))
         return result
 
