@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import converter
-from .converter import RECOVERY_STEP
 from .config import Settings
+from .converter import RECOVERY_STEP
 from .segmenter import Segmenter
 from .spool import SpoolSegments, orphaned_folder, writer_folders
 from .spool_line import encode_line
