@@ -36,7 +36,9 @@ from payloads import fresh_call, load_records
 
 def run_once(events: int, data_dir: str, segments: bool, rate: float | None) -> list[float]:
     """Per-call wall time in µs; `rate` paces the calls (events/s), None fires them back to back."""
-    settings = load_settings(data_dir=data_dir, flush_seconds=1.0, segments=segments)
+    # The settings a proxy runs with (flush every 60 s or 50,000 rows, conversion in a
+    # child process), so the writer and segmenter threads do what they do there.
+    settings = load_settings(data_dir=data_dir, segments=segments)
     logger = LLMStatsLogger(settings)
     records = load_records()
     timings = []

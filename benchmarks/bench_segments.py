@@ -1,9 +1,16 @@
-"""Segment counting throughput: prompt tokens per second per core, exact and estimated.
+"""Segment counting throughput: prompt tokens per second per core.
 
-Goal (issue 4): know what exact counting costs. Prompts are the recorded proxy payloads
-(chat with tools, long system prompts) plus a synthetic 20k-token prompt mixing prose,
-fenced code and JSON. CPU time of the counting thread is what is divided by, so the figure
-is per core; the peer is the character estimate the segmenter falls back to under load.
+Goal (issue 4): know what counting costs. Prompts are the recorded proxy payloads (chat
+with tools, long system prompts) plus a synthetic 20k-token prompt mixing prose, fenced
+code and JSON. CPU time of the counting thread is what is divided by, so the figure is per
+core. Three ways, through the segmenter as it runs (splitting, kinds, apportioning and the
+counts file included):
+- whole: every segment's text through the tokenizer;
+- measured (what the segmenter does): whole up to 2,000 characters, evenly spaced samples
+  beyond (segments.measured_tokens), with the largest share difference to `whole`; every
+  text as if never seen (the segmenter keeps counts of long texts it saw lately, which
+  would make repeated prompts nearly free: printed apart as "measured, seen before");
+- estimate: four characters a token, the fallback under load.
 
     .venv/bin/python benchmarks/bench_segments.py [--jobs 3000] [--repeats 5]
 """
@@ -18,12 +25,16 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import argparse
 import json
 import statistics
+import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from llmstats.plugin import segments
 from llmstats.plugin.extract import call_type_of
 from llmstats.plugin.segmenter import Segmenter
-from llmstats.plugin.segments import exact_tokens
+from llmstats.plugin.segments import exact_tokens, measured_tokens, split_prompt
 
 from payloads import load_records
 
@@ -52,18 +63,39 @@ def recorded_prompts() -> list[tuple[Any, Any]]:
     return prompts
 
 
-def rate(prompts: list[tuple[Any, Any]], jobs: int, estimate: bool) -> tuple[float, int]:
-    """(tokens per CPU-second, tokens) for `jobs` prompts counted on this thread."""
-    segmenter = Segmenter()
-    for index in range(jobs):
-        messages, tools = prompts[index % len(prompts)]
-        segmenter.offer(str(index), messages, tools, None)
-    started = time.thread_time()
-    segmenter.drain(estimate=estimate)
-    spent = time.thread_time() - started
-    counts = segmenter.take([str(i) for i in range(jobs)])
-    tokens = sum(t for hit in counts if hit for _, _, t in hit[0])
-    return tokens / spent, tokens
+def rate(
+    prompts: list[tuple[Any, Any]], jobs: int, counter: Callable[[str], int] | None
+) -> tuple[float, dict[str, list[int]]]:
+    """(prompt tokens per CPU-second, shares per event) for `jobs` prompts counted on this
+    thread; `counter` None: the character estimate. Tokens are the prompts' whole counts,
+    the same for every method, so the rates compare what a core gets through."""
+    tokens = sum(prompt_tokens(*prompts[index % len(prompts)]) for index in range(jobs))
+    with tempfile.TemporaryDirectory() as folder:
+        segmenter = Segmenter(Path(folder), counter=counter or exact_tokens)
+        for index in range(jobs):
+            messages, tools = prompts[index % len(prompts)]
+            segmenter.incoming.append((1, index, (str(index), messages, tools, 10_000, False)))
+        started = time.thread_time()
+        segmenter.drain(estimate=counter is None)
+        spent = time.thread_time() - started
+        lines = [json.loads(line) for line in (Path(folder) / "00000001.counts").open("rb")]
+    shares = {line["event_id"]: [s["tokens"] for s in line["segments"]] for line in lines}
+    return tokens / spent, shares
+
+
+def unseen_measured_tokens(text: str) -> int:
+    """measured_tokens as for a text never seen before."""
+    segments._known.clear()
+    return measured_tokens(text)
+
+
+def prompt_tokens(messages: Any, tools: Any) -> int:
+    return sum(exact_tokens(p[2]) for p in split_prompt(messages, tools) if isinstance(p[2], str))
+
+
+def worst_share_gap(a: dict[str, list[int]], b: dict[str, list[int]]) -> float:
+    """Largest difference of one segment's share (percentage points of 10,000 tokens)."""
+    return max(abs(x - y) for key in a for x, y in zip(a[key], b[key], strict=True)) / 100
 
 
 def main() -> None:
@@ -78,12 +110,21 @@ def main() -> None:
     }
     for name, prompts in workloads.items():
         jobs = args.jobs if name.startswith("recorded") else max(1, args.jobs // 30)
-        exact = [rate(prompts, jobs, estimate=False) for _ in range(args.repeats)]
-        cheap = [rate(prompts, jobs, estimate=True) for _ in range(args.repeats)]
+        figures = {}
+        for label, counter in (
+            ("whole", exact_tokens),
+            ("measured", unseen_measured_tokens),
+            ("measured, seen before", measured_tokens),
+            ("estimate", None),
+        ):
+            runs = [rate(prompts, jobs, counter) for _ in range(args.repeats)]
+            figures[label] = (statistics.median(r for r, _ in runs), runs[0][1])
+        gap = worst_share_gap(figures["whole"][1], figures["measured"][1])
+        guess = worst_share_gap(figures["whole"][1], figures["estimate"][1])
         print(
-            f"{name}: exact {statistics.median(r for r, _ in exact) / 1e6:.2f} M tokens/s per core, "
-            f"estimate {statistics.median(r for r, _ in cheap) / 1e6:.2f} M tokens/s "
-            f"({exact[0][1] // jobs:,} tokens per prompt, {jobs} prompts x {args.repeats} runs)"
+            f"{name} ({jobs} prompts x {args.repeats} runs): "
+            + ", ".join(f"{label} {r / 1e6:.2f} M tokens/s per core" for label, (r, _) in figures.items())
+            + f"; largest share gap to whole: measured {gap:.2f} pp, estimate {guess:.2f} pp"
         )
 
 

@@ -17,6 +17,8 @@ from typing import Any, Literal, get_args
 
 PrivacyLevel = Literal["minimal", "standard", "full"]
 PRIVACY_LEVELS: tuple[str, ...] = get_args(PrivacyLevel)
+ConverterMode = Literal["process", "inline"]
+CONVERTER_MODES: tuple[str, ...] = get_args(ConverterMode)
 
 ENV_PREFIX = "LLMSTATS_"
 
@@ -41,6 +43,9 @@ class Settings:
     retention_days: int | None = None
     segments: bool = True
     """Count where input tokens go (off: no tokenizer runs, `segments` stays null)."""
+    converter: ConverterMode = "process"
+    """Where spool segments become Parquet: a short-lived child process per round (the
+    proxy process then never loads pyarrow), or `inline` on the writer thread."""
     config_file: Path | None = None
 
     @property
@@ -167,8 +172,13 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise ConfigError(
             f"LLMSTATS_PRIVACY must be one of {', '.join(PRIVACY_LEVELS)}, not {privacy!r}"
         )
+    converter = str(pick("converter") or "process").strip().lower()
+    if converter not in CONVERTER_MODES:
+        raise ConfigError(
+            f"LLMSTATS_CONVERTER must be one of {', '.join(CONVERTER_MODES)}, not {converter!r}"
+        )
     settings = Settings(data_dir=data_dir, spool_dir=spool_dir, config_file=config_file)
-    changes: dict[str, Any] = {"privacy": privacy}
+    changes: dict[str, Any] = {"privacy": privacy, "converter": converter}
     numbers: dict[str, tuple[type[int] | type[float], float]] = {
         "flush_seconds": (float, 0.05),
         "flush_rows": (int, 1),

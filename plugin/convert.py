@@ -1,57 +1,93 @@
-"""Spool segment → Arrow tables per date partition, deterministic and duplicate-free.
+"""Spool segment → Parquet, streamed: a few MB of the segment at a time, never all of it.
 
-Converting the same segment twice yields the same files under the same names, which is
-what makes crash recovery exactly-once: a crash after the rename but before the segment
-is deleted just rewrites identical files.
+A proxy spools a minute of traffic per segment (60,000 rows and ~60 MB of JSON at 1,000
+calls a second). Holding that at once as bytes, as an Arrow table, its conformed copy and
+the Parquet encoding costs hundreds of MB for a moment every minute; streaming keeps the
+working set to one chunk (READ_CHUNK_BYTES of JSON) plus one row group per date being
+gathered, plus the compressed output, which is small.
+
+Converting the same inputs twice yields the same rows under the same names, which is what
+makes crash recovery exactly-once: a crash after a file is in place but before its
+segment is deleted just rewrites identical files. Chunks are read in order and each row
+group is sorted by start time on its own, so the same segment always gives the same file.
+
+Per segment, in one pass:
+- rows without an id or a start time are dropped; an id seen before in the segment too;
+- the segment's prompt counts (`NNNNNNNN.counts`, written by the segmenter in line order)
+  are joined to its events by the offset of each event's line;
+- response markers (response_marker.py) are dropped once a successful event of their call
+  has been seen; the rest wait until the end, where they are either carried to the next
+  segment (still within their patience) or become the row.
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
+import pyarrow.parquet as pq
 
+from .response_marker import CAPTURE_MARKER
 from .schema import (
     DERIVED_COLUMNS,
     EVENT_SCHEMA,
+    SEGMENT_TYPE,
     SPOOL_SCHEMA,
     TIMESTAMP_COLUMNS,
     WRITER_COLUMNS,
 )
-from .spool import valid_lines
+from .sink import PARQUET_OPTIONS, Sink
+from .spool import READ_CHUNK_BYTES, spool_chunks, valid_lines
 
-_PARSE = pajson.ParseOptions(explicit_schema=SPOOL_SCHEMA, unexpected_field_behavior="ignore")
-_READ = pajson.ReadOptions(block_size=8 << 20)
+ROW_GROUP_ROWS = 16_384  # rows gathered per date before a row group is written
+
+COUNTS_SCHEMA = pa.schema(
+    [
+        ("at", pa.int64()),
+        ("event_id", pa.string()),
+        ("segments", pa.list_(SEGMENT_TYPE)),
+        ("segments_estimated", pa.bool_()),
+    ]
+)
+
+# Blocks smaller than a chunk let Arrow parse one chunk on several cores.
+_READ = pajson.ReadOptions(block_size=1 << 20)
+DAY_US = 86_400_000_000
 
 
-def _read(data: bytes) -> pa.Table:
-    return pajson.read_json(io.BytesIO(data), read_options=_READ, parse_options=_PARSE)
+def _read(data: bytes, schema: pa.Schema) -> pa.Table:
+    options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    return pajson.read_json(pa.BufferReader(data), read_options=_READ, parse_options=options)
 
 
-def _parse_each_good_line(lines: list[bytes]) -> list[pa.Table]:
+def _parse_each_good_line(lines: list[bytes], schema: pa.Schema) -> list[pa.Table]:
     """Bisect down to the lines that do not parse and leave only those out."""
     try:
-        return [_read(b"\n".join(lines) + b"\n")]
+        return [_read(b"\n".join(lines) + b"\n", schema)]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         if len(lines) == 1:
             return []
     middle = len(lines) // 2
-    return _parse_each_good_line(lines[:middle]) + _parse_each_good_line(lines[middle:])
+    return _parse_each_good_line(lines[:middle], schema) + _parse_each_good_line(
+        lines[middle:], schema
+    )
 
 
-def _parse(data: bytes) -> pa.Table:
+def parse_lines(data: bytes, schema: pa.Schema = SPOOL_SCHEMA) -> pa.Table:
     try:
-        return _read(data)
+        return _read(data, schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         # A failed or torn write can leave a fragment mid-file, and a row can hold a
         # value the schema refuses: keep every row that parses, lose only the bad ones.
-        cleaned = valid_lines(data)
-        tables = _parse_each_good_line(cleaned.splitlines()) if cleaned else []
+        cleaned = valid_lines(bytes(data))
+        tables = _parse_each_good_line(cleaned.splitlines(), schema) if cleaned else []
         if not tables:
-            return SPOOL_SCHEMA.empty_table()
+            return schema.empty_table()
         return pa.concat_tables(tables)
 
 
@@ -99,47 +135,13 @@ def _conform(table: pa.Table, constants: Mapping[str, object]) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=EVENT_SCHEMA)
 
 
-def _drop_duplicate_ids(table: pa.Table) -> pa.Table:
-    ids = table.column("event_id")
-    if pc.count_distinct(ids).as_py() == table.num_rows:
-        return table
-    return table.take(first_occurrences(ids.to_pylist()))
-
-
-def _sorted_by_ts(table: pa.Table) -> pa.Table:
+def sorted_by_ts(table: pa.Table) -> pa.Table:
     """Rows by start time (what min/max statistics and compaction like); arrival order
-    is nearly sorted already, so check before paying for a sort. The sort is stable,
-    so the same segment always yields the same file."""
+    is nearly sorted already, so check before paying for a sort. The sort is stable."""
     ts = table.column("ts")
     if table.num_rows < 2 or pc.all(pc.greater_equal(ts[1:], ts[:-1])).as_py():
         return table
     return table.take(pc.sort_indices(table, sort_keys=[("ts", "ascending")]))
-
-
-def parse_segment(data: bytes) -> pa.Table:
-    """Spool lines → a raw table (SPOOL_SCHEMA) of the rows that have an id and a start."""
-    raw = _parse(data)
-    if raw.num_rows == 0:
-        return raw
-    return raw.filter(pc.and_(pc.is_valid(raw.column("event_id")), pc.is_valid(raw.column("ts"))))
-
-
-def split_markers(raw: pa.Table, marker: str) -> tuple[pa.Table, pa.Table]:
-    """(callback events, response markers) of a raw table."""
-    is_marker = pc.fill_null(pc.equal(raw.column("capture"), marker), False)
-    return raw.filter(pc.invert(is_marker)), raw.filter(is_marker)
-
-
-def unsettled_markers(markers: pa.Table, events: pa.Table) -> pa.Table:
-    """Markers no successful event of the same call has settled, one per call."""
-    if markers.num_rows == 0:
-        return markers
-    succeeded = events.filter(pc.fill_null(pc.equal(events.column("status"), "success"), False))
-    settled = pc.is_in(
-        markers.column("call_id"), value_set=succeeded.column("call_id").combine_chunks()
-    )
-    open_markers = markers.filter(pc.invert(pc.fill_null(settled, False)))
-    return open_markers.take(first_occurrences(open_markers.column("call_id").to_pylist()))
 
 
 def first_occurrences(values: list[object]) -> pa.Array:
@@ -150,21 +152,209 @@ def first_occurrences(values: list[object]) -> pa.Array:
     return pa.array(list(seen.values()), type=pa.int64())
 
 
-def event_tables(raw: pa.Table, constants: Mapping[str, object]) -> dict[str, pa.Table]:
-    """Raw rows → conformed tables keyed by UTC date (YYYY-MM-DD), duplicate-free, by ts.
+def _keep(table: pa.Table, mask: pa.Array | pa.ChunkedArray) -> pa.Table:
+    """`table.filter(mask)` without copying sixty columns when the mask keeps every row."""
+    kept = pc.sum(mask).as_py() or 0
+    if kept == table.num_rows:
+        return table
+    return table.filter(mask) if kept else table.slice(0, 0)
 
-    `constants` holds the writer columns (privacy_level, schema_version, llmstats_version,
-    writer_id) of the process that spooled the rows."""
-    if raw.num_rows == 0:
-        return {}
-    table = _sorted_by_ts(_drop_duplicate_ids(_conform(raw, constants)))
-    dates = pc.strftime(table.column("ts"), format="%Y-%m-%d")
-    result = {}
-    for date in pc.unique(dates).to_pylist():
-        result[date] = table.filter(pc.equal(dates, date))
-    return result
+
+def _unique_first(table: pa.Table, key: str) -> pa.Table:
+    column = table.column(key)
+    if table.num_rows < 2 or pc.count_distinct(column).as_py() == table.num_rows:
+        return table
+    return table.take(first_occurrences(column.to_pylist()))
+
+
+def _not_in(table: pa.Table, key: str, found: list[pa.Array]) -> pa.Table:
+    """Rows whose `key` is none of the values in `found`."""
+    if not found or table.num_rows == 0:
+        return table
+    hit = pc.is_in(table.column(key), value_set=pa.chunked_array(found, type=pa.string()))
+    return _keep(table, pc.invert(pc.fill_null(hit, False)))
+
+
+Emit = Callable[[str, pa.Table], None]
+"""Receives conformed rows of one UTC date (YYYY-MM-DD)."""
+
+
+class SegmentStream:
+    """The state of one segment's conversion, fed chunk by chunk (see the module doc)."""
+
+    def __init__(self, constants: Mapping[str, object], emit: Emit) -> None:
+        self._constants = constants
+        self._emit = emit
+        self._seen: list[pa.Array] = []  # event ids emitted so far
+        self._succeeded: list[pa.Array] = []  # call ids of successful events so far
+        self._waiting: list[pa.Table] = []  # markers nothing has settled yet
+        self.rows = 0
+        self.marker_rows = 0
+
+    def feed(self, raw: pa.Table, counts: pa.Table | None = None) -> None:
+        """One chunk of raw rows (SPOOL_SCHEMA); `counts`, the counts rows of its events."""
+        if raw.num_rows == 0:
+            return
+        raw = _keep(raw, pc.and_(pc.is_valid(raw.column("event_id")), pc.is_valid(raw.column("ts"))))
+        is_marker = pc.fill_null(pc.equal(raw.column("capture"), CAPTURE_MARKER), False)
+        events, markers = _keep(raw, pc.invert(is_marker)), _keep(raw, is_marker)
+        if events.num_rows:
+            success = pc.fill_null(pc.equal(events.column("status"), "success"), False)
+            calls = pc.drop_null(_keep(events, success).column("call_id")).combine_chunks()
+            if len(calls):
+                self._succeeded.append(calls)
+                self._waiting = [_not_in(w, "call_id", [calls]) for w in self._waiting]
+            if counts is not None and counts.num_rows:
+                events = _with_counts(events, counts)
+            self._add(events)
+        if markers.num_rows:
+            self._waiting.append(_not_in(markers, "call_id", self._succeeded))
+
+    def _add(self, rows: pa.Table) -> None:
+        rows = _not_in(_unique_first(rows, "event_id"), "event_id", self._seen)
+        if rows.num_rows == 0:
+            return
+        self._seen.append(rows.column("event_id").combine_chunks())
+        table = _conform(rows, self._constants)
+        # UTC days as integers (formatting every row's date would cost more than the rest).
+        days = pc.divide(rows.column("ts"), DAY_US)
+        distinct = pc.unique(days).to_pylist()
+        for day in distinct:
+            date = (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
+            self._emit(date, table if len(distinct) == 1 else table.filter(pc.equal(days, day)))
+        self.rows += table.num_rows
+
+    def finish(self, carry_after_us: int | None) -> pa.Table:
+        """End of input. Unsettled markers that ended after `carry_after_us` are returned
+        (to carry forward); the rest become rows. None: every one becomes its row."""
+        waiting = self._waiting
+        self._waiting = []
+        markers = pa.concat_tables(waiting) if waiting else SPOOL_SCHEMA.empty_table()
+        markers = _unique_first(markers, "call_id")
+        carried = SPOOL_SCHEMA.empty_table()
+        if carry_after_us is not None and markers.num_rows:
+            later = pc.fill_null(pc.greater(markers.column("end_ts"), carry_after_us), True)
+            carried, markers = markers.filter(later), markers.filter(pc.invert(later))
+        before = self.rows
+        self._add(markers)
+        self.marker_rows += self.rows - before
+        return carried
+
+
+def _with_counts(events: pa.Table, counts: pa.Table) -> pa.Table:
+    """Fill `segments` and `segments_estimated` from the counts rows (by event id)."""
+    where = pc.index_in(events.column("event_id"), value_set=counts.column("event_id"))
+    for name in ("segments", "segments_estimated"):
+        events = events.set_column(
+            events.schema.get_field_index(name), name, counts.column(name).take(where)
+        )
+    return events
+
+
+class _Counts:
+    """The counts file of a segment, read alongside it: rows come in line order."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._chunks = iter(spool_chunks(path)) if path is not None else iter(())
+        self._buffer = COUNTS_SCHEMA.empty_table()
+        self._done = path is None
+
+    def before(self, end: int) -> pa.Table:
+        """Counts of events whose line starts before offset `end` (not yet handed out)."""
+        while not self._done and (
+            self._buffer.num_rows == 0 or self._buffer.column("at")[-1].as_py() < end
+        ):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._done = True
+                break
+            parsed = parse_lines(chunk[1], COUNTS_SCHEMA).filter(
+                pc.is_valid(pc.field("at"))
+            )
+            self._buffer = pa.concat_tables([self._buffer, parsed])
+        early = pc.fill_null(pc.less(self._buffer.column("at"), end), False)
+        taken, self._buffer = self._buffer.filter(early), self._buffer.filter(pc.invert(early))
+        return taken
+
+
+class _DateFiles:
+    """One Parquet file per date, written row group by row group into memory (compressed,
+    so small: ~90 bytes a row) and handed to the sink whole once the segment is done."""
+
+    def __init__(self, row_group_rows: int) -> None:
+        self._row_group_rows = row_group_rows
+        self._gathered: dict[str, list[pa.Table]] = {}
+        self._outputs: dict[str, tuple[pa.BufferOutputStream, pq.ParquetWriter]] = {}
+        self.rows: dict[str, int] = {}
+
+    def add(self, date: str, table: pa.Table) -> None:
+        gathered = self._gathered.setdefault(date, [])
+        gathered.append(table)
+        self.rows[date] = self.rows.get(date, 0) + table.num_rows
+        if sum(t.num_rows for t in gathered) >= self._row_group_rows:
+            self._write_group(date)
+
+    def _write_group(self, date: str) -> None:
+        gathered = self._gathered.pop(date, [])
+        if not gathered:
+            return
+        group = sorted_by_ts(pa.concat_tables(gathered))
+        if date not in self._outputs:
+            stream = pa.BufferOutputStream()
+            self._outputs[date] = (stream, pq.ParquetWriter(stream, EVENT_SCHEMA, **PARQUET_OPTIONS))
+        self._outputs[date][1].write_table(group, row_group_size=group.num_rows)
+
+    def finish(self, sink: Sink, name: str) -> int:
+        """Write every date's file through the sink; returns the files written."""
+        for date in list(self._gathered):
+            self._write_group(date)
+        for date, (stream, writer) in self._outputs.items():
+            writer.close()
+            sink.write_bytes(f"events/date={date}/{name}", stream.getvalue().to_pybytes())
+        return len(self._outputs)
+
+
+@dataclass
+class Converted:
+    rows: dict[str, int]  # per date
+    files: int
+    marker_rows: int
+    carried: pa.Table  # markers to carry forward (SPOOL_SCHEMA rows)
+
+
+def convert_segment(
+    segment: Path | None,
+    *,
+    constants: Mapping[str, object],
+    sink: Sink,
+    name: str,
+    carry_in: Path | None = None,
+    counts: Path | None = None,
+    carry_after_us: int | None = None,
+    row_group_rows: int = ROW_GROUP_ROWS,
+    chunk_bytes: int = READ_CHUNK_BYTES,
+) -> Converted:
+    """Stream `carry_in` (markers carried from earlier segments), then `segment` with its
+    `counts`, into `events/date=…/<name>` files. See SegmentStream.finish for markers."""
+    files = _DateFiles(row_group_rows)
+    stream = SegmentStream(constants, files.add)
+    if carry_in is not None:
+        for _, data in spool_chunks(carry_in, chunk_bytes):
+            stream.feed(parse_lines(data))
+    if segment is not None:
+        counts_rows = _Counts(counts)
+        for offset, data in spool_chunks(segment, chunk_bytes):
+            stream.feed(parse_lines(data), counts_rows.before(offset + len(data)))
+    carried = stream.finish(carry_after_us)
+    written = files.finish(sink, name)
+    return Converted(files.rows, written, stream.marker_rows, carried)
 
 
 def segment_tables(data: bytes, constants: Mapping[str, object]) -> dict[str, pa.Table]:
-    """Spool lines → conformed tables by date (every row, markers included)."""
-    return event_tables(parse_segment(data), constants)
+    """Spool lines → conformed tables by date, every marker a row (tests and tools)."""
+    parts: dict[str, list[pa.Table]] = {}
+    stream = SegmentStream(constants, lambda date, table: parts.setdefault(date, []).append(table))
+    stream.feed(parse_lines(data))
+    stream.finish(None)
+    return {date: sorted_by_ts(pa.concat_tables(tables)) for date, tables in parts.items()}
+

@@ -118,6 +118,15 @@ def _str(value: object) -> str | None:
     return None
 
 
+def _s(value: object) -> str | None:
+    """`_str` with the common cases first: a present, plain string, or nothing at all."""
+    if value is None:
+        return None
+    if type(value) is str:
+        return value or None
+    return _str(value)
+
+
 def _mapping(value: object) -> Mapping[str, Any]:
     if type(value) is dict or isinstance(value, Mapping):
         return value
@@ -212,6 +221,39 @@ def _tool_names(response: object) -> list[str]:
     return names
 
 
+# Small caches for values that repeat on nearly every call (a proxy has a handful of
+# deployments and models): the string work is done once per distinct value. Bounded: a
+# payload full of distinct values only costs the string work it would have cost anyway.
+_CACHE_LIMIT = 4096
+_hosts: dict[str, str | None] = {}
+_models: dict[tuple[str, str | None], str | None] = {}
+
+
+def _cached_host(url: object) -> str | None:
+    if type(url) is str:
+        host = _hosts.get(url, _EMPTY)
+        if host is not _EMPTY:
+            return host  # type: ignore[return-value]
+        if len(_hosts) >= _CACHE_LIMIT:
+            _hosts.clear()
+        host = _hosts[url] = _host_of(url)
+        return host
+    return _host_of(url)
+
+
+def _cached_model(raw: object, provider: str | None) -> str | None:
+    if type(raw) is str:
+        key = (raw, provider)
+        model = _models.get(key, _EMPTY)
+        if model is not _EMPTY:
+            return model  # type: ignore[return-value]
+        if len(_models) >= _CACHE_LIMIT:
+            _models.clear()
+        model = _models[key] = model_name(raw, provider)
+        return model
+    return model_name(raw, provider)
+
+
 def extract_event(
     kwargs: Mapping[str, Any],
     response: object,
@@ -224,72 +266,130 @@ def extract_event(
 
     Writer constants (privacy level, versions, writer id) and durations derived from the
     timestamps are added when the spool is converted, not here (see schema.SPOOL_SCHEMA).
+
+    This runs for every call on LiteLLM's event loop, so the common case of each field (a
+    plain str, int or float where one belongs) is tested inline with `type(x) is ...` and
+    only anything else goes through the general helpers above; the result is the same.
     """
     payload = kwargs.get("standard_logging_object")
-    if not isinstance(payload, Mapping):
+    if type(payload) is not dict and not isinstance(payload, Mapping):
         return None
-    call_id = _str(payload.get("litellm_call_id")) or _str(kwargs.get("litellm_call_id"))
-    response_id = _str(payload.get("id"))
-    start = _epoch_seconds(payload.get("startTime"))
+    get = payload.get
+    call_id = get("litellm_call_id")
+    if type(call_id) is not str or not call_id:
+        call_id = _str(call_id) or _str(kwargs.get("litellm_call_id"))
+    response_id = get("id")
+    if type(response_id) is not str or not response_id:
+        response_id = _str(response_id)
+    start = get("startTime")
+    if type(start) is not float or not 0.0 <= start < _YEAR_3000:
+        start = _epoch_seconds(start)
     ts = int(start * 1_000_000) if start is not None else None
-    event_id = attempt_id(call_id, ts) or response_id
+    event_id = f"{call_id}@{ts}" if call_id is not None and ts is not None else response_id
     if event_id is None:
         return None
-    meta = _mapping(payload.get("metadata"))
-    hidden = _mapping(payload.get("hidden_params"))
-    usage = meta.get("usage_object") or hidden.get("usage_object") or _get(response, "usage")
-    end = _epoch_seconds(payload.get("endTime"))
-    first_token = _epoch_seconds(payload.get("completionStartTime"))
-    stream = payload.get("stream")
-    provider = _str(payload.get("custom_llm_provider"))
-    call_type = call_type_of(payload.get("call_type"))
+    meta = get("metadata")
+    if type(meta) is not dict:
+        meta = _mapping(meta)
+    meta_get = meta.get
+    hidden = get("hidden_params")
+    if type(hidden) is not dict:
+        hidden = _mapping(hidden)
+    usage = meta_get("usage_object") or hidden.get("usage_object") or _get(response, "usage")
+    end = get("endTime")
+    if type(end) is not float or not 0.0 <= end < _YEAR_3000:
+        end = _epoch_seconds(end)
+    stream = get("stream")
+    first_token = get("completionStartTime") if stream else None
+    if first_token is not None and (
+        type(first_token) is not float or not 0.0 <= first_token < _YEAR_3000
+    ):
+        first_token = _epoch_seconds(first_token)
+    provider = get("custom_llm_provider")
+    if type(provider) is not str or not provider:
+        provider = _str(provider)
+    raw_type = get("call_type")
+    call_type = _CALL_TYPES.get(raw_type, "other") if type(raw_type) is str else call_type_of(raw_type)
 
     cache_read, cache_write, cache_write_1h = _cache_tokens(usage)
-    prompt_details = _get(usage, "prompt_tokens_details")
-    completion_details = _get(usage, "completion_tokens_details")
-    model_info = _mapping(_mapping(payload.get("model_map_information")).get("model_map_value"))
-    request_meta = _mapping(_mapping(kwargs.get("litellm_params")).get("metadata"))
-    cost_breakdown = _mapping(payload.get("cost_breakdown"))
+    if type(usage) is dict:
+        prompt_details = usage.get("prompt_tokens_details")
+        completion_details = usage.get("completion_tokens_details")
+    else:
+        prompt_details = _get(usage, "prompt_tokens_details")
+        completion_details = _get(usage, "completion_tokens_details")
+    model_map = get("model_map_information")
+    model_info = (
+        model_map if type(model_map) is dict else _mapping(model_map)
+    ).get("model_map_value")
+    max_input = (model_info if type(model_info) is dict else _mapping(model_info)).get(
+        "max_input_tokens"
+    )
+    params = kwargs.get("litellm_params")
+    request_meta = (
+        params.get("metadata") if type(params) is dict else _mapping(params).get("metadata")
+    )
+    if type(request_meta) is not dict:
+        request_meta = _mapping(request_meta)
+    cost_breakdown = get("cost_breakdown")
+    service_tier = (
+        cost_breakdown.get("service_tier")
+        if type(cost_breakdown) is dict
+        else _mapping(cost_breakdown).get("service_tier")
+    )
+    prompt_tokens = get("prompt_tokens")
+    completion_tokens = get("completion_tokens")
+    total_tokens = get("total_tokens")
+    cost = get("response_cost")
+    overhead = hidden.get("litellm_overhead_time_ms")
+    retries = request_meta.get("attempted_retries")
+    fallbacks = request_meta.get("attempted_fallbacks")
+    reasoning = _get(completion_details, "reasoning_tokens")
+    audio_in = _get(prompt_details, "audio_tokens")
+    audio_out = _get(completion_details, "audio_tokens")
+    deployment = get("model_id")
+    if type(deployment) is not str or not deployment:
+        deployment = _str(deployment) or _str(hidden.get("model_id"))
 
     row: Row = {
         "event_id": event_id,
-        "trace_id": _str(payload.get("trace_id")),
+        "trace_id": _s(get("trace_id")),
         "call_id": call_id,
         # For a failure LiteLLM's id is the call id again: not worth a second copy.
         "response_id": response_id if response_id != call_id else None,
         "ts": ts,
         "end_ts": int(end * 1_000_000) if end is not None else None,
         # Only streams have a first token distinct from the end of the call.
-        "first_token_ts": int(first_token * 1_000_000) if stream and first_token else None,
+        "first_token_ts": int(first_token * 1_000_000) if first_token else None,
         "call_type": call_type,
         "stream": bool(stream),
         "status": status,
         "provider": provider,
-        "model": model_name(payload.get("model"), provider),
-        "model_group": _str(payload.get("model_group")),
-        "deployment_id": _str(payload.get("model_id")) or _str(hidden.get("model_id")),
-        "api_base_host": _host_of(payload.get("api_base") or hidden.get("api_base")),
-        "input_tokens": _int(payload.get("prompt_tokens")),
-        "output_tokens": _int(payload.get("completion_tokens")),
-        "total_tokens": _int(payload.get("total_tokens")),
+        "model": _cached_model(get("model"), provider),
+        "model_group": _s(get("model_group")),
+        "deployment_id": deployment,
+        "api_base_host": _cached_host(get("api_base") or hidden.get("api_base")),
+        "input_tokens": prompt_tokens if type(prompt_tokens) is int and -_INT64_MAX <= prompt_tokens <= _INT64_MAX else _int(prompt_tokens),
+        "output_tokens": completion_tokens if type(completion_tokens) is int and -_INT64_MAX <= completion_tokens <= _INT64_MAX else _int(completion_tokens),
+        "total_tokens": total_tokens if type(total_tokens) is int and -_INT64_MAX <= total_tokens <= _INT64_MAX else _int(total_tokens),
         "cache_read_tokens": cache_read,
         "cache_write_tokens": cache_write,
         "cache_write_1h_tokens": cache_write_1h,
-        "reasoning_tokens": _int(_get(completion_details, "reasoning_tokens")),
-        "audio_input_tokens": _int(_get(prompt_details, "audio_tokens")),
-        "audio_output_tokens": _int(_get(completion_details, "audio_tokens")),
-        "reported_cost_usd": _num(payload.get("response_cost")),
-        "proxy_cache_hit": bool(payload.get("cache_hit")) if status == "success" else None,
-        "team_id": _str(meta.get("user_api_key_team_id")),
-        "team_alias": _str(meta.get("user_api_key_team_alias") or meta.get("team_alias")),
-        "org_id": _str(meta.get("user_api_key_org_id")),
-        "route": _str(meta.get("user_api_key_request_route")),
-        "retries": _int(request_meta.get("attempted_retries")),
-        "fallbacks": _int(request_meta.get("attempted_fallbacks"))
+        "reasoning_tokens": None if reasoning is None else _int(reasoning),
+        "audio_input_tokens": None if audio_in is None else _int(audio_in),
+        "audio_output_tokens": None if audio_out is None else _int(audio_out),
+        "reported_cost_usd": cost if type(cost) is float and math.isfinite(cost) else _num(cost),
+        "proxy_cache_hit": bool(get("cache_hit")) if status == "success" else None,
+        "team_id": _s(meta_get("user_api_key_team_id")),
+        "team_alias": _s(meta_get("user_api_key_team_alias") or meta_get("team_alias")),
+        "org_id": _s(meta_get("user_api_key_org_id")),
+        "route": _s(meta_get("user_api_key_request_route")),
+        "retries": None if retries is None else _int(retries),
+        "fallbacks": (None if fallbacks is None else _int(fallbacks))
         or _int(kwargs.get("fallback_depth")),
-        "max_input_tokens": _int(_get(model_info, "max_input_tokens")),
-        "service_tier": _str(cost_breakdown.get("service_tier")),
-        "litellm_overhead_ms": _num(hidden.get("litellm_overhead_time_ms")),
+        "max_input_tokens": max_input if type(max_input) is int and -_INT64_MAX <= max_input <= _INT64_MAX else _int(max_input),
+        "service_tier": _s(service_tier),
+        "litellm_overhead_ms": overhead if type(overhead) is float and math.isfinite(overhead) else _num(overhead),
     }
     if call_type == "batch":
         row["batch"] = True
@@ -300,16 +400,14 @@ def extract_event(
     if privacy != "minimal":
         # The proxy resolves the end user into the payload; the SDK leaves it in the
         # OpenAI `user` parameter.
-        end_user = (
-            payload.get("end_user") or meta.get("user_api_key_end_user_id") or kwargs.get("user")
-        )
-        tags = payload.get("request_tags")
-        row["key_hash"] = _str(meta.get("user_api_key_hash"))
-        row["key_alias"] = _str(meta.get("user_api_key_alias"))
-        row["user_id"] = _str(meta.get("user_api_key_user_id"))
+        end_user = get("end_user") or meta_get("user_api_key_end_user_id") or kwargs.get("user")
+        tags = get("request_tags")
+        row["key_hash"] = _s(meta_get("user_api_key_hash"))
+        row["key_alias"] = _s(meta_get("user_api_key_alias"))
+        row["user_id"] = _s(meta_get("user_api_key_user_id"))
         row["end_user_hash"] = hash_id(end_user) if end_user else None
-        row["session_id"] = _str(payload.get("session_id"))
-        row["tags"] = request_tags(tags)
+        row["session_id"] = _s(get("session_id"))
+        row["tags"] = request_tags(tags) if tags else None
     if privacy == "full":
         _add_full_privacy_fields(row, payload, meta, hash_id)
     return row

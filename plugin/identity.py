@@ -36,13 +36,26 @@ def load_or_create_secret(directory: Path) -> bytes:
     return secret
 
 
+CACHE_LIMIT = 4096
+
+
 class Hasher:
-    """Keyed hashing of identifiers; lowercase hex output."""
+    """Keyed hashing of identifiers; lowercase hex output.
+
+    A proxy sees the same end users and addresses over and over, and an HMAC costs a couple
+    of microseconds on LiteLLM's event loop: recent answers are kept (bounded)."""
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
+        self._cache: dict[str, str] = {}
 
     def __call__(self, value: object) -> str | None:
         if value is None or value == "":
             return None
-        return hmac.new(self._secret, str(value).encode(), sha256).hexdigest()
+        text = str(value)
+        digest = self._cache.get(text)
+        if digest is None:
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            digest = self._cache[text] = hmac.new(self._secret, text.encode(), sha256).hexdigest()
+        return digest

@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,47 @@ from .config import Settings, load_settings
 from .extract import extract_event
 from .identity import Hasher, load_or_create_secret
 from .response_marker import extract_marker
-from .segmenter import Segmenter
+from .segmenter import MAX_INCOMING
 from .writer import EventWriter
 
 log = logging.getLogger("llmstats")
 
-RECENT_IDS = 65_536
+RECENT_IDS = 16_384  # per generation: duplicates are recognised among the last 16-32 k ids
 SEGMENTED_CALL_TYPES = frozenset({"chat", "responses", "embedding"})
+
+
+class RecentIds:
+    """Was this id seen lately? Two generations of a set of hashes: when the current one is
+    full it becomes the previous one, and the previous one is forgotten.
+
+    A 64-bit hash instead of the id keeps the memory at ~60 bytes an entry (an id string
+    costs ~100 more); two distinct ids that collide would be taken for a duplicate, which
+    happens about once in 10^15 calls."""
+
+    __slots__ = ("_current", "_previous", "_size")
+
+    def __init__(self, size: int = RECENT_IDS) -> None:
+        self._size = size
+        self._current: set[int] = set()
+        self._previous: set[int] = set()
+
+    def add(self, key: str) -> bool:
+        """Remember `key`; False if it was already there."""
+        hashed = hash(key)
+        current = self._current
+        if hashed in current or hashed in self._previous:
+            return False
+        current.add(hashed)
+        if len(current) >= self._size:
+            self._previous, self._current = current, set()
+        return True
+
+    def __contains__(self, key: object) -> bool:
+        hashed = hash(key)
+        return hashed in self._current or hashed in self._previous
+
+    def clear(self) -> None:
+        self._current, self._previous = set(), set()
 
 
 class LLMStatsLogger(CustomLogger):
@@ -37,23 +71,28 @@ class LLMStatsLogger(CustomLogger):
         super().__init__()
         self._settings = settings
         self._writer: EventWriter | None = None
-        self._segmenter: Segmenter | None = None
-        self._hasher: Hasher | None = None
-        self._pid = -1
+        # Replaced by the installation's secret in _setup; nothing is captured before.
+        self._hasher = Hasher(b"")
+        self._privacy = "standard"
+        # Set once the writer is up; a forked child starts over (see _forked), which is
+        # cheaper to test on every call than os.getpid(), a system call.
+        self._ready = False
         self._init_lock = threading.Lock()
-        self._recent: OrderedDict[str, None] = OrderedDict()
-        self._succeeded_calls: OrderedDict[str, None] = OrderedDict()
+        self._recent = RecentIds()
+        self._succeeded_calls = RecentIds()
         self.errors = 0
         self.duplicates = 0
         self._last_error_log = 0.0
+        alive = weakref.WeakMethod(self._forked)
+        os.register_at_fork(after_in_child=lambda: _call_if_alive(alive))
 
     # ---- setup (once per process; a forked worker gets its own writer) ----------
 
     def _ready_writer(self) -> EventWriter | None:
-        if self._pid == os.getpid():
+        if self._ready:
             return self._writer
         with self._init_lock:
-            if self._pid != os.getpid():
+            if not self._ready:
                 self._setup()
         return self._writer
 
@@ -61,8 +100,9 @@ class LLMStatsLogger(CustomLogger):
         self._writer = None
         settings = self._settings or load_settings()
         self._settings = settings
+        self._privacy = settings.privacy
         if not settings.enabled:
-            self._pid = os.getpid()
+            self._ready = True
             return
         secret = (
             settings.hash_key.encode()
@@ -73,15 +113,21 @@ class LLMStatsLogger(CustomLogger):
         self._recent.clear()
         self._succeeded_calls.clear()
         writer = EventWriter(settings)
-        self._segmenter = None
-        if settings.segments:
-            self._segmenter = writer.segmenter = Segmenter()
-            self._segmenter.start()
         writer.start()
         shutdown.install(writer)
         self._writer = writer
-        # Last: other threads skip the lock once the pid matches, so the writer must exist.
-        self._pid = os.getpid()
+        # Last: other threads skip the lock once this is set, so the writer must exist.
+        self._ready = True
+
+    def _forked(self) -> None:
+        """In a forked child: the parent's writer (its threads are gone, its spool folder
+        and lock belong to the parent) is let go, and the next call sets up a new one."""
+        writer = self._writer
+        self._ready = False
+        self._writer = None
+        self._init_lock = threading.Lock()
+        if writer is not None:
+            writer.abandon()
 
     def start(self) -> None:
         """Set the writer up now; a failure is counted and retried on the next call."""
@@ -96,59 +142,39 @@ class LLMStatsLogger(CustomLogger):
 
     # ---- capture ----------------------------------------------------------------
 
-    def _capturing(self) -> tuple[EventWriter, Settings, Hasher] | None:
-        """What an entry point needs to capture, or None when capture is off."""
-        writer = self._ready_writer()
-        if writer is None or self._hasher is None or self._settings is None:
-            return None
-        return writer, self._settings, self._hasher
-
     def _capture(self, kwargs: Any, response: Any, status: str) -> None:
         try:
-            ready = self._capturing()
-            if ready is None or not isinstance(kwargs, dict):
+            writer = self._writer if self._ready else self._ready_writer()
+            if writer is None or not isinstance(kwargs, dict):
                 return
-            writer, settings, hasher = ready
             row = extract_event(
-                kwargs, response, status=status, privacy=settings.privacy, hash_id=hasher
+                kwargs, response, status=status, privacy=self._privacy, hash_id=self._hasher
             )
             if row is None:
                 return
-            if not _first_sight(self._recent, row["event_id"]):
+            if not self._recent.add(row["event_id"]):
                 self.duplicates += 1
                 return
+            prompt = None
             if status == "success":
                 if row["call_id"] is not None:
-                    _first_sight(self._succeeded_calls, row["call_id"])
-                self._offer_prompt(row, kwargs)
-            writer.submit(row)
+                    self._succeeded_calls.add(row["call_id"])
+                segmenter = writer.segmenter
+                if segmenter is not None and row["call_type"] in SEGMENTED_CALL_TYPES:
+                    if len(segmenter.incoming) < MAX_INCOMING:
+                        prompt = _prompt(row, kwargs)
+                    else:
+                        segmenter.stats.skipped += 1
+            writer.submit(row, prompt)
         except Exception as exc:
             self._count_error(exc)
 
-    def _offer_prompt(self, row: dict[str, Any], kwargs: dict[str, Any]) -> None:
-        """Hand the prompt's references to the segmenter thread; nothing is read here."""
-        segmenter = self._segmenter
-        kind = row["call_type"]
-        if segmenter is None or kind not in SEGMENTED_CALL_TYPES:
-            return
-        payload = kwargs["standard_logging_object"]
-        params = payload.get("model_parameters")
-        tools = params.get("tools") if type(params) is dict else None
-        segmenter.offer(
-            row["event_id"],
-            payload.get("messages"),
-            tools,
-            row["input_tokens"],
-            kind == "embedding",
-        )
-
     def _mark_response(self, data: Any, response: Any) -> None:
         try:
-            ready = self._capturing()
-            if ready is None or not isinstance(data, dict):
+            writer = self._writer if self._ready else self._ready_writer()
+            if writer is None or not isinstance(data, dict):
                 return
-            writer, settings, hasher = ready
-            row = extract_marker(data, response, privacy=settings.privacy, hash_id=hasher)
+            row = extract_marker(data, response, privacy=self._privacy, hash_id=self._hasher)
             # When the callback ran first, its event is already spooled: no marker needed.
             if row is None or row["call_id"] in self._succeeded_calls:
                 return
@@ -204,14 +230,24 @@ class LLMStatsLogger(CustomLogger):
         return self._settings.local_data_dir if self._settings else None
 
 
-def _first_sight(recent: OrderedDict[str, None], key: str) -> bool:
-    """Remember `key` (bounded, oldest forgotten first); False if it was already there."""
-    if key in recent:
-        return False
-    recent[key] = None
-    if len(recent) > RECENT_IDS:
-        recent.popitem(last=False)
-    return True
+def _prompt(row: dict[str, Any], kwargs: dict[str, Any]) -> tuple[str, Any, Any, Any, bool]:
+    """What the segmenter needs: references to the prompt's parts, nothing read here."""
+    payload = kwargs["standard_logging_object"]
+    params = payload.get("model_parameters")
+    tools = params.get("tools") if type(params) is dict else None
+    return (
+        row["event_id"],
+        payload.get("messages"),
+        tools,
+        row["input_tokens"],
+        row["call_type"] == "embedding",
+    )
+
+
+def _call_if_alive(method: weakref.WeakMethod[Any]) -> None:
+    bound = method()
+    if bound is not None:
+        bound()
 
 
 _callback: LLMStatsLogger | None = None

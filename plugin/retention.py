@@ -32,7 +32,17 @@ import pyarrow.parquet as pq
 from .audit import append_entry, note_config
 from .config import Settings
 from .manifests import HIDDEN_PREFIX, superseded
-from .spool import LOCK_NAME, META_NAME, list_segments, orphaned_folder, writer_folders
+from .spool import (
+    LOCK_NAME,
+    META_NAME,
+    counts_path,
+    list_carries,
+    list_counts,
+    list_segments,
+    orphaned_folder,
+    read_segment,
+    writer_folders,
+)
 
 EVENTS_FOLDER = "events"
 MAINTENANCE_LOCK = "maintenance.lock"
@@ -189,7 +199,9 @@ def _prune_spool(spool_dir: Path | None, before: dt.datetime | None,
         with orphaned_folder(folder) as orphaned:
             if not orphaned:
                 continue
-            for segment in list_segments(folder):
+            # Segments and the markers carried out of them are rows-to-be; a segment's
+            # counts file goes with it.
+            for segment in list_segments(folder) + list_carries(folder):
                 try:
                     stat = segment.stat()
                 except FileNotFoundError:
@@ -198,12 +210,13 @@ def _prune_spool(spool_dir: Path | None, before: dt.datetime | None,
                     continue
                 result.spool_files += 1
                 result.spool_bytes += stat.st_size
-                result.spool_rows += segment.read_bytes().count(b"\n")
+                result.spool_rows += read_segment(segment).count(b"\n")
                 if not result.dry_run:
                     segment.unlink(missing_ok=True)
-            if not result.dry_run and not list_segments(folder):
-                for leftover in (LOCK_NAME, META_NAME):
-                    (folder / leftover).unlink(missing_ok=True)
+                    counts_path(segment).unlink(missing_ok=True)
+            if not result.dry_run and not list_segments(folder) and not list_carries(folder):
+                for leftover in (*list_counts(folder), folder / LOCK_NAME, folder / META_NAME):
+                    leftover.unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
                     folder.rmdir()
 

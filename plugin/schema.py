@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+from .versions import SCHEMA_VERSION
+
+__all__ = ["COLUMN_NAMES", "EVENT_SCHEMA", "SCHEMA_VERSION", "SEGMENT_TYPE", "SPOOL_SCHEMA"]
 
 SEGMENT_TYPE = pa.struct([("role", pa.string()), ("kind", pa.string()), ("tokens", pa.int64())])
 

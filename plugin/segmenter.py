@@ -1,18 +1,26 @@
 """The segmenter thread: counts prompt segments off LiteLLM's event loop, within a budget.
 
-The hot path only hands over references (`offer`, about a microsecond); this thread counts
-tokens, keeps the counts, and lets the prompt go. Under load it degrades, never blocks:
-past a CPU share per second or a backlog of characters it estimates by characters
-(`segments_estimated`), and past a hard backlog it skips the call and counts it.
+The hot path hands over references only: the spool appends `(seq, offset, prompt)` to
+`incoming` in the same locked step as the event's line (a deque append, no wake-up call:
+waking a thread costs the caller a system call). This thread looks every POLL_SECONDS,
+counts tokens (segments.measured_tokens), writes each event's counts as one line of the spool folder's
+`NNNNNNNN.counts` file (role, kind and numbers only) and lets the prompt go. The converter
+joins those lines to the events of segment N by line offset, so no count waits in memory.
+
+Under load it degrades, never blocks: past a CPU share per second or a backlog of
+characters it estimates by characters (`segments_estimated`), and past a hard backlog, or
+when the hot path finds `incoming` full (MAX_INCOMING), it skips the call and counts it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .segments import (
@@ -21,15 +29,21 @@ from .segments import (
     apportion,
     count_segments,
     estimate_tokens,
-    exact_tokens,
+    measured_tokens,
     split_prompt,
 )
+from .spool import COUNTS_SUFFIX, Prompt
+from .spool_line import encode_line
 
-MAX_QUEUED_CHARS = 256 << 20  # hard limit: beyond it, calls are skipped
-ESTIMATE_ABOVE_CHARS = 32 << 20  # soft limit: beyond it, counts are estimated
+POLL_SECONDS = 0.05
+MAX_INCOMING = 2_000  # prompts handed over and not looked at yet; beyond it, skipped
+MAX_QUEUED_CHARS = 64 << 20  # hard limit: beyond it, calls are skipped
+ESTIMATE_ABOVE_CHARS = 8 << 20  # soft limit: beyond it, counts are estimated
 CPU_SHARE = 0.5  # seconds of counting per second before estimating
-MAX_RESULTS = 200_000  # counts kept for rows not converted yet
 MEDIA_CHARS = 4_000  # what an image or audio part stands for in the backlog
+
+Job = tuple[str, Any, Any, "int | None", bool]
+"""(event_id, messages, tools, input_tokens, whole): `whole` for embeddings, one segment"""
 
 
 def approx_chars(messages: Any) -> int:
@@ -47,16 +61,6 @@ def approx_chars(messages: Any) -> int:
 
 
 @dataclass
-class _Job:
-    event_id: str
-    messages: Any
-    tools: Any
-    input_tokens: int | None
-    chars: int
-    whole: bool  # embeddings: the input is one segment
-
-
-@dataclass
 class SegmenterStats:
     counted: int = 0
     estimated: int = 0
@@ -68,46 +72,28 @@ class SegmenterStats:
 class Segmenter:
     def __init__(
         self,
-        counter: Callable[[str], int] = exact_tokens,
+        folder: Path,
+        counter: Callable[[str], int] = measured_tokens,
         cpu_share: float = CPU_SHARE,
         estimate_above_chars: int = ESTIMATE_ABOVE_CHARS,
         max_queued_chars: int = MAX_QUEUED_CHARS,
     ) -> None:
+        self.folder = folder
+        self.incoming: deque[Prompt] = deque()
         self._counter = counter
         self._cpu_share = cpu_share
         self._estimate_above = estimate_above_chars
         self._max_queued = max_queued_chars
-        self._queue: deque[_Job] = deque()
+        self._sized: deque[tuple[Prompt, int]] = deque()
         self._queued_chars = 0
-        self._results: OrderedDict[str, tuple[list[Segment], bool]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._working = threading.Lock()
-        self._wake = threading.Event()
+        self._working = threading.Lock()  # one prompt at a time, whichever thread drains
+        self._counts_fd = -1
+        self._counts_seq = -1
         self._window_start = 0.0
         self._window_cpu = 0.0
+        self._stop = threading.Event()
         self.stats = SegmenterStats()
         self._thread: threading.Thread | None = None
-
-    # ---- hot path ---------------------------------------------------------------
-
-    def offer(
-        self,
-        event_id: str,
-        messages: Any,
-        tools: Any,
-        input_tokens: int | None,
-        whole: bool = False,
-    ) -> None:
-        chars = approx_chars(messages)
-        with self._lock:
-            if self._queued_chars + chars > self._max_queued:
-                self.stats.skipped += 1
-                return
-            self._queued_chars += chars
-            self._queue.append(_Job(event_id, messages, tools, input_tokens, chars, whole))
-            first = len(self._queue) == 1
-        if first:
-            self._wake.set()
 
     # ---- thread -----------------------------------------------------------------
 
@@ -118,38 +104,66 @@ class Segmenter:
             )
             self._thread.start()
 
+    def stop(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(10)
+
     def _run(self) -> None:
-        while True:
-            self._wake.wait(0.5)
-            self._wake.clear()
-            self.drain(estimate=False)
+        while not self._stop.wait(POLL_SECONDS):
+            try:
+                self.drain()
+            except Exception:  # the thread must outlive any one prompt; counted as skipped
+                self.stats.skipped += 1
 
-    def drain(self, estimate: bool) -> None:
-        """Count everything queued now; `estimate` forces the cheap path (shutdown, flush)."""
+    def drain(self, through_seq: int | None = None, estimate: bool = False) -> None:
+        """Count the prompts handed over so far (only those of segments up to `through_seq`
+        when given: the writer waits for a closed segment's counts, not for new ones);
+        `estimate` forces the cheap path (shutdown)."""
         while True:
-            # One job at a time between the two threads that drain: when the writer's drain
-            # finds the queue empty, no job is half-counted on the segmenter thread either.
             with self._working:
-                with self._lock:
-                    if not self._queue:
-                        return
-                    job = self._queue.popleft()
-                    self._queued_chars -= job.chars
-                self._count(job, estimate or self._over_budget())
+                entry = self._next(through_seq)
+                if entry is None:
+                    self._close_counts(through_seq)
+                    return
+                prompt, chars = entry
+                self._count(prompt, estimate or self._over_budget())
+                self._queued_chars -= chars
+            # No explicit pause between prompts: every tokenizer call lets go of the GIL,
+            # which is where a waiting event loop takes it (a time.sleep(0) here would cost
+            # a millisecond of wall time per prompt on a virtual machine).
 
-    def _count(self, job: _Job, cheap: bool) -> None:
+    def _next(self, through_seq: int | None) -> tuple[Prompt, int] | None:
+        self._take_incoming()
+        sized = self._sized
+        if not sized or (through_seq is not None and sized[0][0][0] > through_seq):
+            return None
+        return sized.popleft()
+
+    def _take_incoming(self) -> None:
+        """Size what the hot path handed over; past the hard limit, let it go uncounted."""
+        incoming = self.incoming
+        while incoming:
+            prompt = incoming.popleft()
+            chars = approx_chars(prompt[2][1])
+            if self._queued_chars + chars > self._max_queued:
+                self.stats.skipped += 1
+                continue
+            self._queued_chars += chars
+            self._sized.append((prompt, chars))
+
+    def _count(self, prompt: Prompt, cheap: bool) -> None:
+        seq, offset, (event_id, messages, tools, input_tokens, whole) = prompt
         started = time.thread_time()
         try:
-            segments = self._segments(job, cheap)
+            segments = self._segments(messages, tools, input_tokens, whole, cheap)
+            self._write_counts(seq, offset, event_id, segments, cheap)
         except Exception:  # a prompt we cannot read costs its segments, nothing else
             self.stats.skipped += 1
             return
         finally:
             self._window_cpu += time.thread_time() - started
-        with self._lock:
-            self._results[job.event_id] = (segments, cheap)
-            if len(self._results) > MAX_RESULTS:
-                self._results.popitem(last=False)
         if cheap:
             self.stats.estimated += 1
         else:
@@ -161,22 +175,42 @@ class Segmenter:
             self._window_start, self._window_cpu = now, 0.0
         return self._window_cpu >= self._cpu_share or self._queued_chars > self._estimate_above
 
-    def _segments(self, job: _Job, cheap: bool) -> list[Segment]:
+    def _segments(
+        self, messages: Any, tools: Any, input_tokens: int | None, whole: bool, cheap: bool
+    ) -> list[Segment]:
         pieces: list[Piece]
-        if job.whole:
-            texts = [m.get("content") for m in job.messages if isinstance(m, dict)]
+        if whole:
+            texts = [m.get("content") for m in messages if isinstance(m, dict)]
             pieces = [("user", "text", " ".join(t for t in texts if isinstance(t, str)))]
         else:
-            pieces = split_prompt(job.messages, job.tools)
+            pieces = split_prompt(messages, tools)
         counted = count_segments(pieces, estimate_tokens if cheap else self._counter)
         if not cheap:
             self.stats.tokens_counted += sum(tokens for _, _, tokens in counted)
-        return apportion(counted, job.input_tokens)
+        return apportion(counted, input_tokens)
 
-    # ---- conversion -------------------------------------------------------------
+    # ---- output -----------------------------------------------------------------
 
-    def take(self, event_ids: list[str]) -> list[tuple[list[Segment], bool] | None]:
-        """Counts for these rows (None where there are none), forgotten once taken."""
-        self.drain(estimate=True)
-        with self._lock:
-            return [self._results.pop(event_id, None) for event_id in event_ids]
+    def _write_counts(
+        self, seq: int, offset: int, event_id: str, segments: list[Segment], estimated: bool
+    ) -> None:
+        line = encode_line(
+            {
+                "at": offset,
+                "event_id": event_id,
+                "segments": [{"role": r, "kind": k, "tokens": t} for r, k, t in segments],
+                "segments_estimated": estimated,
+            }
+        )
+        if seq != self._counts_seq:
+            self._close_counts(None)
+            path = self.folder / f"{seq:08d}{COUNTS_SUFFIX}"
+            self._counts_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._counts_seq = seq
+        os.write(self._counts_fd, line)
+
+    def _close_counts(self, through_seq: int | None) -> None:
+        """Close the open counts file once its segment is complete (or on a switch)."""
+        if self._counts_fd >= 0 and (through_seq is None or self._counts_seq <= through_seq):
+            os.close(self._counts_fd)
+            self._counts_fd, self._counts_seq = -1, -1

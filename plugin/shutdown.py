@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -36,7 +37,22 @@ def install(writer: EventWriter) -> None:
 def _close_quietly(writer: EventWriter) -> None:
     # Exit must never print a traceback because of llmstats.
     with contextlib.suppress(Exception):
+        _deliver_litellm_pending()
+    with contextlib.suppress(Exception):
         writer.close()
+
+
+def _deliver_litellm_pending() -> None:
+    """Have LiteLLM deliver the callbacks its logging worker still queues, before we close.
+
+    LiteLLM registers that delivery as an exit handler at import, so it would run after
+    ours and each late event would become a file of its own. Its handler is idempotent
+    (an empty queue returns at once), and if LiteLLM renames it, the late-event path in
+    the writer still writes every event."""
+    module = sys.modules.get("litellm.litellm_core_utils.logging_worker")
+    deliver = getattr(getattr(module, "GLOBAL_LOGGING_WORKER", None), "_flush_on_exit", None)
+    if callable(deliver):
+        deliver()
 
 
 def _chained(writer: EventWriter, previous: Handler) -> Callable[[int, FrameType | None], None]:

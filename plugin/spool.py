@@ -1,48 +1,122 @@
 """The local write-ahead spool: append-only segment files, one folder per writer.
 
-Layout: <spool_dir>/<writer_id>/<seq>.jsonl plus a `lock` file the live writer holds
-with flock. The kernel drops the lock when the process dies (kill -9 included), which is
-how a later writer knows a folder is orphaned and safe to convert. Each line is one event
-row as JSON, written with a single O_APPEND write: once it returns the row is in the page
-cache and survives the process.
+Layout of `<spool_dir>/<writer_id>/`:
+- `NNNNNNNN.jsonl`: segment N, one event row per line (JSON), appended by the callback;
+- `NNNNNNNN.counts`: the prompt-segment counts of segment N's events (segmenter.py);
+- `NNNNNNNN.carry`: response markers still waiting for their event after segment N was
+  converted (converter.py); read with the next segment;
+- `lock`, held with flock by the live writer. The kernel drops the lock when the process
+  dies (kill -9 included), which is how a later writer knows a folder is orphaned and safe
+  to convert; `meta.json`, what every row of the folder shares.
+
+The callback appends into a memory-mapped window of the current segment: a copy into the
+page cache with no system call, so LiteLLM's event loop neither waits in the kernel nor
+lets go of the GIL in the middle of a call (another thread would then hold it until its
+next pause). The copy is in the page cache as soon as it is made and survives a kill -9 of
+the process; disk blocks for a window are reserved before it is mapped, so a full disk is
+an OSError there and never a SIGBUS later. A segment is cut to its written length when it
+is closed; a dead writer's last segment ends in zero bytes instead, which readers stop at.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
+import mmap
 import os
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 SEGMENT_SUFFIX = ".jsonl"
+COUNTS_SUFFIX = ".counts"
+CARRY_SUFFIX = ".carry"
 LOCK_NAME = "lock"
 META_NAME = "meta.json"
+
+WINDOW_BYTES = 1 << 20  # mapped (and resident) at a time: about 900 events
+READ_CHUNK_BYTES = 4 << 20  # what readers hold of a segment at a time
+
+Prompt = tuple[int, int, Any]
+"""(segment seq, offset of the event's line, what the segmenter needs): see segmenter.py"""
 
 
 def segment_name(seq: int) -> str:
     return f"{seq:08d}{SEGMENT_SUFFIX}"
 
 
-def segment_seq(path: Path) -> int:
-    return int(path.name.removesuffix(SEGMENT_SUFFIX))
+def file_seq(path: Path) -> int:
+    return int(path.name.split(".", 1)[0])
+
+
+segment_seq = file_seq
+
+
+def counts_path(segment: Path) -> Path:
+    return segment.with_suffix(COUNTS_SUFFIX)
+
+
+def carry_path(folder: Path, seq: int) -> Path:
+    return folder / f"{seq:08d}{CARRY_SUFFIX}"
+
+
+def _listing(folder: Path, suffix: str) -> list[Path]:
+    try:
+        names = [p for p in folder.iterdir() if p.name.endswith(suffix) and p.name[0] != "."]
+    except FileNotFoundError:
+        return []
+    return sorted(names, key=file_seq)
 
 
 def list_segments(folder: Path) -> list[Path]:
+    return _listing(folder, SEGMENT_SUFFIX)
+
+
+def list_carries(folder: Path) -> list[Path]:
+    return _listing(folder, CARRY_SUFFIX)
+
+
+def list_counts(folder: Path) -> list[Path]:
+    return _listing(folder, COUNTS_SUFFIX)
+
+
+def spool_chunks(path: Path, chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
+    """(offset, complete lines) of a spool file, in order, about `chunk_bytes` at a time.
+
+    Reading stops at the first zero byte (the unused, reserved end of a dead writer's
+    segment) and leaves out a torn last line (a crash mid-write)."""
+    offset = 0
+    rest = b""
     try:
-        names = [p for p in folder.iterdir() if p.name.endswith(SEGMENT_SUFFIX)]
+        handle = path.open("rb")
     except FileNotFoundError:
-        return []
-    return sorted(names, key=segment_seq)
+        return
+    with handle:
+        while True:
+            block = handle.read(chunk_bytes)
+            if not block:
+                return
+            zero = block.find(0)
+            if zero >= 0:
+                block = block[:zero]
+            data = rest + block if rest else block
+            end = data.rfind(b"\n") + 1
+            if end:
+                yield offset, data if end == len(data) else data[:end]
+                offset += end
+            rest = data[end:]
+            if zero >= 0:
+                return
 
 
 def read_segment(path: Path) -> bytes:
-    """The complete lines of a segment; a torn last line (crash mid-write) is left out."""
-    data = path.read_bytes()
-    end = data.rfind(b"\n")
-    return data[: end + 1] if end >= 0 else b""
+    """Every complete line of a spool file at once (small files and tests)."""
+    return b"".join(data for _, data in spool_chunks(path))
 
 
 def valid_lines(data: bytes) -> bytes:
@@ -79,65 +153,141 @@ def _try_lock(path: Path) -> int | None:
     return fd
 
 
-class SpoolSegments:
-    """The live writer's own spool folder: append on any thread, rotate from the writer."""
+def _reserve(fd: int, start: int, length: int) -> None:
+    """Allocate disk blocks for [start, start + length) of the file, extending it: a full
+    disk must fail here, with an OSError, not later in a copy into the mapping."""
+    try:
+        os.posix_fallocate(fd, start, length)
+        return
+    except AttributeError:  # no posix_fallocate (macOS)
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
+            raise  # ENOSPC, EFBIG, EIO: the caller holds the row
+    # A file system without fallocate: write zeros past the end of the file, which
+    # allocates the blocks too (what is before the end was reserved already, and written).
+    end = start + length
+    offset = max(start, os.fstat(fd).st_size)
+    zeros = bytes(min(length, 1 << 20))
+    while offset < end:
+        offset += os.pwrite(fd, zeros[: end - offset], offset)
 
-    def __init__(self, folder: Path, meta: dict[str, object]) -> None:
+
+class SpoolSegments:
+    """The live writer's own spool folder: append on any thread, rotate from the writer.
+
+    `prompts`, when given, receives `(seq, offset, prompt)` for each line appended with a
+    prompt, under the same lock as the append: once `rotate()` has returned, every prompt of
+    a closed segment's events is in it (the writer relies on that to wait for their counts).
+    """
+
+    def __init__(
+        self, folder: Path, meta: dict[str, object], prompts: deque[Prompt] | None = None
+    ) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         lock_fd = _try_lock(folder / LOCK_NAME)
         if lock_fd is None:
             raise RuntimeError(f"spool folder {folder} is held by another writer")
         self._lock_fd = lock_fd
+        self.prompts = prompts
         # What every row of this folder shares (writer id, privacy level, versions): written
         # once here instead of on every line, and read back by whoever converts the folder.
         tmp = folder / f".{META_NAME}.tmp"
         tmp.write_text(json.dumps(meta))
         os.replace(tmp, folder / META_NAME)
         existing = list_segments(folder)
-        self._seq = segment_seq(existing[-1]) + 1 if existing else 1
+        self._seq = file_seq(existing[-1]) + 1 if existing else 1
         self._mutex = threading.Lock()
         self._fd = self._open(self._seq)
+        self._map: mmap.mmap | None = None
+        self._map_start = 0  # file offsets covered by the mapping: [start, end)
+        self._map_end = 0
+        self._pos = 0  # where the next line goes
         self.rows_in_segment = 0
 
     def _open(self, seq: int) -> int:
-        return os.open(
-            self.folder / segment_name(seq), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
-        )
+        return os.open(self.folder / segment_name(seq), os.O_RDWR | os.O_CREAT, 0o600)
 
-    def append(self, line: bytes) -> int:
+    def append(self, line: bytes, prompt: object = None) -> int:
         """Append one line; returns the rows now in the current segment."""
         with self._mutex:
-            os.write(self._fd, line)
+            pos = self._pos
+            end = pos + len(line)
+            if end > self._map_end:
+                self._map_window(len(line))
+            start = pos - self._map_start
+            self._map[start : start + len(line)] = line  # type: ignore[index]
+            self._pos = end
+            if prompt is not None and self.prompts is not None:
+                self.prompts.append((self._seq, pos, prompt))
             self.rows_in_segment += 1
             return self.rows_in_segment
+
+    def _map_window(self, size: int) -> None:
+        """Map a new window that starts at the page of the next line and holds it whole.
+        Nothing is written before this succeeds, so a failure leaves no partial line."""
+        page = mmap.ALLOCATIONGRANULARITY
+        start = self._pos - self._pos % page
+        length = max(WINDOW_BYTES, -(-(self._pos + size - start) // page) * page)
+        _reserve(self._fd, start, length)
+        window = mmap.mmap(self._fd, length, offset=start)
+        old, self._map = self._map, window
+        self._map_start, self._map_end = start, start + length
+        if old is not None:
+            old.close()
+
+    def _finish(self) -> None:
+        """Unmap the current segment and cut it to what was written."""
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+            os.ftruncate(self._fd, self._pos)
+        os.close(self._fd)
+        self._map_start = self._map_end = self._pos = 0
 
     def rotate(self) -> None:
         """Close the current segment (if it has rows) and start the next one."""
         with self._mutex:
             if self.rows_in_segment == 0:
                 return
-            new_fd = self._open(self._seq + 1)
-            old_fd, self._fd = self._fd, new_fd
+            self._finish()
             self._seq += 1
+            self._fd = self._open(self._seq)
             self.rows_in_segment = 0
-        os.close(old_fd)
 
     @property
     def current_seq(self) -> int:
         return self._seq
 
+    @property
+    def lock_fd(self) -> int:
+        """The descriptor holding the folder's flock (a child that inherits it holds it too)."""
+        return self._lock_fd
+
     def closed_segments(self) -> list[Path]:
         """Segments before the current one, oldest first: ready to convert."""
-        return [p for p in list_segments(self.folder) if segment_seq(p) < self._seq]
+        return [p for p in list_segments(self.folder) if file_seq(p) < self._seq]
 
     def close(self) -> None:
         with self._mutex:
-            os.close(self._fd)
+            self._finish()
             empty = self.rows_in_segment == 0
         if empty:
             (self.folder / segment_name(self._seq)).unlink(missing_ok=True)
         os.close(self._lock_fd)
+
+
+    def abandon(self) -> None:
+        """A forked child's copy: close it without a lock (a parent thread may have held the
+        mutex at the fork) and without cutting the file, which the parent still writes.
+        Closing the child's copy of the lock file keeps the parent's lock."""
+        window, self._map = self._map, None
+        if window is not None:
+            window.close()
+        for fd in (self._fd, self._lock_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 @contextmanager

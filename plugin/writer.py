@@ -1,96 +1,51 @@
-"""The per-process event writer: spool on the caller's thread, Parquet on its own thread.
+"""The per-process event writer: spool on the caller's thread, Parquet from a child.
 
-`submit()` is the only thing the hot path calls: one JSON encode and one O_APPEND write.
-Everything heavy (parsing, Parquet encoding, fsync, uploads, recovery of spools left by
-dead processes, heartbeats) happens on the writer thread. When the spool cannot be
-written, rows wait in bounded memory and are counted when dropped; the caller never sees
-an exception from here.
+`submit()` is the only thing the hot path calls: one JSON encode and one copy into the
+memory-mapped spool (spool.py). The writer thread wakes every LLMSTATS_FLUSH_SECONDS (or
+at LLMSTATS_FLUSH_ROWS), closes the segment, waits for the segmenter to count its prompts,
+and hands the closed segments to a converter child process (converter.py), which also
+recovers spools of dead processes once a minute and runs retention once a day. When the
+spool cannot be written, rows wait in bounded memory and are counted when dropped; the
+caller never sees an exception from here.
+
+This module imports nothing heavy: the proxy process never loads pyarrow because of it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
+from . import converter
 from .config import Settings
-from .convert import event_tables, parse_segment, split_markers, unsettled_markers
-from .response_marker import CAPTURE_MARKER
-from .schema import SCHEMA_VERSION, SEGMENT_TYPE
+from .converter import RECOVERY_STEP
 from .segmenter import Segmenter
-from .sink import Sink
-from .spool import (
-    LOCK_NAME,
-    META_NAME,
-    SpoolSegments,
-    list_segments,
-    orphaned_folder,
-    read_meta,
-    read_segment,
-    segment_seq,
-    writer_folders,
-)
+from .spool import SpoolSegments, orphaned_folder, writer_folders
 from .spool_line import encode_line
+from .versions import SCHEMA_VERSION, package_version
 
 log = logging.getLogger("llmstats")
 
 WARN_INTERVAL_SECONDS = 60.0
 RECOVERY_INTERVAL_SECONDS = 60.0
 HEARTBEAT_INTERVAL_SECONDS = 30.0
-# How long a response marker waits for the callback's event before it becomes the row:
-# LiteLLM's logging queue can lag far behind under load, and a row counted twice is as
-# wrong as a row lost, so this is generous.
-MARKER_PATIENCE_SECONDS = 600.0
 RETENTION_INTERVAL_SECONDS = 86_400.0
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("llmstats")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
+CONVERTER_TIMEOUT_SECONDS = 600.0
 
 
 def new_writer_id() -> str:
     host = "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40] or "host"
     return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
-def parquet_name(writer_id: str, seq: int) -> str:
-    return f"{writer_id}-{seq:08d}.parquet"
-
-
-Carry = Callable[[list[bytes]], None]
-
-
-def _appender(segment: Path) -> Carry:
-    """Append lines to a dead writer's later segment (we hold its folder's lock)."""
-
-    def append(lines: list[bytes]) -> None:
-        fd = os.open(segment, os.O_RDWR | os.O_APPEND)
-        try:
-            size = os.fstat(fd).st_size
-            # A torn last line (the writer died mid-write) must not swallow the first marker.
-            torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
-            os.write(fd, (b"\n" if torn else b"") + b"".join(lines))
-        finally:
-            os.close(fd)
-
-    return append
 
 
 @dataclass
@@ -107,6 +62,18 @@ class WriterStats:
     extra: dict[str, int] = field(default_factory=dict)
 
 
+def _python_executable() -> bool:
+    """Whether `sys.executable` runs Python (an embedding server's binary would not)."""
+    return os.path.basename(sys.executable or "").lower().startswith(("python", "pypy"))
+
+
+class ConverterFailed(OSError):
+    """A converter round did not finish; what it did not convert stays in the spool.
+
+    An OSError: what fails there is nearly always the data dir (a full disk, a missing
+    bucket), and the CLI turns an OSError into its one-line message (`llmstats recover`)."""
+
+
 class EventWriter:
     def __init__(self, settings: Settings, writer_id: str | None = None) -> None:
         self.settings = settings
@@ -117,9 +84,9 @@ class EventWriter:
             "schema_version": SCHEMA_VERSION,
             "llmstats_version": package_version(),
         }
+        self.folder = settings.spool_dir / self.writer_id
         self.stats = WriterStats()
-        self.segmenter: Segmenter | None = None
-        self.sink = Sink(settings.data_dir)
+        self.segmenter = Segmenter(self.folder) if settings.segments else None
         self._held: deque[bytes] = deque()
         self._spool: SpoolSegments | None = None
         self._wake = threading.Event()
@@ -131,22 +98,26 @@ class EventWriter:
         self._flush_seconds = settings.flush_seconds
         self._last_warning = 0.0
         self._last_heartbeat = 0.0
-        self._next_recovery = 0.0
+        self._next_recovery = 0.0  # the first round recovers
         self._next_retention = 0.0  # first run in the first round, then once a day
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._shutting_down = False  # SIGTERM's drain: prompts left are estimated
+        # Shutting down, configured so, or no child to be had: convert in this process.
+        self._in_process = settings.converter == "inline" or not _python_executable()
         self._open_spool()
 
     # ---- hot path ---------------------------------------------------------------
 
-    def submit(self, row: dict[str, Any]) -> None:
+    def submit(self, row: dict[str, Any], prompt: object = None) -> None:
+        """Spool one row; `prompt`, what the segmenter needs for it (queued with the line)."""
         line = encode_line(row)
         spool = self._spool
         if spool is not None and not self._held:
             try:
-                rows = spool.append(line)
+                rows = spool.append(line, prompt)
             except OSError as exc:
-                self._hold(line, exc)
+                self._hold(line, exc, prompt)
                 return
             self.stats.spooled += 1
             if self._closed:
@@ -154,7 +125,7 @@ class EventWriter:
             elif rows >= self.settings.flush_rows:
                 self._wake.set()
             return
-        self._hold(line, None)
+        self._hold(line, None, prompt)
 
     def _flush_late_event(self) -> None:
         """After close() there is no writer thread: convert right away, or the event
@@ -164,7 +135,9 @@ class EventWriter:
         except Exception as exc:  # the spool still holds it; the next writer recovers it
             self._record_error(exc)
 
-    def _hold(self, line: bytes, exc: OSError | None) -> None:
+    def _hold(self, line: bytes, exc: OSError | None, prompt: object) -> None:
+        if prompt is not None and self.segmenter is not None:
+            self.segmenter.stats.skipped += 1  # a held row has no offset to count against
         if len(self._held) >= self.settings.max_pending_rows:
             self.stats.dropped += 1
             self._warn("event dropped: spool unavailable and memory buffer full", exc)
@@ -181,12 +154,15 @@ class EventWriter:
     def start(self) -> None:
         if self._thread is not None:
             return
+        if self.segmenter is not None:
+            self.segmenter.start()
         self._thread = threading.Thread(target=self._run, name="llmstats-writer", daemon=True)
         self._thread.start()
 
     def drain_mode(self) -> None:
         """Shutdown has begun: flush promptly from now on, while the process still lives."""
         self._flush_seconds = min(self._flush_seconds, 0.2)
+        self._in_process = self._shutting_down = True
         self._wake.set()
 
     def flush(self, timeout: float = 30.0) -> bool:
@@ -207,37 +183,47 @@ class EventWriter:
         thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             thread.join(timeout)
+        if self.segmenter is not None:
+            self.segmenter.stop()
         self._closed = True
         # LiteLLM may deliver callbacks from its own exit handler after this one ran:
-        # from here on, submit() converts each late event itself.
+        # from here on, submit() converts each late event itself, in this process.
         self._flush_once()
+        self._in_process = True
+
+    def abandon(self) -> None:
+        """In a forked child: let go of the parent's spool without touching its files or
+        locks (the parent's threads may have held them at the fork)."""
+        self._closed = True
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.abandon()
+
+    def recover_orphans(self) -> int:
+        """Convert spools left by dead writers now; returns the segments converted."""
+        with self._flush_lock:
+            result = self._convert(None, recover=True, retention=False)
+        return int(result.get("recovered_segments", 0))
 
     # ---- writer thread ----------------------------------------------------------
 
     def _run(self) -> None:
-        # Spools left by processes that died (a crashed proxy being restarted) go first,
-        # so their rows appear without waiting for a flush interval.
-        try:
-            self._next_recovery = time.monotonic() + RECOVERY_INTERVAL_SECONDS
-            self.recover_orphans()
-        except Exception as exc:
-            self._record_error(exc)
-            self._warn("recovering spools of dead writers failed", exc)
+        # The first round recovers spools of processes that died (a crashed proxy being
+        # restarted), so their rows appear without waiting for a flush interval.
+        first = True
         while True:
-            self._wake.wait(self._flush_seconds)
+            if not first:
+                self._wake.wait(self._flush_seconds)
+            first = False
             self._wake.clear()
             stopping = self._stop.is_set()
             with self._flushed:
                 serving = self._flush_requested  # every request made before this round
             try:
                 self._flush_once()
-                if time.monotonic() >= self._next_recovery:
-                    self._next_recovery = time.monotonic() + RECOVERY_INTERVAL_SECONDS
-                    self.recover_orphans()
             except Exception as exc:  # the thread must outlive any single failure
                 self._record_error(exc)
                 self._warn("writer round failed", exc)
-            self._apply_retention()
             with self._flushed:
                 self._flush_served = serving
                 self._flushed.notify_all()
@@ -245,20 +231,101 @@ class EventWriter:
                 return
 
     def _flush_once(self) -> None:
+        """One round: close the segment, wait for its counts, convert what is closed."""
         with self._flush_lock:
             self._retry_spool()
             spool = self._spool
+            through = None
             if spool is not None:
                 spool.rotate()
-                converted = False
-                for segment in spool.closed_segments():
-                    self._convert(segment, self.constants, self._carry_into_spool)
-                    converted = True
-                if converted:
-                    # Arrow's allocator keeps freed buffers for reuse; a proxy converts a
-                    # minute of events at a time, so hand them back to the system instead.
-                    pa.default_memory_pool().release_unused()
+                if spool.closed_segments():
+                    through = spool.current_seq - 1
+                    if self.segmenter is not None:
+                        self.segmenter.drain(through_seq=through, estimate=self._shutting_down)
+            now = time.monotonic()
+            recover = now >= self._next_recovery and self._orphans_waiting()
+            retention = bool(self.settings.retention_days) and now >= self._next_retention
+            if now >= self._next_recovery:
+                self._next_recovery = now + RECOVERY_INTERVAL_SECONDS
+            if retention:
+                self._next_retention = now + RETENTION_INTERVAL_SECONDS
+            if through is not None or recover or retention:
+                self._convert(through, recover=recover, retention=retention)
             self._heartbeat(force=True)
+
+    def _convert(self, through: int | None, *, recover: bool, retention: bool) -> dict[str, Any]:
+        remote = self.settings.is_remote
+        request = converter.Request(
+            settings=converter.settings_fields(self.settings),
+            writer_id=self.writer_id,
+            constants=self.constants,
+            convert_through=through,
+            recover=recover,
+            retention=retention,
+            heartbeat=self.heartbeat_document() if remote else None,
+        )
+        result = self._run_converter(request)
+        s = self.stats
+        s.written += int(result.get("written", 0))
+        s.recovered += int(result.get("recovered", 0))
+        s.files += int(result.get("files", 0))
+        if result.get("marker_rows"):
+            s.extra["marker_rows"] = s.extra.get("marker_rows", 0) + int(result["marker_rows"])
+        if result.get("last_flush"):
+            s.last_flush = float(result["last_flush"])
+        if result.get("peak_rss_kb"):
+            peak = max(int(result["peak_rss_kb"]), s.extra.get("converter_peak_rss_kb", 0))
+            s.extra["converter_peak_rss_kb"] = peak
+        errors = result.get("errors") or []
+        if errors:
+            self.stats.last_error, self.stats.last_error_at = str(errors[-1]), time.time()
+            failed = ", ".join(result.get("failed") or ["converter round"])
+            self._warn(f"{failed} failed: {errors[-1]}", None)
+            # Rows that stayed in a spool are the caller's business (flush, recover); a
+            # heartbeat that did not reach object storage is only worth the warning.
+            if set(result.get("failed") or []) & {"converting the spool", RECOVERY_STEP}:
+                raise ConverterFailed(str(errors[-1]))
+        return result
+
+    def _run_converter(self, request: converter.Request) -> dict[str, Any]:
+        payload = json.dumps(asdict(request)).encode()
+        if not self._in_process:
+            # The child inherits the spool folder's lock: while it works, the folder is
+            # held even if this process dies, so no recovering writer converts it too.
+            spool = self._spool
+            try:
+                answer = subprocess.run(
+                    [sys.executable, "-m", "llmstats.plugin.converter"],
+                    input=payload,
+                    capture_output=True,
+                    timeout=CONVERTER_TIMEOUT_SECONDS,
+                    check=False,
+                    pass_fds=(spool.lock_fd,) if spool is not None else (),
+                )
+            except (OSError, subprocess.SubprocessError) as exc:
+                # No child to be had (an embedded interpreter, a process limit): keep
+                # capturing, at the price of converting in this process from now on.
+                self._record_error(exc)
+                self._warn("cannot start the converter; converting in-process", exc)
+                self._in_process = True
+            else:
+                lines = answer.stdout.decode(errors="replace").strip().splitlines()
+                if answer.returncode == 0 and lines:
+                    return dict(json.loads(lines[-1]))
+                tail = answer.stderr.decode(errors="replace").strip().splitlines()[-1:]
+                raise ConverterFailed(
+                    f"converter exited with {answer.returncode}: {' '.join(tail)[:200]}"
+                )
+        return asdict(converter.run(converter.Request(**json.loads(payload))))
+
+    def _orphans_waiting(self) -> bool:
+        """Is there a spool folder no live writer holds? (A child is started only then.)"""
+        for folder in writer_folders(self.settings.spool_dir):
+            if folder.name != self.writer_id:
+                with orphaned_folder(folder) as orphaned:
+                    if orphaned:
+                        return True
+        return False
 
     def _retry_spool(self) -> None:
         if self._spool is None:
@@ -278,106 +345,13 @@ class EventWriter:
         self.stats.held = 0
 
     def _open_spool(self) -> None:
+        incoming = self.segmenter.incoming if self.segmenter is not None else None
         try:
-            self._spool = SpoolSegments(self.settings.spool_dir / self.writer_id, self.constants)
+            self._spool = SpoolSegments(self.folder, self.constants, incoming)
         except OSError as exc:
             self._spool = None
             self._record_error(exc)
             self._warn("cannot open the spool; holding events in memory", exc)
-
-    def _convert(self, segment: Path, constants: dict[str, object], carry: Carry | None) -> None:
-        """Segment → Parquet. Response markers no event has settled yet are handed to
-        `carry` (appended to a later segment, so they stay on disk until settled); with
-        no later segment (`carry` None: the last segment of a dead writer), or once they
-        are older than MARKER_PATIENCE_SECONDS, they become rows themselves."""
-        writer_id = str(constants["writer_id"])
-        raw = parse_segment(read_segment(segment))
-        events, markers = split_markers(raw, CAPTURE_MARKER)
-        markers = unsettled_markers(markers, events)
-        if markers.num_rows:
-            if carry is not None:
-                cutoff = int((time.time() - MARKER_PATIENCE_SECONDS) * 1_000_000)
-                waiting = pc.fill_null(pc.greater(markers.column("end_ts"), cutoff), True)
-                carry([encode_line(row) for row in markers.filter(waiting).to_pylist()])
-                markers = markers.filter(pc.invert(waiting))
-            self.stats.extra["marker_rows"] = (
-                self.stats.extra.get("marker_rows", 0) + markers.num_rows
-            )
-            events = pa.concat_tables([events, markers])
-        if self.segmenter is not None and writer_id == self.writer_id:
-            events = self._with_segments(events)
-        tables = event_tables(events, constants)
-        name = parquet_name(writer_id, segment_seq(segment))
-        for date, table in tables.items():
-            self.sink.write_table(f"events/date={date}/{name}", table)
-            self.stats.files += 1
-            if writer_id == self.writer_id:
-                self.stats.written += table.num_rows
-            else:
-                self.stats.recovered += table.num_rows
-        segment.unlink()
-        self.stats.last_flush = time.time()
-
-    def recover_orphans(self) -> int:
-        """Convert spools left by dead writers (exactly once: the names are deterministic)."""
-        converted = 0
-        for folder in writer_folders(self.settings.spool_dir):
-            if folder.name == self.writer_id:
-                continue
-            with orphaned_folder(folder) as orphaned:
-                if not orphaned:
-                    continue
-                constants = read_meta(folder)
-                segments = list_segments(folder)
-                for segment, following in zip(segments, [*segments[1:], None], strict=True):
-                    carry = _appender(following) if following is not None else None
-                    self._convert(segment, constants, carry)
-                    converted += 1
-                for leftover in (LOCK_NAME, META_NAME):
-                    (folder / leftover).unlink(missing_ok=True)
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
-        return converted
-
-    def _with_segments(self, events: pa.Table) -> pa.Table:
-        """Fill `segments` from the segmenter's counts (rows it has none for stay null)."""
-        assert self.segmenter is not None
-        found = self.segmenter.take(events.column("event_id").to_pylist())
-        segments = [
-            None if hit is None else [{"role": r, "kind": k, "tokens": t} for r, k, t in hit[0]]
-            for hit in found
-        ]
-        estimated = [None if hit is None else hit[1] for hit in found]
-        events = events.set_column(
-            events.schema.get_field_index("segments"),
-            "segments",
-            pa.array(segments, type=pa.list_(SEGMENT_TYPE)),
-        )
-        return events.set_column(
-            events.schema.get_field_index("segments_estimated"),
-            "segments_estimated",
-            pa.array(estimated, type=pa.bool_()),
-        )
-
-    def _carry_into_spool(self, lines: list[bytes]) -> None:
-        spool = self._spool
-        if spool is None:  # cannot happen while converting our own segments
-            raise OSError("spool closed while carrying response markers")
-        for line in lines:
-            spool.append(line)
-    def _apply_retention(self) -> None:
-        """LLMSTATS_RETENTION_DAYS: prune old partitions once a day; failures are recorded
-        and retried the next day, never raised."""
-        if not self.settings.retention_days or time.monotonic() < self._next_retention:
-            return
-        self._next_retention = time.monotonic() + RETENTION_INTERVAL_SECONDS
-        try:
-            from .retention import apply_retention
-
-            apply_retention(self.settings, actor=f"writer {self.writer_id}")
-        except Exception as exc:
-            self._record_error(exc)
-            self._warn("retention run failed", exc)
 
     # ---- health -----------------------------------------------------------------
 
@@ -427,13 +401,20 @@ class EventWriter:
         }
 
     def _heartbeat(self, force: bool = False) -> None:
+        """The local heartbeat file (object storage: the converter writes it)."""
+        local = self.settings.local_data_dir
         now = time.monotonic()
-        if not force and now - self._last_heartbeat < HEARTBEAT_INTERVAL_SECONDS:
+        if local is None or (not force and now - self._last_heartbeat < HEARTBEAT_INTERVAL_SECONDS):
             return
         self._last_heartbeat = now
+        target = local / "writers" / f"{self.writer_id}.json"
         body = json.dumps(self.heartbeat_document(), indent=1).encode()
         try:
-            self.sink.write_bytes(f"writers/{self.writer_id}.json", body)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_bytes(body)
+            os.replace(tmp, target)
         except OSError as exc:
             self._record_error(exc)
             self._warn("heartbeat write failed", exc)
+

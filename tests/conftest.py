@@ -21,6 +21,9 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    # Unit tests convert on the writer thread (a child process per flush costs ~0.3 s);
+    # the proxy tests and test_writer's converter tests run the default, a child process.
+    monkeypatch.setenv("LLMSTATS_CONVERTER", "inline")
     for name in (
         "LLMSTATS_PRIVACY",
         "LLMSTATS_FLUSH_SECONDS",

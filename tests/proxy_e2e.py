@@ -75,7 +75,10 @@ def read_events(data_dir: Path) -> list[dict[str, Any]]:
 def stack_env(data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {
         "LLMSTATS_DATA_DIR": str(data_dir),
-        "LLMSTATS_FLUSH_SECONDS": "0.5",
+        # The proxy runs what users run: conversion in a child process per round (at most
+        # one every 2 s here, not one every 60 s, so rows show up quickly).
+        "LLMSTATS_FLUSH_SECONDS": "2",
+        "LLMSTATS_CONVERTER": "process",
         "LLMSTATS_CONFIG": str(data_dir.parent / "no-config.toml"),
         "PYTHONPATH": str(TESTS_DIR),
     }

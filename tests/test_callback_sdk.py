@@ -125,3 +125,48 @@ def test_an_sdk_script_that_just_exits_leaves_its_rows_in_parquet(isolated_data_
     assert len(rows) == 3, proc.stderr
     beats = list((isolated_data_dir / "writers").glob("*.json"))
     assert json.loads(beats[0].read_text())["written"] == 3
+
+
+ASYNC_SDK_SCRIPT = textwrap.dedent(
+    """
+    import atexit, asyncio
+    delivered = []
+    # Registered before litellm is imported, so it runs after every exit handler.
+    atexit.register(lambda: print("peer", len(delivered), flush=True))
+    import litellm
+    from litellm.integrations.custom_logger import CustomLogger
+    from llmstats.plugin import callback
+
+    class Peer(CustomLogger):
+        async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+            delivered.append(1)
+
+    async def main():
+        await asyncio.gather(*(
+            litellm.acompletion(model="gpt-4o-mini", mock_response="hello",
+                                messages=[{"role": "user", "content": f"hi {i}"}])
+            for i in range(150)))
+
+    litellm.callbacks = [callback, Peer()]
+    asyncio.run(main())
+    print("before exit", len(delivered), flush=True)
+    """
+)
+
+
+def test_async_callbacks_litellm_delivers_at_exit_are_written_in_one_file(
+    isolated_data_dir: Path,
+) -> None:
+    proc = subprocess.run([sys.executable, "-c", ASYNC_SDK_SCRIPT], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    counts = dict(line.rsplit(" ", 1) for line in proc.stdout.splitlines())
+    # LiteLLM's logging worker usually still holds callbacks when the script ends and
+    # delivers them from its own exit handler; it may also drop some (the peer logger
+    # sees the same count). Every callback LiteLLM delivered is one row.
+    peer = int(counts["peer"])
+    assert int(counts["before exit"]) <= peer <= 150, proc.stdout
+    rows = read_events(isolated_data_dir)
+    assert len(rows) == peer
+    # Delivered before the final flush, not after it one conversion each.
+    assert len(list((isolated_data_dir / "events").rglob("*.parquet"))) == 1
+    assert not any(p.stat().st_size for p in (isolated_data_dir / "spool").rglob("*.jsonl"))

@@ -87,7 +87,10 @@ def test_no_canary_reaches_disk_or_logs(
         if logger.writer is not None and logger.writer.stats.spooled >= 2:
             break
         asyncio.run(asyncio.sleep(0.05))
-    # Before the flush the spool holds the rows: check it too.
+    # Before the flush the spool holds the rows and the prompts' counts: check them too.
+    assert logger.writer is not None and logger.writer.segmenter is not None
+    logger.writer.segmenter.drain()
+    assert any(p.suffix == ".counts" for p in files_under(isolated_data_dir))
     assert leaked_canaries(isolated_data_dir, list(c.values()), caplog.text) == []
     logger.flush()
     assert logger.errors == 0

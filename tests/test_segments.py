@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmstats.plugin.segmenter import Segmenter
+from llmstats.plugin.config import load_settings
+from llmstats.plugin.litellm_logger import LLMStatsLogger
+from llmstats.plugin.segmenter import MAX_INCOMING, Segmenter
 from llmstats.plugin.segments import (
     IMAGE_WEIGHT,
     apportion,
     count_segments,
     estimate_tokens,
     exact_tokens,
+    measured_tokens,
     split_prompt,
     text_kind,
 )
@@ -77,9 +81,37 @@ def test_text_kinds() -> None:
     assert text_kind("{not json") == "text"
 
 
-def test_adjacent_pieces_of_one_role_and_kind_merge() -> None:
+def test_adjacent_pieces_of_one_role_and_kind_are_counted_as_one_text() -> None:
     pieces = [("user", "text", "aaaa"), ("user", "text", "bbbbbbbb"), ("user", "code", "cc")]
-    assert count_segments(pieces, estimate_tokens) == [("user", "text", 3), ("user", "code", 1)]
+    seen: list[str] = []
+
+    def counter(text: str) -> int:
+        seen.append(text)
+        return estimate_tokens(text)
+
+    assert count_segments(pieces, counter) == [("user", "text", 4), ("user", "code", 1)]
+    assert seen == ["aaaa\nbbbbbbbb", "cc"]
+    images = [("user", "image", IMAGE_WEIGHT), ("user", "image", IMAGE_WEIGHT)]
+    assert count_segments(images, counter) == [("user", "image", 2 * IMAGE_WEIGHT)]
+
+
+def test_long_texts_are_measured_from_samples_within_a_share_point_of_whole_counts() -> None:
+    prose = "The quarterly review covers revenue, churn and the roadmap for the next release. "
+    code = "def handler(event):\n    total = sum(x['qty'] for x in event['items'])\n    return total\n"
+    data = json.dumps([{"sku": f"sku-{i}", "qty": i, "price": i * 1.5} for i in range(400)])
+    pieces = [
+        ("system", "text", prose * 300),
+        ("user", "code", code * 200),
+        ("user", "json", data),
+        ("user", "text", "Summarise the above in three bullet points."),
+    ]
+    whole = apportion(count_segments(pieces, exact_tokens), 100_000)
+    sampled = apportion(count_segments(pieces, measured_tokens), 100_000)
+    assert all(abs(a[2] - b[2]) <= 1_000 for a, b in zip(whole, sampled, strict=True))
+    # A character estimate misses code and JSON by far more: this is what sampling buys.
+    guessed = apportion(count_segments(pieces, estimate_tokens), 100_000)
+    assert max(abs(a[2] - b[2]) for a, b in zip(whole, guessed, strict=True)) > 3_000
+    assert measured_tokens("short text") == exact_tokens("short text")
 
 
 def test_the_local_tokenizer_counts_offline() -> None:
@@ -114,38 +146,102 @@ def test_apportioned_segments_always_sum_to_the_providers_count(
     assert all(tokens >= 0 for _, _, tokens in shares)
 
 
-def test_segmenter_counts_exactly_within_budget_and_forgets_after_take() -> None:
-    segmenter = Segmenter()
-    segmenter.offer("e1", CRAFTED, TOOLS, 500)
-    segmenter.drain(estimate=False)
-    ((segments, estimated),) = segmenter.take(["e1"])  # type: ignore[misc]
-    assert not estimated and sum(t for _, _, t in segments) == 500
-    assert segmenter.take(["e1"]) == [None]
-    assert segmenter.stats.counted == 1 and segmenter.stats.tokens_counted > 0
+def counted(segmenter: Segmenter, seq: int = 1) -> list[dict[str, Any]]:
+    """The counts lines the segmenter wrote for segment `seq`."""
+    path = segmenter.folder / f"{seq:08d}.counts"
+    return [json.loads(line) for line in path.read_bytes().splitlines()] if path.exists() else []
 
 
-def test_segmenter_estimates_past_its_cpu_share_and_skips_past_its_backlog() -> None:
-    starved = Segmenter(cpu_share=0.0)
-    starved.offer("e1", CRAFTED, TOOLS, 500)
-    starved.drain(estimate=False)
+def hand_over(segmenter: Segmenter, event_id: str, messages: Any, tools: Any, total: int | None,
+              whole: bool = False, seq: int = 1, offset: int = 0) -> None:
+    """What the spool does under its lock when the callback appends an event's line."""
+    segmenter.incoming.append((seq, offset, (event_id, messages, tools, total, whole)))
+
+
+def test_segmenter_counts_exactly_within_budget_and_writes_only_counts(tmp_path: Path) -> None:
+    segmenter = Segmenter(tmp_path)
+    hand_over(segmenter, "e1", CRAFTED, TOOLS, 500, offset=17)
+    segmenter.drain()
+    (line,) = counted(segmenter)
+    assert line["at"] == 17 and line["event_id"] == "e1" and line["segments_estimated"] is False
+    assert sum(s["tokens"] for s in line["segments"]) == 500
+    assert set(line) == {"at", "event_id", "segments", "segments_estimated"}
+    assert all(set(s) == {"role", "kind", "tokens"} for s in line["segments"])
+    assert not segmenter.incoming and segmenter.stats.counted == 1
+    assert segmenter.stats.tokens_counted > 0
+
+
+def test_segmenter_waits_only_for_the_segments_asked_for(tmp_path: Path) -> None:
+    segmenter = Segmenter(tmp_path)
+    hand_over(segmenter, "old", CRAFTED, None, 10, seq=1)
+    hand_over(segmenter, "new", CRAFTED, None, 10, seq=2)
+    segmenter.drain(through_seq=1)
+    assert [c["event_id"] for c in counted(segmenter, 1)] == ["old"]
+    assert counted(segmenter, 2) == []
+    segmenter.drain()
+    assert [c["event_id"] for c in counted(segmenter, 2)] == ["new"]
+
+
+def test_segmenter_estimates_past_its_cpu_share_and_skips_past_its_backlog(
+    tmp_path: Path,
+) -> None:
+    starved = Segmenter(tmp_path / "a", cpu_share=0.0)
+    starved.folder.mkdir()
+    hand_over(starved, "e1", CRAFTED, TOOLS, 500)
+    starved.drain()
     assert starved.stats.estimated == 1
-    ((_, estimated),) = starved.take(["e1"])  # type: ignore[misc]
-    assert estimated is True
+    assert counted(starved)[0]["segments_estimated"] is True
 
-    small = Segmenter(max_queued_chars=100)
-    small.offer("big", [{"role": "user", "content": "x" * 1000}], None, 250)
-    small.offer("ok", [{"role": "user", "content": "tiny"}], None, 1)
+    small = Segmenter(tmp_path, max_queued_chars=100)
+    hand_over(small, "big", [{"role": "user", "content": "x" * 1000}], None, 250)
+    hand_over(small, "ok", [{"role": "user", "content": "tiny"}], None, 1)
+    small.drain()
     assert small.stats.skipped == 1
-    assert small.take(["big", "ok"])[0] is None
+    assert [c["event_id"] for c in counted(small)] == ["ok"]
 
 
-def test_embedding_input_is_one_segment() -> None:
-    segmenter = Segmenter()
-    segmenter.offer(
+def test_a_full_hand_over_queue_skips_and_counts(isolated_data_dir: Path) -> None:
+    logger = LLMStatsLogger(load_settings(flush_seconds=3600))
+    writer = logger.writer
+    assert writer is not None and writer.segmenter is not None
+    writer.segmenter.stop()  # nobody takes prompts off the queue
+    for index in range(MAX_INCOMING + 3):
+        payload = {
+            "litellm_call_id": f"c{index}",
+            "startTime": 1_795_000_000.0,
+            "call_type": "acompletion",
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+        logger.log_success_event({"standard_logging_object": payload}, {}, None, None)
+    assert len(writer.segmenter.incoming) == MAX_INCOMING
+    assert writer.segmenter.stats.skipped == 3
+    assert writer.stats.spooled == MAX_INCOMING + 3  # the events themselves are all kept
+
+
+def test_embedding_input_is_one_segment(tmp_path: Path) -> None:
+    segmenter = Segmenter(tmp_path)
+    hand_over(
+        segmenter,
         "e",
         [{"role": "user", "content": "a b"}, {"role": "user", "content": "c"}],
         None,
         7,
         whole=True,
     )
-    assert segmenter.take(["e"]) == [([("user", "text", 7)], True)]
+    segmenter.drain(estimate=True)
+    assert counted(segmenter)[0]["segments"] == [{"role": "user", "kind": "text", "tokens": 7}]
+
+
+def test_a_long_text_seen_again_is_not_counted_again(monkeypatch: Any) -> None:
+    import llmstats.plugin.segments as segments
+
+    system = "You are a support assistant for an online bookshop. " * 100
+    calls: list[int] = []
+    measured_tokens(system + " warm")
+    counter = segments._counter
+    assert counter is not None
+    monkeypatch.setattr(segments, "_counter", lambda text: calls.append(len(text)) or counter(text))
+    first = measured_tokens(system)
+    assert measured_tokens(system[:-1] + ".") != 0
+    assert measured_tokens(system) == first
+    assert len(calls) == 2  # the text, and the one-character different text

@@ -18,9 +18,10 @@ import pytest
 
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.convert import segment_tables
+from llmstats.plugin.converter import parquet_name
 from llmstats.plugin.schema import EVENT_SCHEMA
 from llmstats.plugin.spool import list_segments
-from llmstats.plugin.writer import EventWriter, parquet_name
+from llmstats.plugin.writer import ConverterFailed, EventWriter
 
 from rows import BASE_TS, event_row
 
@@ -91,7 +92,7 @@ WRITER_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from rows import event_row
     from llmstats.plugin.config import load_settings
-    from llmstats.plugin.writer import EventWriter
+    from llmstats.plugin.writer import ConverterFailed, EventWriter
     writer = EventWriter(load_settings(flush_seconds=3600))
     ids = []
     for i in range({count}):
@@ -155,7 +156,7 @@ def test_unwritable_data_dir_keeps_rows_in_the_spool_until_it_heals(tmp_path: Pa
     rows = [event_row() for _ in range(10)]
     for row in rows:
         writer.submit(row)
-    with pytest.raises(OSError):
+    with pytest.raises(ConverterFailed, match="NotADirectoryError"):
         writer.flush()
     assert writer.stats.spooled == 10
     blocker.unlink()
@@ -188,7 +189,7 @@ FULL_DISK_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from rows import event_row
     from llmstats.plugin.config import load_settings
-    from llmstats.plugin.writer import EventWriter
+    from llmstats.plugin.writer import ConverterFailed, EventWriter
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of dying
     writer = EventWriter(load_settings(flush_seconds=3600, max_pending_rows=50))
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
@@ -246,3 +247,36 @@ def test_rows_threshold_wakes_the_writer_thread(isolated_data_dir: Path) -> None
         deadline -= 1
     assert len(read_events(isolated_data_dir)) == 10
     writer.close()
+
+
+def test_a_forked_child_gets_its_own_writer_and_leaves_the_parents_lock_alone(
+    isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmstats.plugin.litellm_logger import LLMStatsLogger
+    from llmstats.plugin.spool import orphaned_folder
+
+    # The forked child converts in a fresh process, not with the parent's Arrow threads.
+    monkeypatch.setenv("LLMSTATS_CONVERTER", "process")
+    logger = LLMStatsLogger(load_settings(flush_seconds=3600))
+    payload = {"litellm_call_id": "parent", "startTime": 1_795_000_000.0, "call_type": "x"}
+    logger.log_success_event({"standard_logging_object": payload}, None, None, None)
+    parent = logger.writer
+    assert parent is not None
+    pid = os.fork()
+    if pid == 0:  # the child: capture once, flush, leave without any cleanup
+        code = 1
+        try:
+            child_payload = {**payload, "litellm_call_id": "child"}
+            logger.log_success_event({"standard_logging_object": child_payload}, None, None, None)
+            writer = logger.writer
+            if writer is not None and writer.writer_id != parent.writer_id and logger.flush():
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with orphaned_folder(parent.folder) as orphaned:
+        assert not orphaned  # the child's exit did not release the parent's lock
+    assert logger.flush()
+    got = {r["call_id"]: r["writer_id"] for r in read_events(isolated_data_dir)}
+    assert got["parent"] == parent.writer_id and got["child"] != parent.writer_id

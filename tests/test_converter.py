@@ -1,0 +1,387 @@
+"""The converter: streamed conversion, the memory-mapped spool, counts, carry files, and the
+child process the proxy's writer runs it in."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from test_writer import read_events
+
+from llmstats.plugin import spool as spool_module
+from llmstats.plugin.config import load_settings
+from llmstats.plugin.convert import convert_segment
+from llmstats.plugin.converter import Result, convert_folder, parquet_name
+from llmstats.plugin.sink import Sink
+from llmstats.plugin.spool import (
+    SpoolSegments,
+    carry_path,
+    list_carries,
+    list_segments,
+    read_segment,
+    spool_chunks,
+)
+from llmstats.plugin.spool_line import encode_line
+from llmstats.plugin.writer import ConverterFailed, EventWriter
+
+from rows import BASE_TS, event_row
+
+DAY_US = 86_400_000_000
+CONSTANTS = {"writer_id": "w", "privacy_level": "standard", "schema_version": 1}
+
+
+def marker(call_id: str, **overrides: Any) -> dict[str, Any]:
+    row = event_row(call_id=call_id, event_id=f"{call_id}@{BASE_TS}", capture="response_hook")
+    row["end_ts"] = int(time.time() * 1_000_000)
+    row.update(overrides)
+    return row
+
+
+def callback(call_id: str) -> dict[str, Any]:
+    return event_row(call_id=call_id, event_id=f"{call_id}@{BASE_TS}")
+
+
+# ---- streamed conversion ----------------------------------------------------------------
+
+
+def test_a_segment_many_chunks_long_over_two_dates_with_a_torn_end_converts_exactly(
+    tmp_path: Path,
+) -> None:
+    rows = [event_row(ts=BASE_TS + i * 1000) for i in range(600)]
+    rows += [event_row(ts=BASE_TS + DAY_US + i) for i in range(400)]  # the next UTC day
+    rows.insert(300, dict(rows[10]))  # a duplicate id, far from its first
+    segment = tmp_path / "00000001.jsonl"
+    data = b"".join(encode_line(r) for r in rows) + b'{"event_id": "torn", "ts": 1'
+    segment.write_bytes(data)
+    assert len(list(spool_chunks(segment, 8192))) > 50
+
+    done = convert_segment(
+        segment,
+        constants=CONSTANTS,
+        sink=Sink(str(tmp_path / "data")),
+        name="w-00000001.parquet",
+        row_group_rows=128,
+        chunk_bytes=8192,
+    )
+    assert done.rows == {"2026-11-18": 600, "2026-11-19": 400} and done.files == 2
+    got = read_events(tmp_path / "data")
+    assert sorted(r["event_id"] for r in got) == sorted({r["event_id"] for r in rows})
+    first_day = pq.ParquetFile(tmp_path / "data/events/date=2026-11-18/w-00000001.parquet")
+    assert first_day.metadata.num_row_groups == 5  # 128-row groups, gathered across chunks
+    for group in range(first_day.metadata.num_row_groups):
+        ts = first_day.read_row_group(group, columns=["ts"]).column("ts").to_pylist()
+        assert ts == sorted(ts)
+
+
+def test_converting_the_same_segment_twice_gives_the_same_rows(tmp_path: Path) -> None:
+    segment = tmp_path / "00000001.jsonl"
+    segment.write_bytes(b"".join(encode_line(event_row(ts=BASE_TS + i)) for i in range(300)))
+    sink = Sink(str(tmp_path / "data"))
+    for _ in range(2):
+        convert_segment(segment, constants=CONSTANTS, sink=sink, name="x.parquet", chunk_bytes=4096)
+    assert len(read_events(tmp_path / "data")) == 300
+
+
+def test_counts_join_their_events_by_line_offset_across_chunks(tmp_path: Path) -> None:
+    segment = tmp_path / "00000001.jsonl"
+    counts = tmp_path / "00000001.counts"
+    lines = [encode_line(event_row(event_id=f"e{i}", ts=BASE_TS + i)) for i in range(200)]
+    segment.write_bytes(b"".join(lines))
+    offsets = [sum(len(line) for line in lines[:i]) for i in range(200)]
+    counted = [
+        encode_line(
+            {
+                "at": offsets[i],
+                "event_id": f"e{i}",
+                "segments": [{"role": "user", "kind": "text", "tokens": i}],
+                "segments_estimated": i % 2 == 0,
+            }
+        )
+        for i in range(0, 200, 3)  # not every event has counts
+    ]
+    counts.write_bytes(b"".join(counted) + b'{"at": 99999999, "event_id": "stray"}\n')
+    convert_segment(
+        segment,
+        constants=CONSTANTS,
+        sink=Sink(str(tmp_path / "data")),
+        name="x.parquet",
+        counts=counts,
+        chunk_bytes=2048,
+    )
+    by_id = {r["event_id"]: r for r in read_events(tmp_path / "data")}
+    for i in range(200):
+        row = by_id[f"e{i}"]
+        if i % 3:
+            assert row["segments"] is None and row["segments_estimated"] is None
+        else:
+            assert row["segments"] == [{"role": "user", "kind": "text", "tokens": i}]
+            assert row["segments_estimated"] is (i % 2 == 0)
+
+
+# ---- the memory-mapped spool --------------------------------------------------------------
+
+
+def test_lines_across_many_windows_come_back_whole_and_a_closed_segment_has_no_slack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spool_module, "WINDOW_BYTES", 4096)
+    spool = SpoolSegments(tmp_path / "w", {"writer_id": "w"})
+    lines = [encode_line(event_row(tags=["t" * (i * 37 % 9000)])) for i in range(200)]
+    for line in lines:
+        spool.append(line)
+    current = tmp_path / "w" / "00000001.jsonl"
+    assert current.stat().st_size > sum(map(len, lines))  # reserved room at the end
+    assert read_segment(current) == b"".join(lines)  # readers stop at the zeros
+    spool.rotate()
+    assert current.stat().st_size == sum(map(len, lines))
+    assert (tmp_path / "w" / "00000002.jsonl").stat().st_size == 0
+    spool.close()
+
+
+def test_a_full_disk_is_an_error_before_a_byte_is_written(
+    isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spool_module, "WINDOW_BYTES", 4096)
+    writer = EventWriter(load_settings(flush_seconds=3600))
+    kept = event_row()
+    writer.submit(kept)
+
+    def no_space(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    big = event_row(tags=["x" * 9000])  # needs a new window, which cannot be had
+    writer.submit(big)
+    assert writer.stats.held == 1 and "No space" in (writer.stats.last_error or "")
+    monkeypatch.undo()
+    writer.flush()
+    got = read_events(isolated_data_dir)
+    assert sorted(r["event_id"] for r in got) == sorted([kept["event_id"], big["event_id"]])
+
+
+def test_a_dead_writers_zero_tail_and_torn_line_lose_only_the_torn_line(
+    isolated_data_dir: Path,
+) -> None:
+    folder = isolated_data_dir / "spool" / "dead-writer"
+    spool = SpoolSegments(folder, {"writer_id": "dead-writer"})
+    rows = [event_row() for _ in range(20)]
+    for row in rows:
+        spool.append(encode_line(row))
+    # Die in the middle of copying a line: half of it in the page cache, nothing after.
+    torn = encode_line(event_row())
+    start = spool._pos - spool._map_start
+    assert spool._map is not None
+    spool._map[start : start + len(torn) // 2] = torn[: len(torn) // 2]
+    spool.abandon()  # the process is gone: its lock with it
+
+    survivor = EventWriter(load_settings())
+    assert survivor.recover_orphans() == 1
+    assert sorted(r["event_id"] for r in read_events(isolated_data_dir)) == sorted(
+        r["event_id"] for r in rows
+    )
+    assert not folder.exists()
+
+
+# ---- carry files ----------------------------------------------------------------------------
+
+
+def _segment(folder: Path, seq: int, rows: list[dict[str, Any]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{seq:08d}.jsonl"
+    path.write_bytes(b"".join(encode_line(r) for r in rows))
+    return path
+
+
+def test_a_marker_is_carried_from_segment_to_segment_until_its_event_comes(
+    tmp_path: Path,
+) -> None:
+    folder, sink, result = tmp_path / "w", Sink(str(tmp_path / "data")), Result()
+    _segment(folder, 1, [marker("late"), callback("other")])
+    convert_folder(folder, CONSTANTS, sink, result, through=1, final=False, own=True)
+    assert [c.name for c in list_carries(folder)] == ["00000001.carry"]
+    _segment(folder, 2, [event_row()])
+    convert_folder(folder, CONSTANTS, sink, result, through=2, final=False, own=True)
+    assert [c.name for c in list_carries(folder)] == ["00000002.carry"]  # superseded
+    _segment(folder, 3, [callback("late")])
+    convert_folder(folder, CONSTANTS, sink, result, through=3, final=False, own=True)
+    rows = read_events(tmp_path / "data")
+    assert sorted(r["call_id"] or "" for r in rows if r["call_id"] in ("late", "other")) == [
+        "late",
+        "other",
+    ]
+    assert {r["capture"] for r in rows} == {"callback"} and len(rows) == 3
+    assert list_segments(folder) == [] and result.written == 3
+
+
+def test_a_crash_at_any_step_of_a_carried_conversion_repeats_it_without_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
+    _segment(folder, 1, [marker("m1"), marker("m2", end_ts=BASE_TS), callback("a")])
+    convert_folder(folder, CONSTANTS, sink, Result(), through=1, final=False, own=True)
+    _segment(folder, 2, [callback("m1"), callback("b")])
+
+    # Die after the Parquet file and the new carry file are in place, before any delete.
+    monkeypatch.setattr(Path, "unlink", lambda self, missing_ok=False: None)
+    convert_folder(folder, CONSTANTS, sink, Result(), through=2, final=False, own=True)
+    monkeypatch.undo()
+    assert carry_path(folder, 1).exists() and carry_path(folder, 2).exists()
+    # Next round (or a recovering writer) converts segment 2 again, then the folder as dead.
+    convert_folder(folder, CONSTANTS, sink, Result(), through=None, final=True, own=False)
+    rows = read_events(tmp_path / "data")
+    assert sorted(r["call_id"] for r in rows) == ["a", "b", "m1", "m2"]
+    assert {r["call_id"]: r["capture"] for r in rows}["m2"] == "response_hook"  # expired
+    assert list(folder.iterdir()) == []
+
+
+def test_a_carry_file_left_alone_becomes_rows_once(tmp_path: Path) -> None:
+    folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
+    _segment(folder, 4, [marker("never")])
+    convert_folder(folder, CONSTANTS, sink, Result(), through=4, final=False, own=True)
+    assert list_carries(folder) and not list_segments(folder)
+    for _ in range(2):  # the writer is gone; recovery may run twice
+        convert_folder(folder, CONSTANTS, sink, Result(), through=None, final=True, own=False)
+    (row,) = read_events(tmp_path / "data")
+    assert row["call_id"] == "never" and row["capture"] == "response_hook"
+    assert (tmp_path / "data/events/date=2026-11-18" / parquet_name("w", 5)).exists()
+
+
+# ---- the converter child process ---------------------------------------------------------
+
+
+def test_the_writer_converts_in_a_child_process_by_default(
+    isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMSTATS_CONVERTER", "process")
+    writer = EventWriter(load_settings())
+    rows = [event_row() for _ in range(30)]
+    for row in rows:
+        writer.submit(row)
+    writer.flush()
+    assert sorted(r["event_id"] for r in read_events(isolated_data_dir)) == sorted(
+        r["event_id"] for r in rows
+    )
+    assert writer.stats.written == 30 and writer.stats.files == 1
+    assert writer.stats.extra["converter_peak_rss_kb"] > 10_000  # measured in the child
+    beat = json.loads((isolated_data_dir / "writers" / f"{writer.writer_id}.json").read_text())
+    assert beat["written"] == 30
+
+
+def test_a_failing_child_keeps_the_spool_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMSTATS_CONVERTER", "process")
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data dir should be")
+    writer = EventWriter(
+        load_settings(data_dir=str(blocker / "data"), spool_dir=str(tmp_path / "spool"))
+    )
+    writer.submit(event_row())
+    with pytest.raises(ConverterFailed, match="NotADirectoryError"):
+        writer.flush()
+    assert list_segments(writer.folder)  # still there for the next round
+    blocker.unlink()
+    writer.flush()
+    assert len(read_events(blocker / "data")) == 1
+
+
+def test_with_no_child_to_be_had_the_writer_converts_in_process(
+    isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMSTATS_CONVERTER", "process")
+    writer = EventWriter(load_settings())
+    monkeypatch.setattr(sys, "executable", str(isolated_data_dir / "missing" / "python3"))
+    writer.submit(event_row())
+    writer.flush()
+    assert len(read_events(isolated_data_dir)) == 1
+    assert "FileNotFoundError" in (writer.stats.last_error or "")
+
+
+PROXY_LIKE = textwrap.dedent(
+    """
+    import json, os, sys
+    sys.path.insert(0, {tests!r})
+    from rows import event_row
+    from llmstats.plugin.config import load_settings
+    from llmstats.plugin.litellm_logger import LLMStatsLogger
+    logger = LLMStatsLogger(load_settings())
+    payload = {{"id": "r1", "litellm_call_id": "c1", "call_type": "acompletion",
+               "startTime": 1795000000.0, "endTime": 1795000001.0, "prompt_tokens": 5,
+               "messages": [{{"role": "user", "content": "hello there"}}]}}
+    logger.log_success_event({{"standard_logging_object": payload}}, None, None, None)
+    assert logger.flush(60)
+    print(json.dumps({{"pyarrow": "pyarrow" in sys.modules, "written": logger.writer.stats.written,
+                      "errors": logger.errors}}))
+    """
+)
+
+
+def test_a_process_that_captures_never_loads_pyarrow(isolated_data_dir: Path) -> None:
+    env = {**os.environ, "LLMSTATS_CONVERTER": "process"}
+    script = PROXY_LIKE.format(tests=str(Path(__file__).parent))
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {
+        "pyarrow": False,
+        "written": 1,
+        "errors": 0,
+    }
+    (row,) = read_events(isolated_data_dir)
+    assert row["segments"] == [{"role": "user", "kind": "text", "tokens": 5}]
+
+
+COUNTING_WRITER = textwrap.dedent(
+    """
+    import os, sys
+    sys.path.insert(0, {tests!r})
+    from rows import event_row
+    from llmstats.plugin.config import load_settings
+    from llmstats.plugin.writer import EventWriter
+    writer = EventWriter(load_settings(flush_seconds=3600))
+    for i in range(50):
+        row = event_row(event_id=f"e{{i}}", input_tokens=100)
+        prompt = (row["event_id"], [{{"role": "user", "content": "count me " * 20}}], None, 100, False)
+        writer.submit(row, prompt)
+    writer.segmenter.drain()
+    os.kill(os.getpid(), 9)
+    """
+)
+
+
+def test_counts_written_before_a_kill_9_reach_the_recovered_rows(isolated_data_dir: Path) -> None:
+    script = COUNTING_WRITER.format(tests=str(Path(__file__).parent))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    EventWriter(load_settings()).recover_orphans()
+    rows = read_events(isolated_data_dir)
+    assert len(rows) == 50
+    assert all(r["segments"] == [{"role": "user", "kind": "text", "tokens": 100}] for r in rows)
+    assert all(r["segments_estimated"] is False for r in rows)
+
+
+@pytest.mark.parametrize("missing", [AttributeError, OSError(errno.EOPNOTSUPP, "not supported")])
+def test_without_fallocate_the_window_is_reserved_by_writing_zeros(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: BaseException
+) -> None:
+    def unavailable(fd: int, offset: int, length: int) -> None:
+        raise missing
+
+    monkeypatch.setattr(os, "posix_fallocate", unavailable)
+    monkeypatch.setattr(spool_module, "WINDOW_BYTES", 8192)
+    spool = SpoolSegments(tmp_path / "w", {"writer_id": "w"})
+    lines = [encode_line(event_row()) for _ in range(40)]
+    for line in lines:
+        spool.append(line)
+    assert read_segment(tmp_path / "w" / "00000001.jsonl") == b"".join(lines)
+    spool.close()
