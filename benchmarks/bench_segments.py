@@ -71,7 +71,12 @@ def rate(
     the same for every method, so the rates compare what a core gets through."""
     tokens = sum(prompt_tokens(*prompts[index % len(prompts)]) for index in range(jobs))
     with tempfile.TemporaryDirectory() as folder:
-        segmenter = Segmenter(Path(folder), counter=counter or exact_tokens)
+        # No budget: the jobs are queued all at once, which would send most of them down
+        # the estimate path and make every method measure the estimate.
+        unbounded = 1 << 62
+        segmenter = Segmenter(Path(folder), counter=counter or exact_tokens,
+                              cpu_share=float("inf"), estimate_above_chars=unbounded,
+                              max_queued_chars=unbounded)
         for index in range(jobs):
             messages, tools = prompts[index % len(prompts)]
             segmenter.incoming.append((1, index, (str(index), messages, tools, 10_000, False)))
