@@ -74,9 +74,13 @@ def rate(
         # No budget: the jobs are queued all at once, which would send most of them down
         # the estimate path and make every method measure the estimate.
         unbounded = 1 << 62
-        segmenter = Segmenter(Path(folder), counter=counter or exact_tokens,
-                              cpu_share=float("inf"), estimate_above_chars=unbounded,
-                              max_queued_chars=unbounded)
+        segmenter = Segmenter(
+            Path(folder),
+            counter=counter or exact_tokens,
+            cpu_share=float("inf"),
+            estimate_above_chars=unbounded,
+            max_queued_chars=unbounded,
+        )
         for index in range(jobs):
             messages, tools = prompts[index % len(prompts)]
             segmenter.incoming.append((1, index, (str(index), messages, tools, 10_000, False)))
@@ -128,7 +132,9 @@ def main() -> None:
         guess = worst_share_gap(figures["whole"][1], figures["estimate"][1])
         print(
             f"{name} ({jobs} prompts x {args.repeats} runs): "
-            + ", ".join(f"{label} {r / 1e6:.2f} M tokens/s per core" for label, (r, _) in figures.items())
+            + ", ".join(
+                f"{label} {r / 1e6:.2f} M tokens/s per core" for label, (r, _) in figures.items()
+            )
             + f"; largest share gap to whole: measured {gap:.2f} pp, estimate {guess:.2f} pp"
         )
 
