@@ -124,11 +124,11 @@ def _progress(message: str) -> Iterator[None]:
         yield
 
 
-def _open(data_dir: str | None, quarantine: bool = False) -> Dataset:
+def _open(data_dir: str | None, quarantine: bool = False, *, lazy_events: bool = False) -> Dataset:
     from .connection import open_dataset
 
     with _progress("Opening the dataset…"):
-        dataset = open_dataset(data_dir, quarantine=quarantine)
+        dataset = open_dataset(data_dir, quarantine=quarantine, lazy_events=lazy_events)
     for path, reason in dataset.state.skipped:
         moved = dict(dataset.state.quarantined).get(path)
         where = f"; moved to {moved}" if moved else "; --quarantine moves it aside"
@@ -146,7 +146,7 @@ def _emit(text: str, output: str | None) -> None:
 
 def _show(report: Report, fmt: Format, output: str | None) -> None:
     _emit(
-        render(report.rows, fmt, title=report.title, totals=report.totals, notes=report.notes),
+        render(report.data, fmt, title=report.title, totals=report.totals, notes=report.notes),
         output,
     )
 
@@ -207,12 +207,17 @@ def report(
     from .reports import reconcile_report, usage_report
 
     query = _query(since, until, tz, by, where, top)
-    dataset = _open(data_dir, quarantine)
+    # The overview reads rollups where they cover the window: no event views up front.
+    dataset = _open(data_dir, quarantine, lazy_events=not reconcile)
     with _progress("Computing the report…"):
         result = (reconcile_report if reconcile else usage_report)(dataset.con, query)
     if not reconcile and not result.totals.get("calls"):
         result.notes.insert(0, _empty_note(dataset, query))
     _show(result, fmt, output)
+
+
+# Sub-reports built from rollups and sketches (report_parts): opened without event views.
+_ROLLUP_REPORTS = ("savings_report", "latency_report")
 
 
 def _sub_report(name: str, function_name: str, doc: str) -> None:
@@ -232,10 +237,10 @@ def _sub_report(name: str, function_name: str, doc: str) -> None:
         from . import reports
 
         query = _query(since, until, tz, by, where, top)
-        dataset = _open(data_dir, quarantine)
+        dataset = _open(data_dir, quarantine, lazy_events=function_name in _ROLLUP_REPORTS)
         with _progress("Computing the report…"):
             result = getattr(reports, function_name)(dataset.con, query)
-        if result.rows.num_rows == 0:
+        if result.row_count == 0:
             result.notes.insert(0, _empty_note(dataset, query))
         _show(result, fmt, output)
 
@@ -583,8 +588,9 @@ def _audit(data_dir: str, action: str, parameters: dict[str, Any], result: dict[
     record(data_dir, action, parameters, result)
 
 
-# prune, purge, compact and audit live in their own module; importing it registers them.
-from . import cli_maintenance  # noqa: E402,F401
+# prune, purge, compact and audit live in their own module, rollup in another; importing
+# them registers the commands.
+from . import cli_maintenance, cli_rollups  # noqa: E402,F401
 
 
 def main() -> None:

@@ -174,6 +174,10 @@ def compact(
              "rows": p.rows, "output": p.output, "output_bytes": p.output_bytes}
             for p in run.partitions]
     notes = [f"{run.deleted_inputs} replaced input file(s) deleted after the grace period"]
+    if run.rollups:
+        notes.append(f"rollups rebuilt for {len(run.rollups['built'])} partition(s)")
+        notes += [f"rollup failed for {error} (reports read its events)"
+                  for error in run.rollups["errors"]]
     if not rows:
         notes.insert(0, "No partition needs compaction.")
     _emit(render(rows, fmt, title="Compaction", notes=notes), output)

@@ -76,6 +76,8 @@ class CompactionRun:
     partitions: list[PartitionCompaction] = field(default_factory=list)
     deleted_inputs: int = 0
     """Replaced inputs (older than the grace period) deleted by this run."""
+    rollups: dict[str, Any] = field(default_factory=dict)
+    """What rebuilding the compacted partitions' rollups did (rollup_build.RollupRun)."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class CompactionRun:
             "input_files": sum(p.input_files for p in self.partitions),
             "rows": sum(p.rows for p in self.partitions),
             "deleted_inputs": self.deleted_inputs,
+            "rollups": self.rollups,
         }
 
 
@@ -327,6 +330,13 @@ def compact(data_dir: str, *, dates: list[str] | None = None, since: str | None 
                 done = compact_partition(data_dir, date, progress=progress)
                 if done is not None:
                     run.partitions.append(done)
+            if run.partitions:
+                # A compacted partition's rollups are stale: rebuild them while its
+                # files are fresh in the page cache (analytics/rollup_build.py).
+                from .rollup_build import build_rollups
+
+                dates = [p.date for p in run.partitions]
+                run.rollups = build_rollups(data_dir, dates=dates).summary()
     except MaintenanceBusy as exc:
         raise LlmstatsError(str(exc)) from None
     return run

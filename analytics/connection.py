@@ -6,16 +6,25 @@ Notebooks, the CLI and users' scripts all start here. Views are loaded from the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from .catalog import Catalog, load_catalog
-from .dataset import DatasetState, event_files, register_raw_events
-from .overrides import load_overrides, overrides_table
+from .catalog import Catalog, CatalogInfo, load_catalog, register_catalog
+from .dataset import DatasetState, event_files, file_schemas, register_raw_events
+from .overrides import load_overrides, register_overrides
+from .rollup_plan import ReportContext, attach, index_rollups
+from .storage import FileEntry
 
 if TYPE_CHECKING:
     import duckdb
+
+# What the overview, savings and latency reports need when rollups serve every partition
+# (see open_dataset(lazy_events=True)); the event views follow only if a partition is
+# left to the events.
+PRICING_FILES = ("00_measures.sql", "02_pricing.sql")
+EVENT_FILES = ("01_events.sql", "03_event_costs.sql")
 
 
 def resolve_data_dir(data_dir: str | None = None) -> str:
@@ -44,11 +53,33 @@ class Dataset:
 
     con: duckdb.DuckDBPyConnection
     state: DatasetState
-    catalog: Catalog
+    catalog_info: CatalogInfo
+    given_catalog: Catalog | None = None
+    _catalog: Catalog | None = field(default=None, repr=False)
 
     @property
     def data_dir(self) -> str:
         return self.state.data_dir
+
+    @property
+    def catalog(self) -> Catalog:
+        """The pricing catalog as an Arrow table (loaded on first use)."""
+        if self._catalog is None:
+            self._catalog = self.given_catalog or load_catalog(self.state.data_dir)
+        return self._catalog
+
+
+def _event_models(con: duckdb.DuckDBPyConnection, state: DatasetState) -> None:
+    """Table `event_models`: the (provider, model) pairs of the readable files, numbered
+    (pricing resolves each once). register_raw_events defines the same table."""
+    con.execute(
+        "CREATE OR REPLACE TABLE event_models AS SELECT "
+        "CAST(unnest(range(1, len($p) + 1)) AS INTEGER) AS pair_id, "
+        "CAST(unnest($p) AS VARCHAR) AS provider, CAST(unnest($m) AS VARCHAR) AS model",
+        {"p": [p for p, _ in state.models] or [None], "m": [m for _, m in state.models] or [None]},
+    )
+    if not state.models:
+        con.execute("DELETE FROM event_models")
 
 
 def open_dataset(
@@ -57,7 +88,16 @@ def open_dataset(
     quarantine: bool = False,
     catalog: Catalog | None = None,
     threads: int | None = None,
+    files: list[FileEntry] | None = None,
+    lazy_events: bool = False,
+    configure: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Dataset:
+    """Open the data dir: list its event files (or take `files`), read their layouts,
+    index the rollups that match them, load the pricing catalog and overrides, define
+    the views. With `lazy_events`, only the pricing views are defined up front and the
+    event views (`events`, `token_basis`, `cost_basis`, `event_costs`)
+    when a report first needs events: the overview, savings and latency reports on a
+    dataset that rollups cover then need neither the events nor pyarrow."""
     import duckdb
 
     resolved = resolve_data_dir(data_dir)
@@ -70,20 +110,43 @@ def open_dataset(
     con.execute("SET parquet_metadata_cache = true")
     # DuckDB's own progress bar would print into report output; the CLI has its own.
     con.execute("SET enable_progress_bar = false")
-    state = DatasetState(resolved, event_files(resolved))
-    register_raw_events(con, state, quarantine=quarantine)
-    # Reports read this to choose an exact or an approximate distinct count of requests.
-    con.execute("SET VARIABLE llmstats_event_rows = $rows", {"rows": state.rows})
-    catalog = catalog or load_catalog(resolved)
-    con.register("catalog_arrow", catalog.table)
-    con.execute("CREATE TABLE price_catalog AS SELECT * FROM catalog_arrow")
-    con.unregister("catalog_arrow")
-    con.register("overrides_arrow", overrides_table(load_overrides(resolved)))
-    con.execute("CREATE TABLE price_overrides AS SELECT * FROM overrides_arrow")
-    con.unregister("overrides_arrow")
-    for _name, text in sql_files():
-        con.execute(text)
-    return Dataset(con, state, catalog)
+    if configure:
+        configure(con)
+    state = DatasetState(resolved, event_files(resolved) if files is None else list(files))
+    groups = file_schemas(state)
+    if quarantine and state.skipped:
+        lazy_events = False  # register_raw_events moves the unreadable files aside
+    if catalog is not None:
+        con.register("catalog_arrow", catalog.table)
+        con.execute("CREATE TABLE price_catalog AS SELECT * FROM catalog_arrow")
+        con.unregister("catalog_arrow")
+        info = CatalogInfo(catalog.source, catalog.litellm_version, catalog.table.num_rows)
+    else:
+        info = register_catalog(con, resolved)
+    register_overrides(con, load_overrides(resolved))
+    texts = dict(sql_files())
+    loaded: list[bool] = []
+
+    def ensure_events() -> None:
+        if loaded:
+            return
+        loaded.append(True)
+        register_raw_events(con, state, quarantine=quarantine, groups=groups)
+        for name in EVENT_FILES:
+            con.execute(texts[name])
+
+    if lazy_events:
+        state.files = [e for e in state.files if e.path in {p for ps in groups.values() for p in ps}]
+        _event_models(con, state)
+        for name in PRICING_FILES:
+            con.execute(texts[name])
+    else:
+        register_raw_events(con, state, quarantine=quarantine, groups=groups)
+        loaded.append(True)
+        for _name, text in texts.items():
+            con.execute(text)
+    attach(con, ReportContext(index_rollups(resolved, state.files), ensure_events))
+    return Dataset(con, state, info, catalog)
 
 
 def connect(
@@ -94,5 +157,6 @@ def connect(
     `daily_usage` / `weekly_usage` / `monthly_usage`, `what_if(model)`).
 
     `data_dir` defaults to what `load_settings()` resolves (LLMSTATS_DATA_DIR, ...).
-    An empty or missing data dir gives views with no rows."""
+    An empty or missing data dir gives views with no rows. Reports run on it use the
+    data dir's rollups where they match the files (docs/analytics.md)."""
     return open_dataset(data_dir, quarantine=quarantine, threads=threads).con

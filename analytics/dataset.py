@@ -127,7 +127,10 @@ def _quote(name: str) -> str:
 
 
 def register_raw_events(
-    con: duckdb.DuckDBPyConnection, state: DatasetState, quarantine: bool = False
+    con: duckdb.DuckDBPyConnection,
+    state: DatasetState,
+    quarantine: bool = False,
+    groups: dict[str, list[str]] | None = None,
 ) -> None:
     """Define `raw_events`: every EVENT_SCHEMA column (NULL where a file predates it), any
     newer columns the files carry, and the `date` hive partition key (DATE).
@@ -136,11 +139,12 @@ def register_raw_events(
     reconciliation: that costs DuckDB a footer read per file per query); groups are
     combined with UNION ALL BY NAME. Unreadable files (a truncated copy, a foreign file)
     are left out and recorded in `state.skipped` — and moved to `<data_dir>/quarantine/`
-    when `quarantine` is set — so one bad file never stops a report."""
+    when `quarantine` is set — so one bad file never stops a report. `groups`: what
+    `file_schemas(state)` returned, if the caller ran it already."""
     import pyarrow as pa
 
     con.register("empty_events", _empty_events_table())
-    groups = file_schemas(state)
+    groups = file_schemas(state) if groups is None else groups
     models = pa.table(
         {
             "pair_id": pa.array(range(1, len(state.models) + 1), pa.int32()),

@@ -80,8 +80,8 @@ def dataset_status(dataset: Dataset) -> dict[str, Any]:
         "last_date": summary["last_date"],
         "days": summary["days"],
         "unreadable_files": len(state.skipped),
-        "pricing_catalog": f"{dataset.catalog.source} (litellm {dataset.catalog.litellm_version}, "
-        f"{dataset.catalog.table.num_rows} models)",
+        "pricing_catalog": f"{dataset.catalog_info.source} "
+        f"(litellm {dataset.catalog_info.litellm_version}, {dataset.catalog_info.models} models)",
         "price_overrides": len(load_overrides(state.data_dir)),
         **maintenance_status(state.data_dir),
     }

@@ -103,8 +103,8 @@ MARKDOWN_BY_TAG = """\
 | reported_cost_usd | $0.0028 |
 | savings_usd | $0.0013 |
 | error_rate | 12.50% |
-| p50_latency_ms | 200 |
-| p95_latency_ms | 340 |
+| p50_latency_ms | 198 |
+| p95_latency_ms | 339 |
 | p50_ttft_ms | 100 |
 | p95_ttft_ms | 100 |
 | cost_on_default_prices_usd | $0.0045 |
@@ -112,12 +112,11 @@ MARKDOWN_BY_TAG = """\
 | calls_on_zero_prices | 1 |
 | tokens_on_zero_prices | 550 |
 | reported_cost_on_zero_prices_usd | $0.0000 |
-| requests_exact | yes |
 
 | tag | requests | calls | input_tokens | output_tokens | cached_tokens | cost_usd | reported_cost_usd | savings_usd | error_rate | p50_latency_ms | p95_latency_ms | p50_ttft_ms | p95_ttft_ms |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|
-| beta | 2 | 2 | 1,900 | 110 | 0 | $0.0063 | $0.0018 | $0.0000 | 0.00% | 300 | 390 | 100 | 100 |
-| alpha | 7 | 7 | 2,750 | 200 | 40 | $0.0034 | $0.0028 | $0.0013 | 14.29% | 200 | 200 | — | — |
+| beta | 2 | 2 | 1,900 | 110 | 0 | $0.0063 | $0.0018 | $0.0000 | 0.00% | 299 | 389 | 100 | 100 |
+| alpha | 6 | 7 | 2,750 | 200 | 40 | $0.0034 | $0.0028 | $0.0013 | 14.29% | 198 | 198 | — | — |
 
 > $0.0045 of the cost rests on default prices ($3 / $15 per million tokens) for 1 calls to models neither the catalog nor pricing/overrides.toml prices (see `llmstats report --by model,priced_by`).
 
@@ -126,6 +125,9 @@ MARKDOWN_BY_TAG = """\
 
 
 def test_report_by_tag_in_markdown_counts_a_two_tag_event_once_in_totals(data_dir: Path) -> None:
+    # Latency quantiles come from 1 % sketches (exact: 200, 340, 300, 390). Trace t2
+    # failed on acme-chat (tag alpha) and was answered by mystery-model (tag beta): the
+    # request counts in beta, the group of its final attempt.
     result = invoke("report", "--by", "tag", "--format", "markdown")
     assert result.exit_code == 0, result.output
     assert result.stdout == MARKDOWN_BY_TAG

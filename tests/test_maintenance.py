@@ -295,7 +295,8 @@ def test_compact_merges_every_partition_that_needs_it(small_files: tuple[Path, l
     document = json.loads(result.stdout)
     [row] = document["rows"]
     assert (row["date"], row["input_files"], row["rows"]) == (day(2), 20, 60)
-    assert document["notes"] == ["0 replaced input file(s) deleted after the grace period"]
+    assert document["notes"] == ["0 replaced input file(s) deleted after the grace period",
+                                 "rollups rebuilt for 1 partition(s)"]
     assert [os.path.basename(e.path) for e in event_files(str(data_dir))] == [row["output"]]
     assert ids_in_views(data_dir) == ids
     import pyarrow.parquet as pq

@@ -1,0 +1,351 @@
+"""Which rows a report reads: rollups where they cover the question, events elsewhere.
+
+`open_dataset()` indexes the rollups once (`index_rollups`): for each cube, the partitions
+whose rollup file was computed from exactly the event files the dataset reads now. A
+report part (its sums or its quantile sketches) then asks `plan_part()` for the cube that
+serves most of its partitions, and reads those partitions from the rollup and every other
+partition of its window from the events (`Plan.raw`). A partition is served by a cube
+only when the answer from the cube is the answer from the events:
+
+- the cube keeps every column the `--by` dimensions and `--where` filters read (tags and
+  per-user or per-session dimensions are never in a cube);
+- the window does not cut the partition at a finer time than the cube's grain (a day
+  cube needs the whole UTC day inside the window; an hour cube whole hours);
+- time dimensions in a zone other than UTC fall on the cube's grain: a day cube only
+  where local days are UTC days, an hour cube where the zone's offset is a whole number
+  of hours all day (not, say, Asia/Kolkata);
+- for sums, today's catalog decides the long-context tier of every row (`priced_basis`
+  gives NULL for a row whose calls straddle a threshold the cube was not split at).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from .query import DIMENSION_COLUMNS, DIMENSIONS, TIME_DIMENSIONS, Query
+from .rollup_spec import (
+    CUBES,
+    ROLLUPS_FOLDER,
+    Cube,
+    parse_segment_manifest,
+    source_key,
+    splits_every,
+)
+from .storage import FileEntry, is_remote, join, list_files, local_path, read_bytes
+
+if TYPE_CHECKING:
+    import duckdb
+
+_DAY = dt.timedelta(days=1)
+_HOUR = dt.timedelta(hours=1)
+_TICK = dt.timedelta(microseconds=1)
+
+
+@dataclass
+class Segment:
+    path: str
+    """The segment's Parquet file."""
+    partitions: dict[str, tuple[str, list[int] | None]]
+    """date → (key of the event files its rows were computed from, input-token splits)."""
+
+
+@dataclass
+class RollupIndex:
+    partitions: dict[str, str] = field(default_factory=dict)
+    """date → key of the event files the dataset reads for that partition."""
+    available: dict[str, dict[str, Segment]] = field(default_factory=dict)
+    """cube → {date: the newest segment with rows of exactly those files}."""
+    segments: dict[str, list[Segment]] = field(default_factory=dict)
+    """cube → every readable segment, newest first."""
+    undecided: dict[str, set[str]] = field(default_factory=dict)
+    """sums cube → dates with rows whose long-context tier today's catalog cannot decide
+    (computed on first use)."""
+
+
+def list_segments(data_dir: str, cube: Cube) -> list[Segment]:
+    """The cube's segments with a readable manifest, newest first. A Parquet file without
+    its manifest (a build that died, or one being written) is not a segment."""
+    folder = f"{ROLLUPS_FOLDER}/{cube.name}"
+    if is_remote(data_dir):
+        names = [e.path.rsplit("/", 1)[-1] for e in list_files(data_dir, folder, "")]
+    else:
+        try:
+            names = os.listdir(local_path(join(data_dir, folder)))
+        except (FileNotFoundError, NotADirectoryError):
+            names = []
+    present = set(names)
+    found = []
+    for name in sorted(names, reverse=True):
+        if not (name.startswith("part-") and name.endswith(".parquet")):
+            continue
+        manifest = name[: -len(".parquet")] + ".json"
+        if manifest not in present:
+            continue
+        parsed = parse_segment_manifest(read_bytes(data_dir, f"{folder}/{manifest}"))
+        if parsed is not None:
+            found.append(Segment(join(data_dir, f"{folder}/{name}"), parsed))
+    return found
+
+
+def index_rollups(data_dir: str, files: list[FileEntry]) -> RollupIndex:
+    from .dataset import partition_date
+
+    by_date: dict[str, list[FileEntry]] = {}
+    for entry in files:
+        date = partition_date(entry.path)
+        if date:
+            by_date.setdefault(date, []).append(entry)
+    index = RollupIndex({date: source_key(entries) for date, entries in by_date.items()})
+    for cube in CUBES:
+        segments = list_segments(data_dir, cube)
+        index.segments[cube.name] = segments
+        served = index.available.setdefault(cube.name, {})
+        for segment in segments:
+            for date, (key, _ladder) in segment.partitions.items():
+                if date not in served and index.partitions.get(date) == key:
+                    served[date] = segment
+    return index
+
+
+@dataclass
+class ReportContext:
+    """What open_dataset found for a connection, for the reports run on it."""
+
+    index: RollupIndex
+    ensure_events: Callable[[], None] = lambda: None
+    """Defines the event views if the connection was opened without them."""
+    views: Any = field(default_factory=itertools.count)
+
+
+_CONTEXTS: weakref.WeakKeyDictionary[Any, ReportContext] = weakref.WeakKeyDictionary()
+
+
+def attach(con: duckdb.DuckDBPyConnection, context: ReportContext) -> None:
+    _CONTEXTS[con] = context
+
+
+def context_of(con: duckdb.DuckDBPyConnection) -> ReportContext | None:
+    return _CONTEXTS.get(con)
+
+
+@dataclass(frozen=True)
+class Plan:
+    cube: Cube | None = None
+    covered: tuple[str, ...] = ()
+    """Partitions read from the cube."""
+    raw: tuple[str, ...] | None = None
+    """Partitions read from the events; None: the whole window."""
+    view: str | None = None
+    """The view over the covered rollup files."""
+
+    @property
+    def reads_events(self) -> bool:
+        return self.raw is None or bool(self.raw)
+
+
+NO_CUBE = Plan(raw=())
+"""No cube serves the part, and the caller reads the events another way (quantiles)."""
+
+
+def _needs(query: Query) -> tuple[set[str] | None, bool, bool]:
+    """(event columns the dimensions and filters read, None if no cube can carry them;
+    whether a time dimension is involved; whether that is `hour`)."""
+    names = set(query.by) | {key for key, _ in query.where}
+    if "tag" in names:
+        return None, False, False
+    columns: set[str] = set()
+    for name in names:
+        columns.update(c for c in DIMENSION_COLUMNS[name] if c != "ts")
+    times = names & set(TIME_DIMENSIONS)
+    return columns, bool(times), "hour" in times
+
+
+def _window_dates(index: RollupIndex, query: Query) -> list[str]:
+    dates = sorted(index.partitions)
+    if query.since is not None:
+        dates = [d for d in dates if _start(d) + _DAY > query.since]
+    if query.until is not None:
+        dates = [d for d in dates if _start(d) < query.until]
+    return dates
+
+
+def _start(date: str) -> dt.datetime:
+    day = dt.date.fromisoformat(date)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _on_grain(moment: dt.datetime, grain: str) -> bool:
+    if grain == "day":
+        return (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
+    return (moment.minute, moment.second, moment.microsecond) == (0, 0, 0)
+
+
+def aligned(date: str, cube: Cube, query: Query, times: bool, hour: bool) -> bool:
+    """Whether every row of the cube for `date` lies wholly inside or outside the window
+    and wholly inside one value of each time dimension."""
+    start = _start(date)
+    for edge in (query.since, query.until):
+        if edge is not None and start < edge < start + _DAY and not _on_grain(edge, cube.grain):
+            return False
+    if not times:
+        return True
+    if cube.grain == "day":
+        if hour:
+            return False
+        if query.tz == "UTC":
+            return True
+        zone = ZoneInfo(query.tz)
+        first, last = start.astimezone(zone), (start + _DAY - _TICK).astimezone(zone)
+        return _on_grain(first, "day") and first.date() == last.date()
+    if query.tz == "UTC":
+        return True
+    zone = ZoneInfo(query.tz)
+    for hours in range(24):
+        moment = start + hours * _HOUR
+        first, last = moment.astimezone(zone), (moment + _HOUR - _TICK).astimezone(zone)
+        if not _on_grain(first, "hour") or (first.date(), first.hour) != (last.date(), last.hour):
+            return False
+    return True
+
+
+def _undecided(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cube) -> set[str]:
+    """Dates of the cube with a row today's prices cannot split (see priced_basis). A
+    partition whose groups were split at every threshold the catalog now uses needs no
+    look; the others are checked row by row."""
+    known = context.index.undecided.get(cube.name)
+    if known is not None:
+        return known
+    tiers = [
+        (int(t), bool(inclusive))
+        for t, inclusive in con.execute(
+            "SELECT DISTINCT threshold, threshold_inclusive FROM pair_rates "
+            "WHERE threshold IS NOT NULL"
+        ).fetchall()
+    ]
+    unsure = {
+        date: segment
+        for date, segment in context.index.available.get(cube.name, {}).items()
+        if (ladder := segment.partitions[date][1]) is None or not splits_every(ladder, tiers)
+    }
+    found: set[str] = set()
+    if unsure:
+        view = _segment_view(con, context, unsure)
+        rows = con.execute(
+            f"SELECT DISTINCT CAST(date AS VARCHAR) FROM priced_basis('{view}') "
+            "WHERE input_tokens_lo < input_tokens_hi AND long_context IS NULL"
+        ).fetchall()
+        found = {row[0] for row in rows}
+    context.index.undecided[cube.name] = found
+    return found
+
+
+def _segment_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
+                  dates: dict[str, Segment]) -> str:
+    """A view over the rows of each date from its segment (a segment may also hold rows
+    of other dates, or older rows of these: they are left out)."""
+    number = next(context.views)
+    view, table = f"rollup_rows_{number}", f"rollup_dates_{number}"
+    paths = sorted({segment.path for segment in dates.values()})
+    con.execute(
+        f"CREATE TEMP TABLE {table} AS SELECT CAST(unnest($files) AS INTEGER) AS file, "
+        "CAST(unnest($dates) AS DATE) AS date",
+        {"files": [paths.index(s.path) for s in dates.values()], "dates": list(dates)},
+    )
+    # File paths come from our own listing; SQL literals because views take no parameters.
+    parts = []
+    for i, path in enumerate(paths):
+        scan = f"SELECT * FROM read_parquet('{path.replace(chr(39), chr(39) * 2)}')"
+        holds = next(s.partitions for s in dates.values() if s.path == path)
+        if set(holds) != {d for d, s in dates.items() if s.path == path}:
+            scan += f" WHERE date IN (SELECT date FROM {table} WHERE file = {i})"
+        parts.append(scan)
+    con.execute(f"CREATE TEMP VIEW {view} AS " + " UNION ALL ".join(parts))
+    return view
+
+
+def quantile_columns(query: Query) -> set[str] | None:
+    """The columns a quantiles cube must have, exactly, to hold the query's groups (the
+    query groups by `day` and otherwise by plain columns), or None."""
+    if "day" not in query.by:
+        return None
+    columns: set[str] = set()
+    for name in query.by:
+        if name == "day":
+            continue
+        if name in TIME_DIMENSIONS or DIMENSION_COLUMNS[name] != (DIMENSIONS[name],):
+            return None
+        columns.add(DIMENSIONS[name])
+    return columns
+
+
+def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
+              pricing: bool = False) -> Plan:
+    """The rollup cube of `kind` (`sums`, `sketch` or `quantiles`) that serves most
+    partitions of the query's window, the partitions it serves, and those left to the
+    events. `pricing`: the part prices its rows (sums), so today's catalog must decide
+    every row's tier. A quantiles cube serves only a query grouped by exactly its
+    columns (and the day)."""
+    context = context_of(con)
+    if context is None:
+        return Plan()
+    columns, times, hour = _needs(query)
+    exact = quantile_columns(query) if kind == "quantiles" else None
+    if kind == "quantiles" and exact is None:
+        return NO_CUBE
+    if columns is None or (kind == "sketch" and "priced_by" in (set(query.by) | {k for k, _ in query.where})):
+        return _events_only(context)
+    dates = _window_dates(context.index, query)
+    best: tuple[Cube, list[str]] | None = None
+    for cube in CUBES:
+        if cube.kind != kind or not columns <= set(cube.columns):
+            continue
+        if exact is not None and exact != set(cube.columns):
+            continue
+        available = context.index.available.get(cube.name, {})
+        covered = [d for d in dates if d in available and aligned(d, cube, query, times, hour)]
+        if covered and (best is None or len(covered) > len(best[1])):
+            best = (cube, covered)
+    if best is None:
+        return NO_CUBE if kind == "quantiles" else _events_only(context)
+    cube, covered = best
+    if pricing:
+        undecided = _undecided(con, context, cube)
+        covered = [d for d in covered if d not in undecided]
+        if not covered:
+            return NO_CUBE if kind == "quantiles" else _events_only(context)
+    served = context.index.available[cube.name]
+    view = _segment_view(con, context, {d: served[d] for d in covered})
+    raw = tuple(d for d in dates if d not in set(covered))
+    if raw:
+        context.ensure_events()
+    return Plan(cube, tuple(covered), raw, view)
+
+
+def _events_only(context: ReportContext) -> Plan:
+    context.ensure_events()
+    return Plan()
+
+
+def rollup_source(query: Query, plan: Plan, wrap: str = "{}", *,
+                  cost_columns: bool = True) -> tuple[str, dict[str, Any]] | None:
+    """FROM-able SQL over the plan's rollup rows (filtered like events), or None.
+    `wrap` puts the view into a table macro, e.g. "priced_basis('{}')"."""
+    if plan.view is None:
+        return None
+    return query.source(wrap.format(plan.view), cost_columns=cost_columns)
+
+
+def events_source(query: Query, plan: Plan, table: str, *,
+                  cost_columns: bool = True) -> tuple[str, dict[str, Any]] | None:
+    """FROM-able SQL over `table` (an events-derived view or macro call) for the
+    partitions the plan leaves to the events, or None when it leaves none."""
+    if not plan.reads_events:
+        return None
+    return query.source(table, cost_columns=cost_columns, dates=plan.raw)
