@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .catalog import Catalog, CatalogInfo, load_catalog, register_catalog
 from .dataset import DatasetState, event_files, file_schemas, register_raw_events
 from .overrides import load_overrides, register_overrides
-from .rollup_plan import ReportContext, attach, index_rollups
+from .rollup_plan import ReportContext, RollupIndex, attach, index_rollups
 from .storage import FileEntry
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ def open_dataset(
     threads: int | None = None,
     files: list[FileEntry] | None = None,
     lazy_events: bool = False,
+    use_rollups: bool = True,
     configure: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Dataset:
     """Open the data dir: list its event files (or take `files`), read their layouts,
@@ -145,12 +146,17 @@ def open_dataset(
         loaded.append(True)
         for _name, text in texts.items():
             con.execute(text)
-    attach(con, ReportContext(index_rollups(resolved, state.files), ensure_events))
+    index = index_rollups(resolved, state.files) if use_rollups else RollupIndex()
+    attach(con, ReportContext(index, ensure_events))
     return Dataset(con, state, info, catalog)
 
 
 def connect(
-    data_dir: str | None = None, *, quarantine: bool = False, threads: int | None = None
+    data_dir: str | None = None,
+    *,
+    quarantine: bool = False,
+    threads: int | None = None,
+    use_rollups: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection over the data dir with every view ready (`events`,
     `event_costs`, `savings`, `requests`, `errors`, `latency`, `context_usage`,
@@ -159,4 +165,6 @@ def connect(
     `data_dir` defaults to what `load_settings()` resolves (LLMSTATS_DATA_DIR, ...).
     An empty or missing data dir gives views with no rows. Reports run on it use the
     data dir's rollups where they match the files (docs/analytics.md)."""
-    return open_dataset(data_dir, quarantine=quarantine, threads=threads).con
+    return open_dataset(
+        data_dir, quarantine=quarantine, threads=threads, use_rollups=use_rollups
+    ).con

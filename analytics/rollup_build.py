@@ -281,9 +281,9 @@ def merge_segments(data_dir: str, cube: Cube, index: RollupIndex) -> int:
             segment = served[date]
             if segment.path not in manifests:
                 manifests[segment.path] = json.loads(read_bytes(data_dir, _manifest_of(data_dir, segment.path)) or b"{}")
-            table = con.execute(
+            table = con.sql(
                 "SELECT * FROM read_parquet($path) WHERE date = CAST($date AS DATE)",
-                {"path": segment.path, "date": date},
+                params={"path": segment.path, "date": date},
             ).to_arrow_table()
             writer.add(table, date, manifests[segment.path]["partitions"][date])
     finally:
