@@ -282,7 +282,7 @@ def _snapshot_version(data_dir: str) -> str:
     return "unknown"
 
 
-def _cached_catalog_file(data_dir: str) -> tuple[Path, str, str]:
+def cached_catalog_file(data_dir: str) -> tuple[Path, str, str]:
     """(a local Parquet file of the catalog, source, litellm version). The installed
     price map is flattened once per litellm version into the user's cache dir, so reports
     neither parse LiteLLM's JSON nor import pyarrow for it; a remote snapshot is copied
@@ -328,12 +328,16 @@ def _write_atomically(target: Path, data: bytes) -> None:
         raise PricingError(f"cannot write the catalog cache {target}: {exc}") from exc
 
 
-def register_catalog(con: duckdb.DuckDBPyConnection, data_dir: str) -> CatalogInfo:
+def register_catalog(
+    con: duckdb.DuckDBPyConnection, data_dir: str, keys: list[str] | None = None
+) -> CatalogInfo:
     """Create table `price_catalog` from the data dir's snapshot, else the installed map
-    (see `_cached_catalog_file`); columns missing from an older snapshot are NULL."""
+    (see `cached_catalog_file`); columns missing from an older snapshot are NULL. With
+    `keys`, only those entries: a report that prices the dataset's (provider, model)
+    pairs needs only the keys they can match (`provider/model` and `model`)."""
     import duckdb
 
-    path, source, version = _cached_catalog_file(data_dir)
+    path, source, version = cached_catalog_file(data_dir)
     try:
         present = {row[0] for row in con.execute(
             "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}).fetchall()}
@@ -341,8 +345,12 @@ def register_catalog(con: duckdb.DuckDBPyConnection, data_dir: str) -> CatalogIn
             f"CAST({name} AS {type_}) AS {name}" if name in present else f"CAST(NULL AS {type_}) AS {name}"
             for name, type_ in CATALOG_COLUMNS
         )
-        con.execute(f"CREATE OR REPLACE TABLE price_catalog AS SELECT {columns} FROM read_parquet($path)",
-                    {"path": str(path)})
+        only = "" if keys is None else " WHERE key IN (SELECT unnest($keys))"
+        params: dict[str, Any] = {"path": str(path)}
+        if keys is not None:
+            params["keys"] = keys
+        con.execute(f"CREATE OR REPLACE TABLE price_catalog AS SELECT {columns} "
+                    f"FROM read_parquet($path){only}", params)
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PricingError(

@@ -127,7 +127,7 @@ def purge(
     record(settings.data_dir, "purge", {}, result.summary())
     typer.echo(f"purged {len(result.partitions)} partition(s): {result.files} files, "
                f"{result.rows} rows, {result.spool_files} spool files, "
-               f"{result.other_files} heartbeat/quarantine files, {result.bytes + result.spool_bytes} bytes")
+               f"{result.other_files} heartbeat/quarantine/rollup files, {result.bytes + result.spool_bytes} bytes")
 
 
 @app.command()

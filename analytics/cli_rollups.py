@@ -81,6 +81,8 @@ def rollup(
                                     include_today=bool(dates), progress=progress, on_plan=on_plan)
     except MaintenanceBusy as exc:
         raise LlmstatsError(str(exc)) from None
+    if run.errors and not run.built and not run.up_to_date:
+        raise LlmstatsError(run.errors[0])
     record(settings.data_dir, "rollup", {"dates": dates, "rebuild": rebuild}, run.summary())
     rows = [{"date": p.date, "files": p.files, "rows": sum(p.rows.values()),
              "seconds": p.seconds} for p in run.built]

@@ -122,6 +122,11 @@ def open_dataset(
         con.execute("CREATE TABLE price_catalog AS SELECT * FROM catalog_arrow")
         con.unregister("catalog_arrow")
         info = CatalogInfo(catalog.source, catalog.litellm_version, catalog.table.num_rows)
+    elif lazy_events:
+        # Only the entries the dataset's pairs can match (model_prices in 02_pricing.sql).
+        keys = {key for provider, model in state.models if model
+                for key in (model, f"{provider}/{model}" if provider else model)}
+        info = register_catalog(con, resolved, sorted(keys))
     else:
         info = register_catalog(con, resolved)
     register_overrides(con, load_overrides(resolved))

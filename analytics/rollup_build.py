@@ -114,6 +114,7 @@ def _configure(con: duckdb.DuckDBPyConnection, spill: str) -> None:
 def _partition_tables(data_dir: str, entries: list[FileEntry]) -> tuple[dict[str, Any], list[int]]:
     """Every cube's rows for the partition made of `entries` (pyarrow tables), and the
     input-token split points its sums groups respect."""
+    from .catalog import cached_catalog_file
     from .connection import open_dataset
 
     spill = tempfile.mkdtemp(prefix="llmstats-rollup-")
@@ -123,10 +124,14 @@ def _partition_tables(data_dir: str, entries: list[FileEntry]) -> tuple[dict[str
         con = dataset.con
         try:
             context_of(con).ensure_events()  # type: ignore[union-attr]
+            # Split at every threshold of the whole catalog (the connection holds only the
+            # entries this partition's models match), so readers rarely need to look.
+            catalog_file = cached_catalog_file(data_dir)[0]
             thresholds = [
                 int(row[0])
                 for row in con.execute(
-                    "SELECT DISTINCT threshold FROM price_catalog WHERE threshold IS NOT NULL"
+                    "SELECT DISTINCT threshold FROM read_parquet($path) WHERE threshold IS NOT NULL",
+                    {"path": str(catalog_file)},
                 ).fetchall()
             ]
             ladder = band_ladder(thresholds)
@@ -216,6 +221,11 @@ def build_rollups(
     named in `errors` and left to the events; the others are still built. Call under
     the maintenance lock."""
     run = RollupRun()
+    if is_remote(data_dir):
+        # Reports on object storage read no rollups yet either (rollup_plan.index_rollups).
+        run.errors.append("rollups of an object-store data dir are not built yet; "
+                          "reports there read the events")
+        return run
     partitions = readable_partitions(data_dir)
     today = dt.datetime.now(dt.UTC).date().isoformat()
     wanted = sorted(partitions) if dates is None else sorted(set(dates) & set(partitions))

@@ -228,17 +228,21 @@ def test_purge_keeps_config_secret_pricing_and_audit(three_days: Path) -> None:
     (three_days / "secret.key").write_text("s")
     result = invoke("pricing", "set", "m", "--input", "1", "--output", "2")
     assert result.exit_code == 0, result.output
+    result = invoke("rollup")  # rollups hold identities too
+    assert result.exit_code == 0, result.output
+    rollup_files = len([p for p in (three_days / "rollups").rglob("*") if p.is_file()])
+    assert rollup_files
     result = invoke("purge", "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("purged 3 partition(s): 3 files, 4 rows, 0 spool files, "
-                                    "1 heartbeat/quarantine files, ")
+                                    f"{1 + rollup_files} heartbeat/quarantine/rollup files, ")
     assert sorted(os.listdir(three_days)) == [
         "audit.jsonl", "audit.lock", "events", "maintenance.lock", "pricing", "secret.key", "spool"]
     # spool/ keeps only this process's own writer folder: its flock is still held.
     assert os.listdir(three_days / "events") == []
     assert ids_in_views(three_days) == []
     actions = [json.loads(line)["action"] for line in (three_days / "audit.jsonl").read_bytes().splitlines()]
-    assert actions == ["pricing set", "purge"]
+    assert actions == ["pricing set", "rollup", "purge"]
 
 
 def test_the_writer_applies_retention_once_a_day(isolated_data_dir: Path) -> None:
