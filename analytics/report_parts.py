@@ -55,14 +55,21 @@ def _basis_sums(requests: bool) -> str:
 
 def _final_attempts(query: Query) -> str:
     """A table of the events with `requests` (FINAL_ATTEMPT) over just the columns the
-    query and pricing read: the window that finds final attempts sorts what it carries."""
+    query reads: the window that finds final attempts sorts what it carries. Its rows
+    carry no tokens, so they need a pricing key only to be grouped by priced_by."""
     names = set(query.by) | {key for key, _ in query.where}
-    columns = {"date", "ts", "trace_id", "event_id", "provider", "model", "priced_by",
-               *(c for c in _PRICING_KEY.split(", "))}
+    columns = {"date", "ts", "trace_id", "event_id"}
     for name in names:
         columns.update(c for c in DIMENSION_COLUMNS[name])
-    return f"""(SELECT *, {FINAL_ATTEMPT} AS requests
-        FROM (SELECT {", ".join(sorted(columns))} FROM cost_basis))"""
+    if "priced_by" in names:
+        columns.update(("priced_by", *_PRICING_KEY.split(", ")))
+        table, keys = "cost_basis", ""
+    else:
+        table, keys = "events", (
+            ", CAST(NULL AS INTEGER) AS pair_id, CAST(NULL AS BOOLEAN) AS long_context, "
+            "FALSE AS is_batch, FALSE AS is_proxy_hit, CAST(NULL AS BIGINT) AS override_id")
+    return f"""(SELECT *, {FINAL_ATTEMPT} AS requests{keys}
+        FROM (SELECT {", ".join(sorted(columns))} FROM {table}))"""
 
 
 def sums_rows(
@@ -113,17 +120,22 @@ def sums_rows(
     return fetch(con, sql, params)
 
 
+Sketches = dict[tuple[Any, ...], dict[str, Any]]
+"""{group dimension values: {"n_<m>": count, "<m>_<i>": i-th quantile of m}}."""
+
+
 def sketch_rows(
     con: duckdb.DuckDBPyConnection,
     query: Query,
     measures: dict[str, tuple[float, ...]],
     *,
     cost_columns: bool = True,
-) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """{group dimension values: {"n_<m>": count, "<m>_<i>": i-th quantile of m}} for
-    measures of SKETCH_MEASURES. Grouped exactly like a quantiles cube (say by model and
-    day), the quantiles of the days it covers are read as they were precomputed; other
-    groupings merge sketch counts."""
+    with_total: bool = False,
+) -> tuple[Sketches, dict[str, Any] | None]:
+    """Quantiles per `query.by` group for measures of SKETCH_MEASURES, and with
+    `with_total` the same over all groups (None: ask for it with by=()). Grouped exactly
+    like a quantiles cube (say by model and day), the days it covers are read as they
+    were precomputed; other groupings merge sketch counts, rollups' or the events'."""
     names = [name for name, _ in query.group_exprs(cost_columns=cost_columns)]
     if all(SKETCH_QUANTILES.get(m) == qs for m, qs in measures.items()):
         plan = plan_part(con, query, "quantiles")
@@ -137,9 +149,13 @@ def sketch_rows(
             if plan.raw:
                 # Groups include the day: the days left to the events are groups of their own.
                 result.update(_merged_sketches(con, query, measures, Plan(raw=plan.raw),
-                                               cost_columns))
-            return result
-    return _merged_sketches(con, query, measures, plan_part(con, query, "sketch"), cost_columns)
+                                               cost_columns, False)[0])
+            return result, None
+    plan = plan_part(con, query, "sketch")
+    # A total from the same cells only when they are the events' (a cube of groups is
+    # larger than the cube of totals) and every event is in one group (not by tag).
+    total = with_total and plan.cube is None and not query.needs_tags()
+    return _merged_sketches(con, query, measures, plan, cost_columns, total)
 
 
 def _merged_sketches(
@@ -148,27 +164,45 @@ def _merged_sketches(
     measures: dict[str, tuple[float, ...]],
     plan: Plan,
     cost_columns: bool,
-) -> dict[tuple[Any, ...], dict[str, Any]]:
+    with_total: bool,
+) -> tuple[Sketches, dict[str, Any] | None]:
     exprs = query.group_exprs(cost_columns=cost_columns)
     names = [name for name, _ in exprs]
     dims = "".join(f"{expr} AS {name}, " for name, expr in exprs)
     branches: list[str] = []
     params: dict[str, Any] = {}
+    counts = ", ".join(f"n_{m}" for m in measures)
     found = rollup_source(query, plan, cost_columns=cost_columns)
     if found is not None:
-        counts = ", ".join(f"n_{m}" for m in measures)
         branches.append(f"SELECT {dims}bucket, {counts} FROM {found[0]}")
         params.update(found[1])
     table = "cost_basis" if "priced_by" in query.by else "token_basis"
     found = events_source(query, plan, table, cost_columns=cost_columns)
     if found is not None:
-        for m in measures:
-            value, condition = SKETCH_MEASURES[m]
-            branches.append(
-                f"SELECT {dims}sketch_bucket({value}) AS bucket, 1 AS n_{m} FROM {found[0]} "
-                f"WHERE ({condition}) AND sketch_bucket({value}) IS NOT NULL"
-            )
+        # One scan: each event gives one (bucket, measure) pair per measure it has.
+        pairs = ", ".join(
+            f"{{'bucket': CASE WHEN {condition} THEN sketch_bucket({value}) END, 'm': {i}}}"
+            for i, (value, condition) in enumerate(SKETCH_MEASURES[m] for m in measures)
+        )
+        flags = ", ".join(f"CAST(pair_.m = {i} AS INTEGER) AS n_{m}" for i, m in enumerate(measures))
+        keys = "".join(f"{name}, " for name in names)
+        branches.append(
+            f"SELECT {keys}pair_.bucket AS bucket, {flags} FROM "
+            f"(SELECT {dims}unnest([{pairs}]) AS pair_ FROM {found[0]}) "
+            "WHERE pair_.bucket IS NOT NULL"
+        )
         params.update(found[1])
-    cells = "(" + " UNION ALL BY NAME ".join(branches) + ")"
-    rows = fetch(con, quantile_sql(cells, names, measures), params)
-    return {tuple(row[n] for n in names): row for row in rows}
+    cells = " UNION ALL BY NAME ".join(branches)
+    if not with_total:
+        rows = fetch(con, quantile_sql(f"({cells})", names, measures), params)
+        return {tuple(row[n] for n in names): row for row in rows}, None
+    both = fetch(
+        con,
+        f"WITH cells_ AS MATERIALIZED ({cells}) "
+        f"SELECT 0 AS total_, * FROM ({quantile_sql('cells_', names, measures)}) "
+        f"UNION ALL BY NAME SELECT 1 AS total_, * FROM ({quantile_sql('cells_', [], measures)})",
+        params,
+    )
+    rows = [row for row in both if not row["total_"]]
+    totals = [row for row in both if row["total_"]]
+    return {tuple(row[n] for n in names): row for row in rows}, (totals[0] if totals else {})

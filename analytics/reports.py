@@ -182,7 +182,7 @@ def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     names = list(grouped.by)
     rows = sums_rows(con, grouped, USAGE_AGGREGATES, requests=True,
                      order="cost_usd DESC, calls DESC")
-    quantiles = sketch_rows(con, grouped, _USAGE_QUANTILES)
+    quantiles, total_quantiles = sketch_rows(con, grouped, _USAGE_QUANTILES, with_total=True)
     for row in rows:
         _add_quantiles(row, quantiles.get(tuple(row[n] for n in names)), _USAGE_QUANTILE_NAMES)
     additive = [c for c in USAGE_COLUMNS if not c.startswith("p") and c != "error_rate"]
@@ -193,8 +193,9 @@ def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
         total_rows = rows
     total = _total(total_rows, [*additive, "failures_", *PRICING_COLUMNS])
     total["error_rate"] = total["failures_"] / total["calls"] if total["calls"] else 0.0
-    _add_quantiles(total, sketch_rows(con, grouped.with_by(()), _USAGE_QUANTILES).get(()),
-                   _USAGE_QUANTILE_NAMES)
+    if total_quantiles is None:
+        total_quantiles = sketch_rows(con, grouped.with_by(()), _USAGE_QUANTILES)[0].get(())
+    _add_quantiles(total, total_quantiles, _USAGE_QUANTILE_NAMES)
     total = {**{k: total[k] for k in USAGE_COLUMNS}, **{k: total[k] for k in PRICING_COLUMNS}}
     shown = [{k: row[k] for k in (*names, *USAGE_COLUMNS)} for row in _top(rows, grouped)]
     return Report("Usage by " + ", ".join(grouped.by), shown, total, pricing_notes(total))
@@ -299,7 +300,7 @@ def latency_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     grouped.group_exprs(cost_columns=False)  # rejects --by priced_by
     grouped.conditions(cost_columns=False)  # and --where priced_by=…
     names = list(grouped.by)
-    found = sketch_rows(con, grouped, _LATENCY_QUANTILES, cost_columns=False)
+    found, _ = sketch_rows(con, grouped, _LATENCY_QUANTILES, cost_columns=False)
     rows = []
     for key, values in found.items():
         row: dict[str, Any] = dict(zip(names, key, strict=True))
