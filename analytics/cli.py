@@ -144,6 +144,14 @@ def _emit(text: str, output: str | None) -> None:
         typer.echo(text, nl=False)
 
 
+def _warn_rollups(dataset: Dataset) -> None:
+    from .rollup_plan import context_of
+
+    context = context_of(dataset.con)
+    for warning in context.warnings if context else []:
+        typer.echo(f"warning: {warning}", err=True)
+
+
 def _show(report: Report, fmt: Format, output: str | None) -> None:
     _emit(
         render(report.data, fmt, title=report.title, totals=report.totals, notes=report.notes),
@@ -213,6 +221,7 @@ def report(
         result = (reconcile_report if reconcile else usage_report)(dataset.con, query)
     if not reconcile and not result.totals.get("calls"):
         result.notes.insert(0, _empty_note(dataset, query))
+    _warn_rollups(dataset)
     _show(result, fmt, output)
 
 
@@ -242,6 +251,7 @@ def _sub_report(name: str, function_name: str, doc: str) -> None:
             result = getattr(reports, function_name)(dataset.con, query)
         if result.row_count == 0:
             result.notes.insert(0, _empty_note(dataset, query))
+        _warn_rollups(dataset)
         _show(result, fmt, output)
 
     command.__doc__ = doc
@@ -305,7 +315,9 @@ def trace(
     from .reports import trace_report
 
     dataset = _open(data_dir)
-    _show(trace_report(dataset.con, trace_id), fmt, output)
+    with _progress("Finding the trace…"):
+        result = trace_report(dataset.con, trace_id)
+    _show(result, fmt, output)
 
 
 @app.command()
@@ -323,8 +335,9 @@ def status(
     from .status import dataset_status, maintenance_notes, writer_health
 
     dataset = _open(data_dir, quarantine)
-    summary = dataset_status(dataset)
-    writers = writer_health(dataset.data_dir)
+    with _progress("Reading the dataset…"):
+        summary = dataset_status(dataset)
+        writers = writer_health(dataset.data_dir)
     notes = [] if writers else ["No writer heartbeats yet (writers/*.json)."]
     notes += maintenance_notes(summary)
     _emit(render(writers, fmt, title="Writers", totals=summary, notes=notes), output)

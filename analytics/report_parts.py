@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import LlmstatsError
 from .quantiles import quantile_sql
 from .query import DIMENSION_COLUMNS, Query
-from .rollup_plan import Plan, events_source, plan_part, rollup_source
+from .rollup_plan import Plan, distrust, events_source, plan_part, rollup_source
 from .rollup_spec import COUNT_SUMS, FINAL_ATTEMPT, FLOAT_SUMS, SKETCH_MEASURES, SKETCH_QUANTILES
 
 if TYPE_CHECKING:
@@ -117,7 +117,13 @@ def sums_rows(
     {"GROUP BY " + keys if keys else ""}
     {"ORDER BY " + ", ".join(p for p in (order, keys) if p) if keys else ""}
     """
-    return fetch(con, sql, params)
+    try:
+        return fetch(con, sql, params)
+    except LlmstatsError as exc:
+        if plan.cube is None:
+            raise
+        distrust(con, plan.cube, exc)
+        return sums_rows(con, query, aggregates, requests=requests, order=order)
 
 
 Sketches = dict[tuple[Any, ...], dict[str, Any]]
@@ -144,7 +150,13 @@ def sketch_rows(
             dims = "".join(f"{expr} AS {name}, " for name, expr in query.group_exprs())
             picks = [f"n_{m}" for m in measures]
             picks += [f"{m}_{i}" for m, qs in measures.items() for i in range(len(qs))]
-            rows = fetch(con, f"SELECT {dims}{', '.join(picks)} FROM {found[0]}", found[1])
+            try:
+                rows = fetch(con, f"SELECT {dims}{', '.join(picks)} FROM {found[0]}", found[1])
+            except LlmstatsError as exc:
+                assert plan.cube is not None
+                distrust(con, plan.cube, exc)
+                return sketch_rows(con, query, measures, cost_columns=cost_columns,
+                                   with_total=with_total)
             result = {tuple(row[n] for n in names): row for row in rows}
             if plan.raw:
                 # Groups include the day: the days left to the events are groups of their own.
@@ -155,7 +167,13 @@ def sketch_rows(
     # A total from the same cells only when they are the events' (a cube of groups is
     # larger than the cube of totals) and every event is in one group (not by tag).
     total = with_total and plan.cube is None and not query.needs_tags()
-    return _merged_sketches(con, query, measures, plan, cost_columns, total)
+    try:
+        return _merged_sketches(con, query, measures, plan, cost_columns, total)
+    except LlmstatsError as exc:
+        if plan.cube is None:
+            raise
+        distrust(con, plan.cube, exc)
+        return sketch_rows(con, query, measures, cost_columns=cost_columns, with_total=with_total)
 
 
 def _merged_sketches(

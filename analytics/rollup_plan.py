@@ -125,6 +125,22 @@ class ReportContext:
     ensure_events: Callable[[], None] = lambda: None
     """Defines the event views if the connection was opened without them."""
     views: Any = field(default_factory=itertools.count)
+    warnings: list[str] = field(default_factory=list)
+    """Rollups that could not be read (the reports read those days' events instead)."""
+
+
+def distrust(con: duckdb.DuckDBPyConnection, cube: Cube, error: Exception) -> None:
+    """Stop using a cube on this connection after reading it failed (a damaged segment:
+    the events still hold the truth), and say so."""
+    context = context_of(con)
+    if context is None:
+        return
+    context.index.available.pop(cube.name, None)
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    context.warnings.append(
+        f"rollup {cube.name} unreadable ({first[:160]}); its days were read from the events "
+        "(`llmstats rollup --rebuild` rewrites it)"
+    )
 
 
 _CONTEXTS: weakref.WeakKeyDictionary[Any, ReportContext] = weakref.WeakKeyDictionary()
@@ -304,8 +320,10 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
         return NO_CUBE
     if columns is None or (kind == "sketch" and "priced_by" in (set(query.by) | {k for k, _ in query.where})):
         return _events_only(context)
+    import duckdb
+
     dates = _window_dates(context.index, query)
-    best: tuple[Cube, list[str]] | None = None
+    candidates = []
     for cube in CUBES:
         if cube.kind != kind or not columns <= set(cube.columns):
             continue
@@ -313,22 +331,26 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
             continue
         available = context.index.available.get(cube.name, {})
         covered = [d for d in dates if d in available and aligned(d, cube, query, times, hour)]
-        if covered and (best is None or len(covered) > len(best[1])):
-            best = (cube, covered)
-    if best is None:
-        return NO_CUBE if kind == "quantiles" else _events_only(context)
-    cube, covered = best
-    if pricing:
-        undecided = _undecided(con, context, cube)
-        covered = [d for d in covered if d not in undecided]
-        if not covered:
-            return NO_CUBE if kind == "quantiles" else _events_only(context)
-    served = context.index.available[cube.name]
-    view = _segment_view(con, context, {d: served[d] for d in covered})
-    raw = tuple(d for d in dates if d not in set(covered))
-    if raw:
-        context.ensure_events()
-    return Plan(cube, tuple(covered), raw, view)
+        if covered:
+            candidates.append((cube, covered))
+    # Most partitions served first; among equals, the smallest cube (CUBES order).
+    for cube, covered in sorted(candidates, key=lambda c: -len(c[1])):
+        try:
+            if pricing:
+                undecided = _undecided(con, context, cube)
+                covered = [d for d in covered if d not in undecided]
+                if not covered:
+                    continue
+            served = context.index.available[cube.name]
+            view = _segment_view(con, context, {d: served[d] for d in covered})
+        except duckdb.Error as exc:
+            distrust(con, cube, exc)
+            continue
+        raw = tuple(d for d in dates if d not in set(covered))
+        if raw:
+            context.ensure_events()
+        return Plan(cube, tuple(covered), raw, view)
+    return NO_CUBE if kind == "quantiles" else _events_only(context)
 
 
 def _events_only(context: ReportContext) -> Plan:

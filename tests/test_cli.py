@@ -232,6 +232,41 @@ def test_sub_reports(data_dir: Path) -> None:
     }
 
 
+def test_savings_per_model_team_key_and_day(data_dir: Path) -> None:
+    def savings(by: str) -> dict[str, float]:
+        result = invoke("report", "savings", "--by", by, "-f", "json")
+        assert result.exit_code == 0, result.output
+        return {str(r[by]): round(r["savings_usd"], 9) for r in json.loads(result.stdout)["rows"]}
+
+    # e1 reads 40 cached tokens (saves $3.6e-5); e5 writes 100 (costs $5.5e-5 more); e6 is
+    # a proxy-cache hit (its list cost, $1.2e-4); e7 a batch call (half of $2.4e-3).
+    assert savings("day") == {"2026-11-19": 3.6e-5, "2026-11-20": 0.0,
+                              "2026-11-21": round(-5.5e-5 + 1.2e-4 + 1.2e-3, 9)}
+    assert savings("key") == {"k1": round(3.6e-5 - 5.5e-5 + 1.2e-4 + 1.2e-3, 9)}
+    assert savings("model") == {"acme-chat": round(3.6e-5 - 5.5e-5 + 1.2e-4 + 1.2e-3, 9),
+                                "mystery-model": 0.0, "llama3": 0.0}
+
+
+def test_reconcile_is_a_flag_and_a_sub_command(data_dir: Path) -> None:
+    flag = invoke("report", "--reconcile", "-f", "json")
+    command = invoke("report", "reconcile", "-f", "json")
+    assert flag.exit_code == 0 and command.exit_code == 0, flag.output + command.output
+    assert json.loads(flag.stdout) == json.loads(command.stdout)
+    assert json.loads(flag.stdout)["totals"]["events"] == 8
+
+
+def test_every_reconcile_reason_is_explained_in_docs_pricing() -> None:
+    import re
+
+    from llmstats.analytics.reports import RECONCILE_REASON
+
+    reasons = set(re.findall(r"THEN '(\w+)'", RECONCILE_REASON)) | {"other"}
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "pricing.md").read_text()
+    assert len(reasons) >= 10
+    for reason in reasons:
+        assert f"`{reason}`" in docs, reason
+
+
 def test_trace_shows_every_attempt(data_dir: Path) -> None:
     result = invoke("trace", "t2", "-f", "json")
     assert result.exit_code == 0, result.output

@@ -254,6 +254,23 @@ def test_a_catalog_threshold_the_rollups_were_not_split_at(data_dir: Path) -> No
     assert_agree(data_dir, SHORT)
 
 
+def test_a_damaged_rollup_is_named_and_the_events_answer(data_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from llmstats.analytics.cli import app
+
+    for cube in ("usage_compact", "latency_model"):
+        [segment] = (data_dir / ROLLUPS_FOLDER / cube).glob("part-*.parquet")
+        segment.write_bytes(segment.read_bytes()[: segment.stat().st_size // 2])
+    assert_agree(data_dir, SHORT)
+    result = CliRunner().invoke(app, ["report", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["totals"]["calls"] == len(rollup_events())
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: rollup")]
+    assert {w.split()[2] for w in warnings} == {"usage_compact", "latency_model"}, result.stderr
+    assert all("llmstats rollup --rebuild" in w for w in warnings)
+
+
 def test_rollups_are_plain_parquet_with_a_manifest_of_their_sources(data_dir: Path) -> None:
     folder = data_dir / ROLLUPS_FOLDER / "usage_team"
     [segment] = sorted(folder.glob("part-*.parquet"))
