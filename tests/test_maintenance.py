@@ -385,10 +385,15 @@ def test_status_shows_small_files_retention_and_the_compaction_hint(
         "retention_days": 90, "last_prune": None, "last_compaction": None, "small_files": 20,
         "small_files_per_partition": {day(2): 20}, "compaction_due": [day(2)]}
     assert document["notes"] == [
+        f"1 closed day(s) without up-to-date rollups ({day(2)}): reports read their events; "
+        "`llmstats rollup` builds them.",
         f"Compaction due for 1 partition(s) ({day(2)}): run `llmstats compact`."]
-    assert invoke("compact").exit_code == 0
-    totals = json.loads(invoke("status", "-f", "json").stdout)["totals"]
+    assert totals["rollup_days"] == 0 and totals["days_without_rollups"] == [day(2)]
+    assert invoke("compact").exit_code == 0  # compaction builds the day's rollups too
+    document = json.loads(invoke("status", "-f", "json").stdout)
+    totals = document["totals"]
     assert totals["small_files"] == 1 and totals["compaction_due"] == []
+    assert totals["rollup_days"] == 1 and "notes" not in document
     assert totals["last_compaction"].startswith(dt.datetime.now(dt.UTC).date().isoformat())
 
 
