@@ -36,6 +36,19 @@ def parse_age(text: str) -> int:
     return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
 
 
+def parse_dates(values: list[str] | None) -> list[str] | None:
+    """`--date` values (YYYY-MM-DD) checked and normalised; None when none were given."""
+    if not values:
+        return None
+    dates = []
+    for value in values:
+        try:
+            dates.append(dt.date.fromisoformat(value).isoformat())
+        except ValueError:
+            raise UsageError(f"bad date {value!r}: use YYYY-MM-DD") from None
+    return dates
+
+
 def _settings(data_dir: str | None) -> Any:
     from llmstats.plugin.config import ConfigError, load_settings
 
@@ -153,14 +166,7 @@ def compact(
         raise UsageError("give --date or --since, not both")
     if min_files < 2:
         raise UsageError("--min-files must be at least 2")
-    dates = None
-    if date:
-        dates = []
-        for value in date:
-            try:
-                dates.append(dt.date.fromisoformat(value).isoformat())
-            except ValueError:
-                raise UsageError(f"bad date {value!r}: use YYYY-MM-DD") from None
+    dates = parse_dates(date)
     start = None
     if since:
         start = parse_instant(since, "UTC", now=dt.datetime.now(dt.UTC)).date().isoformat()

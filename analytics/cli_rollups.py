@@ -5,7 +5,6 @@ Thin like the rest of the CLI: parse, call one library function (rollup_build), 
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from .cli import DataDirOption, FormatOption, OutputOption, _emit, app
-from .cli_maintenance import _settings, record
+from .cli_maintenance import _settings, parse_dates, record
 from .errors import LlmstatsError, UsageError
 from .render import Format, render
 
@@ -58,14 +57,7 @@ def rollup(
 
     from .rollup_build import build_rollups, drop_rollups
 
-    dates = None
-    if date:
-        dates = []
-        for value in date:
-            try:
-                dates.append(dt.date.fromisoformat(value).isoformat())
-            except ValueError:
-                raise UsageError(f"bad date {value!r}: use YYYY-MM-DD") from None
+    dates = parse_dates(date)
     if drop and (dates or rebuild):
         raise UsageError("--drop removes every rollup; it takes no --date or --rebuild")
     settings = _settings(data_dir)

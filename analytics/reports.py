@@ -1,8 +1,11 @@
 """Report functions: a DuckDB connection (from `connect()`) and a `Query` in, rows out.
 
-Each returns a `Report`: `rows` (an Arrow table, one row per group), `totals` (one dict
-over the whole filtered window) and `notes` (plain sentences worth a reader's attention,
-such as spend resting on default prices). The CLI renders them; notebooks use them as is.
+Each returns a `Report`: `data` (one row per group: a list of dicts for the overview,
+savings and latency reports, which are built from rollups where they can be without
+pyarrow; an Arrow table for the others; `rows` is an Arrow table either way), `totals`
+(one dict over the whole filtered window) and `notes` (plain sentences worth a reader's
+attention, such as spend resting on default prices). The CLI renders them; notebooks use
+them as is.
 """
 
 from __future__ import annotations
