@@ -19,7 +19,7 @@ from .errors import LlmstatsError
 from .quantiles import quantile_sql
 from .query import DIMENSION_COLUMNS, Query
 from .rollup_plan import Plan, distrust, events_source, plan_part, rollup_source
-from .rollup_spec import COUNT_SUMS, FINAL_ATTEMPT, FLOAT_SUMS, SKETCH_MEASURES, SKETCH_QUANTILES
+from .rollup_spec import COUNT_SUMS, FINAL_ATTEMPT, FLOAT_SUMS, SKETCH_QUANTILES, event_cells
 
 if TYPE_CHECKING:
     import duckdb
@@ -197,18 +197,7 @@ def _merged_sketches(
     table = "cost_basis" if "priced_by" in query.by else "token_basis"
     found = events_source(query, plan, table, cost_columns=cost_columns)
     if found is not None:
-        # One scan: each event gives one (bucket, measure) pair per measure it has.
-        pairs = ", ".join(
-            f"{{'bucket': CASE WHEN {condition} THEN sketch_bucket({value}) END, 'm': {i}}}"
-            for i, (value, condition) in enumerate(SKETCH_MEASURES[m] for m in measures)
-        )
-        flags = ", ".join(f"CAST(pair_.m = {i} AS INTEGER) AS n_{m}" for i, m in enumerate(measures))
-        keys = "".join(f"{name}, " for name in names)
-        branches.append(
-            f"SELECT {keys}pair_.bucket AS bucket, {flags} FROM "
-            f"(SELECT {dims}unnest([{pairs}]) AS pair_ FROM {found[0]}) "
-            "WHERE pair_.bucket IS NOT NULL"
-        )
+        branches.append(event_cells(dims.rstrip(", "), names, list(measures), found[0]))
         params.update(found[1])
     cells = " UNION ALL BY NAME ".join(branches)
     if not with_total:

@@ -28,12 +28,12 @@ from .errors import LlmstatsError
 from .rollup_plan import RollupIndex, Segment, context_of, index_rollups, list_segments
 from .rollup_spec import (
     CUBES,
-    CUBES_BY_NAME,
     FINAL_ATTEMPT,
     ROLLUPS_FOLDER,
     Cube,
     band_ladder,
     basis_columns,
+    build_order,
     cube_sql,
     segment_manifest,
     segment_name,
@@ -142,10 +142,11 @@ def _partition_tables(data_dir: str, entries: list[FileEntry]) -> tuple[dict[str
                 f"FROM (SELECT {', '.join(basis_columns())} FROM token_basis)"
             )
             tables = {}
-            for number, cube in enumerate(CUBES):
-                source = f"cube_{CUBES.index(CUBES_BY_NAME[cube.source])}" if cube.source else "partition_basis"
-                con.execute(f"CREATE TEMP TABLE cube_{number} AS {cube_sql(cube, ladder, source)}")
-                tables[cube.name] = con.table(f"cube_{number}").to_arrow_table()
+            for cube in build_order():
+                # A coarser cube is grouped from a finer one: far fewer rows than the calls.
+                source = f"cube_{cube.source}" if cube.source else "partition_basis"
+                con.execute(f"CREATE TEMP TABLE cube_{cube.name} AS {cube_sql(cube, ladder, source)}")
+                tables[cube.name] = con.table(f"cube_{cube.name}").to_arrow_table()
         finally:
             con.close()
     finally:

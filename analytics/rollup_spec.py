@@ -49,7 +49,8 @@ class Cube:
     columns: tuple[str, ...]
     """Event columns kept as group keys."""
     source: str | None = None
-    """For a quantiles cube: the sketch cube it is read from."""
+    """The cube this one is computed from (its rows grouped more coarsely: exact, as
+    sums, counts and ranges add up), or None: from the partition's calls."""
 
 
 _MODEL = ("provider", "model", "model_group", "call_type", "status", "service_tier")
@@ -58,7 +59,7 @@ _TEAM = ("org_id", "team_id", "team_alias")
 CUBES: tuple[Cube, ...] = (
     # In the order a report prefers them when several cover it (smallest first; at
     # 10 M synthetic events over 90 days: 12 k, 56 k, 250 k, 300 k and 1.2 M rows).
-    Cube("usage_compact", "sums", "day", _MODEL),
+    Cube("usage_compact", "sums", "day", _MODEL, "usage_model"),
     Cube(
         "usage_model",
         "sums",
@@ -66,10 +67,10 @@ CUBES: tuple[Cube, ...] = (
         (*_MODEL, "deployment_id", "api_base_host", "stream", "route", "error_class"),
     ),
     Cube("usage_hourly", "sums", "hour", _MODEL),
-    Cube("usage_team", "sums", "day", (*_MODEL, *_TEAM)),
+    Cube("usage_team", "sums", "day", (*_MODEL, *_TEAM), "usage_key"),
     Cube("usage_key", "sums", "day", (*_MODEL, *_TEAM, "key_hash", "key_alias")),
-    Cube("latency_total", "sketch", "day", ()),
-    Cube("latency_model", "sketch", "day", ("model",)),
+    Cube("latency_total", "sketch", "day", (), "latency_model"),
+    Cube("latency_model", "sketch", "day", ("model",), "latency_provider_model"),
     Cube("latency_provider_model", "sketch", "day", ("provider", "model")),
     Cube("latency_team", "sketch", "day", ("team_id", "team_alias")),
     Cube("quantiles_total", "quantiles", "day", (), "latency_total"),
@@ -218,14 +219,47 @@ def basis_columns() -> list[str]:
     return sorted(used)
 
 
+def event_cells(dims: str, names: list[str], measures: list[str], source: str) -> str:
+    """SQL: one row per call and measure it has a value of (SKETCH_MEASURES), with the
+    call's `dims` (`expr AS name, ...`, named `names`), `bucket` and a count column
+    `n_<measure>` (1 for its measure, 0 for the others). One scan of `source` for all
+    measures."""
+    pairs = ", ".join(
+        f"{{'bucket': CASE WHEN {condition} THEN sketch_bucket({value}) END, 'm': {i}}}"
+        for i, (value, condition) in enumerate(SKETCH_MEASURES[m] for m in measures)
+    )
+    flags = ", ".join(f"CAST(pair_.m = {i} AS INTEGER) AS n_{m}" for i, m in enumerate(measures))
+    keys = "".join(f"{name}, " for name in names)
+    head = f"{dims}, " if dims else ""
+    return (
+        f"SELECT {keys}pair_.bucket AS bucket, {flags} FROM "
+        f"(SELECT {head}unnest([{pairs}]) AS pair_ FROM {source}) WHERE pair_.bucket IS NOT NULL"
+    )
+
+
+def build_order() -> list[Cube]:
+    """CUBES with every cube after the one it is computed from."""
+    ordered: list[Cube] = []
+    while len(ordered) < len(CUBES):
+        for cube in CUBES:
+            if cube not in ordered and (cube.source is None or CUBES_BY_NAME[cube.source] in ordered):
+                ordered.append(cube)
+    return ordered
+
+
 def cube_sql(cube: Cube, ladder: list[int], source: str) -> str:
     """SELECT producing the cube's rows from `source`: a table of one partition's
-    token_basis `basis_columns()` plus `requests` (FINAL_ATTEMPT); for a quantiles cube,
-    the partition's rows of its sketch cube."""
+    token_basis `basis_columns()` plus `requests` (FINAL_ATTEMPT), or the partition's
+    rows of the cube named by `cube.source`."""
     if cube.kind == "quantiles":
         from .quantiles import quantile_sql
 
         return quantile_sql(source, ["date", "ts", *cube.columns], SKETCH_QUANTILES)
+    if cube.kind == "sketch" and cube.source is not None:
+        keys = ["date", "ts", *cube.columns, "bucket"]
+        counts = ", ".join(f"CAST(sum(n_{m}) AS BIGINT) AS n_{m}" for m in SKETCH_MEASURES)
+        return (f"SELECT {', '.join(keys)}, {counts} FROM {source} "
+                f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}")
     keys = ["date", f"{period_expr(cube)} AS ts", *cube.columns]
     group = ["date", period_expr(cube), *cube.columns]
     if cube.kind == "sums":
@@ -237,17 +271,11 @@ def cube_sql(cube: Cube, ladder: list[int], source: str) -> str:
             f"{', '.join(sums)} FROM {source} "
             f"GROUP BY {', '.join(group + list(PRICING_KEYS))}, {band_expr(ladder)}"
         )
-    branches = []
-    for name, (value, condition) in SKETCH_MEASURES.items():
-        counts = ", ".join(f"{1 if m == name else 0} AS n_{m}" for m in SKETCH_MEASURES)
-        branches.append(
-            f"SELECT * FROM (SELECT {', '.join(['date', 'ts', *cube.columns])}, "
-            f"sketch_bucket({value}) AS bucket, {counts} FROM {source} WHERE {condition}) "
-            "WHERE bucket IS NOT NULL"
-        )
+    cells = event_cells(", ".join(f"{c} AS {c}" for c in ["date", "ts", *cube.columns]),
+                        ["date", "ts", *cube.columns], list(SKETCH_MEASURES), source)
     counts = ", ".join(f"CAST(sum(n_{m}) AS BIGINT) AS n_{m}" for m in SKETCH_MEASURES)
     return (
         f"SELECT {', '.join(keys)}, bucket, {counts} "
-        f"FROM ({' UNION ALL '.join(branches)}) GROUP BY {', '.join([*group, 'bucket'])} "
+        f"FROM ({cells}) GROUP BY {', '.join([*group, 'bucket'])} "
         f"ORDER BY {', '.join([*group, 'bucket'])}"
     )
