@@ -305,7 +305,10 @@ def cached_catalog_file(data_dir: str) -> tuple[Path, str, str]:
     price_map = installed_price_map_path()
     stat = price_map.stat()
     version = installed_litellm_version()
-    stamp = hashlib.sha256(f"{price_map}:{stat.st_size}:{stat.st_mtime_ns}:{version}".encode())
+    # This module's own text is in the stamp: a cache built by other code is not reused.
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    stamp = hashlib.sha256(
+        f"{price_map}:{stat.st_size}:{stat.st_mtime_ns}:{version}:{code}".encode())
     target = cache_dir() / f"catalog-installed-{stamp.hexdigest()[:16]}.parquet"
     if not target.exists():
         import pyarrow.parquet as pq
@@ -339,8 +342,11 @@ def register_catalog(
 
     path, source, version = cached_catalog_file(data_dir)
     try:
-        present = {row[0] for row in con.execute(
-            "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}).fetchall()}
+        # The installed map's cache is written by this version: every column is there. A
+        # snapshot may come from an older llmstats.
+        present = {name for name, _ in CATALOG_COLUMNS} if source == "installed" else {
+            row[0] for row in con.execute(
+                "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}).fetchall()}
         columns = ", ".join(
             f"CAST({name} AS {type_}) AS {name}" if name in present else f"CAST(NULL AS {type_}) AS {name}"
             for name, type_ in CATALOG_COLUMNS
@@ -357,5 +363,7 @@ def register_catalog(
             f"{CATALOG_FILE} is unreadable ({first}); run `llmstats pricing update`"
             if source == "snapshot" else f"cannot read the pricing catalog: {first}"
         ) from exc
+    if keys is not None:
+        return CatalogInfo(source, version, len(keys))  # at most; status opens in full
     row = con.execute("SELECT count(*) FROM price_catalog").fetchone()
     return CatalogInfo(source, version, int(row[0]) if row else 0)

@@ -35,6 +35,7 @@ from .rollup_spec import (
     basis_columns,
     build_order,
     cube_sql,
+    ladder_text,
     segment_manifest,
     segment_name,
     source_key,
@@ -203,7 +204,7 @@ class _SegmentWriter:
 
 
 def _entry(key: str, ladder: list[int], entries: list[FileEntry]) -> dict[str, Any]:
-    return {"key": key, "ladder": ladder,
+    return {"key": key, "ladder": ladder_text(ladder),
             "sources": sorted([os.path.basename(e.path), e.size] for e in entries)}
 
 

@@ -159,11 +159,16 @@ def segment_name(now: dt.datetime | None = None) -> str:
 
 def segment_manifest(cube: Cube, partitions: dict[str, dict[str, Any]]) -> bytes:
     """The JSON written next to a segment `<stem>.parquet` as `<stem>.json`:
-    {"cube", "version", "partitions": {date: {"key", "ladder", "sources"}}}. A reader
-    uses a segment's rows of `date` only while the partition's files still give `key`."""
+    {"cube", "version", "partitions": {date: {"key", "ladder", "sources"}}}, `ladder` the
+    input-token split points as one comma-separated string (days of a build share it).
+    A reader uses a segment's rows of `date` only while the day's files still give `key`."""
     return json.dumps(
         {"cube": cube.name, "version": 1, "partitions": partitions}, sort_keys=True
     ).encode()
+
+
+def ladder_text(ladder: list[int]) -> str:
+    return ",".join(str(int(p)) for p in ladder)
 
 
 def parse_segment_manifest(data: bytes | None) -> dict[str, tuple[str, list[int] | None]] | None:
@@ -172,11 +177,16 @@ def parse_segment_manifest(data: bytes | None) -> dict[str, tuple[str, list[int]
         return None
     try:
         document = json.loads(data)
+        ladders: dict[str, list[int] | None] = {}
         found = {}
         for date, entry in document["partitions"].items():
-            ladder = entry.get("ladder")
-            valid = isinstance(ladder, list) and all(isinstance(p, int) for p in ladder)
-            found[str(date)] = (str(entry["key"]), ladder if valid else None)
+            text = entry.get("ladder")
+            if text not in ladders:
+                try:
+                    ladders[text] = [int(p) for p in text.split(",")] if text else []
+                except (AttributeError, ValueError):
+                    ladders[text] = None
+            found[str(date)] = (str(entry["key"]), ladders[text])
         return found
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
