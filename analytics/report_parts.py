@@ -25,18 +25,28 @@ if TYPE_CHECKING:
     import duckdb
 
 
+def used_params(sql: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The parameters `sql` names (DuckDB refuses unused ones)."""
+    used = {name: value for name, value in (params or {}).items() if f"${name}" in sql}
+    return used or None
+
+
+def query_failed(exc: Exception) -> LlmstatsError:
+    """A DuckDB failure (say, a data page corrupt beyond its footer) as a one-line error."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return LlmstatsError(f"query failed: {first}")
+
+
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Rows as dicts; a DuckDB failure becomes a one-line LlmstatsError."""
+    """Rows as dicts, without pyarrow; a DuckDB failure becomes a one-line LlmstatsError."""
     import duckdb
 
-    used = {name: value for name, value in (params or {}).items() if f"${name}" in sql}
     try:
-        cursor = con.execute(sql, used or None)
+        cursor = con.execute(sql, used_params(sql, params))
         columns = [d[0] for d in cursor.description or []]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LlmstatsError(f"query failed: {first}") from exc
+        raise query_failed(exc) from exc
 
 
 _PRICING_KEY = "pair_id, long_context, is_batch, is_proxy_hit, override_id"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import LlmstatsError, UsageError
 from .query import Query
 from .render import human
-from .report_parts import sketch_rows, sums_rows
+from .report_parts import query_failed, sketch_rows, sums_rows, used_params
 from .rollup_spec import SKETCH_QUANTILES
 
 if TYPE_CHECKING:
@@ -53,12 +53,10 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None 
     becomes a one-line LlmstatsError instead of a traceback."""
     import duckdb
 
-    used = {name: value for name, value in (params or {}).items() if f"${name}" in sql}
     try:
-        return con.sql(sql, params=used or None).to_arrow_table()
+        return con.sql(sql, params=used_params(sql, params)).to_arrow_table()
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LlmstatsError(f"query failed: {first}") from exc
+        raise query_failed(exc) from exc
 
 
 def _one(table: pa.Table) -> dict[str, Any]:
