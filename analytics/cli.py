@@ -23,12 +23,14 @@ from .render import Format, render
 
 if TYPE_CHECKING:
     from .connection import Dataset
+    from .dashboard import Dashboard
     from .query import Query
     from .reports import Report
 
 
 class _Group(TyperGroup):
-    """The single place where LlmstatsError turns into `llmstats: message` + exit code."""
+    """The single place where LlmstatsError (and an I/O error of the data dir) turns into
+    `llmstats: message` + exit code."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -36,6 +38,10 @@ class _Group(TyperGroup):
         except LlmstatsError as exc:
             typer.echo(f"llmstats: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a data dir that cannot be read or written (disk, bucket)
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            typer.echo(f"llmstats: {first}", err=True)
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(
@@ -66,7 +72,10 @@ app.add_typer(pricing_app, name="pricing")
 # ---- shared options, declared once ---------------------------------------------------
 
 FormatOption = Annotated[
-    Format, typer.Option("--format", "-f", help="table, json, jsonl, csv or markdown.")
+    Format,
+    typer.Option(
+        "--format", "-f", help="table, json, jsonl, csv, markdown or html (one self-contained file)."
+    ),
 ]
 OutputOption = Annotated[
     str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
@@ -152,9 +161,18 @@ def _warn_rollups(dataset: Dataset) -> None:
         typer.echo(f"warning: {warning}", err=True)
 
 
-def _show(report: Report, fmt: Format, output: str | None) -> None:
+def _show(
+    report: Report, fmt: Format, output: str | None, dashboard: Dashboard | None = None
+) -> None:
     _emit(
-        render(report.data, fmt, title=report.title, totals=report.totals, notes=report.notes),
+        render(
+            report.data,
+            fmt,
+            title=report.title,
+            totals=report.totals,
+            notes=report.notes,
+            dashboard=dashboard,
+        ),
         output,
     )
 
@@ -206,7 +224,8 @@ def report(
     data_dir: DataDirOption = None,
 ) -> None:
     """Overview: requests, tokens in/out/cached, cost, savings, error rate, p50/p95 latency
-    and TTFT, top models (or groups with --by).
+    and TTFT, top models (or groups with --by). With --format html: a dashboard (FinOps
+    and engineering charts, searchable recent requests) in one offline file.
 
     Example: llmstats report --since 7d --by team --top 10
     """
@@ -221,15 +240,21 @@ def report(
         result = (reconcile_report if reconcile else usage_report)(dataset.con, query)
     if not reconcile and not result.totals.get("calls"):
         result.notes.insert(0, _empty_note(dataset, query))
+    dashboard = None
+    if fmt is Format.html and not reconcile:
+        from .dashboard import build_dashboard
+
+        with _progress("Building the dashboard…"):
+            dashboard = build_dashboard(dataset.con, query)
     _warn_rollups(dataset)
-    _show(result, fmt, output)
+    _show(result, fmt, output, dashboard)
 
 
 # Sub-reports built from rollups and sketches (report_parts): opened without event views.
 _ROLLUP_REPORTS = ("savings_report", "latency_report")
 
 
-def _sub_report(name: str, function_name: str, doc: str) -> None:
+def _sub_report(name: str, function_name: str, doc: str, module: str = "reports") -> None:
     def command(
         *,
         since: SinceOption = None,
@@ -243,12 +268,13 @@ def _sub_report(name: str, function_name: str, doc: str) -> None:
         quarantine: QuarantineOption = False,
         data_dir: DataDirOption = None,
     ) -> None:
-        from . import reports
+        import importlib
 
         query = _query(since, until, tz, by, where, top)
         dataset = _open(data_dir, quarantine, lazy_events=function_name in _ROLLUP_REPORTS)
         with _progress("Computing the report…"):
-            result = getattr(reports, function_name)(dataset.con, query)
+            library = importlib.import_module(f".{module}", __package__)
+            result = getattr(library, function_name)(dataset.con, query)
         if result.row_count == 0:
             result.notes.insert(0, _empty_note(dataset, query))
         _warn_rollups(dataset)
@@ -288,6 +314,14 @@ _sub_report(
     "context_report",
     "Context-window use per call in bands OK <50 %, LOW 50–70, MEDIUM 70–85, HIGH 85–95, "
     "CRITICAL ≥95 %; by model unless --by.\n\nExample: llmstats report context --by team",
+)
+_sub_report(
+    "requests",
+    "recent_requests_report",
+    "The most recent call attempts (--top N, default 100), newest first: time, trace id, "
+    "status, model, team, key, user, tags, tokens, cost, latency, error.\n\n"
+    "Example: llmstats report requests --where status=failure --top 20",
+    module="recent",
 )
 _sub_report(
     "reconcile",
@@ -601,9 +635,9 @@ def _audit(data_dir: str, action: str, parameters: dict[str, Any], result: dict[
     record(data_dir, action, parameters, result)
 
 
-# prune, purge, compact and audit live in their own module, rollup in another; importing
-# them registers the commands.
-from . import cli_maintenance, cli_rollups  # noqa: E402,F401
+# prune, purge, compact, audit (and recover, ddl) live in their own modules, rollup in
+# another; importing them registers the commands.
+from . import cli_fleet, cli_maintenance, cli_rollups  # noqa: E402,F401
 
 
 def main() -> None:

@@ -144,6 +144,29 @@ def purge(
 
 
 @app.command()
+def recover(
+    *,
+    spool_dir: Annotated[str | None, typer.Option(help="The spool dir to convert (default: LLMSTATS_SPOOL_DIR or the settings' default).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Convert spools left by stopped writers into Parquet in the data dir. Writers do this
+    when they start; run it on a host (or volume) where no proxy will start again.
+
+    Example: llmstats recover --spool-dir /var/lib/llmstats/spool
+    """
+    from llmstats.plugin.config import ConfigError, load_settings
+    from llmstats.plugin.recovery import recover_spools
+
+    try:
+        settings = load_settings(data_dir=data_dir, spool_dir=spool_dir)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    segments, rows = recover_spools(settings)
+    typer.echo(f"recovered {rows} rows from {segments} spool segment(s) of stopped writers "
+               f"into {settings.data_dir}")
+
+
+@app.command()
 def compact(
     *,
     date: Annotated[list[str] | None, typer.Option(help="Compact this partition (YYYY-MM-DD); repeat for more.")] = None,

@@ -1,21 +1,27 @@
 """`llmstats compact`: merge a partition's small files into one large file sorted by `ts`,
 without ever showing a reader an error, a lost row or a duplicate.
 
-The protocol (see docs/maintenance.md and `llmstats.plugin.manifests`):
-1. Under the data dir's maintenance lock, list the partition once and take its visible
-   small files as inputs (files a compacted file already replaces are not visible).
+The protocol (see docs/maintenance.md, docs/fleet.md and `llmstats.plugin.manifests`):
+1. Under the data dir's maintenance lock (local data dirs; object stores have none, see
+   4), list the partition once and take its visible small files as inputs.
 2. Write the merged rows, sorted by (ts, event_id), to a hidden temporary file; fsync.
 3. Write `_compaction-<id>.json` naming every input (and, transitively, the files an
-   input compacted file replaced) with the writer's temp + fsync + rename.
-4. Rename the output to `compacted-<id>.parquet`: from this instant a new listing sees the
-   output and, through the manifest, excludes the inputs — one listing, one consistent
-   view, so no duplicates (hazard b).
-5. Inputs are deleted only on a later run, once the manifest is older than the grace
-   period, so a reader that listed them a moment ago can still open them (hazard a).
-   Manifests are kept: an input the writer's crash recovery re-creates under its
-   deterministic name stays excluded, and the next run deletes it (hazard c).
-
-Local data dirs only for now: the merge reads with DuckDB's native Parquet reader.
+   input compacted file replaced) — temp + fsync + rename locally, one PUT remotely.
+4. Make the output `compacted-<id>.parquet` appear: a rename locally; on object storage
+   a server-side copy of the finished file, uploaded under a hidden `_pending-` name
+   before step 3 (an object appears whole or not at all). From this instant a new
+   listing sees the output and, through the manifest, excludes the inputs — one listing,
+   one consistent view, so no duplicates (hazard b). Two compactions of one partition at
+   once (no lock on object storage) cannot duplicate rows either: the one that claimed
+   the rows first wins and the other counts for nothing (`resolve`).
+5. On object storage, hide the inputs from other engines at once: each got a hidden copy
+   `_replaced-<name>` (server-side) before step 3, so this is a delete of the originals.
+   Spark, Trino and Athena skip `_` files, and llmstats readers that listed an input a
+   moment ago open it under its hidden name.
+6. Inputs (and hidden twins) are deleted only on a later run, once the manifest is older
+   than the grace period, so a reader that listed them a moment ago can still open them
+   (hazard a). Manifests are kept: an input the writer's crash recovery re-creates under
+   its deterministic name stays excluded, and the next run deletes it (hazard c).
 """
 
 from __future__ import annotations
@@ -33,20 +39,34 @@ from typing import Any
 
 from llmstats.plugin.manifests import (
     MANIFEST_PREFIX,
+    Resolution,
     compacted_name,
     compaction_id_of,
+    hidden_name,
+    logical_name,
     manifest_name,
     parse_manifest,
-    superseded,
+    resolve,
 )
 
 from .errors import LlmstatsError
-from .storage import FileEntry, is_remote, list_files, local_path
+from .storage import (
+    FileEntry,
+    copy_files,
+    delete_files,
+    is_remote,
+    list_files,
+    local_path,
+    read_bytes,
+    upload_file,
+)
 
 SMALL_FILE_BYTES = 32 * 1024 * 1024
 """Files below this size are compaction inputs; larger (already compacted) files stay."""
 MIN_SMALL_FILES = 16
 """A partition *needs* compaction when it holds at least this many small files."""
+PENDING_PREFIX = "_pending-"
+"""Object storage: a compacted output uploaded but not yet published."""
 GRACE_SECONDS = 900.0
 """How long replaced inputs stay on disk for readers that listed them just before."""
 ROW_GROUP_ROWS = 128 * 1024
@@ -89,22 +109,30 @@ class CompactionRun:
         }
 
 
+def _partition(date: str) -> str:
+    return f"events/date={date}"
+
+
 def _partition_dir(data_dir: str, date: str) -> Path:
-    return local_path(data_dir) / "events" / f"date={date}"
+    return local_path(data_dir) / _partition(date)
 
 
-def _read_local(path: str) -> bytes | None:
-    try:
-        return Path(path).read_bytes()
-    except OSError:
-        return None
+def _reader(data_dir: str) -> Callable[[str], bytes | None]:
+    """Read a file by its full path or URI (manifests, for `resolve`)."""
+    base = data_dir.rstrip("/")
+    return lambda path: read_bytes(data_dir, path[len(base) + 1 :])
+
+
+def partition_listing(data_dir: str, date: str) -> tuple[list[FileEntry], Resolution]:
+    """One listing of a partition's event files (hidden twins included) and what it means."""
+    entries = list_files(data_dir, _partition(date), ".parquet")
+    return entries, resolve((e.path for e in entries), _reader(data_dir))
 
 
 def visible_files(data_dir: str, date: str) -> list[FileEntry]:
     """The partition's files a reader would read now (replaced inputs left out)."""
-    entries = list_files(data_dir, f"events/date={date}", ".parquet")
-    skip = superseded((e.path for e in entries), _read_local)
-    return [e for e in entries if e.path not in skip]
+    entries, resolution = partition_listing(data_dir, date)
+    return [e for e in entries if e.path not in resolution.excluded]
 
 
 def small_files(entries: list[FileEntry]) -> list[FileEntry]:
@@ -121,19 +149,26 @@ def needs_compaction(data_dir: str, date: str, min_files: int = MIN_SMALL_FILES)
     return len(small_files(visible_files(data_dir, date))) >= min_files
 
 
-def _all_replaced(folder: Path, inputs: list[FileEntry]) -> list[str]:
+def _all_replaced(data_dir: str, date: str, inputs: list[FileEntry],
+                  created_at: float) -> tuple[list[str], float]:
     """Input names plus, for inputs that are compacted files, what those replaced: the
-    new manifest must keep excluding them once the old compacted file is deleted."""
+    new manifest must keep excluding them once the old compacted file is deleted. Also
+    the oldest claim along the lineage (`claimed_at`, see `resolve`)."""
     names: set[str] = set()
+    claimed = created_at
     for entry in inputs:
-        name = os.path.basename(entry.path)
+        name = logical_name(entry.path.rpartition("/")[2])
         names.add(name)
         compaction_id = compaction_id_of(name)
         if compaction_id:
-            manifest = parse_manifest(_read_local(str(folder / manifest_name(compaction_id))))
+            raw = read_bytes(data_dir, f"{_partition(date)}/{manifest_name(compaction_id)}")
+            manifest = parse_manifest(raw)
             if manifest:
                 names.update(n for n in manifest["inputs"] if isinstance(n, str))
-    return sorted(names)
+                inherited = manifest.get("claimed_at", manifest.get("created_at"))
+                if isinstance(inherited, int | float):
+                    claimed = min(claimed, float(inherited))
+    return sorted(names), claimed
 
 
 def _readable_groups(data_dir: str, inputs: list[FileEntry]) -> dict[str, list[str]]:
@@ -144,7 +179,8 @@ def _readable_groups(data_dir: str, inputs: list[FileEntry]) -> dict[str, list[s
     return file_schemas(DatasetState(data_dir, list(inputs)))
 
 
-def _merge(groups: dict[str, list[str]], target: Path) -> int:
+def _merge(data_dir: str, inputs: list[FileEntry], groups: dict[str, list[str]],
+           target: Path) -> int:
     """Rows of the grouped files sorted by (ts, event_id) into `target`; the EVENT_SCHEMA
     columns keep their exact Arrow types, newer columns pass through. Returns the rows.
 
@@ -172,6 +208,10 @@ def _merge(groups: dict[str, list[str]], target: Path) -> int:
         con.execute("SET preserve_insertion_order = false")
         # SET takes no bound parameters; the path is one mkdtemp just created.
         con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
+        if is_remote(data_dir):
+            from .object_store import register_object_store
+
+            register_object_store(con, data_dir, inputs)
         selects = []
         for index, paths in enumerate(groups.values()):
             con.read_parquet(paths, hive_partitioning=False).create_view(f"merge_{index}")
@@ -207,10 +247,7 @@ def compact_partition(data_dir: str, date: str, *, min_files: int = 2,
                       progress: Progress | None = None) -> PartitionCompaction | None:
     """Merge the partition's visible small files (if at least `min_files`) into one
     `compacted-<id>.parquet`. Call under `maintenance_lock`. None when nothing to do."""
-    from llmstats.plugin.sink import Sink
-
     started = time.monotonic()
-    folder = _partition_dir(data_dir, date)
     inputs = small_files(visible_files(data_dir, date))
     if len(inputs) < max(min_files, 2):
         return None
@@ -221,80 +258,170 @@ def compact_partition(data_dir: str, date: str, *, min_files: int = 2,
         return None
     compaction_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     output = compacted_name(compaction_id)
+    remote = is_remote(data_dir)
+    scratch = Path(tempfile.mkdtemp(prefix="llmstats-output-")) if remote else None
+    folder = scratch if scratch is not None else _partition_dir(data_dir, date)
     tmp = folder / f".{output}.tmp"
     try:
         try:
-            rows = _merge(groups, tmp)
+            rows = _merge(data_dir, inputs, groups, tmp)
         except Exception as exc:
             if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb") and not isinstance(exc, OSError):
                 raise
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise LlmstatsError(f"compaction of {date} failed, nothing changed: {first}") from None
         _fsync(tmp)
+        output_bytes = tmp.stat().st_size
+        pending = f"{_partition(date)}/{PENDING_PREFIX}{output}"
+        if remote:
+            # Uploaded under a hidden name first: the (possibly long) upload happens
+            # before the manifest, and the output then appears by a quick server-side
+            # copy, well within the grace period of its manifest (see `resolve`).
+            upload_file(data_dir, tmp, pending)
+            _copy_to_hidden_names(data_dir, inputs)
+        created_at = time.time()
+        replaced, claimed_at = _all_replaced(data_dir, date, inputs, created_at)
         manifest = {
             "id": compaction_id,
-            "created_at": time.time(),
+            "created_at": created_at,
+            "claimed_at": claimed_at,
             "output": output,
             "rows": rows,
-            "inputs": _all_replaced(folder, inputs),
+            "inputs": replaced,
         }
         # The manifest first: once the output is visible, its manifest must be readable.
-        Sink(data_dir).write_bytes(f"events/date={date}/{manifest_name(compaction_id)}",
-                                   json.dumps(manifest, indent=0).encode())
-        os.replace(tmp, folder / output)
+        _publish(data_dir, f"{_partition(date)}/{manifest_name(compaction_id)}",
+                 json.dumps(manifest, indent=0).encode())
+        if remote:
+            base = data_dir.rstrip("/")
+            copy_files(data_dir, [(f"{base}/{pending}", f"{base}/{_partition(date)}/{output}")])
+            delete_files(data_dir, [f"{base}/{pending}"])
+        else:
+            os.replace(tmp, folder / output)
     finally:
         tmp.unlink(missing_ok=True)
+        if scratch is not None:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
+    if remote:
+        hide_replaced(data_dir, date)
     if progress:
         progress(len(inputs))
     return PartitionCompaction(
         date=date, input_files=len(inputs), input_bytes=sum(e.size for e in inputs),
-        rows=rows, output=output, output_bytes=(folder / output).stat().st_size,
+        rows=rows, output=output, output_bytes=output_bytes,
         seconds=round(time.monotonic() - started, 3))
+
+
+def _publish(data_dir: str, relative: str, data: bytes) -> None:
+    from llmstats.plugin.sink import Sink
+
+    Sink(data_dir).write_bytes(relative, data)
+
+
+def hide_replaced(data_dir: str, date: str) -> int:
+    """Object storage: give every replaced input still under its own name its hidden name
+    (copy, then delete), so other engines stop counting it; give back its name to a
+    hidden file that no winning compaction replaces (it was hidden by a compaction
+    that then lost to a concurrent one), and drop the hidden copy of a file that kept
+    its name (a run that died between its copies and its publication). Returns the files
+    hidden."""
+    entries, resolution = partition_listing(data_dir, date)
+    listed = {entry.path for entry in entries}
+    hide, unhide, spare = [], [], []
+    for logical in resolution.paths:
+        folder, _, name = logical.rpartition("/")
+        original, twin = logical, f"{folder}/{hidden_name(name)}"
+        if logical in resolution.replaced:
+            if original in listed:
+                hide.append((original, twin))
+        elif twin in listed and original not in listed:
+            unhide.append((twin, original))
+        elif twin in listed:
+            spare.append(twin)
+    for moves in (hide, unhide):
+        copy_files(data_dir, [(src, dst) for src, dst in moves if dst not in listed])
+        delete_files(data_dir, [src for src, _ in moves])
+    delete_files(data_dir, spare)
+    return len(hide)
+
+
+def _copy_to_hidden_names(data_dir: str, inputs: list[FileEntry]) -> None:
+    """Before publishing: give each input a hidden copy, so that hiding it after the
+    output appears is only a delete (other engines see both for the shortest time)."""
+    pairs = []
+    for entry in inputs:
+        folder, _, name = entry.path.rpartition("/")
+        if name != hidden_name(name):
+            pairs.append((entry.path, f"{folder}/{hidden_name(name)}"))
+    copy_files(data_dir, pairs)
 
 
 def delete_replaced(data_dir: str, *, grace_seconds: float = GRACE_SECONDS,
                     now: float | None = None) -> int:
-    """Delete inputs whose compacted file exists and whose manifest is older than the
-    grace period (re-created inputs too); drop manifests and temporary files of runs
-    that died before their output appeared. Returns the files deleted."""
+    """Delete inputs (and their hidden twins) of winning compactions whose manifest is
+    older than the grace period (re-created inputs too), outputs of compactions that lost
+    to a concurrent one, manifests whose output never appeared or is gone, and temporary
+    files of runs that died. Returns the event files deleted."""
     now = time.time() if now is None else now
     deleted = 0
     for date in partition_dates(data_dir):
-        folder = _partition_dir(data_dir, date)
-        try:
-            names = os.listdir(folder)
-        except FileNotFoundError:
-            continue
-        for name in names:
-            path = folder / name
-            if name.startswith(".compacted-") and name.endswith(".tmp"):
-                try:
-                    if now - path.stat().st_mtime > grace_seconds:
-                        path.unlink(missing_ok=True)
-                except FileNotFoundError:
-                    pass
+        _, resolution = partition_listing(data_dir, date)
+        # Losers go first: once a winner's inputs are gone, a loser still listed next to
+        # a later compaction of that winner must not be the older claim (see `resolve`).
+        losing: list[str] = []
+        dropped_losers = set()
+        for loser, beaten_by in resolution.losers:
+            if now - max(loser.created_at, beaten_by.created_at) > grace_seconds:
+                losing += resolution.paths.get(f"{loser.folder}/{loser.name}", [])
+                dropped_losers.add(loser.id)
+        delete_files(data_dir, losing)
+        doomed: list[str] = []
+        for winner in resolution.winners:
+            if now - winner.created_at <= grace_seconds:
                 continue
-            if not (name.startswith(MANIFEST_PREFIX) and name.endswith(".json")):
+            for name in winner.inputs:
+                doomed += resolution.paths.get(f"{winner.folder}/{name}", [])
+        deleted += delete_files(data_dir, doomed)
+        outputs = {logical.rpartition("/")[2] for logical in resolution.paths}
+        stale = []
+        for manifest_entry in list_files(data_dir, _partition(date), ".json"):
+            name = manifest_entry.path.rpartition("/")[2]
+            if not name.startswith(MANIFEST_PREFIX):
                 continue
-            manifest = parse_manifest(_read_local(str(path)))
-            if manifest is None:
+            manifest = parse_manifest(read_bytes(data_dir, f"{_partition(date)}/{name}"))
+            if manifest is None or now - float(manifest.get("created_at") or now) <= grace_seconds:
                 continue
-            if now - float(manifest.get("created_at") or now) <= grace_seconds:
-                continue
-            output = str(manifest.get("output") or "")
-            if not (folder / output).exists():
-                # Its run died before the rename, or a later compaction merged and
-                # deleted the output (that run's manifest lists these inputs too).
-                path.unlink(missing_ok=True)
-                continue
-            for input_name in manifest["inputs"]:
-                if isinstance(input_name, str) and input_name != output and "/" not in input_name:
-                    try:
-                        (folder / input_name).unlink()
-                        deleted += 1
-                    except FileNotFoundError:
-                        pass
+            if (str(manifest.get("output") or "") not in outputs
+                    or manifest.get("id") in dropped_losers):
+                # Its run died before the output appeared, a later compaction merged and
+                # deleted the output (that run's manifest lists these inputs too), or it
+                # lost to a concurrent compaction and its output was deleted above.
+                stale.append(manifest_entry.path)
+        delete_files(data_dir, stale)
+        delete_files(data_dir, [
+            e.path for e in list_files(data_dir, _partition(date), ".parquet")
+            if e.path.rpartition("/")[2].startswith(PENDING_PREFIX)
+            and now - (e.mtime or now) > grace_seconds])
+        if not is_remote(data_dir):
+            _delete_dead_temporaries(_partition_dir(data_dir, date), now, grace_seconds)
     return deleted
+
+
+def _delete_dead_temporaries(folder: Path, now: float, grace_seconds: float) -> None:
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if name.startswith(".compacted-") and name.endswith(".tmp"):
+            path = folder / name
+            try:
+                if now - path.stat().st_mtime > grace_seconds:
+                    path.unlink(missing_ok=True)
+            except FileNotFoundError:
+                pass
 
 
 def compact(data_dir: str, *, dates: list[str] | None = None, since: str | None = None,
@@ -306,9 +433,6 @@ def compact(data_dir: str, *, dates: list[str] | None = None, since: str | None 
     replaced longer than the grace period ago. Takes the maintenance lock."""
     from llmstats.plugin.retention import MaintenanceBusy, maintenance_lock
 
-    if is_remote(data_dir):
-        raise LlmstatsError("compaction of an object-store data dir is not supported yet; "
-                            "run it where the data dir is a local path")
     run = CompactionRun()
     try:
         with maintenance_lock(data_dir):
@@ -344,8 +468,6 @@ def compact(data_dir: str, *, dates: list[str] | None = None, since: str | None 
 
 def compaction_backlog(data_dir: str) -> dict[str, int]:
     """Small-file count per partition (dates with at least one), for `llmstats status`."""
-    if is_remote(data_dir):
-        return {}
     counts = {}
     for date in partition_dates(data_dir):
         count = len(small_files(visible_files(data_dir, date)))

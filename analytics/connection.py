@@ -6,7 +6,7 @@ Notebooks, the CLI and users' scripts all start here. Views are loaded from the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -110,7 +110,12 @@ def open_dataset(
     # A report runs several queries over the same files: parse each footer once.
     con.execute("SET parquet_metadata_cache = true")
     # DuckDB's own progress bar would print into report output; the CLI has its own.
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        # In Jupyter without ipywidgets DuckDB refuses to change the setting (it is off
+        # there already); connect() must still work in a notebook.
+        pass
     if configure:
         configure(con)
     state = DatasetState(resolved, event_files(resolved) if files is None else list(files))
@@ -131,28 +136,26 @@ def open_dataset(
         info = register_catalog(con, resolved)
     register_overrides(con, load_overrides(resolved))
     texts = dict(sql_files())
-    loaded: list[bool] = []
+    loaded: set[str] = set()
 
-    def ensure_events() -> None:
-        if loaded:
-            return
-        loaded.append(True)
-        register_raw_events(con, state, quarantine=quarantine, groups=groups)
-        for name in EVENT_FILES:
+    def define(names: Iterable[str]) -> None:
+        """Run the view files not run yet, in load order; the first one over the events
+        registers them (`raw_events`)."""
+        for name in sorted(set(names) - loaded):
+            over_events = name not in PRICING_FILES
+            if over_events and not any(n not in PRICING_FILES for n in loaded):
+                register_raw_events(con, state, quarantine=quarantine, groups=groups)
             con.execute(texts[name])
+            loaded.add(name)
 
     if lazy_events:
         state.files = [e for e in state.files if e.path in {p for ps in groups.values() for p in ps}]
         _event_models(con, state)
-        for name in PRICING_FILES:
-            con.execute(texts[name])
+        define(PRICING_FILES)
     else:
-        register_raw_events(con, state, quarantine=quarantine, groups=groups)
-        loaded.append(True)
-        for _name, text in texts.items():
-            con.execute(text)
+        define(texts)
     index = index_rollups(resolved, state.files) if use_rollups else RollupIndex()
-    attach(con, ReportContext(index, ensure_events))
+    attach(con, ReportContext(index, lambda: define(EVENT_FILES), lambda: define(texts)))
     return Dataset(con, state, info, catalog)
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .storage import FileEntry, list_files, move_aside, read_bytes
+from .storage import REMOTE_THREADS, FileEntry, is_remote, list_files, move_aside, read_bytes
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,6 +34,16 @@ def event_files(data_dir: str) -> list[FileEntry]:
     replaced = superseded((e.path for e in listed),
                           lambda path: read_bytes(data_dir, path[len(base) + 1 :]))
     return [entry for entry in listed if entry.path not in replaced]
+
+
+def _footer_reader(data_dir: str) -> Any:
+    """How to open a listed file for its footer: by path locally; through the listing
+    filesystem on object storage (one GET, and the hidden-twin fallback)."""
+    if not is_remote(data_dir):
+        return lambda entry: entry.path
+    from .object_store import open_listed
+
+    return lambda entry: open_listed(data_dir, entry)
 
 
 def partition_date(path: str) -> str | None:
@@ -71,13 +81,14 @@ def _empty_events_table() -> pa.Table:
 Pairs = list[tuple[str | None, str | None]]
 
 
-def _inspect(path: str) -> tuple[list[tuple[str, str]], Pairs, int] | str:
+def _inspect(source: Any) -> tuple[list[tuple[str, str]], Pairs, int] | str:
     """(name, type) per column from the file's footer, its distinct (provider, model)
-    pairs and its row count, or the reason the file cannot be read."""
+    pairs and its row count, or the reason the file cannot be read. `source` is a path,
+    or a function that opens the file."""
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(source() if callable(source) else source)
         schema = parquet.schema_arrow
         present = [c for c in ("provider", "model") if c in schema.names]
         pairs: Pairs = [(None, None)]
@@ -105,10 +116,21 @@ def file_schemas(state: DatasetState) -> dict[str, list[str]]:
     cache = SchemaCache.for_data_dir(state.data_dir)
     groups: dict[str, list[str]] = {}
     pairs: set[tuple[str | None, str | None]] = set()
+    unknown = [entry for entry in state.files if cache.get(entry) is None]
+    opener = _footer_reader(state.data_dir)
+    if is_remote(state.data_dir) and len(unknown) > 1:
+        # One round trip per new file: keep many in flight (pyarrow releases the GIL).
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(REMOTE_THREADS) as pool:
+            inspected = dict(zip((e.path for e in unknown),
+                                 pool.map(lambda e: _inspect(lambda: opener(e)), unknown), strict=True))
+    else:
+        inspected = {e.path: _inspect(lambda e=e: opener(e)) for e in unknown}
     for entry in state.files:
         known = cache.get(entry)
         if known is None:
-            found = _inspect(entry.path)
+            found = inspected[entry.path]
             if isinstance(found, str):
                 state.skipped.append((entry.path, found))
                 continue
@@ -144,6 +166,10 @@ def register_raw_events(
     import pyarrow as pa
 
     con.register("empty_events", _empty_events_table())
+    if is_remote(state.data_dir):
+        from .object_store import register_object_store
+
+        register_object_store(con, state.data_dir, state.files)
     groups = file_schemas(state) if groups is None else groups
     models = pa.table(
         {

@@ -1,9 +1,11 @@
 """One renderer for every command: rows (+ totals and notes) → table, json, jsonl, csv,
-markdown.
+markdown, html.
 
 `json` is always one object: `{"rows": [...]}` plus `"totals"` when the command has them
 (the report contract). Numbers stay numbers in json/jsonl/csv; table and markdown format
 them for reading (tokens with separators, dollars with cents, rates as percentages).
+`html` is one self-contained page (html_page.py, imported only when asked for: it loads
+plotly); with a dashboard (the overview report) it draws the dashboard's views too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import json
 import math
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .dashboard import Dashboard
 
 
 class Format(StrEnum):
@@ -25,6 +30,7 @@ class Format(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     markdown = "markdown"
+    html = "html"
 
 
 def _plain(value: Any) -> Any:
@@ -116,10 +122,18 @@ def render(
     totals: dict[str, Any] | None = None,
     notes: Sequence[str] = (),
     width: int | None = None,
+    dashboard: Dashboard | None = None,
 ) -> str:
-    """Rows (an Arrow table or a list of dicts) in the chosen format, as one string."""
+    """Rows (an Arrow table or a list of dicts) in the chosen format, as one string.
+    `dashboard` only matters to html: the charts and views drawn around the rows."""
     fmt = Format(fmt)
     columns, records = _rows(rows)
+    if fmt is Format.html:
+        from .html_page import html_document
+
+        return html_document(
+            columns, records, title=title, totals=totals, notes=notes, dashboard=dashboard
+        )
     if fmt is Format.json:
         document: dict[str, Any] = {}
         if totals is not None:

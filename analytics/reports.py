@@ -49,9 +49,14 @@ class Report:
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
-    """Execute one query; a DuckDB failure (say, a data page corrupt beyond its footer)
+    """Execute one query over the event views (defined first if the connection was
+    opened without them); a DuckDB failure (say, a data page corrupt beyond its footer)
     becomes a one-line LlmstatsError instead of a traceback."""
     import duckdb
+
+    from .rollup_plan import require_events
+
+    require_events(con)
 
     try:
         return con.sql(sql, params=used_params(sql, params)).to_arrow_table()

@@ -123,7 +123,10 @@ class ReportContext:
 
     index: RollupIndex
     ensure_events: Callable[[], None] = lambda: None
-    """Defines the event views if the connection was opened without them."""
+    """Defines the event views rollup-backed reports fall back on (`events`,
+    `token_basis`, `cost_basis`, `event_costs`) if the connection was opened without them."""
+    ensure_views: Callable[[], None] = lambda: None
+    """Defines every view of sql/ (those and `segments`, `requests`, `errors`, ...)."""
     views: Any = field(default_factory=itertools.count)
     warnings: list[str] = field(default_factory=list)
     """Rollups that could not be read (the reports read those days' events instead)."""
@@ -152,6 +155,15 @@ def attach(con: duckdb.DuckDBPyConnection, context: ReportContext) -> None:
 
 def context_of(con: duckdb.DuckDBPyConnection) -> ReportContext | None:
     return _CONTEXTS.get(con)
+
+
+def require_events(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the event views on a connection opened without them (a no-op otherwise):
+    for reports that always read events, run on a connection a rollup-backed report
+    opened (the HTML dashboard runs both kinds on one)."""
+    context = context_of(con)
+    if context is not None:
+        context.ensure_views()
 
 
 @dataclass(frozen=True)

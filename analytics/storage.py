@@ -6,14 +6,29 @@ filesystems, and nothing here assumes a local disk where that costs nothing.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+REMOTE_THREADS = 16
+"""Object-store requests in flight at once for bulk work (footers, deletes, copies)."""
+
 
 def is_remote(data_dir: str) -> bool:
     return "://" in data_dir and not data_dir.startswith("file://")
+
+
+def scheme_of(data_dir: str) -> str:
+    return data_dir.split("://", 1)[0]
+
+
+def fs_path(uri: str) -> str:
+    """The path inside its filesystem of a full `scheme://bucket/key` URI."""
+    return uri.split("://", 1)[1] if "://" in uri else uri
 
 
 def local_path(data_dir: str) -> Path:
@@ -24,11 +39,22 @@ def join(data_dir: str, relative: str) -> str:
     return f"{data_dir.rstrip('/')}/{relative}"
 
 
-def _filesystem(data_dir: str) -> tuple[Any, str]:
-    import pyarrow.fs as pafs
+def filesystem(data_dir: str) -> tuple[Any, str]:
+    """The pyarrow filesystem of an object-store data dir and its root inside it.
 
-    fs, root = pafs.FileSystem.from_uri(data_dir)
-    return fs, root.rstrip("/")
+    One client per data dir and AWS environment: creating an S3 client resolves
+    credentials and the bucket's region, which costs requests."""
+    env = os.environ
+    return _filesystem_for(data_dir, env.get("AWS_ENDPOINT_URL"), env.get("AWS_PROFILE"),
+                           env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_REGION"))
+
+
+@functools.lru_cache(maxsize=8)
+def _filesystem_for(data_dir: str, *environment: str | None) -> tuple[Any, str]:
+    from llmstats.plugin.sink import object_store
+
+    return object_store(data_dir)
+
 
 
 def read_bytes(data_dir: str, relative: str) -> bytes | None:
@@ -38,7 +64,7 @@ def read_bytes(data_dir: str, relative: str) -> bytes | None:
             return (local_path(data_dir) / relative).read_bytes()
         except FileNotFoundError:
             return None
-    fs, root = _filesystem(data_dir)
+    fs, root = filesystem(data_dir)
     try:
         with fs.open_input_stream(f"{root}/{relative}") as stream:
             return bytes(stream.read())
@@ -55,7 +81,7 @@ def write_bytes(data_dir: str, relative: str, data: bytes) -> None:
         tmp.write_bytes(data)
         os.replace(tmp, target)
         return
-    fs, root = _filesystem(data_dir)
+    fs, root = filesystem(data_dir)
     with fs.open_output_stream(f"{root}/{relative}") as out:
         out.write(data)
 
@@ -65,6 +91,8 @@ class FileEntry:
     path: str
     """Full path or URI, as DuckDB reads it."""
     size: int
+    mtime: float | None = None
+    """Seconds since the epoch, where the listing gave it (object stores do)."""
 
 
 def list_files(data_dir: str, relative: str, suffix: str) -> list[FileEntry]:
@@ -81,13 +109,14 @@ def list_files(data_dir: str, relative: str, suffix: str) -> list[FileEntry]:
                 if name.endswith(suffix) and not name.startswith("."):
                     full = os.path.join(dirpath, name)
                     try:
-                        found.append(FileEntry(full, os.path.getsize(full)))
+                        stat = os.stat(full)
                     except FileNotFoundError:  # compacted or pruned meanwhile
                         continue
+                    found.append(FileEntry(full, stat.st_size, stat.st_mtime))
         return sorted(found, key=lambda entry: entry.path)
     import pyarrow.fs as pafs
 
-    fs, root = _filesystem(data_dir)
+    fs, root = filesystem(data_dir)
     scheme = data_dir.split("://", 1)[0]
     try:
         infos = fs.get_file_info(pafs.FileSelector(f"{root}/{relative}", recursive=True))
@@ -95,7 +124,8 @@ def list_files(data_dir: str, relative: str, suffix: str) -> list[FileEntry]:
         return []
     return sorted(
         (
-            FileEntry(f"{scheme}://{info.path}", info.size or 0)
+            FileEntry(f"{scheme}://{info.path}", info.size or 0,
+                      info.mtime.timestamp() if info.mtime else None)
             for info in infos
             if info.type == pafs.FileType.File
             and info.base_name.endswith(suffix)
@@ -114,6 +144,56 @@ def move_aside(data_dir: str, path: str, folder: str = "quarantine") -> str:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
         return target
-    fs, _ = _filesystem(data_dir)
+    fs, _ = filesystem(data_dir)
     fs.move(path.split("://", 1)[1], target.split("://", 1)[1])
     return target
+
+
+def delete_files(data_dir: str, paths: Iterable[str]) -> int:
+    """Delete files (full paths or URIs); missing ones are skipped. Returns the number
+    deleted. Object stores take one request per object: several run at once."""
+    targets = list(paths)
+    if not is_remote(data_dir):
+        deleted = 0
+        for path in targets:
+            try:
+                os.unlink(path)
+                deleted += 1
+            except FileNotFoundError:
+                pass
+        return deleted
+    fs, _ = filesystem(data_dir)
+
+    def delete(uri: str) -> int:
+        try:
+            fs.delete_file(fs_path(uri))
+            return 1
+        except FileNotFoundError:
+            return 0
+
+    with ThreadPoolExecutor(REMOTE_THREADS) as pool:
+        return sum(pool.map(delete, targets))
+
+
+def copy_files(data_dir: str, pairs: Iterable[tuple[str, str]]) -> None:
+    """Server-side copies (source URI, target URI) on an object store, several at once."""
+    fs, _ = filesystem(data_dir)
+
+    def copy(pair: tuple[str, str]) -> None:
+        fs.copy_file(fs_path(pair[0]), fs_path(pair[1]))
+
+    with ThreadPoolExecutor(REMOTE_THREADS) as pool:
+        list(pool.map(copy, list(pairs)))
+
+
+def upload_file(data_dir: str, local: Path, relative: str) -> None:
+    """Upload a complete local file to `<data_dir>/<relative>` on an object store.
+
+    The source is finished (and fsynced) before the upload starts, so the only way an
+    upload stops half-way is a failure of the upload itself, and S3 never shows an
+    object whose PUT or multipart upload did not complete."""
+    import pyarrow.fs as pafs
+
+    fs, root = filesystem(data_dir)
+    pafs.copy_files(str(local), f"{root}/{relative}",
+                    source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)

@@ -10,6 +10,11 @@ Rows are built column-wise (numpy) in batches, conformed to EVENT_SCHEMA and wri
 the writer's own `Sink` (same Parquet options, same atomic rename, same
 `events/date=YYYY-MM-DD/<writer>-<seq>.parquet` layout), one file per day per batch, as a
 writer flushing every few minutes would leave them. Deterministic for a given --seed.
+`--segments` also fills the prompt breakdown (role × kind, summing to input_tokens); it is
+off by default so benchmark datasets stay as they were measured.
+
+Importable: `generate(data_dir, events, days=..., segments=True)` writes a small sample
+dataset in about a second (the notebook and dashboard tests use it).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from llmstats.plugin.schema import EVENT_SCHEMA, SCHEMA_VERSION
+from llmstats.plugin.schema import EVENT_SCHEMA, SCHEMA_VERSION, SEGMENT_TYPE
 from llmstats.plugin.sink import Sink
 
 # (provider, model, weight, input $/M, output $/M, reasoning model, cache support, context)
@@ -71,6 +76,25 @@ ERRORS = [
     ("ContextWindowExceededError", "context_length_exceeded", 400),
     ("BadRequestError", "invalid_request_error", 400),
 ]
+# Prompt segments in prompt order: (role, kind, chance a prompt has it, relative size).
+# Tool definitions and the system prompt come first (the part a prompt cache serves);
+# teams whose number is a multiple of 3 run agents (tools, tool results, long history).
+SEGMENT_SLOTS: list[tuple[str, str, float, float]] = [
+    ("system", "tool_definitions", 0.15, 3.0),
+    ("system", "text", 0.9, 1.5),
+    ("user", "text", 1.0, 1.0),
+    ("assistant", "text", 0.45, 1.2),
+    ("tool", "tool_result", 0.1, 2.5),
+    ("user", "code", 0.2, 1.5),
+    ("user", "json", 0.15, 1.0),
+    ("user", "image", 0.05, 0.8),
+]
+AGENT_CHANCES = {
+    ("system", "tool_definitions"): 0.9,
+    ("system", "text"): 0.95,
+    ("assistant", "text"): 0.95,
+    ("tool", "tool_result"): 0.7,
+}
 
 
 def _hex_ids(rng: np.random.Generator, n: int, prefix: str) -> pa.Array:
@@ -79,8 +103,42 @@ def _hex_ids(rng: np.random.Generator, n: int, prefix: str) -> pa.Array:
     return pa.array([f"{prefix}{a:016x}{b:016x}" for a, b in zip(high.tolist(), low.tolist(), strict=True)])
 
 
+def build_segments(rng: np.random.Generator, input_tokens: np.ndarray, agent: np.ndarray,
+                   embedding: np.ndarray, ok: np.ndarray) -> pa.Array:
+    """A `segments` list per event: present slots get lognormal weights, scaled so that
+    each list sums to the event's input_tokens exactly (the rest goes to user text)."""
+    n = len(input_tokens)
+    slots = len(SEGMENT_SLOTS)
+    chance = np.array([s[2] for s in SEGMENT_SLOTS])[None, :].repeat(n, axis=0)
+    for j, (role, kind, _, _) in enumerate(SEGMENT_SLOTS):
+        if (role, kind) in AGENT_CHANCES:
+            chance[agent, j] = AGENT_CHANCES[(role, kind)]
+    present = rng.random((n, slots)) < chance
+    user_text = [s[:2] for s in SEGMENT_SLOTS].index(("user", "text"))
+    present[embedding] = False
+    present[:, user_text] = True
+    weight = present * np.array([s[3] for s in SEGMENT_SLOTS]) * rng.lognormal(0, 0.5, (n, slots))
+    share = weight / weight.sum(axis=1, keepdims=True)
+    tokens = np.floor(share * input_tokens[:, None]).astype(np.int64)
+    tokens[:, user_text] += input_tokens - tokens.sum(axis=1)
+    keep = present & (tokens > 0)
+    keep[:, user_text] = present[:, user_text]
+    keep &= ok[:, None]
+    counts = keep.sum(axis=1)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    roles = np.array([s[0] for s in SEGMENT_SLOTS], dtype=object)[None, :].repeat(n, axis=0)
+    kinds = np.array([s[1] for s in SEGMENT_SLOTS], dtype=object)[None, :].repeat(n, axis=0)
+    values = pa.StructArray.from_arrays(
+        [pa.array(roles[keep].tolist()), pa.array(kinds[keep].tolist()),
+         pa.array(tokens[keep], pa.int64())],
+        fields=list(SEGMENT_TYPE),
+    )
+    mask = pa.array(~ok)
+    return pa.ListArray.from_arrays(pa.array(offsets), values, mask=mask)
+
+
 def build_batch(rng: np.random.Generator, n: int, start_us: int, span_us: int,
-                writer_id: str) -> pa.Table:
+                writer_id: str, segments: bool = False) -> pa.Table:
     """`n` events with start times uniform over [start_us, start_us + span_us)."""
     weights = np.array([m[2] for m in MODELS], dtype=float)
     model_ix = rng.choice(len(MODELS), size=n, p=weights / weights.sum())
@@ -196,6 +254,11 @@ def build_batch(rng: np.random.Generator, n: int, start_us: int, span_us: int,
         "cache_write_1h_tokens": masked(cache_write_1h, ok, pa.int64()),
         "batch": pa.array(batch),
     }
+    if segments:
+        # Drawn after every other column: a one-batch dataset keeps the same other
+        # columns with and without segments.
+        columns["segments"] = build_segments(rng, input_tokens, team_ix % 3 == 0, embedding, ok)
+        columns["segments_estimated"] = masked(rng.random(n) < 0.02, ok, pa.bool_())
     arrays = []
     for field in EVENT_SCHEMA:
         value = columns.get(field.name)
@@ -204,7 +267,8 @@ def build_batch(rng: np.random.Generator, n: int, start_us: int, span_us: int,
 
 
 def generate(data_dir: str, events: int, days: int = 90, seed: int = 1,
-             batch_size: int = 1_000_000, end: dt.date | None = None) -> int:
+             batch_size: int = 1_000_000, end: dt.date | None = None,
+             segments: bool = False) -> int:
     """Write `events` synthetic events over the `days` days before `end`; returns files written."""
     end = end or dt.date(2026, 11, 20)
     start = dt.datetime(end.year, end.month, end.day, tzinfo=dt.UTC) - dt.timedelta(days=days)
@@ -218,7 +282,7 @@ def generate(data_dir: str, events: int, days: int = 90, seed: int = 1,
     while written < events:
         n = min(batch_size, events - written)
         writer_id = f"synthetic{seq % 4}"
-        table = build_batch(rng, n, start_us, span_us, writer_id)
+        table = build_batch(rng, n, start_us, span_us, writer_id, segments)
         dates = pc.strftime(table.column("ts"), format="%Y-%m-%d")
         for date in pc.unique(dates).to_pylist():
             part = table.filter(pc.equal(dates, date))
@@ -236,9 +300,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=1_000_000)
     parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--segments", action="store_true",
+                        help="also fill the prompt breakdown (segments)")
     args = parser.parse_args()
     began = time.perf_counter()
-    files = generate(args.data_dir, args.events, args.days, args.seed, args.batch_size)
+    files = generate(args.data_dir, args.events, args.days, args.seed, args.batch_size,
+                     segments=args.segments)
     took = time.perf_counter() - began
     print(f"{args.events} events, {files} files in {took:.1f} s "
           f"({args.events / took:,.0f} events/s)")

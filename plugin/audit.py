@@ -7,11 +7,16 @@ spaces, UTF-8). Editing, deleting, inserting or reordering an entry breaks the c
 `verify_chain()` says where. Whoever can rewrite the whole file from the edited entry on
 can also recompute the chain, so the head hash `verify` prints is worth keeping elsewhere.
 
-Stdlib only: the writer's daily retention run appends here without importing duckdb.
-Local appends are safe across processes: an exclusive flock on `audit.lock` around
-"read the last entry, append one line" (O_APPEND, fsync). On object storage there is no
-append: the object is read and rewritten whole, which is not safe against two
-concurrent maintenance runs (documented in docs/maintenance.md).
+Stdlib (and pyarrow.fs) only: the writer's daily retention run appends here without
+importing duckdb. Local appends are safe across processes: an exclusive flock on
+`audit.lock` around "read the last entry, append one line" (O_APPEND, fsync).
+
+Objects cannot be appended to, and rewriting one `audit.jsonl` object per entry would
+silently lose an entry whenever two hosts append at once. So on object storage each
+entry is its own object, `audit/<seq, 12 digits>-<first 16 hex of its hash>.json`,
+holding the same canonical line: listing the prefix in name order gives the log. Two
+hosts appending at once both write an entry with the same `seq` under different names;
+nothing is lost and `audit verify` reports the fork ("inserted") instead of hiding it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 AUDIT_FILE = "audit.jsonl"
+AUDIT_FOLDER = "audit"
+"""On object storage: one object per entry under this prefix."""
 AUDIT_LOCK = "audit.lock"
 GENESIS = "0" * 64
 
@@ -65,20 +72,46 @@ def _locked(data_dir: str) -> Iterator[None]:
         os.close(fd)  # closing drops the flock
 
 
+def _remote(data_dir: str) -> tuple[Any, str]:
+    from .sink import object_store
+
+    return object_store(data_dir)
+
+
+def _entry_objects(data_dir: str) -> list[str]:
+    """Paths of the entry objects of an object-store audit log, in log order."""
+    import pyarrow.fs as pafs
+
+    fs, root = _remote(data_dir)
+    try:
+        infos = fs.get_file_info(pafs.FileSelector(f"{root}/{AUDIT_FOLDER}"))
+    except FileNotFoundError:
+        return []
+    return sorted(i.path for i in infos
+                  if i.type == pafs.FileType.File and i.base_name.endswith(".json"))
+
+
+def _read_remote(fs: Any, path: str) -> bytes:
+    try:
+        with fs.open_input_stream(path) as stream:
+            return bytes(stream.read())
+    except FileNotFoundError:
+        return b""
+
+
 def _read_all(data_dir: str) -> bytes:
+    """The log as lines: the file locally; on object storage every entry object in order."""
     if not _is_remote(data_dir):
         try:
             return (_local(data_dir) / AUDIT_FILE).read_bytes()
         except FileNotFoundError:
             return b""
-    import pyarrow.fs as pafs
+    from concurrent.futures import ThreadPoolExecutor
 
-    fs, root = pafs.FileSystem.from_uri(data_dir)
-    try:
-        with fs.open_input_stream(f"{root.rstrip('/')}/{AUDIT_FILE}") as stream:
-            return bytes(stream.read())
-    except FileNotFoundError:
-        return b""
+    fs, _ = _remote(data_dir)
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(lambda path: _read_remote(fs, path), _entry_objects(data_dir)))
+    return b"".join(body.rstrip(b"\n") + b"\n" for body in bodies if body.strip())
 
 
 def _last_line(path: Path) -> bytes:
@@ -104,8 +137,11 @@ def _last_line(path: Path) -> bytes:
 
 def _tail(data_dir: str) -> tuple[int, str]:
     """(seq, hash) of the last entry, or (0, GENESIS) for an empty log."""
-    raw = (_last_line(_local(data_dir) / AUDIT_FILE) if not _is_remote(data_dir)
-           else (_read_all(data_dir).rstrip(b"\n").rsplit(b"\n", 1) or [b""])[-1])
+    if not _is_remote(data_dir):
+        raw = _last_line(_local(data_dir) / AUDIT_FILE)
+    else:
+        names = _entry_objects(data_dir)
+        raw = _read_remote(_remote(data_dir)[0], names[-1]).strip() if names else b""
     if not raw.strip():
         return 0, GENESIS
     try:
@@ -138,12 +174,10 @@ def append_entry(data_dir: str, action: str, parameters: dict[str, Any] | None =
         entry["hash"] = entry_hash(entry)
         line = canonical(entry) + b"\n"
         if _is_remote(data_dir):
-            import pyarrow.fs as pafs
-
-            fs, root = pafs.FileSystem.from_uri(data_dir)
-            body = _read_all(data_dir) + line
-            with fs.open_output_stream(f"{root.rstrip('/')}/{AUDIT_FILE}") as out:
-                out.write(body)
+            fs, root = _remote(data_dir)
+            name = f"{root}/{AUDIT_FOLDER}/{entry['seq']:012d}-{entry['hash'][:16]}.json"
+            with fs.open_output_stream(name) as out:  # one PUT: whole or not at all
+                out.write(line)
             return entry
         fd = os.open(_local(data_dir) / AUDIT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:

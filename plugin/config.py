@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -100,6 +101,38 @@ def _parse_number(name: str, raw: object, kind: type[int] | type[float], minimum
     return value
 
 
+_URI = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<rest>.*)$")
+
+
+def _check_uri(data_dir: str) -> str:
+    """An object-store data dir is `scheme://bucket/prefix` and nothing more.
+
+    Credentials never belong in it (the URI is shown by `llmstats status`, written into
+    logs and error messages, and hashed into the spool and cache paths): they come from
+    the provider's own environment and config chain (AWS_ACCESS_KEY_ID / AWS_PROFILE /
+    instance or pod roles, AWS_ENDPOINT_URL for S3-compatible servers). Query options
+    are refused too: every path inside the data dir is built by appending to it."""
+    match = _URI.match(data_dir)
+    if not match or match["scheme"] == "file":
+        return data_dir
+    rest = match["rest"]
+    authority = rest.split("/", 1)[0]
+    if "@" in authority:
+        raise ConfigError(
+            "LLMSTATS_DATA_DIR must not carry credentials (user:secret@): use the "
+            "provider's environment or config (for S3: AWS_ACCESS_KEY_ID, AWS_PROFILE, "
+            "an instance or pod role)"
+        )
+    if "?" in rest or "#" in rest:
+        raise ConfigError(
+            "LLMSTATS_DATA_DIR takes no query options: set the endpoint and region in the "
+            "provider's environment (for S3: AWS_ENDPOINT_URL, AWS_REGION)"
+        )
+    if not authority:
+        raise ConfigError(f"LLMSTATS_DATA_DIR {data_dir!r} names no bucket")
+    return data_dir.rstrip("/")
+
+
 def _default_spool_dir(data_dir: str, env: Mapping[str, str]) -> Path:
     if "://" in data_dir and not data_dir.startswith("file://"):
         digest = hashlib.sha256(data_dir.encode()).hexdigest()[:12]
@@ -121,7 +154,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             return env_value
         return from_file.get(key)
 
-    data_dir = str(pick("data_dir") or user_data_dir(env))
+    data_dir = _check_uri(str(pick("data_dir") or user_data_dir(env)))
     if "://" not in data_dir:
         data_dir = str(Path(data_dir).expanduser())
     spool_raw = pick("spool_dir")

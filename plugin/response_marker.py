@@ -72,7 +72,10 @@ def extract_marker(
     ts = _epoch_us(getattr(logging_obj, "start_time", None))
     usage = getattr(response, "usage", None)
     cache_read, cache_write, cache_write_1h = _cache_tokens(usage)
-    provider = _str(hidden.get("custom_llm_provider"))
+    # Some providers' responses (Anthropic's) leave the provider out of the hidden params;
+    # the logging object knows it, and the callback's event reports it.
+    provider = _str(hidden.get("custom_llm_provider")) or _str(
+        _mapping(getattr(logging_obj, "model_call_details", None)).get("custom_llm_provider"))
     row: Row = {
         "event_id": attempt_id(call_id, ts) or f"{call_id}@{CAPTURE_MARKER}",
         "trace_id": _str(getattr(logging_obj, "litellm_trace_id", None)),

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from .audit import append_entry, note_config
 from .config import Settings
-from .manifests import superseded
+from .manifests import HIDDEN_PREFIX, superseded
 from .spool import LOCK_NAME, META_NAME, list_segments, orphaned_folder, writer_folders
 
 EVENTS_FOLDER = "events"
@@ -51,8 +51,9 @@ def filesystem(data_dir: str) -> tuple[pafs.FileSystem, str]:
     """A pyarrow filesystem and the root path inside it: local paths and s3:// alike."""
     if not is_remote(data_dir):
         return pafs.LocalFileSystem(), str(Path(data_dir.removeprefix("file://")).absolute())
-    fs, root = pafs.FileSystem.from_uri(data_dir)
-    return fs, root.rstrip("/")
+    from .sink import object_store
+
+    return object_store(data_dir)
 
 
 @contextlib.contextmanager
@@ -126,8 +127,10 @@ def _count_partition(fs: pafs.FileSystem, path: str, result: RemovalResult) -> l
     except FileNotFoundError:
         return []
     files = [i for i in infos if i.type == pafs.FileType.File]
-    parquet = [i.path for i in files
-               if i.base_name.endswith(".parquet") and not i.base_name.startswith((".", "_"))]
+    # Hidden twins of replaced inputs (object storage) go in: `superseded` counts each
+    # file once, under either name.
+    parquet = [i.path for i in files if i.base_name.endswith(".parquet")
+               and (not i.base_name.startswith((".", "_")) or i.base_name.startswith(HIDDEN_PREFIX))]
 
     def read(manifest_path: str) -> bytes | None:
         try:

@@ -37,6 +37,9 @@ def test_env_wins_over_the_file_and_the_file_over_defaults(tmp_path: Path) -> No
         ("LLMSTATS_FLUSH_SECONDS", "soon", "LLMSTATS_FLUSH_SECONDS must be a number"),
         ("LLMSTATS_FLUSH_ROWS", "0", "LLMSTATS_FLUSH_ROWS must be at least 1"),
         ("LLMSTATS_ENABLED", "maybe", "LLMSTATS_ENABLED must be true or false"),
+        ("LLMSTATS_DATA_DIR", "s3://AKIA:hunter2@bucket/p", "must not carry credentials"),
+        ("LLMSTATS_DATA_DIR", "s3://bucket/p?endpoint_override=x", "takes no query options"),
+        ("LLMSTATS_DATA_DIR", "s3:///p", "names no bucket"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -51,7 +54,8 @@ def test_object_store_data_dir_keeps_a_local_spool(tmp_path: Path) -> None:
         "LLMSTATS_DATA_DIR": "s3://bucket/prefix",
         "XDG_STATE_HOME": str(tmp_path / "state"),
     }
-    settings = load_settings(env)
+    settings = load_settings({**env, "LLMSTATS_DATA_DIR": "s3://bucket/prefix/"})
+    assert settings.data_dir == "s3://bucket/prefix"
     assert settings.is_remote and settings.local_data_dir is None
     assert settings.spool_dir.is_relative_to(tmp_path / "state" / "llmstats" / "spool")
 

@@ -27,6 +27,8 @@ def test_the_wheel_ships_the_packages_and_the_sql(tmp_path: Path) -> None:
         "plugin/litellm_logger.py",
         "plugin/writer.py",
         "analytics/fake_provider/server.py",
+        "analytics/html_assets/page.css",
+        "analytics/html_assets/page.js",
     ):
         assert f"llmstats/{module}" in names, module
     sql_files = sorted(p.name for p in (ROOT / "sql").glob("*.sql"))

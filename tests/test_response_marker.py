@@ -11,7 +11,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import litellm
 from test_writer import read_events
@@ -151,6 +151,23 @@ def test_extract_marker_from_a_real_model_response() -> None:
         )
         is None
     )
+
+
+def test_a_marker_names_the_provider_and_model_as_the_event_does() -> None:
+    """Anthropic's responses carry no provider in their hidden params; the marker must
+    still say `anthropic` / `claude-haiku-4-5`, or a recovered marker row would count
+    under another model than the events next to it."""
+    response = litellm.ModelResponse(id="msg-1", model="claude-haiku-4-5")
+    response._hidden_params = {"custom_llm_provider": None,
+                               "litellm_model_name": "anthropic/claude-haiku-4-5"}
+
+    class LoggingObject:
+        model_call_details: ClassVar[dict[str, str]] = {"custom_llm_provider": "anthropic"}
+
+    data = {"litellm_call_id": "call-2", "litellm_logging_obj": LoggingObject(), "metadata": {}}
+    row = extract_marker(data, response, privacy="standard", hash_id=Hasher(b"k"))
+    assert row is not None
+    assert (row["provider"], row["model"]) == ("anthropic", "claude-haiku-4-5")
 
 
 def test_no_marker_when_the_callback_already_ran(
