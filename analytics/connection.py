@@ -15,7 +15,7 @@ from .catalog import Catalog, CatalogInfo, load_catalog, register_catalog
 from .dataset import DatasetState, event_files, file_schemas, register_raw_events
 from .overrides import load_overrides, register_overrides
 from .rollup_plan import ReportContext, RollupIndex, attach, index_rollups
-from .storage import FileEntry
+from .storage import FileEntry, is_remote
 
 if TYPE_CHECKING:
     import duckdb
@@ -148,13 +148,19 @@ def open_dataset(
             con.execute(texts[name])
             loaded.add(name)
 
+    state.files = [e for e in state.files if e.path in {p for ps in groups.values() for p in ps}]
+    index = index_rollups(resolved, state.files) if use_rollups else RollupIndex()
+    if is_remote(resolved):
+        # DuckDB reads s3:// through one filesystem per connection: the event files and
+        # the rollup segments reports may read, as listed (object_store.py).
+        from .object_store import register_object_store
+
+        register_object_store(con, resolved, [*state.files, *index.serving()])
     if lazy_events:
-        state.files = [e for e in state.files if e.path in {p for ps in groups.values() for p in ps}]
         _event_models(con, state)
         define(PRICING_FILES)
     else:
         define(texts)
-    index = index_rollups(resolved, state.files) if use_rollups else RollupIndex()
     attach(con, ReportContext(index, lambda: define(EVENT_FILES), lambda: define(texts)))
     return Dataset(con, state, info, catalog)
 

@@ -162,14 +162,11 @@ def register_raw_events(
     combined with UNION ALL BY NAME. Unreadable files (a truncated copy, a foreign file)
     are left out and recorded in `state.skipped` — and moved to `<data_dir>/quarantine/`
     when `quarantine` is set — so one bad file never stops a report. `groups`: what
-    `file_schemas(state)` returned, if the caller ran it already."""
+    `file_schemas(state)` returned, if the caller ran it already. On object storage the
+    caller registers the listing's filesystem first (`object_store`, as open_dataset does)."""
     import pyarrow as pa
 
     con.register("empty_events", _empty_events_table())
-    if is_remote(state.data_dir):
-        from .object_store import register_object_store
-
-        register_object_store(con, state.data_dir, state.files)
     groups = file_schemas(state) if groups is None else groups
     models = pa.table(
         {

@@ -21,7 +21,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import LlmstatsError
@@ -39,8 +38,18 @@ from .rollup_spec import (
     segment_manifest,
     segment_name,
     source_key,
+    source_name,
 )
-from .storage import FileEntry, is_remote, join, local_path, read_bytes, write_bytes
+from .storage import (
+    FileEntry,
+    delete_files,
+    is_remote,
+    join,
+    list_files,
+    local_path,
+    read_bytes,
+    write_bytes,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -120,7 +129,7 @@ def _partition_tables(data_dir: str, entries: list[FileEntry]) -> tuple[dict[str
 
     spill = tempfile.mkdtemp(prefix="llmstats-rollup-")
     try:
-        dataset = open_dataset(data_dir, files=entries, lazy_events=True,
+        dataset = open_dataset(data_dir, files=entries, lazy_events=True, use_rollups=False,
                                configure=lambda con: _configure(con, spill))
         con = dataset.con
         try:
@@ -205,7 +214,7 @@ class _SegmentWriter:
 
 def _entry(key: str, ladder: list[int], entries: list[FileEntry]) -> dict[str, Any]:
     return {"key": key, "ladder": ladder_text(ladder),
-            "sources": sorted([os.path.basename(e.path), e.size] for e in entries)}
+            "sources": sorted([source_name(e), e.size] for e in entries)}
 
 
 def build_rollups(
@@ -223,11 +232,6 @@ def build_rollups(
     named in `errors` and left to the events; the others are still built. Call under
     the maintenance lock."""
     run = RollupRun()
-    if is_remote(data_dir):
-        # Reports on object storage read no rollups yet either (rollup_plan.index_rollups).
-        run.errors.append("rollups of an object-store data dir are not built yet; "
-                          "reports there read the events")
-        return run
     partitions = readable_partitions(data_dir)
     today = dt.datetime.now(dt.UTC).date().isoformat()
     wanted = sorted(partitions) if dates is None else sorted(set(dates) & set(partitions))
@@ -289,6 +293,10 @@ def merge_segments(data_dir: str, cube: Cube, index: RollupIndex) -> int:
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        if is_remote(data_dir):
+            from .object_store import register_object_store
+
+            register_object_store(con, data_dir, index.serving())
         for date in sorted(served):
             segment = served[date]
             if segment.path not in manifests:
@@ -314,15 +322,11 @@ def _created(segment: Segment) -> float:
     return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=dt.UTC).timestamp()
 
 
-def _changed_at(data_dir: str, entries: list[FileEntry]) -> float | None:
-    """When the partition's file set last changed (its newest file appeared); None when
-    that cannot be told cheaply (object storage)."""
-    if is_remote(data_dir):
-        return None
-    try:
-        return max(os.stat(e.path).st_mtime for e in entries)
-    except (OSError, ValueError):
-        return None
+def _changed_at(entries: list[FileEntry]) -> float | None:
+    """When the partition's file set last changed (its newest file appeared, as listed);
+    None when the listing did not say."""
+    times = [e.mtime for e in entries]
+    return None if not times or None in times else max(t for t in times if t is not None)
 
 
 def remove_unused(data_dir: str, index: RollupIndex, partitions: dict[str, list[FileEntry]],
@@ -343,26 +347,13 @@ def remove_unused(data_dir: str, index: RollupIndex, partitions: dict[str, list[
                 if newer is not None:
                     unused_since = max(unused_since, _created(newer))
                 elif date in partitions:
-                    changed = _changed_at(data_dir, partitions[date])
+                    changed = _changed_at(partitions[date])
                     unused_since = max(unused_since, now if changed is None else changed)
             if now - unused_since > GRACE_SECONDS:
-                _delete(data_dir, segment.path)
-                _delete(data_dir, join(data_dir, _manifest_of(data_dir, segment.path)))
+                delete_files(data_dir, [segment.path,
+                                        join(data_dir, _manifest_of(data_dir, segment.path))])
                 removed += 1
     return removed
-
-
-def _delete(data_dir: str, path: str) -> None:
-    if not is_remote(data_dir):
-        Path(path).unlink(missing_ok=True)
-        return
-    import pyarrow.fs as pafs
-
-    fs, _ = pafs.FileSystem.from_uri(data_dir)
-    try:
-        fs.delete_file(path.split("://", 1)[1])
-    except FileNotFoundError:
-        pass
 
 
 def drop_rollups(data_dir: str) -> int:
@@ -371,11 +362,5 @@ def drop_rollups(data_dir: str) -> int:
     if not is_remote(data_dir):
         shutil.rmtree(local_path(join(data_dir, ROLLUPS_FOLDER)), ignore_errors=True)
         return removed
-    import pyarrow.fs as pafs
-
-    fs, root = pafs.FileSystem.from_uri(data_dir)
-    try:
-        fs.delete_dir(f"{root.rstrip('/')}/{ROLLUPS_FOLDER}")
-    except FileNotFoundError:
-        pass
+    delete_files(data_dir, [e.path for e in list_files(data_dir, ROLLUPS_FOLDER, "")])
     return removed

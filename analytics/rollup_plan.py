@@ -38,7 +38,7 @@ from .rollup_spec import (
     source_key,
     splits_every,
 )
-from .storage import FileEntry, is_remote, join, list_files, local_path, read_bytes
+from .storage import REMOTE_THREADS, FileEntry, is_remote, join, list_files, local_path, read_bytes
 
 if TYPE_CHECKING:
     import duckdb
@@ -54,6 +54,8 @@ class Segment:
     """The segment's Parquet file."""
     partitions: dict[str, tuple[str, list[int] | None]]
     """date → (key of the event files its rows were computed from, input-token splits)."""
+    size: int = 0
+    """Bytes of the Parquet file, as listed (object storage reads need it)."""
 
 
 @dataclass
@@ -68,29 +70,63 @@ class RollupIndex:
     """sums cube → dates with rows whose long-context tier today's catalog cannot decide
     (computed on first use)."""
 
+    def serving(self) -> list[FileEntry]:
+        """The segment files reports may read (what an object-store reader must know)."""
+        found = {s.path: s for served in self.available.values() for s in served.values()}
+        return [FileEntry(path, segment.size) for path, segment in sorted(found.items())]
+
 
 def list_segments(data_dir: str, cube: Cube) -> list[Segment]:
     """The cube's segments with a readable manifest, newest first. A Parquet file without
     its manifest (a build that died, or one being written) is not a segment."""
-    folder = f"{ROLLUPS_FOLDER}/{cube.name}"
+    return all_segments(data_dir, (cube,))[cube.name]
+
+
+def _listed_names(data_dir: str, cubes: tuple[Cube, ...]) -> dict[str, dict[str, int]]:
+    """cube → {file name: bytes} of the cubes' folders: one listing of the whole rollups
+    folder on object storage (a request per 1,000 objects), a directory read per cube
+    locally."""
+    found: dict[str, dict[str, int]] = {cube.name: {} for cube in cubes}
     if is_remote(data_dir):
-        names = [e.path.rsplit("/", 1)[-1] for e in list_files(data_dir, folder, "")]
-    else:
+        base = join(data_dir, ROLLUPS_FOLDER) + "/"
+        for entry in list_files(data_dir, ROLLUPS_FOLDER, ""):
+            folder, _, name = entry.path.removeprefix(base).partition("/")
+            if folder in found and "/" not in name:
+                found[folder][name] = entry.size
+        return found
+    for cube in cubes:
         try:
-            names = os.listdir(local_path(join(data_dir, folder)))
+            found[cube.name] = dict.fromkeys(
+                os.listdir(local_path(join(data_dir, f"{ROLLUPS_FOLDER}/{cube.name}"))), 0)
         except (FileNotFoundError, NotADirectoryError):
-            names = []
-    present = set(names)
-    found = []
-    for name in sorted(names, reverse=True):
-        if not (name.startswith("part-") and name.endswith(".parquet")):
-            continue
-        manifest = name[: -len(".parquet")] + ".json"
-        if manifest not in present:
-            continue
-        parsed = parse_segment_manifest(read_bytes(data_dir, f"{folder}/{manifest}"))
+            pass
+    return found
+
+
+def all_segments(data_dir: str, cubes: tuple[Cube, ...] = CUBES) -> dict[str, list[Segment]]:
+    """Each cube's segments with a readable manifest, newest first (see list_segments).
+    Object storage: the manifests are fetched many at a time."""
+    listed = _listed_names(data_dir, cubes)
+    wanted = []
+    for cube in cubes:
+        names = listed[cube.name]
+        for name in sorted(names, reverse=True):
+            manifest = name[: -len(".parquet")] + ".json"
+            if name.startswith("part-") and name.endswith(".parquet") and manifest in names:
+                wanted.append((cube.name, name, f"{ROLLUPS_FOLDER}/{cube.name}/{manifest}"))
+    if is_remote(data_dir) and len(wanted) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(REMOTE_THREADS) as pool:
+            texts = list(pool.map(lambda w: read_bytes(data_dir, w[2]), wanted))
+    else:
+        texts = [read_bytes(data_dir, w[2]) for w in wanted]
+    found: dict[str, list[Segment]] = {cube.name: [] for cube in cubes}
+    for (cube_name, name, _), text in zip(wanted, texts, strict=True):
+        parsed = parse_segment_manifest(text)
         if parsed is not None:
-            found.append(Segment(join(data_dir, f"{folder}/{name}"), parsed))
+            path = join(data_dir, f"{ROLLUPS_FOLDER}/{cube_name}/{name}")
+            found[cube_name].append(Segment(path, parsed, listed[cube_name][name]))
     return found
 
 
@@ -103,13 +139,11 @@ def index_rollups(data_dir: str, files: list[FileEntry]) -> RollupIndex:
         if date:
             by_date.setdefault(date, []).append(entry)
     index = RollupIndex({date: source_key(entries) for date, entries in by_date.items()})
-    if is_remote(data_dir):
-        # Not yet: DuckDB reads object storage only the way the events are read there.
-        return index
-    for cube in CUBES:
-        segments = list_segments(data_dir, cube)
-        index.segments[cube.name] = segments
-        served = index.available.setdefault(cube.name, {})
+    if not by_date:
+        return index  # nothing to serve: spare the listing
+    for cube_name, segments in all_segments(data_dir).items():
+        index.segments[cube_name] = segments
+        served = index.available.setdefault(cube_name, {})
         for segment in segments:
             for date, (key, _ladder) in segment.partitions.items():
                 if date not in served and index.partitions.get(date) == key:

@@ -144,10 +144,18 @@ threshold a price uses. Readers check this (`priced_basis` gives NULL otherwise)
 the events of a partition whose rollup cannot decide it."""
 
 
+def source_name(entry: FileEntry) -> str:
+    """An event file's name as a rollup records it: an object-store input compaction hid
+    under `_replaced-<name>` (a copy of the same bytes) keeps its own name."""
+    from llmstats.plugin.manifests import logical_name
+
+    return logical_name(posixpath.basename(entry.path.replace("\\", "/")))
+
+
 def source_key(entries: Iterable[FileEntry]) -> str:
     """A digest of the partition's event files (name and size: event files never change
     once renamed into place; a crash-recovery rewrite carries the same rows)."""
-    lines = sorted(f"{posixpath.basename(e.path.replace(chr(92), '/'))}:{e.size}" for e in entries)
+    lines = sorted(f"{source_name(e)}:{e.size}" for e in entries)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
