@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,37 @@ MARKDOWN_BY_TAG = """\
 
 > 1 calls (550 tokens) rest on a catalog price of $0; if those models are not free, add an override.
 """
+
+
+def test_totals_by_model_and_priced_by_are_the_sums_of_the_rows(data_dir: Path) -> None:
+    """Grouping by priced_by (a per-event pricing outcome) once left every money total
+    and the default/zero-price counts blank (NULL); and the table showed an internal
+    `requests_exact` flag users cannot read."""
+    from llmstats.analytics.render import human
+
+    result = invoke("report", "--by", "model,priced_by", "-f", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    totals, rows = document["totals"], document["rows"]
+    assert {r["priced_by"] for r in rows} == {"catalog", "default", "catalog_zero"}
+    summed = ("calls", "cost_usd", "reported_cost_usd", "savings_usd")
+    for column in summed:
+        assert totals[column] == pytest.approx(sum(r[column] for r in rows)), column
+    default = [r for r in rows if r["priced_by"] == "default"]
+    assert totals["cost_on_default_prices_usd"] == pytest.approx(sum(r["cost_usd"] for r in default))
+    assert totals["calls_on_default_prices"] == sum(r["calls"] for r in default)
+    assert totals["calls_on_zero_prices"] == sum(r["calls"] for r in rows if r["priced_by"] == "catalog_zero")
+    assert "requests_exact" not in totals
+    for fmt in ("table", "markdown"):
+        result = invoke("report", "--by", "model,priced_by", "-f", fmt)
+        assert result.exit_code == 0, result.output
+        pairs = (re.fullmatch(r"\|?\s*(\w+)\s*[│|]\s*(\S+)\s*\|?", line.strip())
+                 for line in result.stdout.splitlines())
+        lines = {m[1]: m[2] for m in pairs if m and m[1] in totals}
+        for column in (*summed, "cost_on_default_prices_usd", "calls_on_default_prices",
+                       "calls_on_zero_prices", "tokens_on_zero_prices"):
+            assert lines[column] == human(column, totals[column]), (fmt, column)
+        assert "requests_exact" not in result.stdout
 
 
 def test_report_by_tag_in_markdown_counts_a_two_tag_event_once_in_totals(data_dir: Path) -> None:
