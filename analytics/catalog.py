@@ -47,6 +47,7 @@ RATE_KEYS: dict[str, str] = {
     "input_per_second": "input_cost_per_second",
     "output_per_second": "output_cost_per_second",
     "input_per_audio_second": "input_cost_per_audio_per_second",
+    "per_query": "input_cost_per_query",
 }
 # Long-context tier: above `threshold` input tokens every token type switches rate.
 TIER_KEYS: dict[str, str] = {
@@ -174,7 +175,8 @@ def catalog_row(key: str, entry: dict[str, Any]) -> dict[str, Any]:
     if ratio is not None and row["cache_read"] is None and row["input"] is not None:
         row["cache_read"] = row["input"] * ratio
     row["threshold_inclusive"] = row["provider"] in _INCLUSIVE_THRESHOLD_PROVIDERS
-    priced = [row[name] for name in ("input", "output", "per_image", "input_per_second")]
+    priced = [row[name] for name in ("input", "output", "per_image", "input_per_second",
+                                         "per_query")]
     present = [value for value in priced if value is not None]
     row["is_zero"] = bool(present) and all(value == 0 for value in present)
     return row

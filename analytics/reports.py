@@ -166,7 +166,7 @@ def pricing_notes(total: dict[str, Any]) -> list[str]:
     if total.get("calls_on_default_prices"):
         notes.append(
             f"{human('cost_usd', total['cost_on_default_prices_usd'])} of the cost rests on default prices "
-            f"($3 / $15 per million tokens) for {total['calls_on_default_prices']:,} calls to "
+            f"($3 / $15 per million tokens, $0.08 per image, $0.0001 per audio second) for {total['calls_on_default_prices']:,} calls to "
             "models neither the catalog nor pricing/overrides.toml prices "
             "(see `llmstats report --by model,priced_by`)."
         )
@@ -416,9 +416,10 @@ def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     if query.by:
         raise UsageError("reconcile groups by model and reason; drop --by")
     source, params = query.source("event_costs")
+    # Parenthesised: it is ANDed with other conditions below.
     mismatch = (
-        f"reported_cost_usd IS NULL OR abs(cost_usd - reported_cost_usd) > "
-        f"{RECONCILE_TOLERANCE} * abs(reported_cost_usd) + 1e-9"
+        f"(reported_cost_usd IS NULL OR abs(cost_usd - reported_cost_usd) > "
+        f"{RECONCILE_TOLERANCE} * abs(reported_cost_usd) + 1e-9)"
     )
     rows = run(
         con,

@@ -102,6 +102,7 @@ COUNT_SUMS = (
     "t_audio_out",
     "t_text_out",
     "image_units",
+    "query_units",
 )
 FLOAT_SUMS = ("reported_cost_usd", "audio_units")
 PRICING_KEYS = ("is_batch", "is_proxy_hit")

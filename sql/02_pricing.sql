@@ -6,13 +6,16 @@
 --   price_overrides the data dir's pricing/overrides.toml, rates in USD per token
 --   event_models    the distinct (provider, model) pairs in the event files, numbered
 --                   (pair_id): costs group on this small integer rather than two strings
--- default_rates columns: input, output (USD per token) — the conservative rate for models
---   no catalog entry or override prices: $3 / $15 per million tokens in / out.
+-- default_rates columns: input, output (USD per token), per_image (USD per generated
+--   image), per_second (USD per second of transcribed audio) — the conservative rates for
+--   models no catalog entry or override prices: $3 / $15 per million tokens in / out,
+--   $0.08 per image, $0.0001 per audio second (why these: docs/pricing.md).
 -- model_prices columns: pair_id, provider, model, catalog_key (NULL: not in the catalog).
 --   Matching follows LiteLLM's map: `provider/model` first, then `model` under the same
 --   provider, then `model` under any provider.
 -- pair_rates columns: pair_id, provider, model, catalog_key, priced_by (catalog | catalog_zero |
---   default), context_window, threshold, threshold_inclusive, r_image, r_second, and per
+--   default), context_window, threshold, threshold_inclusive, r_image, r_second, r_query
+--   (USD per image, audio second, rerank search unit), and per
 --   rate component X in (in, out, cache_read, cache_write, cache_write_1h, reasoning,
 --   audio_in, audio_out), in USD per token:
 --     s_X   the standard rate          d_X   above the long-context threshold minus s_X
@@ -26,7 +29,7 @@
 --   Resolved once per model, not once per event: pair_rates and override_rates are
 --   tables, computed when the connection opens (every report reads them several times).
 CREATE OR REPLACE VIEW default_rates AS
-SELECT 3e-6 AS input, 15e-6 AS output;
+SELECT 3e-6 AS input, 15e-6 AS output, 0.08 AS per_image, 1e-4 AS per_second;
 
 CREATE OR REPLACE VIEW model_prices AS
 SELECT
@@ -102,8 +105,13 @@ SELECT
         AS priced_by,
     max_input_tokens AS context_window, threshold,
     COALESCE(threshold_inclusive, FALSE) AS threshold_inclusive,
-    COALESCE(per_image, 0) AS r_image,
-    COALESCE(input_per_second, input_per_audio_second, 0) AS r_second,
+    -- An unpriced image or transcription call bills no tokens: without a per-unit default
+    -- it would be a silent $0.
+    CASE WHEN key IS NULL THEN (SELECT per_image FROM default_rates)
+         ELSE COALESCE(per_image, 0) END AS r_image,
+    CASE WHEN key IS NULL THEN (SELECT per_second FROM default_rates)
+         ELSE COALESCE(input_per_second, input_per_audio_second, 0) END AS r_second,
+    COALESCE(per_query, 0) AS r_query,
     s_in, a_in - s_in AS d_in,
     s_out, a_out - s_out AS d_out,
     s_cache_read, a_cache_read - s_cache_read AS d_cache_read,
@@ -212,6 +220,7 @@ WITH joined AS (
         CAST(b.is_batch AS DOUBLE) AS bt,
         COALESCE(o.per_image, pr.r_image, 0) AS r_image,
         COALESCE(o.per_second, pr.r_second, 0) AS r_second,
+        COALESCE(pr.r_query, 0) AS r_query,
         pr.s_in, pr.d_in, pr.sb_in, pr.db_in, pr.s_out, pr.d_out, pr.sb_out,
         pr.db_out, pr.s_cache_read, pr.d_cache_read, pr.sb_cache_read,
         pr.db_cache_read, pr.s_cache_write, pr.d_cache_write, pr.sb_cache_write,
@@ -250,7 +259,8 @@ rates AS (
         COALESCE(o_audio_out, s_audio_out + lc * d_audio_out) AS r_audio_out,
         COALESCE(ob_audio_out, sb_audio_out + lc * db_audio_out) AS rb_audio_out,
         image_units * r_image AS image_cost_usd,
-        audio_units * r_second AS audio_cost_usd
+        audio_units * r_second AS audio_cost_usd,
+        query_units * r_query AS query_cost_usd
     FROM joined
 ),
 billed AS (
@@ -269,7 +279,7 @@ billed AS (
                    t_text_out, t_audio_out, t_reasoning, r_in, r_audio_in,
                    r_cache_read, r_cache_write, r_cache_write_1h, r_out,
                    r_audio_out, r_reasoning)
-            + image_cost_usd + audio_cost_usd AS list_cost_usd
+            + image_cost_usd + audio_cost_usd + query_cost_usd AS list_cost_usd
     FROM rates
 ),
 priced AS (
@@ -279,12 +289,12 @@ priced AS (
                    t_text_out, t_audio_out, t_reasoning, rr_in, rr_audio_in,
                    rr_cache_read, rr_cache_write, rr_cache_write_1h, rr_out,
                    rr_audio_out, rr_reasoning)
-            + image_cost_usd + audio_cost_usd AS billed_cost_usd
+            + image_cost_usd + audio_cost_usd + query_cost_usd AS billed_cost_usd
     FROM billed
 )
 SELECT
     * EXCLUDE (
-        pr_catalog_key, lc, bt, r_image, r_second, s_in, d_in, sb_in,
+        pr_catalog_key, lc, bt, r_image, r_second, r_query, s_in, d_in, sb_in,
         db_in, o_in, ob_in, r_in, rb_in, rr_in, s_out, d_out, sb_out, db_out, o_out,
         ob_out, r_out, rb_out, rr_out, s_cache_read, d_cache_read, sb_cache_read,
         db_cache_read, o_cache_read, ob_cache_read, r_cache_read, rb_cache_read,
@@ -298,8 +308,8 @@ SELECT
         rb_audio_in, rr_audio_in, s_audio_out, d_audio_out, sb_audio_out, db_audio_out,
         o_audio_out, ob_audio_out, r_audio_out, rb_audio_out, rr_audio_out, t_uncached,
         t_audio_in, t_cache_read, t_cache_write_1h, t_cache_write_5m, t_reasoning,
-        t_audio_out, t_text_out, image_units, audio_units, image_cost_usd,
-        audio_cost_usd, billed_cost_usd
+        t_audio_out, t_text_out, image_units, audio_units, query_units, image_cost_usd,
+        audio_cost_usd, query_cost_usd, billed_cost_usd
     ),
     CASE WHEN priced_by IN ('catalog', 'catalog_zero') THEN pr_catalog_key END AS catalog_key,
     t_uncached * rr_in + t_audio_in * rr_audio_in AS input_cost_usd,
@@ -309,6 +319,7 @@ SELECT
     t_reasoning * rr_reasoning AS reasoning_cost_usd,
     image_cost_usd,
     audio_cost_usd,
+    query_cost_usd,
     CASE WHEN is_proxy_hit THEN 0.0 ELSE billed_cost_usd END AS cost_usd,
     CASE WHEN is_proxy_hit THEN 0.0 ELSE
         t_cache_read * (rr_in - rr_cache_read)

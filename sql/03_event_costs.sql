@@ -14,6 +14,7 @@
 --   reasoning_cost_usd   reasoning tokens (at the reasoning rate where one is priced)
 --   image_cost_usd       generated images (per image)
 --   audio_cost_usd       audio input priced per second (transcription)
+--   query_cost_usd       rerank search units priced per query (input_cost_per_query)
 --   list_cost_usd        the call at standard rates: no batch discount, no proxy cache
 --   cost_usd             what the call cost: batch rates for batch calls, 0 for a proxy
 --                        cache hit (no provider call was made)
@@ -25,7 +26,7 @@
 -- token_basis: every `events` column plus the price-free quantities pricing and reports
 --   sum, one row per event: is_batch, is_proxy_hit, the token counts each rate applies to
 --   (t_uncached, t_audio_in, t_cache_read, t_cache_write_5m, t_cache_write_1h, t_text_out,
---   t_audio_out, t_reasoning; image_units, audio_units), calls (1), failures (1 for a
+--   t_audio_out, t_reasoning; image_units, audio_units, query_units), calls (1), failures (1 for a
 --   failed attempt), io_tokens (input + output) and input_tokens_lo / input_tokens_hi
 --   (both the call's input tokens: a rollup row keeps the range of the calls it sums, so
 --   the long-context tier can be decided at read time; see priced_basis).
@@ -52,6 +53,7 @@ SELECT
     GREATEST(COALESCE(output_tokens, 0) - t_reasoning - t_audio_out, 0) AS t_text_out,
     CASE WHEN call_type = 'image' THEN COALESCE(image_count, 0) ELSE 0 END AS image_units,
     COALESCE(audio_seconds, 0) AS audio_units,
+    CASE WHEN call_type = 'rerank' THEN COALESCE(search_units, 0) ELSE 0 END AS query_units,
     1 AS calls,
     CAST(status = 'failure' AS INTEGER) AS failures,
     COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) AS io_tokens,

@@ -119,7 +119,7 @@ MARKDOWN_BY_TAG = """\
 | beta | 2 | 2 | 1,900 | 110 | 0 | $0.0063 | $0.0018 | $0.0000 | 0.00% | 299 | 389 | 100 | 100 |
 | alpha | 6 | 7 | 2,750 | 200 | 40 | $0.0034 | $0.0028 | $0.0013 | 14.29% | 198 | 198 | — | — |
 
-> $0.0045 of the cost rests on default prices ($3 / $15 per million tokens) for 1 calls to models neither the catalog nor pricing/overrides.toml prices (see `llmstats report --by model,priced_by`).
+> $0.0045 of the cost rests on default prices ($3 / $15 per million tokens, $0.08 per image, $0.0001 per audio second) for 1 calls to models neither the catalog nor pricing/overrides.toml prices (see `llmstats report --by model,priced_by`).
 
 > 1 calls (550 tokens) rest on a catalog price of $0; if those models are not free, add an override.
 """
