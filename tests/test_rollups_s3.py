@@ -140,6 +140,14 @@ def test_rollups_on_s3_are_built_read_rewritten_and_removed(bucket_uri: str) -> 
     assert covered_days(bucket_uri) == tuple(DAYS[2:])
     assert_agree(bucket_uri)
 
+    status = runner.invoke(app, ["status", "-f", "json"])
+    assert status.exit_code == 0, status.output
+
+    dropped = runner.invoke(app, ["rollup", "--drop"])
+    assert dropped.exit_code == 0, dropped.output
+    assert rollup_objects(bucket_uri) == [] and covered_days(bucket_uri) == ()
+    assert runner.invoke(app, ["rollup"]).exit_code == 0
+    assert covered_days(bucket_uri) == tuple(DAYS[2:])
     assert runner.invoke(app, ["purge", "--yes"]).exit_code == 0
     assert rollup_objects(bucket_uri) == []
 
