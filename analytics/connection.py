@@ -148,7 +148,8 @@ def open_dataset(
             con.execute(texts[name])
             loaded.add(name)
 
-    state.files = [e for e in state.files if e.path in {p for ps in groups.values() for p in ps}]
+    readable = {path for paths in groups.values() for path in paths}
+    state.files = [e for e in state.files if e.path in readable]
     index = index_rollups(resolved, state.files) if use_rollups else RollupIndex()
     if is_remote(resolved):
         # DuckDB reads s3:// through one filesystem per connection: the event files and
