@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .catalog import Catalog, CatalogInfo, load_catalog, register_catalog
 from .dataset import DatasetState, event_files, file_schemas, register_raw_events
 from .overrides import load_overrides, register_overrides
-from .rollup_plan import ReportContext, RollupIndex, attach, index_rollups
+from .rollup_plan import ReportContext, RollupIndex, all_segments, attach, index_rollups
 from .storage import FileEntry, is_remote
 
 if TYPE_CHECKING:
@@ -118,6 +118,11 @@ def open_dataset(
         pass
     if configure:
         configure(con)
+    # Rollups are listed (and their manifests fetched) before the events: on object storage
+    # that takes a moment, and it must not widen the gap between listing an event file and
+    # reading it, which compaction's grace period bounds. A segment published in between
+    # is simply not seen (the events answer for its days).
+    segments = all_segments(resolved) if use_rollups else None
     state = DatasetState(resolved, event_files(resolved) if files is None else list(files))
     groups = file_schemas(state)
     if quarantine and state.skipped:
@@ -150,7 +155,7 @@ def open_dataset(
 
     readable = {path for paths in groups.values() for path in paths}
     state.files = [e for e in state.files if e.path in readable]
-    index = index_rollups(resolved, state.files) if use_rollups else RollupIndex()
+    index = index_rollups(resolved, state.files, segments) if segments is not None else RollupIndex()
     if is_remote(resolved):
         # DuckDB reads s3:// through one filesystem per connection: the event files and
         # the rollup segments reports may read, as listed (object_store.py).

@@ -130,7 +130,10 @@ def all_segments(data_dir: str, cubes: tuple[Cube, ...] = CUBES) -> dict[str, li
     return found
 
 
-def index_rollups(data_dir: str, files: list[FileEntry]) -> RollupIndex:
+def index_rollups(data_dir: str, files: list[FileEntry],
+                  listed: dict[str, list[Segment]] | None = None) -> RollupIndex:
+    """Which segment serves each partition of `files` in each cube: the newest one made
+    from exactly those files. `listed`: all_segments() as the caller took it already."""
     from .dataset import partition_date
 
     by_date: dict[str, list[FileEntry]] = {}
@@ -141,7 +144,7 @@ def index_rollups(data_dir: str, files: list[FileEntry]) -> RollupIndex:
     index = RollupIndex({date: source_key(entries) for date, entries in by_date.items()})
     if not by_date:
         return index  # nothing to serve: spare the listing
-    for cube_name, segments in all_segments(data_dir).items():
+    for cube_name, segments in (all_segments(data_dir) if listed is None else listed).items():
         index.segments[cube_name] = segments
         served = index.available.setdefault(cube_name, {})
         for segment in segments:
