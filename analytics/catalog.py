@@ -15,12 +15,14 @@ import re
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from .errors import PricingError
-from .storage import read_bytes, write_bytes
+from .storage import is_remote, join, local_path, read_bytes, write_bytes
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
 
 PRICE_MAP_NAME = "model_prices_and_context_window_backup.json"
 CATALOG_FILE = "pricing/catalog.parquet"
@@ -45,6 +47,7 @@ RATE_KEYS: dict[str, str] = {
     "input_per_second": "input_cost_per_second",
     "output_per_second": "output_cost_per_second",
     "input_per_audio_second": "input_cost_per_audio_per_second",
+    "per_query": "input_cost_per_query",
 }
 # Long-context tier: above `threshold` input tokens every token type switches rate.
 TIER_KEYS: dict[str, str] = {
@@ -56,19 +59,26 @@ TIER_KEYS: dict[str, str] = {
 }
 _THRESHOLD_KEY = re.compile(r"^input_cost_per_token_above_(\d+)(k?)_tokens$")
 
-CATALOG_SCHEMA = pa.schema(
-    [
-        ("key", pa.string()),
-        ("provider", pa.string()),
-        ("mode", pa.string()),
-        ("max_input_tokens", pa.int64()),
-        *[(name, pa.float64()) for name in RATE_KEYS],
-        ("threshold", pa.int64()),
-        ("threshold_inclusive", pa.bool_()),
-        *[(name, pa.float64()) for name in TIER_KEYS],
-        ("is_zero", pa.bool_()),
-    ]
-)
+CATALOG_COLUMNS: list[tuple[str, str]] = [
+    ("key", "VARCHAR"),
+    ("provider", "VARCHAR"),
+    ("mode", "VARCHAR"),
+    ("max_input_tokens", "BIGINT"),
+    *[(name, "DOUBLE") for name in RATE_KEYS],
+    ("threshold", "BIGINT"),
+    ("threshold_inclusive", "BOOLEAN"),
+    *[(name, "DOUBLE") for name in TIER_KEYS],
+    ("is_zero", "BOOLEAN"),
+]
+"""The catalog table's columns and their DuckDB types (the Arrow schema follows)."""
+
+
+def catalog_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    arrow = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+             "BOOLEAN": pa.bool_()}
+    return pa.schema([(name, arrow[type_]) for name, type_ in CATALOG_COLUMNS])
 
 # LiteLLM prices Fireworks cache reads at half the input rate when the map gives none.
 _DEFAULT_CACHE_READ_RATIO = {"fireworks_ai": 0.5}
@@ -165,19 +175,22 @@ def catalog_row(key: str, entry: dict[str, Any]) -> dict[str, Any]:
     if ratio is not None and row["cache_read"] is None and row["input"] is not None:
         row["cache_read"] = row["input"] * ratio
     row["threshold_inclusive"] = row["provider"] in _INCLUSIVE_THRESHOLD_PROVIDERS
-    priced = [row[name] for name in ("input", "output", "per_image", "input_per_second")]
+    priced = [row[name] for name in ("input", "output", "per_image", "input_per_second",
+                                         "per_query")]
     present = [value for value in priced if value is not None]
     row["is_zero"] = bool(present) and all(value == 0 for value in present)
     return row
 
 
 def build_catalog_table(price_map: dict[str, Any]) -> pa.Table:
+    import pyarrow as pa
+
     rows = [
         catalog_row(key, entry)
         for key, entry in price_map.items()
         if isinstance(entry, dict) and key != "sample_spec"
     ]
-    return pa.Table.from_pylist(rows, schema=CATALOG_SCHEMA)
+    return pa.Table.from_pylist(rows, schema=catalog_schema())
 
 
 def installed_price_map_path() -> Path:
@@ -222,6 +235,7 @@ def snapshot_catalog(data_dir: str, catalog: Catalog | None = None) -> Catalog:
 
 def load_catalog(data_dir: str) -> Catalog:
     """The data dir's snapshot when there is one, else the installed package's map."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     data = read_bytes(data_dir, CATALOG_FILE)
@@ -241,10 +255,117 @@ def load_catalog(data_dir: str) -> Catalog:
             f"{CATALOG_FILE} in the data dir is unreadable ({exc}); run `llmstats pricing update`"
         ) from exc
     # A snapshot from an older llmstats may lack newer columns: add them as NULL.
+    schema = catalog_schema()
     columns = [
         table.column(f.name).cast(f.type)
         if f.name in table.column_names
         else pa.nulls(table.num_rows, f.type)
-        for f in CATALOG_SCHEMA
+        for f in schema
     ]
-    return Catalog(pa.Table.from_arrays(columns, schema=CATALOG_SCHEMA), version, "snapshot")
+    return Catalog(pa.Table.from_arrays(columns, schema=schema), version, "snapshot")
+
+
+@dataclass(frozen=True)
+class CatalogInfo:
+    """What `register_catalog` loaded: for status lines."""
+
+    source: str
+    litellm_version: str
+    models: int
+
+
+def _snapshot_version(data_dir: str) -> str:
+    meta_bytes = read_bytes(data_dir, CATALOG_META_FILE)
+    if meta_bytes is not None:
+        try:
+            return str(json.loads(meta_bytes).get("litellm_version", "unknown"))
+        except ValueError:
+            pass
+    return "unknown"
+
+
+def cached_catalog_file(data_dir: str) -> tuple[Path, str, str]:
+    """(a local Parquet file of the catalog, source, litellm version). The installed
+    price map is flattened once per litellm version into the user's cache dir, so reports
+    neither parse LiteLLM's JSON nor import pyarrow for it; a remote snapshot is copied
+    there once per content."""
+    import hashlib
+
+    from .schema_cache import cache_dir
+
+    if is_remote(data_dir):
+        data = read_bytes(data_dir, CATALOG_FILE)
+        if data is not None:
+            target = cache_dir() / f"catalog-snapshot-{hashlib.sha256(data).hexdigest()[:16]}.parquet"
+            if not target.exists():
+                _write_atomically(target, data)
+            return target, "snapshot", _snapshot_version(data_dir)
+    else:
+        snapshot = local_path(join(data_dir, CATALOG_FILE))
+        if snapshot.is_file():
+            return snapshot, "snapshot", _snapshot_version(data_dir)
+    price_map = installed_price_map_path()
+    stat = price_map.stat()
+    version = installed_litellm_version()
+    # This module's own text is in the stamp: a cache built by other code is not reused.
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    stamp = hashlib.sha256(
+        f"{price_map}:{stat.st_size}:{stat.st_mtime_ns}:{version}:{code}".encode())
+    target = cache_dir() / f"catalog-installed-{stamp.hexdigest()[:16]}.parquet"
+    if not target.exists():
+        import pyarrow.parquet as pq
+
+        buffer = io.BytesIO()
+        pq.write_table(installed_catalog().table, buffer, compression="zstd")
+        _write_atomically(target, buffer.getvalue())
+    return target, "installed", version
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    import os
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise PricingError(f"cannot write the catalog cache {target}: {exc}") from exc
+
+
+def register_catalog(
+    con: duckdb.DuckDBPyConnection, data_dir: str, keys: list[str] | None = None
+) -> CatalogInfo:
+    """Create table `price_catalog` from the data dir's snapshot, else the installed map
+    (see `cached_catalog_file`); columns missing from an older snapshot are NULL. With
+    `keys`, only those entries: a report that prices the dataset's (provider, model)
+    pairs needs only the keys they can match (`provider/model` and `model`)."""
+    import duckdb
+
+    path, source, version = cached_catalog_file(data_dir)
+    try:
+        # The installed map's cache is written by this version: every column is there. A
+        # snapshot may come from an older llmstats.
+        present = {name for name, _ in CATALOG_COLUMNS} if source == "installed" else {
+            row[0] for row in con.execute(
+                "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(path)}).fetchall()}
+        columns = ", ".join(
+            f"CAST({name} AS {type_}) AS {name}" if name in present else f"CAST(NULL AS {type_}) AS {name}"
+            for name, type_ in CATALOG_COLUMNS
+        )
+        only = "" if keys is None else " WHERE key IN (SELECT unnest($keys))"
+        params: dict[str, Any] = {"path": str(path)}
+        if keys is not None:
+            params["keys"] = keys
+        con.execute(f"CREATE OR REPLACE TABLE price_catalog AS SELECT {columns} "
+                    f"FROM read_parquet($path){only}", params)
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PricingError(
+            f"{CATALOG_FILE} is unreadable ({first}); run `llmstats pricing update`"
+            if source == "snapshot" else f"cannot read the pricing catalog: {first}"
+        ) from exc
+    if keys is not None:
+        return CatalogInfo(source, version, len(keys))  # at most; status opens in full
+    row = con.execute("SELECT count(*) FROM price_catalog").fetchone()
+    return CatalogInfo(source, version, int(row[0]) if row else 0)

@@ -133,11 +133,11 @@ def _progress(message: str) -> Iterator[None]:
         yield
 
 
-def _open(data_dir: str | None, quarantine: bool = False) -> Dataset:
+def _open(data_dir: str | None, quarantine: bool = False, *, lazy_events: bool = False) -> Dataset:
     from .connection import open_dataset
 
     with _progress("Opening the dataset…"):
-        dataset = open_dataset(data_dir, quarantine=quarantine)
+        dataset = open_dataset(data_dir, quarantine=quarantine, lazy_events=lazy_events)
     for path, reason in dataset.state.skipped:
         moved = dict(dataset.state.quarantined).get(path)
         where = f"; moved to {moved}" if moved else "; --quarantine moves it aside"
@@ -153,12 +153,20 @@ def _emit(text: str, output: str | None) -> None:
         typer.echo(text, nl=False)
 
 
+def _warn_rollups(dataset: Dataset) -> None:
+    from .rollup_plan import context_of
+
+    context = context_of(dataset.con)
+    for warning in context.warnings if context else []:
+        typer.echo(f"warning: {warning}", err=True)
+
+
 def _show(
     report: Report, fmt: Format, output: str | None, dashboard: Dashboard | None = None
 ) -> None:
     _emit(
         render(
-            report.rows,
+            report.data,
             fmt,
             title=report.title,
             totals=report.totals,
@@ -226,7 +234,8 @@ def report(
     from .reports import reconcile_report, usage_report
 
     query = _query(since, until, tz, by, where, top)
-    dataset = _open(data_dir, quarantine)
+    # The overview reads rollups where they cover the window: no event views up front.
+    dataset = _open(data_dir, quarantine, lazy_events=not reconcile)
     with _progress("Computing the report…"):
         result = (reconcile_report if reconcile else usage_report)(dataset.con, query)
     if not reconcile and not result.totals.get("calls"):
@@ -237,7 +246,12 @@ def report(
 
         with _progress("Building the dashboard…"):
             dashboard = build_dashboard(dataset.con, query)
+    _warn_rollups(dataset)
     _show(result, fmt, output, dashboard)
+
+
+# Sub-reports built from rollups and sketches (report_parts): opened without event views.
+_ROLLUP_REPORTS = ("savings_report", "latency_report")
 
 
 def _sub_report(name: str, function_name: str, doc: str, module: str = "reports") -> None:
@@ -257,12 +271,13 @@ def _sub_report(name: str, function_name: str, doc: str, module: str = "reports"
         import importlib
 
         query = _query(since, until, tz, by, where, top)
-        dataset = _open(data_dir, quarantine)
+        dataset = _open(data_dir, quarantine, lazy_events=function_name in _ROLLUP_REPORTS)
         with _progress("Computing the report…"):
             library = importlib.import_module(f".{module}", __package__)
             result = getattr(library, function_name)(dataset.con, query)
-        if result.rows.num_rows == 0:
+        if result.row_count == 0:
             result.notes.insert(0, _empty_note(dataset, query))
+        _warn_rollups(dataset)
         _show(result, fmt, output)
 
     command.__doc__ = doc
@@ -334,7 +349,9 @@ def trace(
     from .reports import trace_report
 
     dataset = _open(data_dir)
-    _show(trace_report(dataset.con, trace_id), fmt, output)
+    with _progress("Finding the trace…"):
+        result = trace_report(dataset.con, trace_id)
+    _show(result, fmt, output)
 
 
 @app.command()
@@ -352,8 +369,9 @@ def status(
     from .status import dataset_status, maintenance_notes, writer_health
 
     dataset = _open(data_dir, quarantine)
-    summary = dataset_status(dataset)
-    writers = writer_health(dataset.data_dir)
+    with _progress("Reading the dataset…"):
+        summary = dataset_status(dataset)
+        writers = writer_health(dataset.data_dir)
     notes = [] if writers else ["No writer heartbeats yet (writers/*.json)."]
     notes += maintenance_notes(summary)
     _emit(render(writers, fmt, title="Writers", totals=summary, notes=notes), output)
@@ -617,9 +635,9 @@ def _audit(data_dir: str, action: str, parameters: dict[str, Any], result: dict[
     record(data_dir, action, parameters, result)
 
 
-# prune, purge, compact, audit (and recover, ddl) live in their own modules; importing
-# them registers them.
-from . import cli_fleet, cli_maintenance  # noqa: E402,F401
+# prune, purge, compact, audit (and recover, ddl) live in their own modules, rollup in
+# another; importing them registers the commands.
+from . import cli_fleet, cli_maintenance, cli_rollups  # noqa: E402,F401
 
 
 def main() -> None:

@@ -36,6 +36,19 @@ def parse_age(text: str) -> int:
     return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
 
 
+def parse_dates(values: list[str] | None) -> list[str] | None:
+    """`--date` values (YYYY-MM-DD) checked and normalised; None when none were given."""
+    if not values:
+        return None
+    dates = []
+    for value in values:
+        try:
+            dates.append(dt.date.fromisoformat(value).isoformat())
+        except ValueError:
+            raise UsageError(f"bad date {value!r}: use YYYY-MM-DD") from None
+    return dates
+
+
 def _settings(data_dir: str | None) -> Any:
     from llmstats.plugin.config import ConfigError, load_settings
 
@@ -127,7 +140,7 @@ def purge(
     record(settings.data_dir, "purge", {}, result.summary())
     typer.echo(f"purged {len(result.partitions)} partition(s): {result.files} files, "
                f"{result.rows} rows, {result.spool_files} spool files, "
-               f"{result.other_files} heartbeat/quarantine files, {result.bytes + result.spool_bytes} bytes")
+               f"{result.other_files} heartbeat/quarantine/rollup files, {result.bytes + result.spool_bytes} bytes")
 
 
 @app.command()
@@ -176,14 +189,7 @@ def compact(
         raise UsageError("give --date or --since, not both")
     if min_files < 2:
         raise UsageError("--min-files must be at least 2")
-    dates = None
-    if date:
-        dates = []
-        for value in date:
-            try:
-                dates.append(dt.date.fromisoformat(value).isoformat())
-            except ValueError:
-                raise UsageError(f"bad date {value!r}: use YYYY-MM-DD") from None
+    dates = parse_dates(date)
     start = None
     if since:
         start = parse_instant(since, "UTC", now=dt.datetime.now(dt.UTC)).date().isoformat()
@@ -197,6 +203,10 @@ def compact(
              "rows": p.rows, "output": p.output, "output_bytes": p.output_bytes}
             for p in run.partitions]
     notes = [f"{run.deleted_inputs} replaced input file(s) deleted after the grace period"]
+    if run.rollups:
+        notes.append(f"rollups rebuilt for {len(run.rollups['built'])} partition(s)")
+        notes += [f"rollup failed for {error} (reports read its events)"
+                  for error in run.rollups["errors"]]
     if not rows:
         notes.insert(0, "No partition needs compaction.")
     _emit(render(rows, fmt, title="Compaction", notes=notes), output)

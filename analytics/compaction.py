@@ -96,6 +96,8 @@ class CompactionRun:
     partitions: list[PartitionCompaction] = field(default_factory=list)
     deleted_inputs: int = 0
     """Replaced inputs (older than the grace period) deleted by this run."""
+    rollups: dict[str, Any] = field(default_factory=dict)
+    """What rebuilding the compacted partitions' rollups did (rollup_build.RollupRun)."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -103,6 +105,7 @@ class CompactionRun:
             "input_files": sum(p.input_files for p in self.partitions),
             "rows": sum(p.rows for p in self.partitions),
             "deleted_inputs": self.deleted_inputs,
+            "rollups": self.rollups,
         }
 
 
@@ -424,10 +427,12 @@ def _delete_dead_temporaries(folder: Path, now: float, grace_seconds: float) -> 
 def compact(data_dir: str, *, dates: list[str] | None = None, since: str | None = None,
             min_files: int = MIN_SMALL_FILES, grace_seconds: float = GRACE_SECONDS,
             progress: Progress | None = None,
-            on_plan: Callable[[int], None] | None = None) -> CompactionRun:
+            on_plan: Callable[[int], None] | None = None,
+            rollups: bool = True) -> CompactionRun:
     """Compact the given partitions (any with ≥ 2 small files), or every partition from
     `since` (or all) that needs it (≥ `min_files` small files); then delete inputs
-    replaced longer than the grace period ago. Takes the maintenance lock."""
+    replaced longer than the grace period ago; then (`rollups`) rebuild the compacted
+    partitions' rollups. Takes the maintenance lock."""
     from llmstats.plugin.retention import MaintenanceBusy, maintenance_lock
 
     run = CompactionRun()
@@ -451,6 +456,13 @@ def compact(data_dir: str, *, dates: list[str] | None = None, since: str | None 
                 done = compact_partition(data_dir, date, progress=progress)
                 if done is not None:
                     run.partitions.append(done)
+            if run.partitions and rollups:
+                # A compacted partition's rollups are stale: rebuild them while its
+                # files are fresh in the page cache (analytics/rollup_build.py).
+                from .rollup_build import build_rollups
+
+                dates = [p.date for p in run.partitions]
+                run.rollups = build_rollups(data_dir, dates=dates).summary()
     except MaintenanceBusy as exc:
         raise LlmstatsError(str(exc)) from None
     return run

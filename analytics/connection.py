@@ -6,16 +6,25 @@ Notebooks, the CLI and users' scripts all start here. Views are loaded from the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from .catalog import Catalog, load_catalog
-from .dataset import DatasetState, event_files, register_raw_events
-from .overrides import load_overrides, overrides_table
+from .catalog import Catalog, CatalogInfo, load_catalog, register_catalog
+from .dataset import DatasetState, event_files, file_schemas, register_raw_events
+from .overrides import load_overrides, register_overrides
+from .rollup_plan import ReportContext, RollupIndex, all_segments, attach, index_rollups
+from .storage import FileEntry, is_remote
 
 if TYPE_CHECKING:
     import duckdb
+
+# What the overview, savings and latency reports need when rollups serve every partition
+# (see open_dataset(lazy_events=True)); the event views follow only if a partition is
+# left to the events.
+PRICING_FILES = ("00_measures.sql", "02_pricing.sql")
+EVENT_FILES = ("01_events.sql", "03_event_costs.sql")
 
 
 def resolve_data_dir(data_dir: str | None = None) -> str:
@@ -44,11 +53,33 @@ class Dataset:
 
     con: duckdb.DuckDBPyConnection
     state: DatasetState
-    catalog: Catalog
+    catalog_info: CatalogInfo
+    given_catalog: Catalog | None = None
+    _catalog: Catalog | None = field(default=None, repr=False)
 
     @property
     def data_dir(self) -> str:
         return self.state.data_dir
+
+    @property
+    def catalog(self) -> Catalog:
+        """The pricing catalog as an Arrow table (loaded on first use)."""
+        if self._catalog is None:
+            self._catalog = self.given_catalog or load_catalog(self.state.data_dir)
+        return self._catalog
+
+
+def _event_models(con: duckdb.DuckDBPyConnection, state: DatasetState) -> None:
+    """Table `event_models`: the (provider, model) pairs of the readable files, numbered
+    (pricing resolves each once). register_raw_events defines the same table."""
+    con.execute(
+        "CREATE OR REPLACE TABLE event_models AS SELECT "
+        "CAST(unnest(range(1, len($p) + 1)) AS INTEGER) AS pair_id, "
+        "CAST(unnest($p) AS VARCHAR) AS provider, CAST(unnest($m) AS VARCHAR) AS model",
+        {"p": [p for p, _ in state.models] or [None], "m": [m for _, m in state.models] or [None]},
+    )
+    if not state.models:
+        con.execute("DELETE FROM event_models")
 
 
 def open_dataset(
@@ -57,7 +88,17 @@ def open_dataset(
     quarantine: bool = False,
     catalog: Catalog | None = None,
     threads: int | None = None,
+    files: list[FileEntry] | None = None,
+    lazy_events: bool = False,
+    use_rollups: bool = True,
+    configure: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Dataset:
+    """Open the data dir: list its event files (or take `files`), read their layouts,
+    index the rollups that match them, load the pricing catalog and overrides, define
+    the views. With `lazy_events`, only the pricing views are defined up front and the
+    event views (`events`, `token_basis`, `cost_basis`, `event_costs`)
+    when a report first needs events: the overview, savings and latency reports on a
+    dataset that rollups cover then need neither the events nor pyarrow."""
     import duckdb
 
     resolved = resolve_data_dir(data_dir)
@@ -75,29 +116,75 @@ def open_dataset(
         # In Jupyter without ipywidgets DuckDB refuses to change the setting (it is off
         # there already); connect() must still work in a notebook.
         pass
-    state = DatasetState(resolved, event_files(resolved))
-    register_raw_events(con, state, quarantine=quarantine)
-    # Reports read this to choose an exact or an approximate distinct count of requests.
-    con.execute("SET VARIABLE llmstats_event_rows = $rows", {"rows": state.rows})
-    catalog = catalog or load_catalog(resolved)
-    con.register("catalog_arrow", catalog.table)
-    con.execute("CREATE TABLE price_catalog AS SELECT * FROM catalog_arrow")
-    con.unregister("catalog_arrow")
-    con.register("overrides_arrow", overrides_table(load_overrides(resolved)))
-    con.execute("CREATE TABLE price_overrides AS SELECT * FROM overrides_arrow")
-    con.unregister("overrides_arrow")
-    for _name, text in sql_files():
-        con.execute(text)
-    return Dataset(con, state, catalog)
+    if configure:
+        configure(con)
+    # Rollups are listed (and their manifests fetched) before the events: on object storage
+    # that takes a moment, and it must not widen the gap between listing an event file and
+    # reading it, which compaction's grace period bounds. A segment published in between
+    # is simply not seen (the events answer for its days).
+    segments = all_segments(resolved) if use_rollups else None
+    state = DatasetState(resolved, event_files(resolved) if files is None else list(files))
+    groups = file_schemas(state)
+    if quarantine and state.skipped:
+        lazy_events = False  # register_raw_events moves the unreadable files aside
+    if catalog is not None:
+        con.register("catalog_arrow", catalog.table)
+        con.execute("CREATE TABLE price_catalog AS SELECT * FROM catalog_arrow")
+        con.unregister("catalog_arrow")
+        info = CatalogInfo(catalog.source, catalog.litellm_version, catalog.table.num_rows)
+    elif lazy_events:
+        # Only the entries the dataset's pairs can match (model_prices in 02_pricing.sql).
+        keys = {key for provider, model in state.models if model
+                for key in (model, f"{provider}/{model}" if provider else model)}
+        info = register_catalog(con, resolved, sorted(keys))
+    else:
+        info = register_catalog(con, resolved)
+    register_overrides(con, load_overrides(resolved))
+    texts = dict(sql_files())
+    loaded: set[str] = set()
+
+    def define(names: Iterable[str]) -> None:
+        """Run the view files not run yet, in load order; the first one over the events
+        registers them (`raw_events`)."""
+        for name in sorted(set(names) - loaded):
+            over_events = name not in PRICING_FILES
+            if over_events and not any(n not in PRICING_FILES for n in loaded):
+                register_raw_events(con, state, quarantine=quarantine, groups=groups)
+            con.execute(texts[name])
+            loaded.add(name)
+
+    readable = {path for paths in groups.values() for path in paths}
+    state.files = [e for e in state.files if e.path in readable]
+    index = index_rollups(resolved, state.files, segments) if segments is not None else RollupIndex()
+    if is_remote(resolved):
+        # DuckDB reads s3:// through one filesystem per connection: the event files and
+        # the rollup segments reports may read, as listed (object_store.py).
+        from .object_store import register_object_store
+
+        register_object_store(con, resolved, [*state.files, *index.serving()])
+    if lazy_events:
+        _event_models(con, state)
+        define(PRICING_FILES)
+    else:
+        define(texts)
+    attach(con, ReportContext(index, lambda: define(EVENT_FILES), lambda: define(texts)))
+    return Dataset(con, state, info, catalog)
 
 
 def connect(
-    data_dir: str | None = None, *, quarantine: bool = False, threads: int | None = None
+    data_dir: str | None = None,
+    *,
+    quarantine: bool = False,
+    threads: int | None = None,
+    use_rollups: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection over the data dir with every view ready (`events`,
     `event_costs`, `savings`, `requests`, `errors`, `latency`, `context_usage`,
     `daily_usage` / `weekly_usage` / `monthly_usage`, `what_if(model)`).
 
     `data_dir` defaults to what `load_settings()` resolves (LLMSTATS_DATA_DIR, ...).
-    An empty or missing data dir gives views with no rows."""
-    return open_dataset(data_dir, quarantine=quarantine, threads=threads).con
+    An empty or missing data dir gives views with no rows. Reports run on it use the
+    data dir's rollups where they match the files (docs/analytics.md)."""
+    return open_dataset(
+        data_dir, quarantine=quarantine, threads=threads, use_rollups=use_rollups
+    ).con

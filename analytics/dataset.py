@@ -149,7 +149,10 @@ def _quote(name: str) -> str:
 
 
 def register_raw_events(
-    con: duckdb.DuckDBPyConnection, state: DatasetState, quarantine: bool = False
+    con: duckdb.DuckDBPyConnection,
+    state: DatasetState,
+    quarantine: bool = False,
+    groups: dict[str, list[str]] | None = None,
 ) -> None:
     """Define `raw_events`: every EVENT_SCHEMA column (NULL where a file predates it), any
     newer columns the files carry, and the `date` hive partition key (DATE).
@@ -158,15 +161,13 @@ def register_raw_events(
     reconciliation: that costs DuckDB a footer read per file per query); groups are
     combined with UNION ALL BY NAME. Unreadable files (a truncated copy, a foreign file)
     are left out and recorded in `state.skipped` — and moved to `<data_dir>/quarantine/`
-    when `quarantine` is set — so one bad file never stops a report."""
+    when `quarantine` is set — so one bad file never stops a report. `groups`: what
+    `file_schemas(state)` returned, if the caller ran it already. On object storage the
+    caller registers the listing's filesystem first (`object_store`, as open_dataset does)."""
     import pyarrow as pa
 
     con.register("empty_events", _empty_events_table())
-    if is_remote(state.data_dir):
-        from .object_store import register_object_store
-
-        register_object_store(con, state.data_dir, state.files)
-    groups = file_schemas(state)
+    groups = file_schemas(state) if groups is None else groups
     models = pa.table(
         {
             "pair_id": pa.array(range(1, len(state.models) + 1), pa.int32()),

@@ -48,6 +48,10 @@ CACHE_BYTES = 256 * 1024 * 1024
 """Small files a connection keeps in memory between queries (a report runs several)."""
 
 
+_MISSING_CODES = ("NO_SUCH_KEY", "RESOURCE_NOT_FOUND")
+"""How pyarrow's S3 client words a missing object in a read's OSError."""
+
+
 def _twin(path: str) -> str:
     """The other name of a file: its hidden twin, or the name a twin was hidden from."""
     folder, _, name = path.rpartition("/")
@@ -179,8 +183,18 @@ class ListingFileSystem(AbstractFileSystem):
                 self._pending.pop(path, None)
 
     def _fetch(self, path: str, inner: str) -> bytes:
-        with self._fs.open_input_stream(inner) as stream:
-            data = bytes(stream.read())
+        try:
+            with self._fs.open_input_stream(inner) as stream:
+                data = bytes(stream.read())
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            # The stream's GET runs at the first read: an object hidden or deleted after
+            # the existence check fails there as a plain OSError. Say "not found", so the
+            # callers' fallback to the hidden twin applies to it too.
+            if any(code in str(exc) for code in _MISSING_CODES):
+                raise FileNotFoundError(inner) from exc
+            raise
         with self._cache_lock:
             if path not in self._cache and len(data) <= CACHE_BYTES:
                 self._cache[path] = data

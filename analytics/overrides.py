@@ -30,7 +30,7 @@ from .errors import PricingError
 from .storage import read_bytes, write_bytes
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    import duckdb
 
 OVERRIDES_FILE = "pricing/overrides.toml"
 PER_MILLION = ("input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning")
@@ -128,35 +128,38 @@ def load_overrides(data_dir: str) -> list[PriceOverride]:
     return [] if data is None else parse_overrides(data.decode())
 
 
-def overrides_table(entries: list[PriceOverride]) -> pa.Table:
-    """Rates per token / image / second, with the validity window as UTC timestamps."""
-    import pyarrow as pa
+OVERRIDE_COLUMNS: list[tuple[str, str]] = [
+    ("model", "VARCHAR"),
+    ("provider", "VARCHAR"),
+    ("valid_from", "TIMESTAMPTZ"),
+    ("valid_to", "TIMESTAMPTZ"),
+    *[(name, "DOUBLE") for name in PER_MILLION + PER_UNIT],
+]
 
-    schema = pa.schema(
-        [
-            ("model", pa.string()),
-            ("provider", pa.string()),
-            ("valid_from", pa.timestamp("us", tz="UTC")),
-            ("valid_to", pa.timestamp("us", tz="UTC")),
-        ]
-        + [(name, pa.float64()) for name in PER_MILLION + PER_UNIT]
-    )
+
+def override_rows(entries: list[PriceOverride]) -> list[tuple[Any, ...]]:
+    """One tuple per entry in OVERRIDE_COLUMNS order: rates per token / image / second,
+    the validity window as UTC instants (midnights: a window never splits a day)."""
     rows = []
     for entry in entries:
         start, end = entry.window()
-        row: dict[str, Any] = {
-            "model": entry.model,
-            "provider": entry.provider,
-            "valid_from": start,
-            "valid_to": end,
-        }
-        for name in PER_MILLION:
-            value = getattr(entry, name)
-            row[name] = None if value is None else value / 1_000_000
-        for name in PER_UNIT:
-            row[name] = getattr(entry, name)
-        rows.append(row)
-    return pa.Table.from_pylist(rows, schema=schema)
+        rates = [
+            None if getattr(entry, n) is None else getattr(entry, n) / 1_000_000
+            for n in PER_MILLION
+        ]
+        rows.append((entry.model, entry.provider, start, end, *rates,
+                     *(getattr(entry, n) for n in PER_UNIT)))
+    return rows
+
+
+def register_overrides(con: duckdb.DuckDBPyConnection, entries: list[PriceOverride]) -> None:
+    """Create table `price_overrides` (read by sql/02_pricing.sql)."""
+    ddl = ", ".join(f"{name} {type_}" for name, type_ in OVERRIDE_COLUMNS)
+    con.execute(f"CREATE OR REPLACE TABLE price_overrides ({ddl})")
+    rows = override_rows(entries)
+    if rows:
+        marks = ", ".join("?" for _ in OVERRIDE_COLUMNS)
+        con.executemany(f"INSERT INTO price_overrides VALUES ({marks})", rows)
 
 
 def _toml_value(value: Any) -> str:

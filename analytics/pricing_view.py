@@ -59,7 +59,8 @@ def model_rates(data_dir: str | None, model: str) -> tuple[list[dict[str, Any]],
     if not out:
         raise LlmstatsError(
             f"no catalog entry or override matches {model!r}; calls to it are priced at the "
-            "default $3 / $15 per million tokens (add one with `llmstats pricing set`)"
+            "default $3 / $15 per million tokens, $0.08 per image, $0.0001 per audio second "
+            "(add one with `llmstats pricing set`)"
         )
     notes = [f"catalog: {catalog.source}, litellm {catalog.litellm_version}"]
     if len(matches) > MAX_MATCHES:

@@ -43,6 +43,36 @@ DIMENSIONS: dict[str, str] = {
     "week": "CAST(date_trunc('week', timezone($tz, ts)) AS DATE)",
     "month": "CAST(date_trunc('month', timezone($tz, ts)) AS DATE)",
 }
+# The event columns each dimension reads (rollup cubes serve a query only when they keep
+# all of them; `ts` stands for time, which every cube keeps at its grain). priced_by is
+# computed from provider, model and time by the pricing views.
+DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "model": ("model",),
+    "provider": ("provider",),
+    "model_group": ("model_group",),
+    "deployment": ("deployment_id",),
+    "api_base": ("api_base_host",),
+    "team": ("team_alias", "team_id"),
+    "team_id": ("team_id",),
+    "org": ("org_id",),
+    "key": ("key_alias", "key_hash"),
+    "key_hash": ("key_hash",),
+    "user": ("user_id",),
+    "end_user": ("end_user_hash",),
+    "session": ("session_id",),
+    "tag": ("tags",),
+    "call_type": ("call_type",),
+    "status": ("status",),
+    "route": ("route",),
+    "stream": ("stream",),
+    "error": ("error_class",),
+    "service_tier": ("service_tier",),
+    "priced_by": ("provider", "model"),
+    "hour": ("ts",),
+    "day": ("ts",),
+    "week": ("ts",),
+    "month": ("ts",),
+}
 # In UTC the hive partition key already is the day: no per-event time-zone conversion.
 UTC_DIMENSIONS = {
     "day": "date",
@@ -179,10 +209,23 @@ class Query:
     def needs_tags(self) -> bool:
         return "tag" in self.by
 
-    def conditions(self, *, cost_columns: bool = True) -> tuple[str, dict[str, Any]]:
-        """A WHERE clause (without the keyword; `TRUE` if empty) and its parameters."""
+    def with_by(self, by: tuple[str, ...]) -> Query:
+        """The same window and filters, grouped by `by` (and no --top)."""
+        return Query(self.since, self.until, self.tz, by, self.where, None)
+
+    def conditions(
+        self, *, cost_columns: bool = True, dates: tuple[str, ...] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """A WHERE clause (without the keyword; `TRUE` if empty) and its parameters.
+        `dates`: only these partitions (UTC dates), besides the window."""
         params: dict[str, Any] = {"tz": self.tz}
         parts: list[str] = []
+        if dates is not None:
+            names = []
+            for index, day in enumerate(dates):
+                params[f"p{index}"] = dt.date.fromisoformat(day)
+                names.append(f"$p{index}")
+            parts.append(f"date IN ({', '.join(names)})" if names else "FALSE")
         if self.since is not None:
             # The `date` predicate prunes partitions (files); the `ts` one is exact.
             parts.append("date >= $since_date AND ts >= $since")
@@ -224,9 +267,12 @@ class Query:
             out.append((name, self.expr(name)))
         return out
 
-    def source(self, table: str, *, cost_columns: bool = True) -> tuple[str, dict[str, Any]]:
-        """`FROM`-able SQL: the table filtered, with one row per tag when grouping by tag."""
-        where, params = self.conditions(cost_columns=cost_columns)
+    def source(
+        self, table: str, *, cost_columns: bool = True, dates: tuple[str, ...] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """`FROM`-able SQL: the table filtered (to `dates` too, if given), with one row
+        per tag when grouping by tag."""
+        where, params = self.conditions(cost_columns=cost_columns, dates=dates)
         if self.needs_tags():
             sql = (
                 f"(SELECT *, UNNEST(CASE WHEN len(tags) > 0 THEN tags "

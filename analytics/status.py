@@ -80,10 +80,33 @@ def dataset_status(dataset: Dataset) -> dict[str, Any]:
         "last_date": summary["last_date"],
         "days": summary["days"],
         "unreadable_files": len(state.skipped),
-        "pricing_catalog": f"{dataset.catalog.source} (litellm {dataset.catalog.litellm_version}, "
-        f"{dataset.catalog.table.num_rows} models)",
+        "pricing_catalog": f"{dataset.catalog_info.source} "
+        f"(litellm {dataset.catalog_info.litellm_version}, {dataset.catalog_info.models} models)",
         "price_overrides": len(load_overrides(state.data_dir)),
+        **rollup_status(dataset),
         **maintenance_status(state.data_dir),
+    }
+
+
+def rollup_status(dataset: Dataset) -> dict[str, Any]:
+    """How many partitions rollups cover (every cube up to date), and which closed days
+    reports still read from their events."""
+    import datetime as dt
+
+    from .rollup_plan import context_of
+    from .rollup_spec import CUBES
+
+    context = context_of(dataset.con)
+    index = context.index if context else None
+    if index is None:
+        return {"rollup_days": 0, "days_without_rollups": []}
+    covered = [d for d in index.partitions
+               if all(d in index.available.get(c.name, {}) for c in CUBES)]
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    return {
+        "rollup_days": len(covered),
+        "days_without_rollups": sorted(d for d in index.partitions
+                                       if d not in covered and d < today),
     }
 
 
@@ -112,8 +135,14 @@ def maintenance_status(data_dir: str) -> dict[str, Any]:
 
 
 def maintenance_notes(summary: dict[str, Any]) -> list[str]:
+    notes = []
+    missing = summary.get("days_without_rollups") or []
+    if missing:
+        listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        notes.append(f"{len(missing)} closed day(s) without up-to-date rollups ({listed}): "
+                     "reports read their events; `llmstats rollup` builds them.")
     due = summary.get("compaction_due") or []
     if not due:
-        return []
+        return notes
     listed = ", ".join(due[:5]) + (f" and {len(due) - 5} more" if len(due) > 5 else "")
-    return [f"Compaction due for {len(due)} partition(s) ({listed}): run `llmstats compact`."]
+    return [*notes, f"Compaction due for {len(due)} partition(s) ({listed}): run `llmstats compact`."]

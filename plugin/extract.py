@@ -423,6 +423,10 @@ def _add_response_counts(row: Row, call_type: str, response: object, privacy: st
         data = _get(response, "data")
         if isinstance(data, list):
             row["image_count"] = len(data)
+    elif call_type == "rerank":
+        # What a rerank is billed by (LiteLLM: input_cost_per_query x search_units).
+        billed = _get(_get(response, "meta"), "billed_units")
+        row["search_units"] = _int(_get(billed, "search_units"))
     elif call_type == "transcription":
         row["audio_seconds"] = _num(_get(response, "duration")) or _num(
             _mapping(_get(response, "_hidden_params")).get("audio_transcription_duration")

@@ -232,7 +232,7 @@ def prune_partitions(data_dir: str, cutoff: dt.date, *, spool_dir: Path | None =
     """Remove every `date=D` partition with D < cutoff, and dead writers' spool segments
     written before the cut-off. Call under `maintenance_lock`."""
     result = RemovalResult(dry_run=dry_run, cutoff=cutoff.isoformat())
-    fs, _ = filesystem(data_dir)
+    fs, root = filesystem(data_dir)
     local = not is_remote(data_dir)
     doomed = [(date, path) for date, path in partitions(data_dir) if date < cutoff.isoformat()]
     counted: list[str] = []
@@ -244,14 +244,18 @@ def prune_partitions(data_dir: str, cutoff: dt.date, *, spool_dir: Path | None =
     if not dry_run:
         for _, path in doomed:
             _remove_folder(fs, path, local)
+        # Rollups summarise those days too: their rows go as well (pyarrow only).
+        from llmstats.analytics.rollup_retention import forget_partitions
+
+        forget_partitions(fs, root, cutoff.isoformat())
     midnight = dt.datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=dt.UTC)
     _prune_spool(spool_dir, midnight, result)
     return result
 
 
 def purge_telemetry(data_dir: str, *, spool_dir: Path | None = None) -> RemovalResult:
-    """Remove every event partition, quarantined files, heartbeats and dead writers'
-    spools. Keeps the config, `secret.key`, `pricing/` and the audit log. Call under
+    """Remove every event partition, quarantined files, heartbeats, rollups and dead
+    writers' spools. Keeps the config, `secret.key`, `pricing/` and the audit log. Call under
     `maintenance_lock`."""
     result = RemovalResult(dry_run=False)
     fs, root = filesystem(data_dir)
@@ -264,7 +268,7 @@ def purge_telemetry(data_dir: str, *, spool_dir: Path | None = None) -> RemovalR
     result.rows = _count_rows(fs, counted)
     for _, path in found:
         _remove_folder(fs, path, local)
-    for folder in ("quarantine", "writers"):
+    for folder in ("quarantine", "writers", "rollups"):
         try:
             infos = fs.get_file_info(pafs.FileSelector(f"{root}/{folder}", recursive=True))
         except FileNotFoundError:

@@ -75,6 +75,7 @@ EVENT_SCHEMA = pa.schema(
         ("first_token_ts", _TS),
         ("cache_write_1h_tokens", pa.int64()),
         ("batch", pa.bool_()),
+        ("search_units", pa.int64()),
         # privacy=full only
         ("tool_names", pa.list_(pa.string())),
         ("user_agent", pa.string()),

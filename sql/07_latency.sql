@@ -7,9 +7,6 @@
 CREATE OR REPLACE VIEW latency AS
 SELECT
     *,
-    CASE
-        WHEN latency_ms - COALESCE(ttft_ms, 0) > 0 AND output_tokens > 0
-            THEN output_tokens / ((latency_ms - COALESCE(ttft_ms, 0)) / 1000.0)
-    END AS output_tokens_per_second
+    output_tokens_per_second(latency_ms, ttft_ms, output_tokens) AS output_tokens_per_second
 FROM events
 WHERE status = 'success' AND NOT COALESCE(proxy_cache_hit, FALSE);

@@ -23,7 +23,8 @@ WITH basis AS (
         sum(t_cache_read) AS t_cache_read, sum(t_cache_write_5m) AS t_cache_write_5m,
         sum(t_cache_write_1h) AS t_cache_write_1h, sum(t_reasoning) AS t_reasoning,
         sum(t_audio_out) AS t_audio_out, sum(t_text_out) AS t_text_out,
-        sum(image_units) AS image_units, sum(audio_units) AS audio_units
+        sum(image_units) AS image_units, sum(audio_units) AS audio_units,
+        sum(query_units) AS query_units
     FROM cost_basis
     GROUP BY ALL
 )

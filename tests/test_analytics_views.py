@@ -121,6 +121,27 @@ def test_date_filters_prune_partitions(data_dir: Path) -> None:
     assert "Total Files Read: 3" in plan_all
 
 
+def test_reports_read_only_the_partitions_they_need(data_dir: Path) -> None:
+    """The events side of a report (rollup_plan.events_source) prunes partitions by its
+    window and by the days the rollups leave to it."""
+    from llmstats.analytics.query import Query
+    from llmstats.analytics.rollup_plan import Plan, events_source
+
+    con = connect(use_rollups=False)
+    for query, plan, files in (
+        (Query.parse(since="2026-11-21"), Plan(), 1),
+        (Query.parse(), Plan(raw=("2026-11-20",)), 1),
+        (Query.parse(since="2026-11-20"), Plan(raw=("2026-11-19", "2026-11-21")), 1),
+        (Query.parse(), Plan(), 3),
+    ):
+        found = events_source(query, plan, "cost_basis")
+        assert found is not None
+        sql, params = found
+        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        explained = con.execute(f"EXPLAIN ANALYZE SELECT sum(t_uncached) FROM {sql}", used).fetchall()
+        assert f"Total Files Read: {files}" in explained[0][1], (query, plan)
+
+
 def test_files_from_an_older_schema_read_with_nulls_for_missing_columns(data_dir: Path) -> None:
     old = data_dir / "events" / "date=2026-11-18"
     old.mkdir(parents=True)

@@ -228,17 +228,21 @@ def test_purge_keeps_config_secret_pricing_and_audit(three_days: Path) -> None:
     (three_days / "secret.key").write_text("s")
     result = invoke("pricing", "set", "m", "--input", "1", "--output", "2")
     assert result.exit_code == 0, result.output
+    result = invoke("rollup")  # rollups hold identities too
+    assert result.exit_code == 0, result.output
+    rollup_files = len([p for p in (three_days / "rollups").rglob("*") if p.is_file()])
+    assert rollup_files
     result = invoke("purge", "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("purged 3 partition(s): 3 files, 4 rows, 0 spool files, "
-                                    "1 heartbeat/quarantine files, ")
+                                    f"{1 + rollup_files} heartbeat/quarantine/rollup files, ")
     assert sorted(os.listdir(three_days)) == [
         "audit.jsonl", "audit.lock", "events", "maintenance.lock", "pricing", "secret.key", "spool"]
     # spool/ keeps only this process's own writer folder: its flock is still held.
     assert os.listdir(three_days / "events") == []
     assert ids_in_views(three_days) == []
     actions = [json.loads(line)["action"] for line in (three_days / "audit.jsonl").read_bytes().splitlines()]
-    assert actions == ["pricing set", "purge"]
+    assert actions == ["pricing set", "rollup", "purge"]
 
 
 def test_the_writer_applies_retention_once_a_day(isolated_data_dir: Path) -> None:
@@ -295,7 +299,8 @@ def test_compact_merges_every_partition_that_needs_it(small_files: tuple[Path, l
     document = json.loads(result.stdout)
     [row] = document["rows"]
     assert (row["date"], row["input_files"], row["rows"]) == (day(2), 20, 60)
-    assert document["notes"] == ["0 replaced input file(s) deleted after the grace period"]
+    assert document["notes"] == ["0 replaced input file(s) deleted after the grace period",
+                                 "rollups rebuilt for 1 partition(s)"]
     assert [os.path.basename(e.path) for e in event_files(str(data_dir))] == [row["output"]]
     assert ids_in_views(data_dir) == ids
     import pyarrow.parquet as pq
@@ -380,10 +385,15 @@ def test_status_shows_small_files_retention_and_the_compaction_hint(
         "retention_days": 90, "last_prune": None, "last_compaction": None, "small_files": 20,
         "small_files_per_partition": {day(2): 20}, "compaction_due": [day(2)]}
     assert document["notes"] == [
+        f"1 closed day(s) without up-to-date rollups ({day(2)}): reports read their events; "
+        "`llmstats rollup` builds them.",
         f"Compaction due for 1 partition(s) ({day(2)}): run `llmstats compact`."]
-    assert invoke("compact").exit_code == 0
-    totals = json.loads(invoke("status", "-f", "json").stdout)["totals"]
+    assert totals["rollup_days"] == 0 and totals["days_without_rollups"] == [day(2)]
+    assert invoke("compact").exit_code == 0  # compaction builds the day's rollups too
+    document = json.loads(invoke("status", "-f", "json").stdout)
+    totals = document["totals"]
     assert totals["small_files"] == 1 and totals["compaction_due"] == []
+    assert totals["rollup_days"] == 1 and "notes" not in document
     assert totals["last_compaction"].startswith(dt.datetime.now(dt.UTC).date().isoformat())
 
 

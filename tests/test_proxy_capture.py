@@ -360,11 +360,12 @@ def test_other_call_types(battery: Any, name: str, call_type: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "status", "code"),
-    [("error_400", 400, "context_length_exceeded"), ("error_429", 429, "rate_limit_exceeded")],
+    ("name", "status", "code", "error_class"),
+    [("error_400", 400, "context_length_exceeded", "BadRequestError"),
+     ("error_429", 429, "rate_limit_exceeded", "RateLimitError")],
 )
 def test_failures_keep_status_code_times_and_deployment(
-    battery: Any, name: str, status: int, code: str
+    battery: Any, name: str, status: int, code: str, error_class: str
 ) -> None:
     calls, _ = battery
     call = calls[name]
@@ -374,7 +375,7 @@ def test_failures_keep_status_code_times_and_deployment(
     for row in failures:
         assert row["http_status"] == status
         assert row["error_code"] == code
-        assert row["error_class"]
+        assert row["error_class"] == error_class  # LiteLLM's own exception class
         assert row["deployment_id"] and row["model_group"] == name.replace("error_", "broken-")
         assert row["ts"] < row["end_ts"] and row["latency_ms"] > 0
         assert (row["output_tokens"] or 0) == 0
@@ -386,6 +387,8 @@ def test_a_retry_is_two_attempts_of_one_trace(battery: Any) -> None:
     assert [r["status"] for r in call.rows] == ["failure", "success"]
     assert len({r["trace_id"] for r in call.rows}) == 1
     assert call.rows[0]["http_status"] == 500
+    # As LiteLLM maps an OpenAI 500 (type server_error), not a BadRequestError.
+    assert call.rows[0]["error_class"] == "InternalServerError"
     assert call.rows[1]["retries"] == 1
 
 
@@ -397,6 +400,7 @@ def test_a_fallback_is_tied_to_its_failed_primary(battery: Any) -> None:
     assert all(s == ("failure", "primary-down") for s in statuses[:-1]) and len(statuses) >= 2
     assert len({r["trace_id"] for r in call.rows}) == 1
     assert call.rows[-1]["fallbacks"] == 1
+    assert {r["error_class"] for r in call.rows[:-1]} == {"ServiceUnavailableError"}
 
 
 def test_identity_from_the_proxy_key(battery: Any) -> None:

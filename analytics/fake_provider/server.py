@@ -45,6 +45,10 @@ ERROR_CODES = {
     500: "server_error",
     503: "overloaded",
 }
+# OpenAI's `error.type` per status. LiteLLM maps an OpenAI-style error by its body before
+# its status (exception_mapping_utils: "invalid_request_error" in the text → BadRequestError),
+# so a 5xx labelled invalid_request_error would be reported as a BadRequestError.
+OPENAI_ERROR_TYPES = {429: "requests", 500: "server_error", 503: "server_error"}
 
 
 class FakeProvider(ThreadingHTTPServer):
@@ -99,7 +103,8 @@ def _error(status: int, route: str, request: dict[str, Any], model: str | None) 
     elif route.startswith("bedrock"):
         payload = {"message": message}
     else:
-        payload = {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+        kind = OPENAI_ERROR_TYPES.get(status, "invalid_request_error")
+        payload = {"error": {"message": message, "type": kind, "code": code}}
     return json_reply(
         payload, {"route": route, "model": model, "status": status, "error": code}, status
     )
