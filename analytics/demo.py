@@ -160,10 +160,17 @@ def _sender(proxy_url: str) -> Callable[[tuple[str, str, str, dict[str, Any]]], 
         if body.get("stream"):
             body["stream_options"] = {"include_usage": True}
         headers = {"Authorization": f"Bearer {token_for(team, user)}"}
-        with client.stream("POST", path, json=body, headers=headers) as response:
-            for _ in response.iter_bytes():
-                pass
-            return response.status_code == 200
+        try:
+            with client.stream("POST", path, json=body, headers=headers) as response:
+                for _ in response.iter_bytes():
+                    pass
+                return response.status_code == 200
+        except httpx.TransportError:
+            # A connection the proxy dropped or a timeout on an overloaded machine: the
+            # call counts as not answered (no traceback), and the next call reconnects.
+            client.close()
+            local.client = None
+            return False
 
     return send
 

@@ -50,3 +50,30 @@ def test_demo_runs_the_whole_pipeline_and_reports(tmp_path: Path) -> None:
     assert {row["team"] for row in by_team["rows"]} <= {"search", "support", "research", "platform"}
     assert savings["totals"]["savings_usd"] > 0
     assert list((tmp_path / "demo" / "data" / "events").glob("date=*/*.parquet"))
+
+
+def test_a_connection_the_proxy_drops_counts_as_not_answered() -> None:
+    """An overloaded proxy may drop a connection: the demo counts the call, no traceback."""
+    import socket
+    import threading
+
+    from llmstats.analytics.demo import _sender
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def drop_two() -> None:
+            for _ in range(2):
+                connection, _ = server.accept()
+                connection.recv(65536)
+                connection.close()  # mid-request, before any answer
+
+        dropper = threading.Thread(target=drop_two, daemon=True)
+        dropper.start()
+        send = _sender(f"http://127.0.0.1:{port}")
+        item = ("chat", "search", "alice", {"model": "gpt-4o-mini", "messages": []})
+        assert send(item) is False
+        assert send(item) is False  # a new connection after the dropped one
+        dropper.join(10)
