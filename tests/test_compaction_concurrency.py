@@ -22,6 +22,7 @@ from moto_server import create_bucket, moto_s3, s3_env
 from rows import event_row
 
 RUN_SECONDS = 15.0
+MAX_EXTRA_SECONDS = 60.0
 GRACE_SECONDS = 3.0  # short, so deletions of replaced inputs happen while readers read
 
 
@@ -110,14 +111,19 @@ def test_writers_readers_and_compaction_at_once(data_dir: str) -> None:
     threads.append(threading.Thread(target=compact_loop))
     for thread in threads:
         thread.start()
+    # moto answers a few hundred requests a second: fewer rounds fit on s3.
+    least = 3 if data_dir.startswith("s3://") else 5
+    # At least RUN_SECONDS, and on a loaded machine longer (bounded) until enough rounds
+    # of each kind have overlapped.
     time.sleep(RUN_SECONDS)
+    deadline = time.monotonic() + MAX_EXTRA_SECONDS
+    while (reads < least or compactions < least) and time.monotonic() < deadline:
+        time.sleep(0.5)
     stop.set()
     for thread in threads:
         thread.join(120)
 
     assert failures == [], failures[:5]
-    # moto answers a few hundred requests a second: fewer rounds fit on s3.
-    least = 3 if data_dir.startswith("s3://") else 5
     assert reads >= least and compactions >= least, (reads, compactions)
     compact(data_dir, min_files=2)
     deleted = delete_replaced(data_dir, grace_seconds=0)
