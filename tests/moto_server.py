@@ -6,8 +6,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import pytest
 
 from llmstats.analytics.litellm_proxy import free_port
 
@@ -52,3 +55,15 @@ def s3_env(endpoint: str) -> dict[str, str]:
 def create_bucket(endpoint: str, bucket: str) -> None:
     request = urllib.request.Request(f"{endpoint}/{bucket}", method="PUT")
     urllib.request.urlopen(request, timeout=5).read()
+
+
+def use_fresh_bucket(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new bucket on `endpoint`, the S3 environment set for it, LLMSTATS_DATA_DIR
+    pointing into it; returns that s3:// data dir."""
+    for key, value in s3_env(endpoint).items():
+        monkeypatch.setenv(key, value)
+    name = f"llm-{uuid.uuid4().hex[:12]}"
+    create_bucket(endpoint, name)
+    uri = f"s3://{name}/fleet"
+    monkeypatch.setenv("LLMSTATS_DATA_DIR", uri)
+    return uri

@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
 
 from event_data import write_fixture_dataset
-from moto_server import create_bucket, moto_s3, s3_env
+from moto_server import moto_s3, use_fresh_bucket
 from rows import event_row
 
 runner = CliRunner()
@@ -48,13 +47,7 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture
 def bucket_uri(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh bucket; LLMSTATS_DATA_DIR points into it."""
-    for key, value in s3_env(s3_endpoint).items():
-        monkeypatch.setenv(key, value)
-    name = f"llm-{uuid.uuid4().hex[:12]}"
-    create_bucket(s3_endpoint, name)
-    uri = f"s3://{name}/fleet"
-    monkeypatch.setenv("LLMSTATS_DATA_DIR", uri)
-    return uri
+    return use_fresh_bucket(s3_endpoint, monkeypatch)
 
 
 def objects(uri: str) -> dict[str, bytes]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +23,7 @@ from llmstats.analytics.rollup_plan import plan_part
 from llmstats.analytics.rollup_spec import ROLLUPS_FOLDER
 
 from event_data import write_events
-from moto_server import create_bucket, moto_s3, s3_env
+from moto_server import moto_s3, use_fresh_bucket
 from rollup_data import PRICE_MAP, rollup_events
 
 NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
@@ -48,12 +47,7 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def bucket_uri(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    for key, value in s3_env(s3_endpoint).items():
-        monkeypatch.setenv(key, value)
-    name = f"llm-{uuid.uuid4().hex[:12]}"
-    create_bucket(s3_endpoint, name)
-    uri = f"s3://{name}/fleet"
-    monkeypatch.setenv("LLMSTATS_DATA_DIR", uri)
+    uri = use_fresh_bucket(s3_endpoint, monkeypatch)
     write_events(rollup_events(), writer_id="w1")
     snapshot_catalog(uri, Catalog(build_catalog_table(PRICE_MAP), "test", "snapshot"))
     return uri
