@@ -1,7 +1,5 @@
 """`llmstats ddl`: the external table other engines need to read the dataset in place."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

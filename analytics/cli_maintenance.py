@@ -4,8 +4,6 @@ Thin like the rest of the CLI: parse, call one library function, render. Every c
 that changes the data dir appends an entry to the audit log (`audit.jsonl`).
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import re
 import sys

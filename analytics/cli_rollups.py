@@ -3,8 +3,6 @@
 Thin like the rest of the CLI: parse, call one library function (rollup_build), render.
 """
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
