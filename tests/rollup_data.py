@@ -9,7 +9,9 @@ of midnight in UTC and in other zones.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+from pathlib import Path
 from typing import Any
 
 from event_data import DAY0, DAY_US
@@ -152,3 +154,23 @@ def rollup_events(days: int = 4, per_day: int = 600, seed: int = 7, first_day: i
                     retry.update(retries=1)
                 rows.append(retry)
     return rows
+
+
+NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
+
+
+def answers(data_dir: str | Path, queries: list[tuple[str, dict[str, Any]]], *,
+            use_rollups: bool) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
+    """(rows, totals) of each report in `queries`, from rollups or from the events."""
+    from llmstats.analytics import reports
+    from llmstats.analytics.connection import open_dataset
+    from llmstats.analytics.query import Query
+
+    dataset = open_dataset(str(data_dir), use_rollups=use_rollups, lazy_events=use_rollups)
+    out = []
+    for name, kwargs in queries:
+        report = getattr(reports, name)(dataset.con, Query.parse(now=NOW, **kwargs))
+        rows = report.data if isinstance(report.data, list) else report.data.to_pylist()
+        out.append((rows, report.totals))
+    dataset.con.close()
+    return out

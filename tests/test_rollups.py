@@ -30,7 +30,7 @@ from llmstats.analytics.rollup_plan import context_of, plan_part
 from llmstats.analytics.rollup_spec import CUBES_BY_NAME, ROLLUPS_FOLDER
 
 from event_data import DAY0, write_events
-from rollup_data import PRICE_MAP, rollup_events
+from rollup_data import PRICE_MAP, answers, rollup_events
 
 NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
 
@@ -77,18 +77,6 @@ def data_dir(isolated_data_dir: Path) -> Path:
     run = build_rollups(str(isolated_data_dir), include_today=True)
     assert not run.errors and len(run.built) == 4
     return isolated_data_dir
-
-
-def answers(data_dir: Path, queries: list[tuple[str, dict[str, Any]]], *,
-            use_rollups: bool) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
-    dataset = open_dataset(str(data_dir), use_rollups=use_rollups, lazy_events=use_rollups)
-    out = []
-    for name, kwargs in queries:
-        report = getattr(reports, name)(dataset.con, Query.parse(now=NOW, **kwargs))
-        rows = report.data if isinstance(report.data, list) else report.data.to_pylist()
-        out.append((rows, report.totals))
-    dataset.con.close()
-    return out
 
 
 def same(a: Any, b: Any, where: str) -> None:

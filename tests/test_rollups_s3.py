@@ -14,7 +14,6 @@ import pyarrow.fs as pafs
 import pytest
 from typer.testing import CliRunner
 
-from llmstats.analytics import reports
 from llmstats.analytics.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.cli import app
 from llmstats.analytics.connection import open_dataset
@@ -24,7 +23,7 @@ from llmstats.analytics.rollup_spec import ROLLUPS_FOLDER
 
 from event_data import write_events
 from moto_server import moto_s3, use_fresh_bucket
-from rollup_data import PRICE_MAP, rollup_events
+from rollup_data import PRICE_MAP, answers, rollup_events
 
 NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
 DAYS = ["2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]
@@ -70,17 +69,6 @@ def covered_days(uri: str) -> tuple[str, ...]:
         dataset.con.close()
 
 
-def answers(uri: str, *, use_rollups: bool) -> list[Any]:
-    dataset = open_dataset(uri, use_rollups=use_rollups, lazy_events=use_rollups)
-    out = []
-    for name, kwargs in QUERIES:
-        report = getattr(reports, name)(dataset.con, Query.parse(now=NOW, **kwargs))
-        rows = report.data if isinstance(report.data, list) else report.data.to_pylist()
-        out.append((rows, report.totals))
-    dataset.con.close()
-    return out
-
-
 def close(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return list(a) == list(b) and all(close(a[k], b[k]) for k in a)
@@ -92,7 +80,8 @@ def close(a: Any, b: Any) -> bool:
 
 
 def assert_agree(uri: str) -> None:
-    rolled, raw = answers(uri, use_rollups=True), answers(uri, use_rollups=False)
+    rolled = answers(uri, QUERIES, use_rollups=True)
+    raw = answers(uri, QUERIES, use_rollups=False)
     assert all(rows for rows, _ in raw)  # two empty reports would prove nothing
     for query, r, e in zip(QUERIES, rolled, raw, strict=True):
         assert close(r, e), query
