@@ -21,7 +21,6 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from llmstats.analytics.fake_provider import serve_in_thread
 from llmstats.analytics.litellm_proxy import LiteLLMProxy
 from llmstats.analytics.proxy_identities import token_for
 
-from moto_server import create_bucket, moto_s3, s3_env
+from moto_server import create_bucket, s3_env
 
 pytestmark = pytest.mark.slow
 
@@ -48,12 +47,6 @@ PACE_SECONDS = 0.1
 proxy) that leaves CPU for the restart instead of saturating two shared cores."""
 TIME_LIMIT_SECONDS = 90.0
 MODELS = ("gpt-4o-mini", "claude-haiku-4-5")
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_s3() as endpoint:
-        yield endpoint
 
 
 class Client:

@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
 
 from event_data import write_fixture_dataset
-from moto_server import moto_s3, use_fresh_bucket
+from moto_server import use_fresh_bucket
 from rows import event_row
 
 runner = CliRunner()
@@ -36,12 +35,6 @@ runner = CliRunner()
 
 def invoke(*args: str) -> Any:
     return runner.invoke(app, list(args))
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_s3() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow.fs as pafs
@@ -22,7 +21,7 @@ from llmstats.analytics.rollup_plan import plan_part
 from llmstats.analytics.rollup_spec import ROLLUPS_FOLDER
 
 from event_data import write_events
-from moto_server import moto_s3, use_fresh_bucket
+from moto_server import use_fresh_bucket
 from rollup_data import PRICE_MAP, answers, rollup_events
 
 NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
@@ -36,12 +35,6 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("latency_report", {"by": "model,day"}),
 ]
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_s3() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture

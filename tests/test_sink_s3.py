@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -12,14 +11,8 @@ import pytest
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
 
-from moto_server import create_bucket, moto_s3, s3_env
+from moto_server import create_bucket, s3_env
 from rows import event_row
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with moto_s3() as endpoint:
-        yield endpoint
 
 
 def test_writer_puts_complete_parquet_objects_and_heartbeats(
