@@ -12,6 +12,7 @@ import io
 import time
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
@@ -32,6 +33,7 @@ PLACES = (
     "embedding",
     "error_prompt",
     "transcript_prompt",
+    "rerank",
 )
 
 
@@ -91,6 +93,13 @@ def _send_everything(client: openai.OpenAI, c: dict[str, str]) -> None:
         prompt=c["transcript_prompt"],
     )
     client.responses.create(model="gpt-4o-mini", input=f"Say {c['user']}", instructions=c["system"])
+    # Rerank: the query and documents are content; only the billed search units are kept.
+    httpx.post(
+        f"{client.base_url}".rstrip("/") + "/v1/rerank",
+        headers={"Authorization": f"Bearer {client.api_key}"},
+        json={"model": "rerank-english", "query": c["rerank"], "documents": [c["rerank"], "b"]},
+        timeout=30,
+    ).raise_for_status()
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(
             model="broken-400",
@@ -113,6 +122,7 @@ def test_no_canary_reaches_disk_or_llmstats_logs(tmp_path: Path, privacy: str) -
     rows = read_events(stack.data_dir)
     assert len(rows) >= 13
     assert {r["privacy_level"] for r in rows} == {privacy}
+    assert any(r["call_type"] == "rerank" and r["search_units"] for r in rows)
     llmstats_log = "\n".join(
         line
         for line in stack.proxy.log_path.read_text(errors="replace").splitlines()
