@@ -16,6 +16,14 @@ next pause). The copy is in the page cache as soon as it is made and survives a 
 the process; disk blocks for a window are reserved before it is mapped, so a full disk is
 an OSError there and never a SIGBUS later. A segment is cut to its written length when it
 is closed; a dead writer's last segment ends in zero bytes instead, which readers stop at.
+
+Once a segment has its first window, a thread of the spool's own gets the next one ready
+before the callback needs it: its blocks reserved and written with zeros, which puts its
+pages in the page cache (a segment's first window is left to the first append, so an idle
+process leaves no file of zeros behind). The first
+copy into a page that is not there yet costs a page fault of 2-10 µs (the kernel allocates
+and zeroes the page), one every three or four events; with the page there it costs ~0.1 µs
+(`benchmarks/bench_hot_path.py`, RESULTS.md). The writing of zeros lets go of the GIL.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 SEGMENT_SUFFIX = ".jsonl"
 COUNTS_SUFFIX = ".counts"
@@ -40,6 +48,7 @@ LOCK_NAME = "lock"
 META_NAME = "meta.json"
 
 WINDOW_BYTES = 1 << 20  # mapped (and resident) at a time: about 900 events
+ZERO_CHUNK_BYTES = 1 << 20
 READ_CHUNK_BYTES = 4 << 20  # what readers hold of a segment at a time
 
 Prompt = tuple[int, int, Any]
@@ -153,24 +162,49 @@ def _try_lock(path: Path) -> int | None:
     return fd
 
 
+def _allocate(fd: int, start: int, length: int) -> bool:
+    """posix_fallocate [start, start + length) of the file; False where there is none."""
+    try:
+        os.posix_fallocate(fd, start, length)
+        return True
+    except AttributeError:  # no posix_fallocate (macOS)
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP):
+            return False
+        raise  # ENOSPC, EFBIG, EIO: the caller holds the row
+
+
+def _write_zeros(fd: int, offset: int, end: int) -> None:
+    zeros = bytes(min(max(end - offset, 0), ZERO_CHUNK_BYTES))
+    while offset < end:
+        offset += os.pwrite(fd, zeros[: end - offset], offset)
+
+
 def _reserve(fd: int, start: int, length: int) -> None:
     """Allocate disk blocks for [start, start + length) of the file, extending it: a full
     disk must fail here, with an OSError, not later in a copy into the mapping."""
-    try:
-        os.posix_fallocate(fd, start, length)
-        return
-    except AttributeError:  # no posix_fallocate (macOS)
-        pass
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
-            raise  # ENOSPC, EFBIG, EIO: the caller holds the row
-    # A file system without fallocate: write zeros past the end of the file, which
-    # allocates the blocks too (what is before the end was reserved already, and written).
-    end = start + length
-    offset = max(start, os.fstat(fd).st_size)
-    zeros = bytes(min(length, 1 << 20))
-    while offset < end:
-        offset += os.pwrite(fd, zeros[: end - offset], offset)
+    if not _allocate(fd, start, length):
+        # Zeros past the end of the file allocate the blocks too (what is before the end
+        # was reserved already, and written).
+        _write_zeros(fd, max(start, os.fstat(fd).st_size), start + length)
+
+
+def _reserve_and_fill(fd: int, start: int, length: int) -> None:
+    """`_reserve`, and zeros written over the range, which nothing may have been written
+    in yet: they put its pages in the page cache, so copies into a mapping of it take no
+    page faults (a file system without fallocate allocates the blocks with them)."""
+    _allocate(fd, start, length)
+    _write_zeros(fd, start, start + length)
+
+
+class _Window(NamedTuple):
+    """A mapped window of segment `seq`, covering file offsets [start, end)."""
+
+    seq: int
+    start: int
+    end: int
+    map: mmap.mmap
 
 
 class SpoolSegments:
@@ -204,7 +238,16 @@ class SpoolSegments:
         self._map_start = 0  # file offsets covered by the mapping: [start, end)
         self._map_end = 0
         self._pos = 0  # where the next line goes
+        self._reserved_to = 0  # the current segment's blocks are reserved (and zero) up to here
         self.rows_in_segment = 0
+        # The next window, made ready by the preparing thread; while it writes zeros
+        # (`_filling`), nobody else reserves, maps or closes anything.
+        self._ready: _Window | None = None
+        self._filling = False
+        self._filled = threading.Condition(self._mutex)
+        self._wanted = threading.Event()
+        self._stopping = False
+        threading.Thread(target=self._prepare_windows, name="llmstats-spool", daemon=True).start()
 
     def _open(self, seq: int) -> int:
         return os.open(self.folder / segment_name(seq), os.O_RDWR | os.O_CREAT, 0o600)
@@ -215,7 +258,7 @@ class SpoolSegments:
             pos = self._pos
             end = pos + len(line)
             if end > self._map_end:
-                self._map_window(len(line))
+                self._next_window(len(line))
             start = pos - self._map_start
             self._map[start : start + len(line)] = line  # type: ignore[index]
             self._pos = end
@@ -224,21 +267,90 @@ class SpoolSegments:
             self.rows_in_segment += 1
             return self.rows_in_segment
 
+    def _next_window(self, size: int) -> None:
+        """Under the mutex: move to a window that holds the next `size` bytes whole."""
+        while True:
+            ready, self._ready = self._ready, None
+            if ready is not None:
+                if ready.seq == self._seq and ready.start <= self._pos <= ready.end - size:
+                    self._use(ready.map, ready.start, ready.end)
+                    break
+                ready.map.close()
+            if not self._filling:
+                self._map_window(size)
+                break
+            # Zeros are being written where this line may go: wait (rare, and short).
+            self._filled.wait()
+        self._wanted.set()
+
     def _map_window(self, size: int) -> None:
         """Map a new window that starts at the page of the next line and holds it whole.
         Nothing is written before this succeeds, so a failure leaves no partial line."""
         page = mmap.ALLOCATIONGRANULARITY
         start = self._pos - self._pos % page
         length = max(WINDOW_BYTES, -(-(self._pos + size - start) // page) * page)
-        _reserve(self._fd, start, length)
-        window = mmap.mmap(self._fd, length, offset=start)
+        end = start + length
+        if end > self._reserved_to:
+            begin = max(start, self._reserved_to)
+            _reserve(self._fd, begin, end - begin)
+            self._reserved_to = end
+        self._use(mmap.mmap(self._fd, length, offset=start), start, end)
+
+    def _use(self, window: mmap.mmap, start: int, end: int) -> None:
         old, self._map = self._map, window
-        self._map_start, self._map_end = start, start + length
+        self._map_start, self._map_end = start, end
         if old is not None:
             old.close()
 
+    # ---- the preparing thread ---------------------------------------------------
+
+    def _prepare_windows(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._stopping:
+                return
+            # A failure (a full disk) leaves it to the next append, which holds its row.
+            with contextlib.suppress(OSError, ValueError):
+                self._prepare_next()
+
+    def _prepare_next(self) -> None:
+        """Reserve, zero and map the window after the current one, outside the mutex."""
+        page = mmap.ALLOCATIONGRANULARITY
+        with self._mutex:
+            if self._ready is not None or self._stopping:
+                return
+            seq, fd, after = self._seq, self._fd, self._map_end
+            # It overlaps the current window by a page: a line that starts in the current
+            # window's last page is then in the next one whole.
+            start = after - page if self._map is not None else self._pos - self._pos % page
+            end = start + WINDOW_BYTES
+            begin = max(start, self._reserved_to)
+            self._filling = True
+        window = None
+        try:
+            if begin < end:
+                _reserve_and_fill(fd, begin, end - begin)
+            window = mmap.mmap(fd, end - start, offset=start)
+        finally:
+            with self._mutex:
+                self._filling = False
+                self._filled.notify_all()
+                if window is not None and seq == self._seq:
+                    self._reserved_to = max(self._reserved_to, end)
+                    if self._map_end == after and self._ready is None:
+                        self._ready, window = _Window(seq, start, end, window), None
+            if window is not None:
+                window.close()
+
     def _finish(self) -> None:
-        """Unmap the current segment and cut it to what was written."""
+        """Under the mutex: unmap the current segment and cut it to what was written."""
+        while self._filling:
+            self._filled.wait()
+        ready, self._ready = self._ready, None
+        if ready is not None:
+            ready.map.close()
+        self._reserved_to = 0
         if self._map is not None:
             self._map.close()
             self._map = None
@@ -271,8 +383,10 @@ class SpoolSegments:
 
     def close(self) -> None:
         with self._mutex:
+            self._stopping = True
             self._finish()
             empty = self.rows_in_segment == 0
+        self._wanted.set()
         if empty:
             (self.folder / segment_name(self._seq)).unlink(missing_ok=True)
         os.close(self._lock_fd)
@@ -282,9 +396,13 @@ class SpoolSegments:
         """A forked child's copy: close it without a lock (a parent thread may have held the
         mutex at the fork) and without cutting the file, which the parent still writes.
         Closing the child's copy of the lock file keeps the parent's lock."""
-        window, self._map = self._map, None
-        if window is not None:
-            window.close()
+        self._stopping = True
+        self._wanted.set()
+        ready, self._ready = self._ready, None
+        for window in (self._map, ready.map if ready is not None else None):
+            if window is not None:
+                window.close()
+        self._map = None
         for fd in (self._fd, self._lock_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)

@@ -147,6 +147,37 @@ def test_lines_across_many_windows_come_back_whole_and_a_closed_segment_has_no_s
     spool.close()
 
 
+def test_after_a_segments_first_window_the_next_ones_come_ready_with_their_pages_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spool_module, "WINDOW_BYTES", 16384)
+    spool = SpoolSegments(tmp_path / "w", {"writer_id": "w"})
+    mapped_by_append = []
+    map_window = spool._map_window
+    monkeypatch.setattr(spool, "_map_window", lambda size: mapped_by_append.append(size) or map_window(size))
+    lines = [encode_line(event_row(tags=["t" * (i * 53 % 700)])) for i in range(120)]
+    windows = set()
+    for line in lines:
+        spool.append(line)
+        if spool._map_start not in windows:
+            windows.add(spool._map_start)
+            # The preparing thread answers within milliseconds; bounded all the same.
+            deadline = time.monotonic() + 10
+            while spool._ready is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+            ready = spool._ready
+            assert ready is not None
+            # Written with zeros ahead of time: the file already reaches its end.
+            assert os.fstat(spool._fd).st_size >= ready.end
+    assert len(windows) > 3
+    assert len(mapped_by_append) == 1  # the segment's first window only
+    current = tmp_path / "w" / "00000001.jsonl"
+    assert read_segment(current) == b"".join(lines)
+    spool.rotate()
+    assert current.stat().st_size == sum(map(len, lines))
+    spool.close()
+
+
 def test_a_full_disk_is_an_error_before_a_byte_is_written(
     isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
