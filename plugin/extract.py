@@ -47,6 +47,12 @@ def request_tags(tags: object) -> list[str] | None:
     """The caller's tags, without the user-agent tags LiteLLM adds to them."""
     if type(tags) is not list or not tags:
         return None
+    # Most calls carry the user-agent tags only: find that out without building a list.
+    for tag in tags:
+        if type(tag) is not str or not tag.startswith(_USER_AGENT_TAG):
+            break
+    else:
+        return None
     kept = [t for t in tags if type(t) is str and not t.startswith(_USER_AGENT_TAG)]
     return kept or None
 

@@ -56,6 +56,14 @@ class RecentIds:
             self._previous, self._current = current, set()
         return True
 
+    def remember(self, key: str) -> None:
+        """`add` without asking first: for ids that are only looked up later. Each look-up
+        is a cache miss in a table of this size, and costs the event loop ~0.5 µs."""
+        current = self._current
+        current.add(hash(key))
+        if len(current) >= self._size:
+            self._previous, self._current = current, set()
+
     def __contains__(self, key: object) -> bool:
         hashed = hash(key)
         return hashed in self._current or hashed in self._previous
@@ -158,7 +166,7 @@ class LLMStatsLogger(CustomLogger):
             prompt = None
             if status == "success":
                 if row["call_id"] is not None:
-                    self._succeeded_calls.add(row["call_id"])
+                    self._succeeded_calls.remember(row["call_id"])
                 segmenter = writer.segmenter
                 if segmenter is not None and row["call_type"] in SEGMENTED_CALL_TYPES:
                     if len(segmenter.incoming) < MAX_INCOMING:
