@@ -91,10 +91,10 @@ _INT64_MAX = 2**63 - 1
 
 def _int(value: object) -> int | None:
     """A count that fits int64, or None: a malformed payload must not poison a segment."""
+    if type(value) is int:
+        return value if -_INT64_MAX <= value <= _INT64_MAX else None
     if type(value) is float and math.isfinite(value):
-        value = int(value)
-    if type(value) is int and -_INT64_MAX <= value <= _INT64_MAX:
-        return value
+        return _int(int(value))
     return None
 
 
@@ -172,9 +172,11 @@ def _first_count(first: object, second: object) -> int | None:
     return None if a is None and b is None else 0
 
 
-def _cache_tokens(usage: object) -> tuple[int | None, int | None, int | None]:
-    """(cache_read, cache_write, cache_write_1h) from LiteLLM's normalised usage."""
-    details = _get(usage, "prompt_tokens_details")
+def _cache_tokens(
+    usage: object, details: object
+) -> tuple[int | None, int | None, int | None]:
+    """(cache_read, cache_write, cache_write_1h) from LiteLLM's normalised usage and its
+    `prompt_tokens_details`."""
     read = _first_count(_get(usage, "cache_read_input_tokens"), _get(details, "cached_tokens"))
     write = _first_count(
         _get(usage, "cache_creation_input_tokens"), _get(details, "cache_creation_tokens")
@@ -260,6 +262,23 @@ def _cached_model(raw: object, provider: str | None) -> str | None:
     return model_name(raw, provider)
 
 
+# What extract_event reads from the standard logging payload and its metadata, in the order
+# it unpacks them: `map(payload.get, ...)` reads them all in one call, without a bytecode
+# per field (the callback runs on LiteLLM's event loop).
+_PAYLOAD_FIELDS = (
+    "litellm_call_id", "id", "startTime", "endTime", "completionStartTime", "stream",
+    "metadata", "hidden_params", "custom_llm_provider", "call_type", "model_map_information",
+    "cost_breakdown", "prompt_tokens", "completion_tokens", "total_tokens", "response_cost",
+    "model_id", "trace_id", "model", "model_group", "api_base", "cache_hit", "end_user",
+    "request_tags", "session_id",
+)  # fmt: skip
+_METADATA_FIELDS = (
+    "usage_object", "user_api_key_team_id", "user_api_key_team_alias", "team_alias",
+    "user_api_key_org_id", "user_api_key_request_route", "user_api_key_end_user_id",
+    "user_api_key_hash", "user_api_key_alias", "user_api_key_user_id",
+)  # fmt: skip
+
+
 def extract_event(
     kwargs: Mapping[str, Any],
     response: object,
@@ -280,51 +299,50 @@ def extract_event(
     payload = kwargs.get("standard_logging_object")
     if type(payload) is not dict and not isinstance(payload, Mapping):
         return None
-    get = payload.get
-    call_id = get("litellm_call_id")
+    (
+        call_id, response_id, start, end, first_token, stream, meta, hidden, provider,
+        raw_type, model_map, cost_breakdown, prompt_tokens, completion_tokens, total_tokens,
+        cost, deployment, trace_id, model, model_group, api_base, cache_hit, end_user, tags,
+        session_id,
+    ) = map(payload.get, _PAYLOAD_FIELDS)
     if type(call_id) is not str or not call_id:
         call_id = _str(call_id) or _str(kwargs.get("litellm_call_id"))
-    response_id = get("id")
     if type(response_id) is not str or not response_id:
         response_id = _str(response_id)
-    start = get("startTime")
     if type(start) is not float or not 0.0 <= start < _YEAR_3000:
         start = _epoch_seconds(start)
     ts = int(start * 1_000_000) if start is not None else None
     event_id = f"{call_id}@{ts}" if call_id is not None and ts is not None else response_id
     if event_id is None:
         return None
-    meta = get("metadata")
     if type(meta) is not dict:
         meta = _mapping(meta)
-    meta_get = meta.get
-    hidden = get("hidden_params")
+    (
+        usage, team_id, team_alias, other_team_alias, org_id, route, key_end_user, key_hash,
+        key_alias, user_id,
+    ) = map(meta.get, _METADATA_FIELDS)
     if type(hidden) is not dict:
         hidden = _mapping(hidden)
-    usage = meta_get("usage_object") or hidden.get("usage_object") or _get(response, "usage")
-    end = get("endTime")
+    usage = usage or hidden.get("usage_object") or _get(response, "usage")
     if type(end) is not float or not 0.0 <= end < _YEAR_3000:
         end = _epoch_seconds(end)
-    stream = get("stream")
-    first_token = get("completionStartTime") if stream else None
-    if first_token is not None and (
+    if not stream:
+        first_token = None
+    elif first_token is not None and (
         type(first_token) is not float or not 0.0 <= first_token < _YEAR_3000
     ):
         first_token = _epoch_seconds(first_token)
-    provider = get("custom_llm_provider")
     if type(provider) is not str or not provider:
         provider = _str(provider)
-    raw_type = get("call_type")
     call_type = _CALL_TYPES.get(raw_type, "other") if type(raw_type) is str else call_type_of(raw_type)
 
-    cache_read, cache_write, cache_write_1h = _cache_tokens(usage)
     if type(usage) is dict:
         prompt_details = usage.get("prompt_tokens_details")
         completion_details = usage.get("completion_tokens_details")
     else:
         prompt_details = _get(usage, "prompt_tokens_details")
         completion_details = _get(usage, "completion_tokens_details")
-    model_map = get("model_map_information")
+    cache_read, cache_write, cache_write_1h = _cache_tokens(usage, prompt_details)
     model_info = (
         model_map if type(model_map) is dict else _mapping(model_map)
     ).get("model_map_value")
@@ -337,29 +355,23 @@ def extract_event(
     )
     if type(request_meta) is not dict:
         request_meta = _mapping(request_meta)
-    cost_breakdown = get("cost_breakdown")
     service_tier = (
         cost_breakdown.get("service_tier")
         if type(cost_breakdown) is dict
         else _mapping(cost_breakdown).get("service_tier")
     )
-    prompt_tokens = get("prompt_tokens")
-    completion_tokens = get("completion_tokens")
-    total_tokens = get("total_tokens")
-    cost = get("response_cost")
     overhead = hidden.get("litellm_overhead_time_ms")
     retries = request_meta.get("attempted_retries")
     fallbacks = request_meta.get("attempted_fallbacks")
     reasoning = _get(completion_details, "reasoning_tokens")
     audio_in = _get(prompt_details, "audio_tokens")
     audio_out = _get(completion_details, "audio_tokens")
-    deployment = get("model_id")
     if type(deployment) is not str or not deployment:
         deployment = _str(deployment) or _str(hidden.get("model_id"))
 
     row: Row = {
         "event_id": event_id,
-        "trace_id": _s(get("trace_id")),
+        "trace_id": _s(trace_id),
         "call_id": call_id,
         # For a failure LiteLLM's id is the call id again: not worth a second copy.
         "response_id": response_id if response_id != call_id else None,
@@ -371,10 +383,10 @@ def extract_event(
         "stream": bool(stream),
         "status": status,
         "provider": provider,
-        "model": _cached_model(get("model"), provider),
-        "model_group": _s(get("model_group")),
+        "model": _cached_model(model, provider),
+        "model_group": _s(model_group),
         "deployment_id": deployment,
-        "api_base_host": _cached_host(get("api_base") or hidden.get("api_base")),
+        "api_base_host": _cached_host(api_base or hidden.get("api_base")),
         "input_tokens": prompt_tokens if type(prompt_tokens) is int and -_INT64_MAX <= prompt_tokens <= _INT64_MAX else _int(prompt_tokens),
         "output_tokens": completion_tokens if type(completion_tokens) is int and -_INT64_MAX <= completion_tokens <= _INT64_MAX else _int(completion_tokens),
         "total_tokens": total_tokens if type(total_tokens) is int and -_INT64_MAX <= total_tokens <= _INT64_MAX else _int(total_tokens),
@@ -385,11 +397,11 @@ def extract_event(
         "audio_input_tokens": None if audio_in is None else _int(audio_in),
         "audio_output_tokens": None if audio_out is None else _int(audio_out),
         "reported_cost_usd": cost if type(cost) is float and math.isfinite(cost) else _num(cost),
-        "proxy_cache_hit": bool(get("cache_hit")) if status == "success" else None,
-        "team_id": _s(meta_get("user_api_key_team_id")),
-        "team_alias": _s(meta_get("user_api_key_team_alias") or meta_get("team_alias")),
-        "org_id": _s(meta_get("user_api_key_org_id")),
-        "route": _s(meta_get("user_api_key_request_route")),
+        "proxy_cache_hit": bool(cache_hit) if status == "success" else None,
+        "team_id": _s(team_id),
+        "team_alias": _s(team_alias or other_team_alias),
+        "org_id": _s(org_id),
+        "route": _s(route),
         "retries": None if retries is None else _int(retries),
         "fallbacks": (None if fallbacks is None else _int(fallbacks))
         or _int(kwargs.get("fallback_depth")),
@@ -406,13 +418,12 @@ def extract_event(
     if privacy != "minimal":
         # The proxy resolves the end user into the payload; the SDK leaves it in the
         # OpenAI `user` parameter.
-        end_user = get("end_user") or meta_get("user_api_key_end_user_id") or kwargs.get("user")
-        tags = get("request_tags")
-        row["key_hash"] = _s(meta_get("user_api_key_hash"))
-        row["key_alias"] = _s(meta_get("user_api_key_alias"))
-        row["user_id"] = _s(meta_get("user_api_key_user_id"))
+        end_user = end_user or key_end_user or kwargs.get("user")
+        row["key_hash"] = _s(key_hash)
+        row["key_alias"] = _s(key_alias)
+        row["user_id"] = _s(user_id)
         row["end_user_hash"] = hash_id(end_user) if end_user else None
-        row["session_id"] = _s(get("session_id"))
+        row["session_id"] = _s(session_id)
         row["tags"] = request_tags(tags) if tags else None
     if privacy == "full":
         _add_full_privacy_fields(row, payload, meta, hash_id)

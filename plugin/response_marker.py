@@ -71,7 +71,9 @@ def extract_marker(
     # same attempt gets the same event id.
     ts = _epoch_us(getattr(logging_obj, "start_time", None))
     usage = getattr(response, "usage", None)
-    cache_read, cache_write, cache_write_1h = _cache_tokens(usage)
+    cache_read, cache_write, cache_write_1h = _cache_tokens(
+        usage, _get(usage, "prompt_tokens_details")
+    )
     # Some providers' responses (Anthropic's) leave the provider out of the hidden params;
     # the logging object knows it, and the callback's event reports it.
     provider = _str(hidden.get("custom_llm_provider")) or _str(
