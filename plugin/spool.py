@@ -18,25 +18,27 @@ an OSError there and never a SIGBUS later. A segment is cut to its written lengt
 is closed; a dead writer's last segment ends in zero bytes instead, which readers stop at.
 
 Once a segment has its first window, a thread of the spool's own gets the next one ready
-before the callback needs it: its blocks reserved and written with zeros, which puts its
-pages in the page cache (a segment's first window is left to the first append, so an idle
-process leaves no file of zeros behind). The first
-copy into a page that is not there yet costs a page fault of 2-10 µs (the kernel allocates
-and zeroes the page), one every three or four events; with the page there it costs ~0.1 µs
-(`benchmarks/bench_hot_path.py`, RESULTS.md). The writing of zeros lets go of the GIL.
+before the callback needs it: blocks reserved, window mapped, and its pages faulted in,
+writable (`madvise(MADV_POPULATE_WRITE)` through ctypes, which lets go of the GIL). The
+first copy into a page that is not mapped yet costs a page fault of about 4-6 µs here, one
+every three or four events; into a page faulted in ahead, 0.05 µs
+(`benchmarks/bench_spool_pages.py`, RESULTS.md). A segment's first window is left to the
+first append, so an idle process maps nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
 import json
 import mmap
 import os
+import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -48,7 +50,6 @@ LOCK_NAME = "lock"
 META_NAME = "meta.json"
 
 WINDOW_BYTES = 1 << 20  # mapped (and resident) at a time: about 900 events
-ZERO_CHUNK_BYTES = 1 << 20
 READ_CHUNK_BYTES = 4 << 20  # what readers hold of a segment at a time
 
 Prompt = tuple[int, int, Any]
@@ -162,40 +163,55 @@ def _try_lock(path: Path) -> int | None:
     return fd
 
 
-def _allocate(fd: int, start: int, length: int) -> bool:
-    """posix_fallocate [start, start + length) of the file; False where there is none."""
+def _reserve(fd: int, start: int, length: int) -> None:
+    """Allocate disk blocks for [start, start + length) of the file, extending it: a full
+    disk must fail here, with an OSError, not later in a copy into the mapping."""
     try:
         os.posix_fallocate(fd, start, length)
-        return True
+        return
     except AttributeError:  # no posix_fallocate (macOS)
-        return False
+        pass
     except OSError as exc:
-        if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP):
-            return False
-        raise  # ENOSPC, EFBIG, EIO: the caller holds the row
-
-
-def _write_zeros(fd: int, offset: int, end: int) -> None:
-    zeros = bytes(min(max(end - offset, 0), ZERO_CHUNK_BYTES))
+        if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
+            raise  # ENOSPC, EFBIG, EIO: the caller holds the row
+    # A file system without fallocate: write zeros past the end of the file, which
+    # allocates the blocks too (what is before the end was reserved already, and written).
+    end = start + length
+    offset = max(start, os.fstat(fd).st_size)
+    zeros = bytes(min(length, 1 << 20))
     while offset < end:
         offset += os.pwrite(fd, zeros[: end - offset], offset)
 
 
-def _reserve(fd: int, start: int, length: int) -> None:
-    """Allocate disk blocks for [start, start + length) of the file, extending it: a full
-    disk must fail here, with an OSError, not later in a copy into the mapping."""
-    if not _allocate(fd, start, length):
-        # Zeros past the end of the file allocate the blocks too (what is before the end
-        # was reserved already, and written).
-        _write_zeros(fd, max(start, os.fstat(fd).st_size), start + length)
+MADV_POPULATE_WRITE = 23  # Linux 5.14: fault a range in, writable, without writing to it
 
 
-def _reserve_and_fill(fd: int, start: int, length: int) -> None:
-    """`_reserve`, and zeros written over the range, which nothing may have been written
-    in yet: they put its pages in the page cache, so copies into a mapping of it take no
-    page faults (a file system without fallocate allocates the blocks with them)."""
-    _allocate(fd, start, length)
-    _write_zeros(fd, start, start + length)
+def _libc_madvise() -> Callable[[int, int, int], int] | None:
+    """libc's madvise through ctypes, which lets go of the GIL for the call (the mmap
+    module's own madvise holds it, and the event loop would wait for the whole range)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    madvise.restype = ctypes.c_int
+    return madvise
+
+
+_madvise = _libc_madvise()
+
+
+def _populate(window: mmap.mmap) -> bool:
+    """Fault every page of `window` in, writable, now, so that copies into it take no page
+    fault. Best effort: an older kernel refuses (EINVAL, False), and copies fault as before."""
+    if _madvise is None:
+        return False
+    anchor = ctypes.c_char.from_buffer(window)
+    address = ctypes.addressof(anchor)
+    del anchor  # an exported buffer would keep the window from being closed
+    return _madvise(address, len(window), MADV_POPULATE_WRITE) == 0
 
 
 class _Window(NamedTuple):
@@ -238,10 +254,10 @@ class SpoolSegments:
         self._map_start = 0  # file offsets covered by the mapping: [start, end)
         self._map_end = 0
         self._pos = 0  # where the next line goes
-        self._reserved_to = 0  # the current segment's blocks are reserved (and zero) up to here
+        self._reserved_to = 0  # the current segment's blocks are reserved up to here
         self.rows_in_segment = 0
-        # The next window, made ready by the preparing thread; while it writes zeros
-        # (`_filling`), nobody else reserves, maps or closes anything.
+        # The next window, made ready by the preparing thread; while it works on the
+        # segment's file (`_filling`), nobody else reserves, maps or closes it.
         self._ready: _Window | None = None
         self._filling = False
         self._filled = threading.Condition(self._mutex)
@@ -279,7 +295,7 @@ class SpoolSegments:
             if not self._filling:
                 self._map_window(size)
                 break
-            # Zeros are being written where this line may go: wait (rare, and short).
+            # The preparing thread is reserving this range: wait (rare, and short).
             self._filled.wait()
         self._wanted.set()
 
@@ -315,7 +331,7 @@ class SpoolSegments:
                 self._prepare_next()
 
     def _prepare_next(self) -> None:
-        """Reserve, zero and map the window after the current one, outside the mutex."""
+        """Reserve, map and fault in the window after the current one, outside the mutex."""
         page = mmap.ALLOCATIONGRANULARITY
         with self._mutex:
             if self._ready is not None or self._stopping:
@@ -330,8 +346,9 @@ class SpoolSegments:
         window = None
         try:
             if begin < end:
-                _reserve_and_fill(fd, begin, end - begin)
+                _reserve(fd, begin, end - begin)
             window = mmap.mmap(fd, end - start, offset=start)
+            _populate(window)
         finally:
             with self._mutex:
                 self._filling = False
