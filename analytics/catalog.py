@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from llmstats.plugin.atomic import write_atomically
+
 from .errors import PricingError
 from .storage import is_remote, join, local_path, read_bytes, write_bytes
 
@@ -322,13 +324,9 @@ def cached_catalog_file(data_dir: str) -> tuple[Path, str, str]:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    import os
-
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        write_atomically(target, data)
     except OSError as exc:
         raise PricingError(f"cannot write the catalog cache {target}: {exc}") from exc
 

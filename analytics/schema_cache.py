@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmstats.plugin.atomic import write_atomically
+
 from .storage import FileEntry
 
 
@@ -69,8 +71,7 @@ class SchemaCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"files": self.files, "layouts": self.layouts}))
-            os.replace(tmp, self.path)
+            body = json.dumps({"files": self.files, "layouts": self.layouts}).encode()
+            write_atomically(self.path, body)
         except OSError:  # a read-only home only costs speed
             pass

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmstats.plugin.atomic import write_atomically
+
 REMOTE_THREADS = 16
 """Object-store requests in flight at once for bulk work (footers, deletes, copies)."""
 
@@ -77,9 +79,7 @@ def write_bytes(data_dir: str, relative: str, data: bytes) -> None:
     if not is_remote(data_dir):
         target = local_path(data_dir) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        write_atomically(target, data)
         return
     fs, root = filesystem(data_dir)
     with fs.open_output_stream(f"{root}/{relative}") as out:

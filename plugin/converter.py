@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sys
 import time
@@ -32,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .atomic import write_atomically
 from .config import Settings
 from .spool import (
     LOCK_NAME,
@@ -103,12 +103,7 @@ def _settings(fields: dict[str, Any]) -> Settings:
 
 
 def _write_carry(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as handle:
-        handle.write(b"".join(encode_line(row) for row in rows))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomically(path, b"".join(encode_line(row) for row in rows), durable=True)
 
 
 def _newest_before(carries: list[Path], seq: int) -> Path | None:

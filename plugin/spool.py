@@ -43,6 +43,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from .atomic import write_atomically
+
 SEGMENT_SUFFIX = ".jsonl"
 COUNTS_SUFFIX = ".counts"
 CARRY_SUFFIX = ".carry"
@@ -243,9 +245,7 @@ class SpoolSegments:
         self.prompts = prompts
         # What every row of this folder shares (writer id, privacy level, versions): written
         # once here instead of on every line, and read back by whoever converts the folder.
-        tmp = folder / f".{META_NAME}.tmp"
-        tmp.write_text(json.dumps(meta))
-        os.replace(tmp, folder / META_NAME)
+        write_atomically(folder / META_NAME, json.dumps(meta).encode())
         existing = list_segments(folder)
         self._seq = file_seq(existing[-1]) + 1 if existing else 1
         self._mutex = threading.Lock()

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import converter
+from .atomic import write_atomically
 from .config import Settings
 from .converter import RECOVERY_STEP
 from .segmenter import Segmenter
@@ -411,9 +412,7 @@ class EventWriter:
         body = json.dumps(self.heartbeat_document(), indent=1).encode()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_bytes(body)
-            os.replace(tmp, target)
+            write_atomically(target, body)
         except OSError as exc:
             self._record_error(exc)
             self._warn("heartbeat write failed", exc)

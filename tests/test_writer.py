@@ -280,3 +280,18 @@ def test_a_forked_child_gets_its_own_writer_and_leaves_the_parents_lock_alone(
     assert logger.flush()
     got = {r["call_id"]: r["writer_id"] for r in read_events(isolated_data_dir)}
     assert got["parent"] == parent.writer_id and got["child"] != parent.writer_id
+
+
+def test_a_whole_file_write_that_fails_leaves_the_old_file_and_no_temporary_one(
+    tmp_path: Path,
+) -> None:
+    from llmstats.plugin.atomic import write_atomically
+
+    target = tmp_path / "heartbeat.json"
+    write_atomically(target, b"old")
+    (tmp_path / "in-the-way").mkdir()
+    with pytest.raises(OSError):
+        write_atomically(tmp_path / "in-the-way", b"new")  # a rename onto a folder fails
+    write_atomically(target, b"new", durable=True)
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["heartbeat.json", "in-the-way"]
