@@ -3,7 +3,7 @@
 The hot path hands over references only: the spool appends `(seq, offset, prompt)` to
 `incoming` in the same locked step as the event's line (a deque append, no wake-up call:
 waking a thread costs the caller a system call). This thread looks every POLL_SECONDS,
-counts tokens (segments.measured_tokens), writes each event's counts as one line of the spool folder's
+counts tokens (segments.count_texts), writes each event's counts as one line of the spool folder's
 `NNNNNNNN.counts` file (role, kind and numbers only) and lets the prompt go. The converter
 joins those lines to the events of segment N by line offset, so no count waits in memory.
 
@@ -29,7 +29,6 @@ from .segments import (
     apportion,
     count_segments,
     estimate_tokens,
-    measured_tokens,
     split_prompt,
 )
 from .spool import COUNTS_SUFFIX, Prompt
@@ -73,7 +72,7 @@ class Segmenter:
     def __init__(
         self,
         folder: Path,
-        counter: Callable[[str], int] = measured_tokens,
+        counter: Callable[[str], int] | None = None,  # None: count_texts, one call a prompt
         cpu_share: float = CPU_SHARE,
         estimate_above_chars: int = ESTIMATE_ABOVE_CHARS,
         max_queued_chars: int = MAX_QUEUED_CHARS,

@@ -245,3 +245,47 @@ def test_a_long_text_seen_again_is_not_counted_again(monkeypatch: Any) -> None:
     assert measured_tokens(system[:-1] + ".") != 0
     assert measured_tokens(system) == first
     assert len(calls) == 2  # the text, and the one-character different text
+
+
+
+@given(st.text(alphabet="`\na ", max_size=60))
+def test_fenced_blocks_are_found_where_the_fence_pattern_finds_them(text: str) -> None:
+    import re
+
+    from llmstats.plugin.segments import _fences
+
+    pattern = re.compile(r"```[^\n]*\n.*?(?:```|\Z)", re.DOTALL)
+    assert list(_fences(text)) == [match.span() for match in pattern.finditer(text)]
+
+
+def test_one_tokenizer_call_counts_every_text_as_if_alone(monkeypatch: Any) -> None:
+    import llmstats.plugin.segments as segments
+
+    prose = "The quarterly review covers revenue, churn and the roadmap. "
+    texts = [
+        "short text",
+        "",
+        CODE * 20,  # whole (under WHOLE_CHARS, over KNOWN_MIN_CHARS)
+        prose * 400,  # sampled
+        JSON_TEXT * 100,
+        "ends in a space ",
+    ]
+    alone = []
+    for text in texts:
+        segments._known.clear()
+        alone.append(measured_tokens(text))
+    segments._known.clear()
+    calls: list[int] = []
+    to_buffer = segments._buffer_encoder()
+    assert to_buffer is not None  # the bundled tiktoken encoding
+    monkeypatch.setattr(
+        segments,
+        "_buffer_encoder",
+        lambda: lambda text, special: calls.append(len(text)) or to_buffer(text, special),
+    )
+    assert segments.count_texts(texts) == alone
+    assert len(calls) == 1
+    # A text holding the separator itself is counted as ordinary text, text by text.
+    segments._known.clear()
+    tricky = [f"a {segments.SEPARATOR} b", "c d"]
+    assert segments.count_texts(tricky) == [exact_tokens(tricky[0]), exact_tokens("c d")]
