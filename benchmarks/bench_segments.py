@@ -7,9 +7,10 @@ core. Three ways, through the segmenter as it runs (splitting, kinds, apportioni
 counts file included):
 - whole: every segment's text through the tokenizer;
 - measured (what the segmenter does): whole up to 2,000 characters, evenly spaced samples
-  beyond (segments.measured_tokens), with the largest share difference to `whole`; every
-  text as if never seen (the segmenter keeps counts of long texts it saw lately, which
-  would make repeated prompts nearly free: printed apart as "measured, seen before");
+  beyond, the long texts of one prompt sharing one budget, in one tokenizer call a prompt
+  (segments.count_texts), with the largest share difference to `whole`; every text as if
+  never seen (the segmenter keeps counts of long texts it saw lately, which would make
+  repeated prompts nearly free: printed apart as "measured, seen before");
 - estimate: four characters a token, the fallback under load.
 
     .venv/bin/python benchmarks/bench_segments.py [--jobs 3000] [--repeats 5]
@@ -27,14 +28,13 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from llmstats.plugin import segments
 from llmstats.plugin.extract import call_type_of
 from llmstats.plugin.segmenter import Segmenter
-from llmstats.plugin.segments import exact_tokens, measured_tokens, split_prompt
+from llmstats.plugin.segments import exact_tokens, split_prompt
 
 from payloads import load_records
 
@@ -64,10 +64,10 @@ def recorded_prompts() -> list[tuple[Any, Any]]:
 
 
 def rate(
-    prompts: list[tuple[Any, Any]], jobs: int, counter: Callable[[str], int] | None
+    prompts: list[tuple[Any, Any]], jobs: int, method: str
 ) -> tuple[float, dict[str, list[int]]]:
     """(prompt tokens per CPU-second, shares per event) for `jobs` prompts counted on this
-    thread; `counter` None: the character estimate. Tokens are the prompts' whole counts,
+    thread by `method` (see the module's docstring). Tokens are the prompts' whole counts,
     the same for every method, so the rates compare what a core gets through."""
     tokens = sum(prompt_tokens(*prompts[index % len(prompts)]) for index in range(jobs))
     with tempfile.TemporaryDirectory() as folder:
@@ -76,7 +76,7 @@ def rate(
         unbounded = 1 << 62
         segmenter = Segmenter(
             Path(folder),
-            counter=counter or exact_tokens,
+            counter=exact_tokens if method == "whole" else None,
             cpu_share=float("inf"),
             estimate_above_chars=unbounded,
             max_queued_chars=unbounded,
@@ -84,18 +84,19 @@ def rate(
         for index in range(jobs):
             messages, tools = prompts[index % len(prompts)]
             segmenter.incoming.append((1, index, (str(index), messages, tools, 10_000, False)))
-        started = time.thread_time()
-        segmenter.drain(estimate=counter is None)
-        spent = time.thread_time() - started
+        segments._known.clear()
+        # "measured": no text counts as seen before (the cache is for long texts only).
+        known_min = segments.KNOWN_MIN_CHARS
+        segments.KNOWN_MIN_CHARS = unbounded if method == "measured" else known_min
+        try:
+            started = time.thread_time()
+            segmenter.drain(estimate=method == "estimate")
+            spent = time.thread_time() - started
+        finally:
+            segments.KNOWN_MIN_CHARS = known_min
         lines = [json.loads(line) for line in (Path(folder) / "00000001.counts").open("rb")]
     shares = {line["event_id"]: [s["tokens"] for s in line["segments"]] for line in lines}
     return tokens / spent, shares
-
-
-def unseen_measured_tokens(text: str) -> int:
-    """measured_tokens as for a text never seen before."""
-    segments._known.clear()
-    return measured_tokens(text)
 
 
 def prompt_tokens(messages: Any, tools: Any) -> int:
@@ -120,13 +121,8 @@ def main() -> None:
     for name, prompts in workloads.items():
         jobs = args.jobs if name.startswith("recorded") else max(1, args.jobs // 30)
         figures = {}
-        for label, counter in (
-            ("whole", exact_tokens),
-            ("measured", unseen_measured_tokens),
-            ("measured, seen before", measured_tokens),
-            ("estimate", None),
-        ):
-            runs = [rate(prompts, jobs, counter) for _ in range(args.repeats)]
+        for label in ("whole", "measured", "measured, seen before", "estimate"):
+            runs = [rate(prompts, jobs, label) for _ in range(args.repeats)]
             figures[label] = (statistics.median(r for r, _ in runs), runs[0][1])
         gap = worst_share_gap(figures["whole"][1], figures["measured"][1])
         guess = worst_share_gap(figures["whole"][1], figures["estimate"][1])

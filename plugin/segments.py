@@ -225,14 +225,18 @@ def _buffer_encoder() -> Callable[[str, set[str]], Any] | None:
 
 _counter: Callable[[str], int] | None = None
 
-# Texts up to this long are counted whole; longer ones from SAMPLES evenly spaced windows
-# that add up to this many characters, scaled by length (LiteLLM's own token counter does
-# the same beyond 4 M characters). The counts only decide shares of the provider's total:
-# on the benchmarks' prompts, shares moved by at most 0.4 percentage points against whole
-# counts (1.1 on a soup of random words in four scripts; a character estimate moves them by
-# 8-21), for a fifth of the tokenizer's work on a 20,000-token prompt.
+# Texts up to this long are counted whole; longer ones from up to SAMPLES evenly spaced
+# windows that add up to this many characters, scaled by length (LiteLLM's own token
+# counter does the same beyond 4 M characters). A prompt with several long texts (a pasted
+# document, code, data) shares one such budget among them, by length, each getting at
+# least MIN_SAMPLE_CHARS: a prompt costs the tokenizer about what one long text does. The
+# counts only decide shares of the provider's total: on the benchmarks' prompts, shares
+# moved by at most 0.3 percentage points against whole counts (a character estimate moves
+# them by 21), for a fifteenth of the tokenizer's work on a 20,000-token prompt
+# (benchmarks/bench_segments.py, RESULTS.md).
 WHOLE_CHARS = 2_000
 SAMPLES = 8
+MIN_SAMPLE_CHARS = 400
 # System prompts and tool definitions come back on nearly every call: their counts are
 # kept, by length and hash of the text (never the text), for texts this long or longer.
 KNOWN_MIN_CHARS = 1_000
@@ -267,7 +271,6 @@ def count_texts(texts: list[str]) -> list[int]:
     about 3 ms (py-spy samples, benchmarks/profile_proxy.py). The CPU is the same."""
     counts = [0] * len(texts)
     todo: list[tuple[int, int, tuple[int, int] | None]] = []  # (index, length, known key)
-    parts: list[str] = []
     for index, text in enumerate(texts):
         key = None
         if len(text) >= KNOWN_MIN_CHARS:
@@ -277,7 +280,13 @@ def count_texts(texts: list[str]) -> list[int]:
                 counts[index] = known
                 continue
         todo.append((index, len(text), key))
-        parts.append(text if len(text) <= WHOLE_CHARS else _samples(text))
+    long_chars = sum(length for _, length, _ in todo if length > WHOLE_CHARS)
+    parts = [
+        texts[index]
+        if length <= WHOLE_CHARS
+        else _samples(texts[index], max(MIN_SAMPLE_CHARS, WHOLE_CHARS * length // long_chars))
+        for index, length, _ in todo
+    ]
     for (index, length, key), part, tokens in zip(todo, parts, _count_parts(parts), strict=True):
         # A sample stands for its whole text by length (a whole text: scaled by 1).
         counts[index] = round(tokens * length / len(part)) if part else tokens
@@ -310,13 +319,16 @@ def _count_parts(parts: list[str]) -> list[int]:
     return counts
 
 
-def _samples(text: str) -> str:
-    """SAMPLES evenly spaced windows of `text`, WHOLE_CHARS characters in all, joined."""
-    size = WHOLE_CHARS // SAMPLES
+def _samples(text: str, chars: int = WHOLE_CHARS) -> str:
+    """Up to SAMPLES evenly spaced windows of `text`, about `chars` characters in all,
+    joined; windows of at least 125 characters (each window's two cut ends count a token
+    or so too many, which in smaller windows starts to show)."""
+    windows = max(2, min(SAMPLES, chars // 125))
+    size = chars // windows
     last = len(text) - size
     samples = []
-    for index in range(SAMPLES):
-        start = last * index // (SAMPLES - 1)
+    for index in range(windows):
+        start = last * index // (windows - 1)
         end = start + size
         # Widened to whole words: a word cut in two counts as two tokens or more.
         space = text.find(" ", start, start + 64)

@@ -108,6 +108,12 @@ def test_long_texts_are_measured_from_samples_within_a_share_point_of_whole_coun
     whole = apportion(count_segments(pieces, exact_tokens), 100_000)
     sampled = apportion(count_segments(pieces, measured_tokens), 100_000)
     assert all(abs(a[2] - b[2]) <= 1_000 for a, b in zip(whole, sampled, strict=True))
+    # As the segmenter counts: the three long texts share one prompt's sample budget.
+    import llmstats.plugin.segments as segments
+
+    segments._known.clear()
+    shared = apportion(count_segments(pieces), 100_000)
+    assert all(abs(a[2] - b[2]) <= 1_000 for a, b in zip(whole, shared, strict=True))
     # A character estimate misses code and JSON by far more: this is what sampling buys.
     guessed = apportion(count_segments(pieces, estimate_tokens), 100_000)
     assert max(abs(a[2] - b[2]) for a, b in zip(whole, guessed, strict=True)) > 3_000
@@ -266,8 +272,8 @@ def test_one_tokenizer_call_counts_every_text_as_if_alone(monkeypatch: Any) -> N
         "short text",
         "",
         CODE * 20,  # whole (under WHOLE_CHARS, over KNOWN_MIN_CHARS)
-        prose * 400,  # sampled
-        JSON_TEXT * 100,
+        prose * 400,  # sampled (the prompt's only long text: the whole budget, as alone)
+        JSON_TEXT * 30,  # whole
         "ends in a space ",
     ]
     alone = []
@@ -289,3 +295,21 @@ def test_one_tokenizer_call_counts_every_text_as_if_alone(monkeypatch: Any) -> N
     segments._known.clear()
     tricky = [f"a {segments.SEPARATOR} b", "c d"]
     assert segments.count_texts(tricky) == [exact_tokens(tricky[0]), exact_tokens("c d")]
+
+
+def test_the_long_texts_of_one_prompt_share_one_sample_budget(monkeypatch: Any) -> None:
+    import llmstats.plugin.segments as segments
+
+    prose = "The quarterly review covers revenue, churn and the roadmap. "
+    texts = [prose * 300, prose * 100, "a question"]  # 18,000 and 6,000 characters
+    segments._known.clear()
+    sampled: list[int] = []
+    samples = segments._samples
+    monkeypatch.setattr(
+        segments, "_samples", lambda text, chars: sampled.append(chars) or samples(text, chars)
+    )
+    counts = segments.count_texts(texts)
+    assert sampled == [segments.WHOLE_CHARS * 3 // 4, segments.WHOLE_CHARS // 4]
+    assert counts[2] == exact_tokens("a question")
+    for text, count in zip(texts[:2], counts, strict=False):
+        assert abs(count - exact_tokens(text)) <= exact_tokens(text) * 3 // 100  # within 3 %
