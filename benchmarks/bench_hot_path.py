@@ -108,10 +108,14 @@ def main() -> None:
                     percentile(timings, 0.999),
                 )
             )
-    print(f"hot path, medians over {args.repeats} interleaved runs:")
+    print(f"hot path, medians over {args.repeats} interleaved runs (min-max of the runs):")
     for name, runs in results.items():
         median, p99, p999 = (statistics.median(r[i] for r in runs) for i in range(3))
-        print(f"  {name:<28} median {median:6.1f} µs  p99 {p99:7.1f} µs  p99.9 {p999:8.1f} µs")
+        spread = [f"{min(r[i] for r in runs):.1f}-{max(r[i] for r in runs):.1f}" for i in range(2)]
+        print(
+            f"  {name:<28} median {median:6.1f} µs ({spread[0]})  "
+            f"p99 {p99:7.1f} µs ({spread[1]})  p99.9 {p999:8.1f} µs"
+        )
 
 
 if __name__ == "__main__":

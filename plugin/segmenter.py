@@ -2,8 +2,9 @@
 
 The hot path hands over references only: the spool appends `(seq, offset, prompt)` to
 `incoming` in the same locked step as the event's line (a deque append, no wake-up call:
-waking a thread costs the caller a system call). This thread looks every POLL_SECONDS,
-counts tokens (segments.count_texts), writes each event's counts as one line of the spool folder's
+waking a thread costs the caller a system call). This thread looks every POLL_SECONDS
+(backing off to IDLE_POLL_SECONDS while nothing comes), counts tokens
+(segments.count_texts), writes each event's counts as one line of the spool folder's
 `NNNNNNNN.counts` file (role, kind and numbers only) and lets the prompt go. The converter
 joins those lines to the events of segment N by line offset, so no count waits in memory.
 
@@ -35,6 +36,7 @@ from .spool import COUNTS_SUFFIX, Prompt
 from .spool_line import encode_line
 
 POLL_SECONDS = 0.05
+IDLE_POLL_SECONDS = 0.2  # backed off to while nothing comes: an idle proxy's wake-ups cost
 MAX_INCOMING = 2_000  # prompts handed over and not looked at yet; beyond it, skipped
 MAX_QUEUED_CHARS = 64 << 20  # hard limit: beyond it, calls are skipped
 ESTIMATE_ABOVE_CHARS = 8 << 20  # soft limit: beyond it, counts are estimated
@@ -110,7 +112,12 @@ class Segmenter:
             thread.join(10)
 
     def _run(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
+        wait = POLL_SECONDS
+        while not self._stop.wait(wait):
+            # Each wake-up costs CPU and a GIL hand-over: the wait doubles while idle and
+            # is back at POLL_SECONDS as soon as a prompt comes.
+            busy = bool(self.incoming or self._sized)
+            wait = POLL_SECONDS if busy else min(2 * wait, IDLE_POLL_SECONDS)
             try:
                 self.drain()
             except Exception:  # the thread must outlive any one prompt; counted as skipped

@@ -326,20 +326,22 @@ class SpoolSegments:
             self._wanted.clear()
             if self._stopping:
                 return
-            # A failure (a full disk) leaves it to the next append, which holds its row.
-            with contextlib.suppress(OSError, ValueError):
+            # Whatever fails here (a full disk) is left to the next append, which maps the
+            # window itself and holds its row if it must; this thread must outlive it.
+            with contextlib.suppress(Exception):
                 self._prepare_next()
 
     def _prepare_next(self) -> None:
         """Reserve, map and fault in the window after the current one, outside the mutex."""
         page = mmap.ALLOCATIONGRANULARITY
         with self._mutex:
-            if self._ready is not None or self._stopping:
+            # A segment's first window is the first append's (an idle process maps nothing).
+            if self._ready is not None or self._stopping or self._map is None:
                 return
             seq, fd, after = self._seq, self._fd, self._map_end
             # It overlaps the current window by a page: a line that starts in the current
             # window's last page is then in the next one whole.
-            start = after - page if self._map is not None else self._pos - self._pos % page
+            start = after - page
             end = start + WINDOW_BYTES
             begin = max(start, self._reserved_to)
             self._filling = True
