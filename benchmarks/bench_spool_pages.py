@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_hot_path import percentile
+
 from llmstats.plugin.extract import extract_event
 from llmstats.plugin.spool import WINDOW_BYTES, SpoolSegments, _populate
 from llmstats.plugin.spool_line import encode_line
@@ -70,11 +72,6 @@ def event_lines(count: int) -> list[bytes]:
         assert row is not None
         lines.append(encode_line(row))
     return lines
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> None:
