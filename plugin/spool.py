@@ -217,9 +217,9 @@ def _populate(window: mmap.mmap) -> bool:
 
 
 class _Window(NamedTuple):
-    """A mapped window of segment `seq`, covering file offsets [start, end)."""
+    """A mapped window of the current segment, covering file offsets [start, end). A
+    rotation discards it (`_finish`), so it never outlives its segment."""
 
-    seq: int
     start: int
     end: int
     map: mmap.mmap
@@ -254,7 +254,6 @@ class SpoolSegments:
         self._map_start = 0  # file offsets covered by the mapping: [start, end)
         self._map_end = 0
         self._pos = 0  # where the next line goes
-        self._reserved_to = 0  # the current segment's blocks are reserved up to here
         self.rows_in_segment = 0
         # The next window, made ready by the preparing thread; while it works on the
         # segment's file (`_filling`), nobody else reserves, maps or closes it.
@@ -288,7 +287,7 @@ class SpoolSegments:
         while True:
             ready, self._ready = self._ready, None
             if ready is not None:
-                if ready.seq == self._seq and ready.start <= self._pos <= ready.end - size:
+                if ready.start <= self._pos <= ready.end - size:
                     self._use(ready.map, ready.start, ready.end)
                     break
                 ready.map.close()
@@ -305,12 +304,8 @@ class SpoolSegments:
         page = mmap.ALLOCATIONGRANULARITY
         start = self._pos - self._pos % page
         length = max(WINDOW_BYTES, -(-(self._pos + size - start) // page) * page)
-        end = start + length
-        if end > self._reserved_to:
-            begin = max(start, self._reserved_to)
-            _reserve(self._fd, begin, end - begin)
-            self._reserved_to = end
-        self._use(mmap.mmap(self._fd, length, offset=start), start, end)
+        _reserve(self._fd, start, length)
+        self._use(mmap.mmap(self._fd, length, offset=start), start, start + length)
 
     def _use(self, window: mmap.mmap, start: int, end: int) -> None:
         old, self._map = self._map, window
@@ -338,27 +333,23 @@ class SpoolSegments:
             # A segment's first window is the first append's (an idle process maps nothing).
             if self._ready is not None or self._stopping or self._map is None:
                 return
-            seq, fd, after = self._seq, self._fd, self._map_end
+            fd, after = self._fd, self._map_end
             # It overlaps the current window by a page: a line that starts in the current
-            # window's last page is then in the next one whole.
+            # window's last page is then in the next one whole. A rotation waits for
+            # `_filling`, so `fd` stays this segment's until the window is published.
             start = after - page
-            end = start + WINDOW_BYTES
-            begin = max(start, self._reserved_to)
             self._filling = True
         window = None
         try:
-            if begin < end:
-                _reserve(fd, begin, end - begin)
-            window = mmap.mmap(fd, end - start, offset=start)
+            _reserve(fd, start, WINDOW_BYTES)
+            window = mmap.mmap(fd, WINDOW_BYTES, offset=start)
             _populate(window)
         finally:
             with self._mutex:
                 self._filling = False
                 self._filled.notify_all()
-                if window is not None and seq == self._seq:
-                    self._reserved_to = max(self._reserved_to, end)
-                    if self._map_end == after and self._ready is None:
-                        self._ready, window = _Window(seq, start, end, window), None
+                if window is not None and self._map_end == after and self._ready is None:
+                    self._ready, window = _Window(start, start + WINDOW_BYTES, window), None
             if window is not None:
                 window.close()
 
@@ -369,7 +360,6 @@ class SpoolSegments:
         ready, self._ready = self._ready, None
         if ready is not None:
             ready.map.close()
-        self._reserved_to = 0
         if self._map is not None:
             self._map.close()
             self._map = None
