@@ -95,7 +95,7 @@ def _fences(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each fenced code block: an opening ``` line, up to the next ``` or
     the end of the text (the matches of r"```[^\\n]*\\n.*?(?:```|\\Z)", DOTALL). By
     str.find, not that regex: its lazy `.*?` steps through the text one character at a
-    time, holding the GIL (190 µs against 60 µs on the 20,000-token benchmark prompt)."""
+    time, holding the GIL, several times slower on a long prompt."""
     position = 0
     while (start := text.find("```", position)) >= 0:
         newline = text.find("\n", start + 3)
@@ -266,9 +266,8 @@ def count_texts(texts: list[str]) -> list[int]:
 
     Why one call: each call leaves the GIL and must take it back, and while LiteLLM's event
     loop is busy that waits up to the switch interval (5 ms) and makes the loop hand the
-    GIL over. With four calls a prompt (20,000-token benchmark prompts, a loaded proxy)
-    the segmenter spent about 4 ms of wall time a prompt for 1.6 ms of CPU; with one,
-    about 3 ms (py-spy samples, benchmarks/profile_proxy.py). The CPU is the same."""
+    GIL over: in a loaded proxy the segmenter waited for the GIL longer than it counted
+    (py-spy samples, benchmarks/profile_proxy.py)."""
     counts = [0] * len(texts)
     todo: list[tuple[int, int, tuple[int, int] | None]] = []  # (index, length, known key)
     for index, text in enumerate(texts):

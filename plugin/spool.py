@@ -20,8 +20,8 @@ is closed; a dead writer's last segment ends in zero bytes instead, which reader
 Once a segment has its first window, a thread of the spool's own gets the next one ready
 before the callback needs it: blocks reserved, window mapped, and its pages faulted in,
 writable (`madvise(MADV_POPULATE_WRITE)` through ctypes, which lets go of the GIL). The
-first copy into a page that is not mapped yet costs a page fault of about 4-6 µs here, one
-every three or four events; into a page faulted in ahead, 0.05 µs
+first copy into a page that is not mapped yet costs a page fault of about 4 µs here, one
+every three or four events; into a page faulted in ahead, 0.04 µs
 (`benchmarks/bench_spool_pages.py`, RESULTS.md). A segment's first window is left to the
 first append, so an idle process maps nothing.
 """
