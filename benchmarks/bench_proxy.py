@@ -364,14 +364,19 @@ async def drive(
     return Round("", next_index, errors, elapsed, latencies, complete=complete)
 
 
+def cpu_ticks(stat_path: str | Path) -> list[int]:
+    """utime, stime, cutime and cstime of a /proc/.../stat file (Linux), in clock ticks."""
+    with open(stat_path) as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return [int(f) for f in fields[11:15]]
+
+
 def cpu_seconds(pid: int | None) -> float:
     """User + system CPU of a process, all its threads and the children it waited for
     (llmstats' converter rounds), from /proc (Linux)."""
     if pid is None:
         return 0.0
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_ticks(f"/proc/{pid}/stat")) / os.sysconf("SC_CLK_TCK")
 
 
 def idle_cpu_rate(pid: int, seconds: float = 5.0) -> float:

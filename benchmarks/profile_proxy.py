@@ -43,7 +43,7 @@ from llmstats.analytics.demo_config import CALLBACK, proxy_config
 from llmstats.analytics.litellm_proxy import LiteLLMProxy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_proxy import big_body, drive, fake_provider, parquet_rows, wait_count
+from bench_proxy import big_body, cpu_ticks, drive, fake_provider, parquet_rows, wait_count
 
 CONFIGS = ("none", "llmstats-nosegments", "llmstats")
 
@@ -54,18 +54,17 @@ def thread_cpu(pid: int) -> dict[int, float]:
     result = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            fields = (task / "stat").read_text().rpartition(")")[2].split()
+            user, system, _, _ = cpu_ticks(task / "stat")
         except OSError:
             continue  # the thread ended meanwhile
-        result[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
+        result[int(task.name)] = (user + system) / ticks
     return result
 
 
 def children_cpu(pid: int) -> float:
     """CPU seconds of the children `pid` has waited for (llmstats' converter rounds)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    _, _, children_user, children_system = cpu_ticks(f"/proc/{pid}/stat")
+    return (children_user + children_system) / os.sysconf("SC_CLK_TCK")
 
 
 def thread_names(py_spy: str, pid: int) -> dict[int, str]:
