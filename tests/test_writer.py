@@ -295,3 +295,29 @@ def test_a_whole_file_write_that_fails_leaves_the_old_file_and_no_temporary_one(
     write_atomically(target, b"new", durable=True)
     assert target.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["heartbeat.json", "in-the-way"]
+
+
+def test_two_threads_writing_one_file_whole_never_trip_over_each_other(tmp_path: Path) -> None:
+    # The price catalog cache: two report threads of one process may both write it.
+    import threading
+
+    from llmstats.plugin.atomic import write_atomically
+
+    target = tmp_path / "catalog.parquet"
+    errors: list[BaseException] = []
+
+    def write(data: bytes) -> None:
+        for _ in range(300):
+            try:
+                write_atomically(target, data)
+            except OSError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(bytes([65 + i]) * 4096,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert target.read_bytes() in (b"A" * 4096, b"B" * 4096)
+    assert [p.name for p in tmp_path.iterdir()] == ["catalog.parquet"]
