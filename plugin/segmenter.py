@@ -25,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from .segments import (
+    Merged,
     Piece,
     Segment,
     apportion,
-    count_segments,
+    count_prompts,
     estimate_tokens,
+    merge_pieces,
     split_prompt,
+    with_counts,
 )
 from .spool import COUNTS_SUFFIX, Prompt
 from .spool_line import encode_line
@@ -42,6 +45,10 @@ MAX_QUEUED_CHARS = 64 << 20  # hard limit: beyond it, calls are skipped
 ESTIMATE_ABOVE_CHARS = 8 << 20  # soft limit: beyond it, counts are estimated
 CPU_SHARE = 0.5  # seconds of counting per second before estimating
 MEDIA_CHARS = 4_000  # what an image or audio part stands for in the backlog
+# Prompts counted together, in one tokenizer call and one write (see count_prompts): at
+# most this many, or this many characters' worth (counting samples them down to far less).
+BATCH_PROMPTS = 64
+BATCH_CHARS = 4 << 20
 
 Job = tuple[str, Any, Any, "int | None", bool]
 """(event_id, messages, tools, input_tokens, whole): `whole` for embeddings, one segment"""
@@ -129,23 +136,30 @@ class Segmenter:
         `estimate` forces the cheap path (shutdown)."""
         while True:
             with self._working:
-                entry = self._next(through_seq)
-                if entry is None:
+                batch = self._next_batch(through_seq)
+                if not batch:
                     self._close_counts(through_seq)
                     return
-                prompt, chars = entry
-                self._count(prompt, estimate or self._over_budget())
-                self._queued_chars -= chars
-            # No explicit pause between prompts: every tokenizer call lets go of the GIL,
+                self._count_batch([prompt for prompt, _ in batch], estimate or self._over_budget())
+                self._queued_chars -= sum(chars for _, chars in batch)
+            # No explicit pause between batches: every tokenizer call lets go of the GIL,
             # which is where a waiting event loop takes it (a time.sleep(0) here would cost
-            # a millisecond of wall time per prompt on a virtual machine).
+            # a millisecond of wall time per batch on a virtual machine).
 
-    def _next(self, through_seq: int | None) -> tuple[Prompt, int] | None:
+    def _next_batch(self, through_seq: int | None) -> list[tuple[Prompt, int]]:
+        """The prompts to count together: those waiting, in order, up to BATCH_PROMPTS or
+        BATCH_CHARS (at least one), none of a segment after `through_seq`."""
         self._take_incoming()
         sized = self._sized
-        if not sized or (through_seq is not None and sized[0][0][0] > through_seq):
-            return None
-        return sized.popleft()
+        batch: list[tuple[Prompt, int]] = []
+        chars = 0
+        while sized and len(batch) < BATCH_PROMPTS and (not batch or chars < BATCH_CHARS):
+            if through_seq is not None and sized[0][0][0] > through_seq:
+                break
+            entry = sized.popleft()
+            batch.append(entry)
+            chars += entry[1]
+        return batch
 
     def _take_incoming(self) -> None:
         """Size what the hot path handed over; past the hard limit, let it go uncounted."""
@@ -159,21 +173,44 @@ class Segmenter:
             self._queued_chars += chars
             self._sized.append((prompt, chars))
 
-    def _count(self, prompt: Prompt, cheap: bool) -> None:
-        seq, offset, (event_id, messages, tools, input_tokens, whole) = prompt
+    def _count_batch(self, prompts: list[Prompt], cheap: bool) -> None:
+        """Segments of each prompt, one tokenizer call for the batch (count_prompts), and
+        one write of their counts lines per counts file."""
         started = time.thread_time()
         try:
-            segments = self._segments(messages, tools, input_tokens, whole, cheap)
-            self._write_counts(seq, offset, event_id, segments, cheap)
-        except Exception:  # a prompt we cannot read costs its segments, nothing else
-            self.stats.skipped += 1
-            return
+            planned: list[tuple[Prompt, list[Merged], list[str]]] = []
+            for prompt in prompts:
+                try:
+                    merged, texts = merge_pieces(self._pieces(prompt[2]))
+                except Exception:  # a prompt we cannot read costs its segments, nothing else
+                    self.stats.skipped += 1
+                    continue
+                planned.append((prompt, merged, texts))
+            counts = self._counts([texts for _, _, texts in planned], cheap)
+            by_seq: dict[int, tuple[list[bytes], list[int]]] = {}
+            for (prompt, merged, _), prompt_counts in zip(planned, counts, strict=True):
+                seq, offset, (event_id, _, _, input_tokens, _) = prompt
+                segments = with_counts(merged, prompt_counts)
+                lines, tokens = by_seq.setdefault(seq, ([], []))
+                lines.append(
+                    self._counts_line(offset, event_id, apportion(segments, input_tokens), cheap)
+                )
+                tokens.append(sum(count for _, _, count in segments))
+            for seq, (lines, tokens) in by_seq.items():
+                try:
+                    self._write_counts(seq, b"".join(lines))
+                except OSError:  # the counts file cannot be written: these go uncounted
+                    self.stats.skipped += len(lines)
+                    continue
+                if cheap:
+                    self.stats.estimated += len(lines)
+                else:
+                    self.stats.counted += len(lines)
+                    self.stats.tokens_counted += sum(tokens)
+        except Exception:  # not one prompt's fault: none of the batch was written
+            self.stats.skipped += len(planned)
         finally:
             self._window_cpu += time.thread_time() - started
-        if cheap:
-            self.stats.estimated += 1
-        else:
-            self.stats.counted += 1
 
     def _over_budget(self) -> bool:
         now = time.monotonic()
@@ -181,26 +218,26 @@ class Segmenter:
             self._window_start, self._window_cpu = now, 0.0
         return self._window_cpu >= self._cpu_share or self._queued_chars > self._estimate_above
 
-    def _segments(
-        self, messages: Any, tools: Any, input_tokens: int | None, whole: bool, cheap: bool
-    ) -> list[Segment]:
-        pieces: list[Piece]
+    @staticmethod
+    def _pieces(job: Job) -> list[Piece]:
+        _, messages, tools, _, whole = job
         if whole:
             texts = [m.get("content") for m in messages if isinstance(m, dict)]
-            pieces = [("user", "text", " ".join(t for t in texts if isinstance(t, str)))]
-        else:
-            pieces = split_prompt(messages, tools)
-        counted = count_segments(pieces, estimate_tokens if cheap else self._counter)
-        if not cheap:
-            self.stats.tokens_counted += sum(tokens for _, _, tokens in counted)
-        return apportion(counted, input_tokens)
+            return [("user", "text", " ".join(t for t in texts if isinstance(t, str)))]
+        return split_prompt(messages, tools)
+
+    def _counts(self, texts: list[list[str]], cheap: bool) -> list[list[int]]:
+        if cheap:
+            return [[estimate_tokens(text) for text in prompt] for prompt in texts]
+        if self._counter is not None:
+            return [[self._counter(text) for text in prompt] for prompt in texts]
+        return count_prompts(texts)
 
     # ---- output -----------------------------------------------------------------
 
-    def _write_counts(
-        self, seq: int, offset: int, event_id: str, segments: list[Segment], estimated: bool
-    ) -> None:
-        line = encode_line(
+    @staticmethod
+    def _counts_line(offset: int, event_id: str, segments: list[Segment], estimated: bool) -> bytes:
+        return encode_line(
             {
                 "at": offset,
                 "event_id": event_id,
@@ -208,12 +245,16 @@ class Segmenter:
                 "segments_estimated": estimated,
             }
         )
+
+    def _write_counts(self, seq: int, lines: bytes) -> None:
         if seq != self._counts_seq:
             self._close_counts(None)
             path = self.folder / f"{seq:08d}{COUNTS_SUFFIX}"
             self._counts_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self._counts_seq = seq
-        os.write(self._counts_fd, line)
+        view = memoryview(lines)
+        while view:  # a regular file takes it all at once, short of a full disk
+            view = view[os.write(self._counts_fd, view) :]
 
     def _close_counts(self, through_seq: int | None) -> None:
         """Close the open counts file once its segment is complete (or on a switch)."""

@@ -262,59 +262,88 @@ def measured_tokens(text: str) -> int:
 
 
 def count_texts(texts: list[str]) -> list[int]:
-    """measured_tokens of each text, with one tokenizer call for all that need counting.
+    """measured_tokens of each text, with one tokenizer call for all that need counting."""
+    return count_prompts([texts])[0]
+
+
+def count_prompts(prompts: list[list[str]]) -> list[list[int]]:
+    """count_texts of each prompt's texts, with one tokenizer call for every prompt.
 
     Why one call: each call leaves the GIL and must take it back, and while LiteLLM's event
     loop is busy that waits up to the switch interval (5 ms) and makes the loop hand the
     GIL over: in a loaded proxy the segmenter waited for the GIL longer than it counted
-    (py-spy samples, benchmarks/profile_proxy.py)."""
-    counts = [0] * len(texts)
-    todo: list[tuple[int, int, tuple[int, int] | None]] = []  # (index, length, known key)
-    for index, text in enumerate(texts):
-        key = None
-        if len(text) >= KNOWN_MIN_CHARS:
-            key = (len(text), hash(text))
-            known = _known.get(key)
-            if known is not None:
-                counts[index] = known
-                continue
-        todo.append((index, len(text), key))
-    long_chars = sum(length for _, length, _ in todo if length > WHOLE_CHARS)
-    parts = [
-        texts[index]
-        if length <= WHOLE_CHARS
-        else _samples(texts[index], max(MIN_SAMPLE_CHARS, WHOLE_CHARS * length // long_chars))
-        for index, length, _ in todo
-    ]
-    for (index, length, key), part, tokens in zip(todo, parts, _count_parts(parts), strict=True):
+    (py-spy samples, benchmarks/profile_proxy.py). So the segmenter counts the prompts
+    that came in since it last looked together. Each prompt keeps its own sample budget,
+    and a long text that comes twice in one call (the system prompt of several requests)
+    is counted once."""
+    counts = [[0] * len(texts) for texts in prompts]
+    parts: list[str] = []
+    # Per part: its text's length, its known key, and where its count goes.
+    owners: list[tuple[int, tuple[int, int] | None, list[tuple[int, int]]]] = []
+    pending: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for prompt, texts in enumerate(prompts):
+        todo: list[tuple[int, int, tuple[int, int] | None]] = []  # (index, length, key)
+        for index, text in enumerate(texts):
+            key = None
+            if len(text) >= KNOWN_MIN_CHARS:
+                key = (len(text), hash(text))
+                known = _known.get(key)
+                if known is not None:
+                    counts[prompt][index] = known
+                    continue
+                if key in pending:
+                    pending[key].append((prompt, index))
+                    continue
+            todo.append((index, len(text), key))
+        long_chars = sum(length for _, length, _ in todo if length > WHOLE_CHARS)
+        for index, length, key in todo:
+            text = texts[index]
+            budget = max(MIN_SAMPLE_CHARS, WHOLE_CHARS * length // max(1, long_chars))
+            parts.append(text if length <= WHOLE_CHARS else _samples(text, budget))
+            targets = [(prompt, index)]
+            owners.append((length, key, targets))
+            if key is not None:
+                pending[key] = targets
+    for (length, key, targets), part, tokens in zip(owners, parts, _count_parts(parts), strict=True):
         # A sample stands for its whole text by length (a whole text: scaled by 1).
-        counts[index] = round(tokens * length / len(part)) if part else tokens
+        count = round(tokens * length / len(part)) if part else tokens
+        for prompt, index in targets:
+            counts[prompt][index] = count
         if key is not None:
             if len(_known) >= KNOWN_LIMIT:
                 _known.clear()
-            _known[key] = counts[index]
+            _known[key] = count
     return counts
 
 
 def _count_parts(parts: list[str]) -> list[int]:
     """Exact tokens of each part: one tokenizer call over the parts joined by SEPARATOR,
-    split again where the separator's token id falls (tiktoken's buffer encoder only)."""
+    split again where the separator's token id falls (tiktoken's buffer encoder only). A
+    part holding the separator's text itself is counted alone, as ordinary text."""
     to_buffer = _buffer_encoder() if len(parts) > 1 else None
-    if to_buffer is None or any(SEPARATOR in part for part in parts):
+    if to_buffer is None:
         return [exact_tokens(part) for part in parts]
+    counts = [-1] * len(parts)
+    clean = []
+    for index, part in enumerate(parts):
+        if SEPARATOR in part:
+            counts[index] = exact_tokens(part)
+        else:
+            clean.append(index)
     # The ids are packed uint32s: the separator is found by bytes.find (C speed), at a
     # position that is a whole id (a match across two ids is skipped).
+    if not clean:
+        return counts
     separator = array("I", [_encoding().eot_token]).tobytes()
-    packed = bytes(memoryview(to_buffer(SEPARATOR.join(parts), {SEPARATOR})))
-    counts: list[int] = []
+    packed = bytes(memoryview(to_buffer(SEPARATOR.join(parts[i] for i in clean), {SEPARATOR})))
     start = 0
-    while len(counts) < len(parts) - 1:
+    for index in clean[:-1]:
         end = packed.find(separator, start)
         while end % 4:
             end = packed.find(separator, end + 1)
-        counts.append((end - start) // 4)
+        counts[index] = (end - start) // 4
         start = end + 4
-    counts.append((len(packed) - start) // 4)
+    counts[clean[-1]] = (len(packed) - start) // 4
     return counts
 
 
@@ -338,12 +367,13 @@ def _samples(text: str, chars: int = WHOLE_CHARS) -> str:
     return " ".join(samples)
 
 
-def count_segments(
-    pieces: list[Piece], counter: Callable[[str], int] | None = None
-) -> list[Segment]:
-    """Token counts of the segments: adjacent pieces of the same role and kind are one
-    segment, and their texts are counted together. With no `counter`, every segment's text
-    is measured (measured_tokens) in one tokenizer call (count_texts)."""
+Merged = tuple[str, str, int, bool]
+"""(role, kind, media weight, whether the segment has text to count)"""
+
+
+def merge_pieces(pieces: list[Piece]) -> tuple[list[Merged], list[str]]:
+    """Adjacent pieces of the same role and kind are one segment: the segments, and the
+    text of each segment that has any (its pieces' texts joined), in order."""
     merged: list[tuple[str, str, list[str], int]] = []
     for role, kind, body in pieces:
         if not merged or merged[-1][0] != role or merged[-1][1] != kind:
@@ -353,12 +383,26 @@ def count_segments(
             merged[-1] = (role, kind, texts, merged[-1][3] + body)
         else:
             texts.append(body)
-    joined = ["\n".join(texts) for _, _, texts, _ in merged if texts]
-    counted = iter(count_texts(joined) if counter is None else [counter(t) for t in joined])
+    segments = [(role, kind, weight, bool(texts)) for role, kind, texts, weight in merged]
+    return segments, ["\n".join(texts) for _, _, texts, _ in merged if texts]
+
+
+def with_counts(merged: list[Merged], counts: list[int]) -> list[Segment]:
+    """The segments' token counts: media weights plus their texts' counts, in order."""
+    counted = iter(counts)
     return [
-        (role, kind, weight + (next(counted) if texts else 0))
-        for role, kind, texts, weight in merged
+        (role, kind, weight + (next(counted) if has_text else 0))
+        for role, kind, weight, has_text in merged
     ]
+
+
+def count_segments(
+    pieces: list[Piece], counter: Callable[[str], int] | None = None
+) -> list[Segment]:
+    """Token counts of the segments (merge_pieces). With no `counter`, every segment's text
+    is measured (measured_tokens) in one tokenizer call (count_texts)."""
+    merged, texts = merge_pieces(pieces)
+    return with_counts(merged, count_texts(texts) if counter is None else [counter(t) for t in texts])
 
 
 def apportion(segments: list[Segment], total: int | None) -> list[Segment]:

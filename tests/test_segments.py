@@ -313,3 +313,44 @@ def test_the_long_texts_of_one_prompt_share_one_sample_budget(monkeypatch: Any) 
     assert counts[2] == exact_tokens("a question")
     for text, count in zip(texts[:2], counts, strict=False):
         assert abs(count - exact_tokens(text)) <= exact_tokens(text) * 3 // 100  # within 3 %
+
+
+def test_the_prompts_waiting_are_counted_in_one_call_as_if_they_came_one_by_one(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import llmstats.plugin.segments as segments
+
+    prose = "The quarterly review covers revenue, churn and the roadmap. "
+    system = {"role": "system", "content": "You answer questions about orders. " * 60}
+    prompts = [
+        [system, {"role": "user", "content": prose * 200}],
+        [system, {"role": "user", "content": f"{prose}\n```python\n{CODE}```\n{JSON_TEXT}"}],
+        CRAFTED,
+        [system, {"role": "user", "content": "Where is order 17?"}],
+    ]
+    alone = Segmenter(tmp_path / "alone")
+    alone.folder.mkdir()
+    segments._known.clear()
+    for index, messages in enumerate(prompts):
+        hand_over(alone, f"e{index}", messages, TOOLS, 1_000 + index, offset=index)
+        alone.drain()
+    segments._known.clear()
+    calls: list[int] = []
+    to_buffer = segments._buffer_encoder()
+    assert to_buffer is not None
+    monkeypatch.setattr(
+        segments,
+        "_buffer_encoder",
+        lambda: lambda text, special: calls.append(len(text)) or to_buffer(text, special),
+    )
+    together = Segmenter(tmp_path)
+    for index, messages in enumerate(prompts):
+        hand_over(together, f"e{index}", messages, TOOLS, 1_000 + index, offset=index)
+    unreadable = [{"role": "assistant", "content": "x", "tool_calls": 5}]
+    hand_over(together, "unreadable", unreadable, None, 5, offset=9)
+    together.drain()
+    assert len(calls) == 1
+    assert counted(together)[:4] == counted(alone)
+    # The shared system prompt went to the tokenizer once, not once a prompt.
+    assert sum(calls) < sum(len(m["content"]) for m in prompts[0]) + 2_000 * 4
+    assert together.stats.counted == 4 and together.stats.skipped == 1  # the others are kept
