@@ -43,7 +43,15 @@ from llmstats.analytics.demo_config import CALLBACK, proxy_config
 from llmstats.analytics.litellm_proxy import LiteLLMProxy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_proxy import big_body, cpu_ticks, drive, fake_provider, parquet_rows, wait_count
+from bench_proxy import (
+    big_body,
+    chat_body,
+    cpu_ticks,
+    drive,
+    fake_provider,
+    parquet_rows,
+    wait_count,
+)
 
 CONFIGS = ("none", "llmstats-nosegments", "llmstats")
 
@@ -127,7 +135,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=24)
-    parser.add_argument("--prompt-tokens", type=int, default=20_000)
+    parser.add_argument(
+        "--prompt-tokens", type=int, default=20_000, help="0: the capture benchmark's bodies"
+    )
     parser.add_argument("--py-spy", type=Path, default=None, help="sample into this folder")
     parser.add_argument("--flush-seconds", type=float, default=10.0, help="LLMSTATS_FLUSH_SECONDS")
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
@@ -140,6 +150,8 @@ def main() -> None:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
     def body(index: int) -> bytes:
+        if args.prompt_tokens == 0:  # bench_proxy --mode capture's bodies
+            return json.dumps(chat_body(index)).encode()
         return json.dumps(big_body(index, args.prompt_tokens)).encode()
 
     with tempfile.TemporaryDirectory(prefix="profile-proxy-") as tmp, ExitStack() as stack:
