@@ -36,7 +36,7 @@ IMAGE_WEIGHT = 765
 AUDIO_WEIGHT = 400
 FILE_WEIGHT = 1000
 
-_MARKDOWN = re.compile(r"^(#{1,6} |\s*[-*+] |\s*\d+\. |\|.*\||> )", re.MULTILINE)
+_MARKDOWN = re.compile(r"(#{1,6} |\s*[-*+] |\s*\d+\. |\|.*\||> )")  # at a line's start
 _CODE_LINE = re.compile(
     r"^\s*(def |class |import |from \S+ import |function |const |let |var |public |"
     r"private |#include|package |fn |func |SELECT |INSERT |return\b|if \(|for \(|\}|\{$|.*;\s*$)"
@@ -61,20 +61,21 @@ def _as_text(value: Any) -> str:
 
 
 def _looks_like_json(text: str) -> bool:
-    stripped = text.strip()
-    if not stripped or stripped[0] not in "[{" or stripped[-1] not in "]}":
+    # The ends are looked at without stripping a copy of the whole text; json.loads takes
+    # surrounding whitespace as it is.
+    head, tail = text[:64].lstrip()[:1], text[-64:].rstrip()[-1:]
+    if not head or head not in "[{" or tail not in "]}":
         return False
-    if len(stripped) > JSON_PARSE_LIMIT:
+    if len(text) > JSON_PARSE_LIMIT:
         return True  # bracketed at both ends and too long to parse cheaply
     try:
-        json.loads(stripped)
+        json.loads(text)
     except ValueError:
         return False
     return True
 
 
-def _looks_like_code(sample: str) -> bool:
-    lines = [line for line in sample.splitlines() if line.strip()]
+def _looks_like_code(lines: list[str]) -> bool:
     if len(lines) < 3:
         return False
     return sum(1 for line in lines if _CODE_LINE.match(line)) >= 0.4 * len(lines)
@@ -83,10 +84,11 @@ def _looks_like_code(sample: str) -> bool:
 def text_kind(text: str) -> str:
     if _looks_like_json(text):
         return "json"
-    sample = text[:SAMPLE_CHARS]
-    if _looks_like_code(sample):
+    # Line by line, anchored: a MULTILINE search would try every position of the sample.
+    lines = [line for line in text[:SAMPLE_CHARS].splitlines() if line.strip()]
+    if _looks_like_code(lines):
         return "code"
-    if len(_MARKDOWN.findall(sample)) >= 2:
+    if sum(1 for line in lines if _MARKDOWN.match(line)) >= 2:
         return "markdown"
     return "text"
 
@@ -97,27 +99,45 @@ def _fences(text: str) -> Iterator[tuple[int, int]]:
     str.find, not that regex: its lazy `.*?` steps through the text one character at a
     time, holding the GIL, several times slower on a long prompt."""
     position = 0
-    while (start := text.find("```", position)) >= 0:
+    while (start := _find_fence(text, position)) >= 0:
         newline = text.find("\n", start + 3)
         if newline < 0:
             return  # no line after any later ``` either
-        close = text.find("```", newline + 1)
+        close = _find_fence(text, newline + 1)
         end = len(text) if close < 0 else close + 3
         yield start, end
         position = end
 
 
+def _find_fence(text: str, position: int) -> int:
+    """text.find("```", position), by way of single backticks: CPython finds one character
+    with memchr, 70 times faster than three through a 50 KB text without any."""
+    while (tick := text.find("`", position)) >= 0:
+        if text.startswith("```", tick):
+            return tick
+        position = tick + 1
+    return -1
+
+
 def split_text(role: str, text: str) -> Iterator[Piece]:
-    """Fenced code blocks are code; what lies between them is classified on its own."""
+    """Fenced code blocks are code (blocks with only whitespace between them one piece);
+    what lies between them is classified on its own."""
     position = 0
+    code_from = -1  # where the run of fenced blocks that ends at `position` starts
     for start, end in _fences(text):
         before = text[position:start]
-        if before.strip():
+        if before and not before.isspace():
+            if code_from >= 0:
+                yield (role, "code", text[code_from:position])
             yield (role, text_kind(before), before)
-        yield (role, "code", text[start:end])
+            code_from = start
+        elif code_from < 0:
+            code_from = start
         position = end
-    rest = text[position:]
-    if rest.strip():
+    if code_from >= 0:
+        yield (role, "code", text[code_from:position])
+    rest = text[position:] if position else text
+    if rest and not rest.isspace():
         yield (role, text_kind(rest), rest)
 
 

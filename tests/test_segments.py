@@ -20,6 +20,7 @@ from llmstats.plugin.segments import (
     exact_tokens,
     measured_tokens,
     split_prompt,
+    split_text,
     text_kind,
 )
 
@@ -79,6 +80,21 @@ def test_text_kinds() -> None:
     assert text_kind(MARKDOWN) == "markdown"
     assert text_kind("Please summarise the meeting notes; keep it short.") == "text"
     assert text_kind("{not json") == "text"
+    assert text_kind(f"  \n{JSON_TEXT}\n\n") == "json"
+    assert text_kind("Totals: 3 rows | 2 columns | done") == "text"  # one table-like line
+
+
+def test_fenced_blocks_with_only_whitespace_between_are_one_code_piece() -> None:
+    first, second, third = "```py\na = 1\n```", "```js\nlet b = `x`\n```", "```\nc\n```"
+    text = f"{first}\n\n{second}\nThen some words.\n{third}\n"
+    assert list(split_text("user", text)) == [
+        ("user", "code", f"{first}\n\n{second}"),
+        ("user", "text", "\nThen some words.\n"),
+        ("user", "code", third),
+    ]
+    assert list(split_text("user", "no fence, one `tick` and ``two``")) == [
+        ("user", "text", "no fence, one `tick` and ``two``")
+    ]
 
 
 def test_adjacent_pieces_of_one_role_and_kind_are_counted_as_one_text() -> None:
