@@ -26,7 +26,11 @@ Set-up, all on 127.0.0.1:
   once a minute, so a round pays for one conversion, as a proxy does; shorter rounds would
   charge llmstats' per-round child process to fewer requests than a proxy does).
 
-Every proxy gets a warm-up before the first round. After each llmstats round the benchmark
+Every proxy gets a warm-up before the first round, and `--round-warmup` unmeasured requests
+before each round: this machine's kernel pages out file pages (the interpreter's and the
+libraries' code among them) that went unused for a minute (DAMON), and a proxy waits minutes
+between its rounds, so without it the first seconds of a round run on cold code, for
+whichever configuration happens to come next. After each llmstats round the benchmark
 waits (bounded) until the Parquet files hold exactly one row per request sent so far; after
 each s3_v2 round until the bucket holds one object per request. A round whose rows or
 objects do not arrive is reported as void.
@@ -275,7 +279,9 @@ def big_body(index: int, tokens: int) -> dict[str, Any]:
     number = index * 7919
     while size < chars * 6 // 10:
         number = (number * 1103515245 + 12345) % 2**31
-        sentence = f"In week {number % 53}, {PHRASES[number % len(PHRASES)]} ({number % 997} cases). "
+        sentence = (
+            f"In week {number % 53}, {PHRASES[number % len(PHRASES)]} ({number % 997} cases). "
+        )
         sentences.append(sentence)
         size += len(sentence)
     code = CODE.replace("order.delay", f"order.delay_{index}") * (chars // 10 // len(CODE))
@@ -453,6 +459,9 @@ def main() -> None:
         "one conversion, as a proxy pays one a minute",
     )
     parser.add_argument("--warmup", type=int, default=300, help="requests per proxy before round 1")
+    parser.add_argument(
+        "--round-warmup", type=int, default=150, help="unmeasured requests before each round"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
@@ -465,6 +474,7 @@ def main() -> None:
     def body(index: int) -> bytes:
         content = big_body(index, args.prompt_tokens) if segments_mode else chat_body(index)
         return json.dumps(content).encode()
+
     flush_seconds = Settings.flush_seconds  # the default the llmstats proxies run with
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
@@ -542,6 +552,9 @@ def main() -> None:
                 proxy = proxies[config]
                 assert proxy.process is not None
                 pid = proxy.process.pid
+                if args.round_warmup:
+                    warm = run_round(proxy.url, config, args, body, sent[config], args.round_warmup)
+                    sent[config] += warm.sent
                 cpu_before = cpu_seconds(pid)
                 result = run_round(proxy.url, config, args, body, sent[config], requests)
                 sent[config] += result.sent
