@@ -47,6 +47,7 @@ idle CPU rate over that wait, measured at the start. The load average is printed
 start and at the end: a run under load is not a figure of record.
 
     .venv/bin/python benchmarks/bench_proxy.py [--mode capture|segments] [--rounds 6]
+        [--configs none,llmstats]
         [--round-seconds 60] [--requests N] [--concurrency 24] [--prompt-tokens 20000]
 """
 
@@ -464,10 +465,18 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--configs", default=None, help="a subset of the mode's configurations (the peer kept)"
+    )
     args = parser.parse_args()
     segments_mode = args.mode == "segments"
     configs = SEGMENT_CONFIGS if segments_mode else CAPTURE_CONFIGS
     peer = "llmstats-nosegments" if segments_mode else "none"
+    if args.configs:
+        chosen = set(args.configs.split(",")) | {peer}
+        if chosen - set(configs):
+            parser.error(f"--configs: {args.mode} mode has {', '.join(configs)}")
+        configs = tuple(c for c in configs if c in chosen)
     goal = 0.95 if segments_mode else 0.97
     requests = args.requests
 
