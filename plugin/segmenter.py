@@ -3,10 +3,17 @@
 The hot path hands over references only: the spool appends `(seq, offset, prompt)` to
 `incoming` in the same locked step as the event's line (a deque append, no wake-up call:
 waking a thread costs the caller a system call). This thread looks every POLL_SECONDS
-(backing off to IDLE_POLL_SECONDS while nothing comes), counts tokens
-(segments.count_texts), writes each event's counts as one line of the spool folder's
-`NNNNNNNN.counts` file (role, kind and numbers only) and lets the prompt go. The converter
-joins those lines to the events of segment N by line offset, so no count waits in memory.
+(backing off to IDLE_POLL_SECONDS while nothing comes), counts the prompts that came in
+meanwhile together (segments.count_prompts), writes each event's counts as one line of the
+spool folder's `NNNNNNNN.counts` file (role, kind and numbers only) and lets the prompts
+go. The converter joins those lines to the events of segment N by line offset, so no count
+waits in memory; the writer drains what a closed segment still has queued itself.
+
+Why so seldom: every call that lets go of the GIL (the poll's wait, the tokenizer, the
+write) has to take it back from LiteLLM's busy event loop, and on a virtual machine that
+hand-over, not the counting, was most of the thread's CPU in a loaded proxy (py-spy
+samples in the wait, the write and the tokenizer call, benchmarks/profile_proxy.py). Counts
+are only needed when the segment is converted, a minute later.
 
 Under load it degrades, never blocks: past a CPU share per second or a backlog of
 characters it estimates by characters (`segments_estimated`), and past a hard backlog, or
@@ -38,8 +45,8 @@ from .segments import (
 from .spool import COUNTS_SUFFIX, Prompt
 from .spool_line import encode_line
 
-POLL_SECONDS = 0.05
-IDLE_POLL_SECONDS = 0.2  # backed off to while nothing comes: an idle proxy's wake-ups cost
+POLL_SECONDS = 0.25
+IDLE_POLL_SECONDS = 1.0  # backed off to while nothing comes: an idle proxy's wake-ups cost
 MAX_INCOMING = 2_000  # prompts handed over and not looked at yet; beyond it, skipped
 MAX_QUEUED_CHARS = 64 << 20  # hard limit: beyond it, calls are skipped
 ESTIMATE_ABOVE_CHARS = 8 << 20  # soft limit: beyond it, counts are estimated
