@@ -7,10 +7,11 @@ core. Three ways, through the segmenter as it runs (splitting, kinds, apportioni
 counts file included):
 - whole: every segment's text through the tokenizer;
 - measured (what the segmenter does): whole up to 2,000 characters, evenly spaced samples
-  beyond, the long texts of one prompt sharing one budget, in one tokenizer call a prompt
-  (segments.count_texts), with the largest share difference to `whole`; every text as if
-  never seen (the segmenter keeps counts of long texts it saw lately, which would make
-  repeated prompts nearly free: printed apart as "measured, seen before");
+  beyond, the long texts of one prompt sharing one budget, the prompts of a batch in one
+  tokenizer call (segments.count_prompts), with the largest share difference to `whole`;
+  every text as if never seen (the segmenter keeps counts of long texts it saw lately,
+  which would make repeated prompts nearly free: printed apart as "measured, seen
+  before");
 - estimate: four characters a token, the fallback under load.
 
     .venv/bin/python benchmarks/bench_segments.py [--jobs 3000] [--repeats 5]

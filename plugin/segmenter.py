@@ -88,7 +88,7 @@ class Segmenter:
     def __init__(
         self,
         folder: Path,
-        counter: Callable[[str], int] | None = None,  # None: count_texts, one call a prompt
+        counter: Callable[[str], int] | None = None,  # None: count_prompts, one call a batch
         cpu_share: float = CPU_SHARE,
         estimate_above_chars: int = ESTIMATE_ABOVE_CHARS,
         max_queued_chars: int = MAX_QUEUED_CHARS,

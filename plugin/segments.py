@@ -262,7 +262,7 @@ MIN_SAMPLE_CHARS = 400
 KNOWN_MIN_CHARS = 1_000
 KNOWN_LIMIT = 4_096
 _known: dict[tuple[int, int], int] = {}
-# Between the texts of one batch (see count_texts): a special token, which the tokenizer
+# Between the texts of one batch (see count_prompts): a special token, which the tokenizer
 # never merges with its neighbours, so each text's tokens are exactly its own.
 SEPARATOR = "<|endoftext|>"
 
