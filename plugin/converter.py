@@ -313,8 +313,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # pyarrow does not need NumPy (it is not among its requirements) but imports it when it
-    # is installed: a fifth of the ~0.36 s of CPU a round's start-up costs, once a minute in
-    # a busy proxy's process group. Nothing a round does converts to or from NumPy.
+    # is installed, and a round pays for its imports every time (a start-up of ~0.24 s of
+    # CPU without NumPy, benchmarks/bench_converter_round.py). Nothing a round does converts
+    # to or from NumPy.
     sys.modules.setdefault("numpy", None)  # type: ignore[arg-type]
     import pyarrow as pa
 

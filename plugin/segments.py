@@ -111,7 +111,7 @@ def _fences(text: str) -> Iterator[tuple[int, int]]:
 
 def _find_fence(text: str, position: int) -> int:
     """text.find("```", position), by way of single backticks: CPython finds one character
-    with memchr, 70 times faster than three through a 50 KB text without any."""
+    with memchr, many times faster than three through a long text without any."""
     while (tick := text.find("`", position)) >= 0:
         if text.startswith("```", tick):
             return tick
