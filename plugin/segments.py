@@ -318,8 +318,9 @@ def count_prompts(prompts: list[list[str]]) -> list[list[int]]:
         long_chars = sum(length for _, length, _ in todo if length > WHOLE_CHARS)
         for index, length, key in todo:
             text = texts[index]
-            budget = max(MIN_SAMPLE_CHARS, WHOLE_CHARS * length // max(1, long_chars))
-            parts.append(text if length <= WHOLE_CHARS else _samples(text, budget))
+            if length > WHOLE_CHARS:
+                text = _samples(text, max(MIN_SAMPLE_CHARS, WHOLE_CHARS * length // long_chars))
+            parts.append(text)
             targets = [(prompt, index)]
             owners.append((length, key, targets))
             if key is not None:

@@ -280,6 +280,21 @@ def test_fenced_blocks_are_found_where_the_fence_pattern_finds_them(text: str) -
     assert list(_fences(text)) == [match.span() for match in pattern.finditer(text)]
 
 
+def tokenizer_calls(monkeypatch: Any) -> list[int]:
+    """The length of each text the batched tokenizer call is handed from now on."""
+    import llmstats.plugin.segments as segments
+
+    calls: list[int] = []
+    to_buffer = segments._buffer_encoder()
+    assert to_buffer is not None  # the bundled tiktoken encoding
+    monkeypatch.setattr(
+        segments,
+        "_buffer_encoder",
+        lambda: lambda text, special: calls.append(len(text)) or to_buffer(text, special),
+    )
+    return calls
+
+
 def test_one_tokenizer_call_counts_every_text_as_if_alone(monkeypatch: Any) -> None:
     import llmstats.plugin.segments as segments
 
@@ -297,14 +312,7 @@ def test_one_tokenizer_call_counts_every_text_as_if_alone(monkeypatch: Any) -> N
         segments._known.clear()
         alone.append(measured_tokens(text))
     segments._known.clear()
-    calls: list[int] = []
-    to_buffer = segments._buffer_encoder()
-    assert to_buffer is not None  # the bundled tiktoken encoding
-    monkeypatch.setattr(
-        segments,
-        "_buffer_encoder",
-        lambda: lambda text, special: calls.append(len(text)) or to_buffer(text, special),
-    )
+    calls = tokenizer_calls(monkeypatch)
     assert segments.count_texts(texts) == alone
     assert len(calls) == 1
     # A text holding the separator itself is counted as ordinary text, text by text.
@@ -351,14 +359,7 @@ def test_the_prompts_waiting_are_counted_in_one_call_as_if_they_came_one_by_one(
         hand_over(alone, f"e{index}", messages, TOOLS, 1_000 + index, offset=index)
         alone.drain()
     segments._known.clear()
-    calls: list[int] = []
-    to_buffer = segments._buffer_encoder()
-    assert to_buffer is not None
-    monkeypatch.setattr(
-        segments,
-        "_buffer_encoder",
-        lambda: lambda text, special: calls.append(len(text)) or to_buffer(text, special),
-    )
+    calls = tokenizer_calls(monkeypatch)
     together = Segmenter(tmp_path)
     for index, messages in enumerate(prompts):
         hand_over(together, f"e{index}", messages, TOOLS, 1_000 + index, offset=index)
