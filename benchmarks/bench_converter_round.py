@@ -22,7 +22,6 @@ import argparse
 import platform
 import statistics
 import tempfile
-import time
 
 from bench_writer import distinct_calls
 
@@ -49,7 +48,6 @@ def round_cpu(first: list[tuple[dict, object]], calls: list[tuple[dict, object]]
         assert writer.flush(120)
         for kwargs, response in calls:
             logger.log_success_event(kwargs, response, None, None)
-        time.sleep(0.2)  # let the segmenter count them first, as in a proxy
         before = children_cpu()
         assert writer.flush(120)
         spent = children_cpu() - before
