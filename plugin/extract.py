@@ -164,6 +164,10 @@ def _host_of(url: object) -> str | None:
 def _first_count(first: object, second: object) -> int | None:
     """The first positive count; 0 if a field said 0; None if none was reported. The same
     number can sit in two places depending on the provider, one of them left at 0."""
+    if type(first) is int and 0 < first <= _INT64_MAX:
+        return first
+    if first is None and second is None:
+        return None
     a, b = _int(first), _int(second)
     if a is not None and a > 0:
         return a
@@ -177,14 +181,27 @@ def _cache_tokens(
 ) -> tuple[int | None, int | None, int | None]:
     """(cache_read, cache_write, cache_write_1h) from LiteLLM's normalised usage and its
     `prompt_tokens_details`."""
-    read = _first_count(_get(usage, "cache_read_input_tokens"), _get(details, "cached_tokens"))
-    write = _first_count(
-        _get(usage, "cache_creation_input_tokens"), _get(details, "cache_creation_tokens")
-    )
+    if type(usage) is dict and (details is None or type(details) is dict):
+        # The standard logging payload's usage is a plain dict: read it directly.
+        fields = details or _EMPTY
+        read = _first_count(usage.get("cache_read_input_tokens"), fields.get("cached_tokens"))
+        write = _first_count(
+            usage.get("cache_creation_input_tokens"), fields.get("cache_creation_tokens")
+        )
+        creation = fields.get("cache_creation_token_details") or usage.get(
+            "cache_creation_token_details"
+        )
+    else:
+        read = _first_count(
+            _get(usage, "cache_read_input_tokens"), _get(details, "cached_tokens")
+        )
+        write = _first_count(
+            _get(usage, "cache_creation_input_tokens"), _get(details, "cache_creation_tokens")
+        )
+        creation = _get(details, "cache_creation_token_details") or _get(
+            usage, "cache_creation_token_details"
+        )
     write_1h = None
-    creation = _get(details, "cache_creation_token_details") or _get(
-        usage, "cache_creation_token_details"
-    )
     if creation is not None:
         write_1h = _int(_get(creation, "ephemeral_1h_input_tokens"))
     return read, write, write_1h
@@ -414,7 +431,11 @@ def extract_event(
     if status == "failure":
         row.update(_error_fields(payload, kwargs))
     elif response is not None:
-        _add_response_counts(row, call_type, response, privacy)
+        try:
+            _add_response_counts(row, call_type, response, privacy)
+        except (TypeError, ValueError):
+            # A malformed response (`choices: true`) loses its counts, not the event.
+            pass
     if privacy != "minimal":
         # The proxy resolves the end user into the payload; the SDK leaves it in the
         # OpenAI `user` parameter.

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.convert import segment_tables
-from llmstats.plugin.extract import extract_event
+from llmstats.plugin.extract import _cache_tokens, extract_event
 from llmstats.plugin.identity import Hasher
 from llmstats.plugin.litellm_logger import LLMStatsLogger
 from llmstats.plugin.spool_line import encode_line
@@ -99,6 +99,8 @@ hasher = Hasher(b"fuzz")
     privacy=st.sampled_from(["minimal", "standard", "full"]),
     response=json_value,
 )
+# Found by this test: a response whose list field is not a list lost the whole event.
+@example(payload=REALISTIC, status="success", privacy="standard", response={"choices": True})
 def test_accepted_rows_always_convert_to_exactly_one_row(
     payload: dict[str, Any], status: str, privacy: str, response: Any
 ) -> None:
@@ -143,3 +145,38 @@ def test_the_callback_never_raises(kwargs: Any, response: Any) -> None:
     logger.log_failure_event(kwargs, response, None, None)
     asyncio.run(logger.async_log_success_event(kwargs, response, None, None))
     asyncio.run(logger.async_log_failure_event(kwargs, response, None, None))
+
+
+class _Fields:
+    """A usage object as LiteLLM's pydantic models present it: attributes, not keys."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.__dict__.update(fields)
+
+
+# Every field present (an absent one reads as None on both paths), mostly small counts:
+# the cases that matter are two positive counts that disagree, and zeros beside them.
+_count = st.one_of(
+    st.integers(min_value=-2, max_value=2**64), st.none(), st.floats(), st.text(max_size=2)
+)
+_cache_fields = st.fixed_dictionaries(
+    {
+        "cache_read_input_tokens": _count,
+        "cache_creation_input_tokens": _count,
+        "cached_tokens": _count,
+        "cache_creation_tokens": _count,
+        "cache_creation_token_details": st.one_of(
+            st.none(), st.fixed_dictionaries({"ephemeral_1h_input_tokens": _count})
+        ),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(usage=_cache_fields, details=st.one_of(st.none(), _cache_fields))
+def test_cache_tokens_read_alike_from_dicts_and_objects(
+    usage: dict[str, Any], details: dict[str, Any] | None
+) -> None:
+    """The payload's dict usage takes a shortcut; it must count what the object path counts."""
+    as_objects = _cache_tokens(_Fields(usage), None if details is None else _Fields(details))
+    assert _cache_tokens(usage, details) == as_objects
