@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 Row = dict[str, Any]
@@ -181,26 +182,19 @@ def _cache_tokens(
 ) -> tuple[int | None, int | None, int | None]:
     """(cache_read, cache_write, cache_write_1h) from LiteLLM's normalised usage and its
     `prompt_tokens_details`."""
+    # The standard logging payload's usage is a plain dict: read it with its own `get`;
+    # usage objects (the response marker's) through `_get`.
     if type(usage) is dict and (details is None or type(details) is dict):
-        # The standard logging payload's usage is a plain dict: read it directly.
-        fields = details or _EMPTY
-        read = _first_count(usage.get("cache_read_input_tokens"), fields.get("cached_tokens"))
-        write = _first_count(
-            usage.get("cache_creation_input_tokens"), fields.get("cache_creation_tokens")
-        )
-        creation = fields.get("cache_creation_token_details") or usage.get(
-            "cache_creation_token_details"
-        )
+        from_usage, from_details = usage.get, (details or _EMPTY).get
     else:
-        read = _first_count(
-            _get(usage, "cache_read_input_tokens"), _get(details, "cached_tokens")
-        )
-        write = _first_count(
-            _get(usage, "cache_creation_input_tokens"), _get(details, "cache_creation_tokens")
-        )
-        creation = _get(details, "cache_creation_token_details") or _get(
-            usage, "cache_creation_token_details"
-        )
+        from_usage, from_details = partial(_get, usage), partial(_get, details)
+    read = _first_count(from_usage("cache_read_input_tokens"), from_details("cached_tokens"))
+    write = _first_count(
+        from_usage("cache_creation_input_tokens"), from_details("cache_creation_tokens")
+    )
+    creation = from_details("cache_creation_token_details") or from_usage(
+        "cache_creation_token_details"
+    )
     write_1h = None
     if creation is not None:
         write_1h = _int(_get(creation, "ephemeral_1h_input_tokens"))
