@@ -5,7 +5,7 @@ for the GIL exactly as in the proxy). Goal (issue 4): the same with the segmente
 counting every prompt. The coroutine is driven with `send(None)`, which is what the event
 loop does, without counting the loop's own scheduling.
 
-Three configurations, interleaved: calls back to back (the writer alone keeps up with any
+Three configurations, interleaved, each repeat in a fresh process: calls back to back (the writer alone keeps up with any
 rate), and paced at --rate with segments off and on. Pacing matters once the segmenter
 runs: it does real CPU work per prompt, and a burst of 30,000 calls a second would measure
 two threads fighting for one core rather than what a proxy's event loop sees.
@@ -23,7 +23,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import argparse
 import gc
+import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -83,32 +86,50 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def run_configurations(args: argparse.Namespace) -> dict[str, tuple[float, float, float]]:
+    """One run of each configuration, back to back: (median, p99, p99.9) µs for each."""
+    configurations = {
+        "burst, segments off": (args.events, False, None),
+        f"{args.rate:g}/s, segments off": (args.paced_events, False, args.rate),
+        f"{args.rate:g}/s, segments on": (args.paced_events, True, args.rate),
+    }
+    results = {}
+    for name, (events, segments, rate) in configurations.items():
+        with tempfile.TemporaryDirectory() as data_dir:
+            timings = run_once(events, data_dir, segments, rate)
+        results[name] = (
+            statistics.median(timings),
+            percentile(timings, 0.99),
+            percentile(timings, 0.999),
+        )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=50_000, help="events per burst run")
     parser.add_argument("--paced-events", type=int, default=10_000, help="events per paced run")
     parser.add_argument("--rate", type=float, default=1000.0, help="paced runs: events/s")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    # Interleaved, so a noisy neighbour hits every configuration alike.
-    configurations = {
-        "burst, segments off": (args.events, False, None),
-        f"{args.rate:g}/s, segments off": (args.paced_events, False, args.rate),
-        f"{args.rate:g}/s, segments on": (args.paced_events, True, args.rate),
-    }
-    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in configurations}
+    if args.child:
+        print(json.dumps(run_configurations(args)))
+        return
+    # Each repeat is a process of its own: one process's memory layout (and hash seed) can
+    # make every call in it 1.5x slower or faster than in the next, so repeats within one
+    # process would sample that luck once. The configurations are interleaved within each
+    # process, so a noisy neighbour hits all of them alike.
+    child = [sys.executable, __file__, "--child", "--events", str(args.events),
+             "--paced-events", str(args.paced_events), "--rate", str(args.rate)]  # fmt: skip
+    results: dict[str, list[tuple[float, float, float]]] = {}
     for _ in range(args.repeats):
-        for name, (events, segments, rate) in configurations.items():
-            with tempfile.TemporaryDirectory() as data_dir:
-                timings = run_once(events, data_dir, segments, rate)
-            results[name].append(
-                (
-                    statistics.median(timings),
-                    percentile(timings, 0.99),
-                    percentile(timings, 0.999),
-                )
-            )
-    print(f"hot path, medians over {args.repeats} interleaved runs (min-max of the runs):")
+        done = subprocess.run(child, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(done.stderr)
+        for name, figures in json.loads(done.stdout.splitlines()[-1]).items():
+            results.setdefault(name, []).append(tuple(figures))
+    print(f"hot path, medians over {args.repeats} runs, one process each (min-max of the runs):")
     for name, runs in results.items():
         median, p99, p999 = (statistics.median(r[i] for r in runs) for i in range(3))
         spread = [f"{min(r[i] for r in runs):.1f}-{max(r[i] for r in runs):.1f}" for i in range(2)]

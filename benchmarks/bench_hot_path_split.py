@@ -1,0 +1,113 @@
+"""Where the hot path's time goes: the callback and parts of it, timed call by call in turn.
+
+Each event goes to one of the variants below in rotation, on a freshly copied recorded
+payload (as in `bench_hot_path.py`, so the CPU caches are as cold as after LiteLLM built
+it), so every variant sees the same machine at the same moment; the differences between
+their medians are what each part costs. Each repeat is a process of its own (see
+bench_hot_path.py for why).
+
+    .venv/bin/python benchmarks/bench_hot_path_split.py [--events 60000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports LiteLLM: use the price map it ships, never download one.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from llmstats.plugin.config import load_settings
+from llmstats.plugin.extract import _METADATA_FIELDS, _PAYLOAD_FIELDS, extract_event
+from llmstats.plugin.litellm_logger import LLMStatsLogger
+
+from payloads import fresh_call, load_records
+
+Variant = Callable[[dict[str, Any], Any], object]
+
+
+def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
+    hasher = logger._hasher
+
+    def callback(kwargs: dict[str, Any], response: Any) -> object:
+        return logger._capture(kwargs, response, "success")
+
+    def extraction(kwargs: dict[str, Any], response: Any) -> object:
+        return extract_event(kwargs, response, status="success", privacy="standard",
+                             hash_id=hasher)  # fmt: skip
+
+    def without_response(kwargs: dict[str, Any], response: Any) -> object:
+        return extract_event(kwargs, None, status="success", privacy="standard",
+                             hash_id=hasher)  # fmt: skip
+
+    def without_identity(kwargs: dict[str, Any], response: Any) -> object:
+        return extract_event(kwargs, response, status="success", privacy="minimal",
+                             hash_id=hasher)  # fmt: skip
+
+    def field_reads(kwargs: dict[str, Any], response: Any) -> object:
+        payload = kwargs["standard_logging_object"]
+        values = tuple(map(payload.get, _PAYLOAD_FIELDS))
+        return tuple(map(values[_PAYLOAD_FIELDS.index("metadata")].get, _METADATA_FIELDS))
+
+    return {
+        "callback (extraction, dedupe, encode, spool)": callback,
+        "extraction": extraction,
+        "extraction, response not read": without_response,
+        "extraction, privacy=minimal": without_identity,
+        "the allow-listed reads alone": field_reads,
+    }
+
+
+def run_child(events: int) -> dict[str, float]:
+    records = load_records()
+    with tempfile.TemporaryDirectory() as data_dir:
+        logger = LLMStatsLogger(load_settings(data_dir=data_dir, segments=False))
+        assert logger.writer is not None
+        chosen = list(variants(logger).items())
+        timings: dict[str, list[float]] = {name: [] for name, _ in chosen}
+        clock = time.perf_counter_ns
+        for index in range(events):
+            name, variant = chosen[index % len(chosen)]
+            kwargs, response = fresh_call(records[(index // len(chosen)) % len(records)])
+            start = clock()
+            variant(kwargs, response)
+            timings[name].append((clock() - start) / 1000.0)
+        assert logger.errors == 0, "the callback raised during the benchmark"
+        assert logger.flush(60)
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=60_000, help="calls per process, all variants")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_child(args.events)))
+        return
+    runs: dict[str, list[float]] = {}
+    for _ in range(args.repeats):
+        child = [sys.executable, __file__, "--child", "--events", str(args.events)]
+        done = subprocess.run(child, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(done.stderr)
+        for name, median in json.loads(done.stdout.splitlines()[-1]).items():
+            runs.setdefault(name, []).append(median)
+    print(f"per call, median of {args.repeats} processes' medians (min-max):")
+    for name, medians in runs.items():
+        print(f"  {name:<46} {statistics.median(medians):6.1f} µs "
+              f"({min(medians):.1f}-{max(medians):.1f})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
