@@ -1,10 +1,10 @@
 """Where the hot path's time goes: the callback and parts of it, timed call by call in turn.
 
-Each event goes to one of the variants below in rotation, on a freshly copied recorded
-payload (as in `bench_hot_path.py`, so the CPU caches are as cold as after LiteLLM built
-it), so every variant sees the same machine at the same moment; the differences between
-their medians are what each part costs. Each repeat is a process of its own (see
-bench_hot_path.py for why).
+Each call goes to one of the variants below, in rounds that run every variant once in a
+shuffled order, on a freshly copied recorded payload (as in `bench_hot_path.py`, so the
+CPU caches are as cold as after LiteLLM built it): every variant sees the same machine at
+the same moment, and the differences between their medians are what each part costs.
+Each repeat is a process of its own (see bench_hot_path.py for why).
 
     .venv/bin/python benchmarks/bench_hot_path_split.py [--events 60000] [--repeats 3]
 """
@@ -18,6 +18,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import argparse
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -28,11 +29,19 @@ from typing import Any
 
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.extract import _METADATA_FIELDS, _PAYLOAD_FIELDS, extract_event
-from llmstats.plugin.litellm_logger import LLMStatsLogger
+from llmstats.plugin.litellm_logger import RECENT_IDS, LLMStatsLogger
 
 from payloads import fresh_call, load_records
 
 Variant = Callable[[dict[str, Any], Any], object]
+
+
+def steady(logger: LLMStatsLogger) -> LLMStatsLogger:
+    """The duplicate tables filled, as after a long run."""
+    for index in range(2 * RECENT_IDS):
+        logger._recent.add(f"earlier-event-{index}")
+        logger._succeeded_calls.remember(f"earlier-call-{index}")
+    return logger
 
 
 def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
@@ -40,6 +49,7 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
 
     def callback(kwargs: dict[str, Any], response: Any) -> object:
         return logger._capture(kwargs, response, "success")
+
 
     def extraction(kwargs: dict[str, Any], response: Any) -> object:
         return extract_event(kwargs, response, status="success", privacy="standard",
@@ -70,17 +80,23 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
 def run_child(events: int) -> dict[str, float]:
     records = load_records()
     with tempfile.TemporaryDirectory() as data_dir:
-        logger = LLMStatsLogger(load_settings(data_dir=data_dir, segments=False))
+        logger = steady(LLMStatsLogger(load_settings(data_dir=data_dir, segments=False)))
         assert logger.writer is not None
         chosen = list(variants(logger).items())
         timings: dict[str, list[float]] = {name: [] for name, _ in chosen}
         clock = time.perf_counter_ns
-        for index in range(events):
-            name, variant = chosen[index % len(chosen)]
-            kwargs, response = fresh_call(records[(index // len(chosen)) % len(records)])
-            start = clock()
-            variant(kwargs, response)
-            timings[name].append((clock() - start) / 1000.0)
+        # Each round runs every variant once, in a shuffled order: a variant that follows
+        # another finds the code they share warm in the CPU's caches, so a fixed order
+        # would favour whichever variant comes after its closest relative.
+        shuffle = random.Random(0).shuffle
+        for first in range(0, events, len(chosen)):
+            shuffle(chosen)
+            for index, (name, variant) in enumerate(chosen, first):
+                # A different recording each call (6 variants, 23 recordings).
+                kwargs, response = fresh_call(records[index % len(records)])
+                start = clock()
+                variant(kwargs, response)
+                timings[name].append((clock() - start) / 1000.0)
         assert logger.errors == 0, "the callback raised during the benchmark"
         assert logger.flush(60)
     return {name: statistics.median(values) for name, values in timings.items()}
