@@ -50,7 +50,6 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
     def callback(kwargs: dict[str, Any], response: Any) -> object:
         return logger._capture(kwargs, response, "success")
 
-
     def extraction(kwargs: dict[str, Any], response: Any) -> object:
         return extract_event(kwargs, response, status="success", privacy="standard",
                              hash_id=hasher)  # fmt: skip
@@ -92,7 +91,7 @@ def run_child(events: int) -> dict[str, float]:
         for first in range(0, events, len(chosen)):
             shuffle(chosen)
             for index, (name, variant) in enumerate(chosen, first):
-                # A different recording each call (6 variants, 23 recordings).
+                # A different recording each call (5 variants, 23 recordings).
                 kwargs, response = fresh_call(records[index % len(records)])
                 start = clock()
                 variant(kwargs, response)
