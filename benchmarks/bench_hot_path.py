@@ -5,8 +5,8 @@ for the GIL exactly as in the proxy). Goal (issue 4): the same with the segmente
 counting every prompt. The coroutine is driven with `send(None)`, which is what the event
 loop does, without counting the loop's own scheduling.
 
-Three configurations, interleaved, each repeat in a fresh process: calls back to back (the writer alone keeps up with any
-rate), and paced at --rate with segments off and on. Pacing matters once the segmenter
+Three configurations, interleaved, each repeat in a fresh process: calls back to back (the
+writer alone keeps up with any rate), and paced at --rate with segments off and on. Pacing matters once the segmenter
 runs: it does real CPU work per prompt, and a burst of 30,000 calls a second would measure
 two threads fighting for one core rather than what a proxy's event loop sees.
 
@@ -25,8 +25,6 @@ import argparse
 import gc
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -34,6 +32,7 @@ from llmstats.plugin.config import load_settings
 from llmstats.plugin.extract import call_type_of
 from llmstats.plugin.litellm_logger import SEGMENTED_CALL_TYPES, LLMStatsLogger
 
+from fresh_process import child_result
 from payloads import fresh_call, load_records
 
 
@@ -116,18 +115,13 @@ def main() -> None:
     if args.child:
         print(json.dumps(run_configurations(args)))
         return
-    # Each repeat is a process of its own: one process's memory layout (and hash seed) can
-    # make every call in it 1.5x slower or faster than in the next, so repeats within one
-    # process would sample that luck once. The configurations are interleaved within each
-    # process, so a noisy neighbour hits all of them alike.
-    child = [sys.executable, __file__, "--child", "--events", str(args.events),
-             "--paced-events", str(args.paced_events), "--rate", str(args.rate)]  # fmt: skip
+    # Each repeat is a process of its own (see fresh_process.py); the configurations are
+    # interleaved within each process, so a noisy neighbour hits all of them alike.
+    child = ["--events", str(args.events), "--paced-events", str(args.paced_events),
+             "--rate", str(args.rate)]  # fmt: skip
     results: dict[str, list[tuple[float, float, float]]] = {}
     for _ in range(args.repeats):
-        done = subprocess.run(child, capture_output=True, text=True)
-        if done.returncode != 0:
-            sys.exit(done.stderr)
-        for name, figures in json.loads(done.stdout.splitlines()[-1]).items():
+        for name, figures in child_result(__file__, *child).items():
             results.setdefault(name, []).append(tuple(figures))
     print(f"hot path, medians over {args.repeats} runs, one process each (min-max of the runs):")
     for name, runs in results.items():

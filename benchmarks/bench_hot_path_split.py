@@ -4,7 +4,7 @@ Each call goes to one of the variants below, in rounds that run every variant on
 shuffled order, on a freshly copied recorded payload (as in `bench_hot_path.py`, so the
 CPU caches are as cold as after LiteLLM built it): every variant sees the same machine at
 the same moment, and the differences between their medians are what each part costs.
-Each repeat is a process of its own (see bench_hot_path.py for why).
+Each repeat is a process of its own (see fresh_process.py for why).
 
     .venv/bin/python benchmarks/bench_hot_path_split.py [--events 60000] [--repeats 3]
 """
@@ -20,8 +20,6 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,6 +29,7 @@ from llmstats.plugin.config import load_settings
 from llmstats.plugin.extract import _METADATA_FIELDS, _PAYLOAD_FIELDS, extract_event
 from llmstats.plugin.litellm_logger import RECENT_IDS, LLMStatsLogger
 
+from fresh_process import child_result
 from payloads import fresh_call, load_records
 
 Variant = Callable[[dict[str, Any], Any], object]
@@ -112,11 +111,7 @@ def main() -> None:
         return
     runs: dict[str, list[float]] = {}
     for _ in range(args.repeats):
-        child = [sys.executable, __file__, "--child", "--events", str(args.events)]
-        done = subprocess.run(child, capture_output=True, text=True)
-        if done.returncode != 0:
-            sys.exit(done.stderr)
-        for name, median in json.loads(done.stdout.splitlines()[-1]).items():
+        for name, median in child_result(__file__, "--events", str(args.events)).items():
             runs.setdefault(name, []).append(median)
     print(f"per call, median of {args.repeats} processes' medians (min-max):")
     for name, medians in runs.items():
