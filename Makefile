@@ -8,8 +8,8 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test test-fast lint bench system-deps
 
-# `make test` on a fresh machine: mypy (CPU) runs while apt-get (network, disk) installs the
-# browser and Java, which takes ~40 s off CI (both print little: no output sync needed).
+# `make test` on a fresh machine: mypy (CPU, ~45 s cold) runs while apt-get (network, disk)
+# installs the browser and Java (both print little: no output sync needed).
 MAKEFLAGS += --jobs=2
 
 $(BIN)/.installed: pyproject.toml constraints.txt
