@@ -3,8 +3,8 @@
 Goal (issue 2): ≥ 50,000 events/s sustained. Default settings (segments closed at 50,000
 rows, converted by a child process per round, whose start-up is inside the clock). Two
 figures:
-- writer: rows already extracted (as the callback hands them over) → `submit()` (JSON line
-  into the mapped spool) → writer thread → converter child (parse, encode, fsync, rename).
+- writer: spool lines already built (as the callback hands them over: raw_row.event_line)
+  → `submit_line()` (into the mapped spool) → writer thread → converter child (parse, encode, fsync, rename).
   The clock stops when the last row is in a Parquet file.
 - callback: the same, starting from LiteLLM's kwargs (allow-list extraction included).
 
@@ -26,25 +26,25 @@ import uuid
 from typing import Any
 
 from llmstats.plugin.config import load_settings
-from llmstats.plugin.extract import extract_event
 from llmstats.plugin.identity import Hasher
 from llmstats.plugin.litellm_logger import LLMStatsLogger
+from llmstats.plugin.raw_row import event_line
 from llmstats.plugin.writer import EventWriter
 
 from payloads import load_records
 
 
-def writer_rate(rows: list[dict], data_dir: str) -> float:
+def writer_rate(lines: list[bytes], data_dir: str) -> float:
     writer = EventWriter(load_settings(data_dir=data_dir))
     writer.start()
     start = time.perf_counter()
-    for row in rows:
-        writer.submit(row)
+    for line in lines:
+        writer.submit_line(line)
     assert writer.flush(120)
     elapsed = time.perf_counter() - start
-    assert writer.stats.written == len(rows), writer.stats
+    assert writer.stats.written == len(lines), writer.stats
     writer.close()
-    return len(rows) / elapsed
+    return len(lines) / elapsed
 
 
 def callback_rate(calls: list[tuple[dict, object]], data_dir: str) -> float:
@@ -89,14 +89,15 @@ def main() -> None:
     args = parser.parse_args()
     calls = distinct_calls(load_records(), args.events)
     hasher = Hasher(b"bench")
-    rows = [
-        extract_event(kwargs, response, status="success", privacy="standard", hash_id=hasher)
+    events = [
+        event_line(kwargs, response, status="success", privacy="standard", hash_id=hasher)
         for kwargs, response in calls
     ]
+    lines = [event[1] for event in events if event is not None]
     writer_rates, callback_rates = [], []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as data_dir:
-            writer_rates.append(writer_rate([r for r in rows if r], data_dir))
+            writer_rates.append(writer_rate(lines, data_dir))
         with tempfile.TemporaryDirectory() as data_dir:
             callback_rates.append(callback_rate(calls, data_dir))
     for name, rates in (("writer", writer_rates), ("callback → Parquet", callback_rates)):

@@ -32,11 +32,13 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from .raw_columns import normalise
 from .response_marker import CAPTURE_MARKER
 from .schema import (
     DERIVED_COLUMNS,
     EVENT_SCHEMA,
     SEGMENT_TYPE,
+    SPOOL_READ_SCHEMA,
     SPOOL_SCHEMA,
     TIMESTAMP_COLUMNS,
     WRITER_COLUMNS,
@@ -78,7 +80,12 @@ def _parse_each_good_line(lines: list[bytes], schema: pa.Schema) -> list[pa.Tabl
     )
 
 
-def parse_lines(data: bytes, schema: pa.Schema = SPOOL_SCHEMA) -> pa.Table:
+def spool_rows(data: bytes) -> pa.Table:
+    """Spool lines → SPOOL_SCHEMA rows, the fast rows' raw values normalised."""
+    return normalise(parse_lines(data, SPOOL_READ_SCHEMA))
+
+
+def parse_lines(data: bytes, schema: pa.Schema) -> pa.Table:
     try:
         return _read(data, schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -340,11 +347,11 @@ def convert_segment(
     stream = SegmentStream(constants, files.add)
     if carry_in is not None:
         for _, data in spool_chunks(carry_in, chunk_bytes):
-            stream.feed(parse_lines(data))
+            stream.feed(spool_rows(data))
     if segment is not None:
         counts_rows = _Counts(counts)
         for offset, data in spool_chunks(segment, chunk_bytes):
-            stream.feed(parse_lines(data), counts_rows.before(offset + len(data)))
+            stream.feed(spool_rows(data), counts_rows.before(offset + len(data)))
     carried = stream.finish(carry_after_us)
     written = files.finish(sink, name)
     return Converted(files.rows, written, stream.marker_rows, carried)
@@ -354,7 +361,7 @@ def segment_tables(data: bytes, constants: Mapping[str, object]) -> dict[str, pa
     """Spool lines → conformed tables by date, every marker a row (tests and tools)."""
     parts: dict[str, list[pa.Table]] = {}
     stream = SegmentStream(constants, lambda date, table: parts.setdefault(date, []).append(table))
-    stream.feed(parse_lines(data))
+    stream.feed(spool_rows(data))
     stream.finish(None)
     return {date: sorted_by_ts(pa.concat_tables(tables)) for date, tables in parts.items()}
 

@@ -84,6 +84,7 @@ def call_type_of(raw: object) -> str:
 
 
 _INT64_MAX = 2**63 - 1
+_INT32_MAX = 2**31 - 1
 
 
 # The helpers below test `type(x) is ...` before anything general: they run ~40 times per
@@ -97,6 +98,12 @@ def _int(value: object) -> int | None:
     if type(value) is float and math.isfinite(value):
         return _int(int(value))
     return None
+
+
+def _int32(value: object) -> int | None:
+    """A count for an int32 column (retries, an HTTP status): beyond it, malformed."""
+    number = _int(value)
+    return number if number is None or -_INT32_MAX <= number <= _INT32_MAX else None
 
 
 def _num(value: object) -> float | None:
@@ -204,10 +211,10 @@ def _cache_tokens(
 def _error_fields(payload: Mapping[str, Any], kwargs: Mapping[str, Any]) -> Row:
     info = _mapping(payload.get("error_information"))
     exception = kwargs.get("exception")
-    status = _int(getattr(exception, "status_code", None))
+    status = _int32(getattr(exception, "status_code", None))
     raw_code = info.get("error_code")
-    if status is None and isinstance(raw_code, str) and raw_code.isdigit():
-        status = int(raw_code)
+    if status is None and isinstance(raw_code, str) and raw_code.isdecimal():
+        status = _int32(int(raw_code))
     # The provider's own code (e.g. "context_length_exceeded") rides on the exception;
     # LiteLLM's error_code field is mostly the HTTP status again.
     code = getattr(exception, "code", None)
@@ -413,9 +420,9 @@ def extract_event(
         "team_alias": _s(team_alias or other_team_alias),
         "org_id": _s(org_id),
         "route": _s(route),
-        "retries": None if retries is None else _int(retries),
-        "fallbacks": (None if fallbacks is None else _int(fallbacks))
-        or _int(kwargs.get("fallback_depth")),
+        "retries": None if retries is None else _int32(retries),
+        "fallbacks": (None if fallbacks is None else _int32(fallbacks))
+        or _int32(kwargs.get("fallback_depth")),
         "max_input_tokens": max_input if type(max_input) is int and -_INT64_MAX <= max_input <= _INT64_MAX else _int(max_input),
         "service_tier": _s(service_tier),
         "litellm_overhead_ms": overhead if type(overhead) is float and math.isfinite(overhead) else _num(overhead),

@@ -18,8 +18,8 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from . import shutdown
 from .config import Settings, load_settings
-from .extract import extract_event
 from .identity import Hasher, load_or_create_secret
+from .raw_row import event_line
 from .response_marker import extract_marker
 from .segmenter import MAX_INCOMING
 from .writer import EventWriter
@@ -155,11 +155,12 @@ class LLMStatsLogger(CustomLogger):
             writer = self._writer if self._ready else self._ready_writer()
             if writer is None or not isinstance(kwargs, dict):
                 return
-            row = extract_event(
+            event = event_line(
                 kwargs, response, status=status, privacy=self._privacy, hash_id=self._hasher
             )
-            if row is None:
+            if event is None:
                 return
+            row, line = event
             if not self._recent.add(row["event_id"]):
                 self.duplicates += 1
                 return
@@ -173,7 +174,7 @@ class LLMStatsLogger(CustomLogger):
                         prompt = _prompt(row, kwargs)
                     else:
                         segmenter.stats.skipped += 1
-            writer.submit(row, prompt)
+            writer.submit_line(line, prompt)
         except Exception as exc:
             self._count_error(exc)
 

@@ -108,3 +108,22 @@ SPOOL_SCHEMA = pa.schema(
 )
 
 COLUMN_NAMES: tuple[str, ...] = tuple(EVENT_SCHEMA.names)
+
+# What the hot path's fast row (raw_row.py) spools in place of a normalised column, as
+# read from LiteLLM's payload; raw_columns.py turns them into the columns above when a
+# segment is converted. A line has either these or the columns they stand for.
+RAW_FIELDS = pa.schema(
+    [
+        ("end_s", pa.float64()),  # → end_ts
+        ("first_token_s", pa.float64()),  # → first_token_ts
+        ("cache_read_a", pa.int64()),  # usage.cache_read_input_tokens → cache_read_tokens
+        ("cache_read_b", pa.int64()),  # prompt_tokens_details.cached_tokens
+        ("cache_write_a", pa.int64()),  # usage.cache_creation_input_tokens → cache_write_tokens
+        ("cache_write_b", pa.int64()),  # prompt_tokens_details.cache_creation_tokens
+        ("retries_a", pa.int64()),  # metadata.attempted_retries → retries (int32)
+        ("fallbacks_a", pa.int64()),  # metadata.attempted_fallbacks → fallbacks (int32)
+        ("fallback_depth", pa.int64()),  # kwargs.fallback_depth, when the first says nothing
+    ]
+)
+
+SPOOL_READ_SCHEMA = pa.schema(list(SPOOL_SCHEMA) + list(RAW_FIELDS))

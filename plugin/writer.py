@@ -112,7 +112,10 @@ class EventWriter:
 
     def submit(self, row: dict[str, Any], prompt: object = None) -> None:
         """Spool one row; `prompt`, what the segmenter needs for it (queued with the line)."""
-        line = encode_line(row)
+        self.submit_line(encode_line(row), prompt)
+
+    def submit_line(self, line: bytes, prompt: object = None) -> None:
+        """Spool one encoded row (see `submit`)."""
         spool = self._spool
         if spool is not None and not self._held:
             try:

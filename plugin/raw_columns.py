@@ -1,0 +1,90 @@
+"""Conversion's half of the fast row (raw_row.py): raw values → the spool's columns.
+
+Each rule here is `extract.extract_event`'s rule for the same field, applied to a chunk of
+rows at once; `tests/test_raw_row.py` proves that a fast row and `extract_event`'s row of
+the same payload convert to the same event. A line written by `extract_event` (a marker,
+a failure, a spool from an older version) has none of the raw fields and no empty
+strings, and every rule leaves its columns as they are: the rules run on every row,
+which costs less than finding out which rows are fast ones.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .extract import _INT32_MAX, _YEAR_3000
+from .schema import SPOOL_SCHEMA
+
+# Strings the fast row spools as read; extract_event turns an empty one into None.
+_STRING_COLUMNS = (
+    "trace_id", "model_group", "team_id", "team_alias", "org_id", "route", "service_tier",
+    "key_hash", "key_alias", "user_id", "session_id",
+)  # fmt: skip
+
+
+def normalise(table: pa.Table) -> pa.Table:
+    """A table read with SPOOL_READ_SCHEMA → the same rows in SPOOL_SCHEMA."""
+    column = table.column
+    replaced = {name: _blank_as_null(column(name)) for name in _STRING_COLUMNS}
+    call_id = column("call_id")
+    response_id = _blank_as_null(column("response_id"))
+    same = pc.fill_null(pc.equal(response_id, call_id), False)
+    replaced["response_id"] = pc.if_else(same, pa.scalar(None, pa.string()), response_id)
+    replaced["end_ts"] = pc.coalesce(column("end_ts"), _epoch_us(column("end_s"), False))
+    replaced["first_token_ts"] = pc.coalesce(
+        column("first_token_ts"), _epoch_us(column("first_token_s"), True)
+    )
+    replaced["cache_read_tokens"] = pc.coalesce(
+        column("cache_read_tokens"), _first_count(column("cache_read_a"), column("cache_read_b"))
+    )
+    replaced["cache_write_tokens"] = pc.coalesce(
+        column("cache_write_tokens"),
+        _first_count(column("cache_write_a"), column("cache_write_b")),
+    )
+    replaced["retries"] = pc.coalesce(column("retries"), _int32(column("retries_a")))
+    # `attempted_fallbacks or fallback_depth`: a 0 (or a malformed count) gives way.
+    fallbacks = _int32(column("fallbacks_a"))
+    said = pc.fill_null(pc.not_equal(fallbacks, 0), False)
+    replaced["fallbacks"] = pc.coalesce(
+        column("fallbacks"), pc.if_else(said, fallbacks, _int32(column("fallback_depth")))
+    )
+    columns = [
+        replaced[field.name].cast(field.type) if field.name in replaced else column(field.name)
+        for field in SPOOL_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=SPOOL_SCHEMA)
+
+
+def _blank_as_null(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    blank = pc.fill_null(pc.equal(values, ""), False)
+    return pc.if_else(blank, pa.scalar(None, values.type), values)
+
+
+def _epoch_us(seconds: pa.ChunkedArray, positive: bool) -> pa.ChunkedArray:
+    """`extract._epoch_seconds`, then whole µs; a first token at 0 counts as none."""
+    low = pc.greater(seconds, 0.0) if positive else pc.greater_equal(seconds, 0.0)
+    plausible = pc.and_(low, pc.less(seconds, _YEAR_3000))
+    micros = pc.multiply(seconds, 1_000_000.0)
+    # Truncated toward zero, as int() does; the range test keeps the cast exact.
+    whole = pc.trunc(micros).cast(pa.int64(), safe=False)
+    return pc.if_else(pc.fill_null(plausible, False), whole, pa.scalar(None, pa.int64()))
+
+
+def _first_count(first: pa.ChunkedArray, second: pa.ChunkedArray) -> pa.ChunkedArray:
+    """`extract._first_count`: the first positive count, 0 if a field said 0 (or less),
+    None if neither was reported."""
+    none = pa.scalar(None, pa.int64())
+    reported = pc.if_else(pc.and_(pc.is_null(first), pc.is_null(second)), none, 0)
+    return pc.if_else(
+        pc.fill_null(pc.greater(first, 0), False),
+        first,
+        pc.if_else(pc.fill_null(pc.greater(second, 0), False), second, reported),
+    )
+
+
+def _int32(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Counts beyond int32 are malformed: None, as `extract._int32` makes them."""
+    fits = pc.and_(pc.greater_equal(values, -_INT32_MAX), pc.less_equal(values, _INT32_MAX))
+    return pc.if_else(pc.fill_null(fits, False), values, pa.scalar(None, pa.int64()))
+

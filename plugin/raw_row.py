@@ -1,0 +1,235 @@
+"""The hot path's spool line: allow-listed values as read, normalised at conversion.
+
+`extract.extract_event` normalises every field on LiteLLM's event loop: a type test, a
+range test and often a helper call per field, ~40 of them a call. Most of that can wait
+for the converter, which does it for a whole chunk of rows at once (raw_columns.py). What
+cannot wait stays here:
+
+- the checks that keep content out and the segment readable: one look-up of the row's
+  type signature (the type of every value, in order) in the signatures already proven to
+  hold scalars of the types the spool's columns take (a dict or a list where an id
+  belongs could carry content into the spool; a string where a count belongs would lose
+  the row at conversion), and orjson's 53-bit integer check while encoding;
+- what needs something the spool does not keep: the end user's HMAC, the host of the API
+  base (its path and query can carry keys), the model without the provider's prefix, the
+  tool-call count of the response, and the event id (de-duplication is keyed on it).
+
+Any payload whose values are not what the fast row takes (another type, a pydantic usage
+object, a huge integer, a string orjson refuses) goes through `extract_event` instead:
+same row, same guarantees, only slower. Failures and privacy=full rows do too; they are
+rare, or asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .extract import (
+    _CALL_TYPES,
+    _METADATA_FIELDS,
+    _PAYLOAD_FIELDS,
+    _YEAR_3000,
+    Row,
+    _add_response_counts,
+    _cached_host,
+    _cached_model,
+    _str,
+    extract_event,
+    request_tags,
+)
+from .spool_line import encode_line
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    orjson = None  # type: ignore[assignment]
+
+_NONE: type = type(None)
+_STR = frozenset({str, _NONE})
+_INT = frozenset({int, _NONE})
+_NUMBER = frozenset({float, int, _NONE})
+_BOOL = frozenset({bool})
+_OPTIONAL_BOOL = frozenset({bool, _NONE})
+
+# Every key of the fast row, in the order it is built, and the types its value may have.
+# The spool reader's schema takes exactly these (schema.RAW_FIELDS for the raw ones).
+_ALLOWED: dict[str, frozenset[type]] = {
+    "event_id": frozenset({str}), "trace_id": _STR, "call_id": frozenset({str}),
+    "response_id": _STR, "ts": frozenset({int}), "end_s": _NUMBER, "first_token_s": _NUMBER,
+    "call_type": frozenset({str}), "stream": _BOOL, "status": frozenset({str}),
+    "provider": _STR, "model": _STR, "model_group": _STR, "deployment_id": _STR,
+    "api_base_host": _STR, "input_tokens": _INT, "output_tokens": _INT, "total_tokens": _INT,
+    "cache_read_a": _INT, "cache_read_b": _INT, "cache_write_a": _INT, "cache_write_b": _INT,
+    "cache_write_1h_tokens": _INT, "reasoning_tokens": _INT, "audio_input_tokens": _INT,
+    "audio_output_tokens": _INT, "reported_cost_usd": _NUMBER, "proxy_cache_hit": _OPTIONAL_BOOL,
+    "team_id": _STR, "team_alias": _STR, "org_id": _STR, "route": _STR, "retries_a": _INT,
+    "fallbacks_a": _INT, "fallback_depth": _INT, "max_input_tokens": _INT,
+    "service_tier": _STR, "litellm_overhead_ms": _NUMBER,
+    # privacy standard
+    "key_hash": _STR, "key_alias": _STR, "user_id": _STR, "end_user_hash": _STR,
+    "session_id": _STR, "tags": frozenset({list, _NONE}),
+}  # fmt: skip
+
+# Signatures proven to fit `_ALLOWED`: a proxy's payloads come in a handful of shapes.
+# Bounded, so that a stream of odd payloads costs the check it would have cost anyway.
+_SIGNATURE_LIMIT = 4096
+_good_signatures: set[tuple[type, ...]] = set()
+
+
+def _fits(row: Row, signature: tuple[type, ...]) -> bool:
+    if signature in _good_signatures:
+        return True
+    if not all(kind in _ALLOWED[key] for key, kind in zip(row, signature, strict=True)):
+        return False
+    if len(_good_signatures) >= _SIGNATURE_LIMIT:
+        _good_signatures.clear()
+    _good_signatures.add(signature)
+    return True
+
+
+if orjson is not None:
+    _OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_STRICT_INTEGER
+    _dumps = orjson.dumps
+
+
+def raw_line(
+    kwargs: Mapping[str, Any],
+    response: object,
+    *,
+    status: str,
+    privacy: str,
+    hash_id: Callable[[object], str | None],
+) -> tuple[Row, bytes] | None:
+    """(row, spool line) for a successful call whose payload has the usual shape, or None:
+    then `extract_event` must build the row (see the module doc)."""
+    if orjson is None or status != "success" or privacy == "full":
+        return None
+    payload = kwargs.get("standard_logging_object")
+    if type(payload) is not dict:
+        return None
+    (
+        call_id, response_id, start, end, first_token, stream, meta, hidden, provider,
+        raw_type, model_map, cost_breakdown, prompt_tokens, completion_tokens, total_tokens,
+        cost, deployment, trace_id, model, model_group, api_base, cache_hit, end_user, tags,
+        session_id,
+    ) = map(payload.get, _PAYLOAD_FIELDS)
+    if (
+        type(call_id) is not str
+        or not call_id
+        or type(start) is not float
+        or not 0.0 <= start < _YEAR_3000
+        or type(meta) is not dict
+        or type(hidden) is not dict
+        or type(raw_type) is not str
+    ):
+        return None
+    (
+        usage, team_id, team_alias, other_team_alias, org_id, route, key_end_user, key_hash,
+        key_alias, user_id,
+    ) = map(meta.get, _METADATA_FIELDS)
+    usage = usage or hidden.get("usage_object")
+    if type(usage) is not dict:
+        return None
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
+    params = kwargs.get("litellm_params") or {}
+    if (
+        type(prompt_details) is not dict
+        or type(completion_details) is not dict
+        or type(params) is not dict
+        or (model_map is not None and type(model_map) is not dict)
+        or (cost_breakdown is not None and type(cost_breakdown) is not dict)
+    ):
+        return None
+    model_info = (model_map or {}).get("model_map_value") or {}
+    request_meta = params.get("metadata") or {}
+    creation = prompt_details.get("cache_creation_token_details") or usage.get(
+        "cache_creation_token_details"
+    ) or {}  # fmt: skip
+    if type(model_info) is not dict or type(request_meta) is not dict or type(creation) is not dict:
+        return None
+    if type(provider) is not str or not provider:
+        provider = _str(provider)
+    if type(deployment) is not str or not deployment:
+        deployment = _str(deployment) or _str(hidden.get("model_id"))
+    ts = int(start * 1_000_000)
+    call_type = _CALL_TYPES.get(raw_type, "other")
+    row: Row = {
+        "event_id": f"{call_id}@{ts}",
+        "trace_id": trace_id,
+        "call_id": call_id,
+        "response_id": response_id,
+        "ts": ts,
+        "end_s": end,
+        "first_token_s": first_token if stream else None,
+        "call_type": call_type,
+        "stream": bool(stream),
+        "status": status,
+        "provider": provider,
+        "model": _cached_model(model, provider),
+        "model_group": model_group,
+        "deployment_id": deployment,
+        "api_base_host": _cached_host(api_base or hidden.get("api_base")),
+        "input_tokens": prompt_tokens,
+        "output_tokens": completion_tokens,
+        "total_tokens": total_tokens,
+        "cache_read_a": usage.get("cache_read_input_tokens"),
+        "cache_read_b": prompt_details.get("cached_tokens"),
+        "cache_write_a": usage.get("cache_creation_input_tokens"),
+        "cache_write_b": prompt_details.get("cache_creation_tokens"),
+        "cache_write_1h_tokens": creation.get("ephemeral_1h_input_tokens"),
+        "reasoning_tokens": completion_details.get("reasoning_tokens"),
+        "audio_input_tokens": prompt_details.get("audio_tokens"),
+        "audio_output_tokens": completion_details.get("audio_tokens"),
+        "reported_cost_usd": cost,
+        "proxy_cache_hit": bool(cache_hit),
+        "team_id": team_id,
+        "team_alias": team_alias or other_team_alias,
+        "org_id": org_id,
+        "route": route,
+        "retries_a": request_meta.get("attempted_retries"),
+        "fallbacks_a": request_meta.get("attempted_fallbacks"),
+        "fallback_depth": kwargs.get("fallback_depth"),
+        "max_input_tokens": model_info.get("max_input_tokens"),
+        "service_tier": cost_breakdown.get("service_tier") if cost_breakdown else None,
+        "litellm_overhead_ms": hidden.get("litellm_overhead_time_ms"),
+    }
+    if privacy != "minimal":
+        end_user = end_user or key_end_user or kwargs.get("user")
+        row["key_hash"] = key_hash
+        row["key_alias"] = key_alias
+        row["user_id"] = user_id
+        row["end_user_hash"] = hash_id(end_user) if end_user else None
+        row["session_id"] = session_id
+        row["tags"] = request_tags(tags) if tags else None
+    if not _fits(row, tuple(map(type, row.values()))):
+        return None
+    if call_type == "batch":
+        row["batch"] = True
+    if response is not None:
+        try:
+            _add_response_counts(row, call_type, response, privacy)
+        except (TypeError, ValueError):
+            pass  # as in extract_event: a malformed response loses its counts only
+    try:
+        return row, _dumps(row, option=_OPTIONS)
+    except TypeError:  # an integer past 53 bits, a string orjson refuses
+        return None
+
+
+def event_line(
+    kwargs: Mapping[str, Any],
+    response: object,
+    *,
+    status: str,
+    privacy: str,
+    hash_id: Callable[[object], str | None],
+) -> tuple[Row, bytes] | None:
+    """(row, spool line) for one callback: the fast row when it takes the payload, else
+    `extract_event`'s; None when the kwargs carry no event at all."""
+    fast = raw_line(kwargs, response, status=status, privacy=privacy, hash_id=hash_id)
+    if fast is not None:
+        return fast
+    row = extract_event(kwargs, response, status=status, privacy=privacy, hash_id=hash_id)
+    return None if row is None else (row, encode_line(row))

@@ -1,0 +1,203 @@
+"""The hot path's fast row (raw_row.py) against the reference extractor (extract.py).
+
+A fast row spools values as read and leaves their normalisation to the converter
+(raw_columns.py). The claim both halves make together: whatever payload the fast path
+takes, its line converts to exactly the event that `extract_event`'s line converts to;
+whatever it does not take, it leaves to `extract_event`; and no value that is not a
+scalar ever reaches its line.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_fuzz_callback import json_value
+
+from llmstats.plugin.convert import segment_tables
+from llmstats.plugin.extract import extract_event
+from llmstats.plugin.identity import Hasher
+from llmstats.plugin.raw_row import raw_line
+from llmstats.plugin.spool_line import encode_line
+
+RECORDINGS = Path(__file__).parent / "fixtures" / "payloads" / "proxy.jsonl"
+RECORDS = [json.loads(line) for line in RECORDINGS.read_text().splitlines() if line.strip()]
+PRIVACY_LEVELS = ("minimal", "standard", "full")
+hasher = Hasher(b"raw-row")
+
+
+def converted(line: bytes) -> list[dict[str, Any]]:
+    tables = segment_tables(line, {"writer_id": "w", "privacy_level": "standard"})
+    return [row for table in tables.values() for row in table.to_pylist()]
+
+
+def assert_same_event(kwargs: dict[str, Any], response: Any, status: str, privacy: str) -> bool:
+    """True when the fast path took the payload (and converted alike), False when not."""
+    fast = raw_line(kwargs, response, status=status, privacy=privacy, hash_id=hasher)
+    reference = extract_event(kwargs, response, status=status, privacy=privacy, hash_id=hasher)
+    if fast is None:
+        return False
+    assert reference is not None, "the fast path took a payload the reference refuses"
+    row, line = fast
+    assert row["event_id"] == reference["event_id"]
+    assert converted(line) == converted(encode_line(reference))
+    return True
+
+
+def test_recorded_payloads_convert_to_the_reference_events() -> None:
+    taken: set[str] = set()
+    for record in RECORDS:
+        for privacy in PRIVACY_LEVELS:
+            status = record["kind"]
+            if assert_same_event(record["kwargs"], record["response"], status, privacy):
+                taken.add(f"{status} {privacy} {record['kwargs']['call_type']}")
+    # The fast path must carry the common calls, or the hot path's saving is not real.
+    for call_type in ("acompletion", "aembedding", "aresponses", "aimage_generation"):
+        for privacy in ("minimal", "standard"):
+            assert f"success {privacy} {call_type}" in taken, (call_type, privacy, taken)
+    assert not any(t.startswith("failure") or " full " in t for t in taken), taken
+
+
+def test_old_spool_lines_still_convert() -> None:
+    """A spool written before the fast row (every line a reference row) converts as it did:
+    the reference rows' values are the normalised ones the converter would produce."""
+    record = next(r for r in RECORDS if r["kwargs"]["call_type"] == "acompletion")
+    reference = extract_event(
+        record["kwargs"], record["response"], status="success", privacy="standard",
+        hash_id=hasher,
+    )  # fmt: skip
+    assert reference is not None
+    (event,) = converted(encode_line(reference))
+    assert event["input_tokens"] == reference["input_tokens"]
+    assert event["end_ts"] is not None and event["cache_read_tokens"] == reference["cache_read_tokens"]
+
+
+# Where a recorded chat payload gets a malformed value: top-level fields, the usage and its
+# details, the router's metadata, LiteLLM's hidden params and the call's own kwargs.
+PATHS = (
+    ("standard_logging_object", "litellm_call_id"),
+    ("standard_logging_object", "id"),
+    ("standard_logging_object", "startTime"),
+    ("standard_logging_object", "endTime"),
+    ("standard_logging_object", "completionStartTime"),
+    ("standard_logging_object", "stream"),
+    ("standard_logging_object", "custom_llm_provider"),
+    ("standard_logging_object", "model"),
+    ("standard_logging_object", "model_group"),
+    ("standard_logging_object", "model_id"),
+    ("standard_logging_object", "api_base"),
+    ("standard_logging_object", "prompt_tokens"),
+    ("standard_logging_object", "completion_tokens"),
+    ("standard_logging_object", "total_tokens"),
+    ("standard_logging_object", "response_cost"),
+    ("standard_logging_object", "trace_id"),
+    ("standard_logging_object", "cache_hit"),
+    ("standard_logging_object", "end_user"),
+    ("standard_logging_object", "request_tags"),
+    ("standard_logging_object", "session_id"),
+    ("standard_logging_object", "cost_breakdown"),
+    ("standard_logging_object", "model_map_information"),
+    ("standard_logging_object", "hidden_params", "litellm_overhead_time_ms"),
+    ("standard_logging_object", "metadata", "user_api_key_team_id"),
+    ("standard_logging_object", "metadata", "user_api_key_team_alias"),
+    ("standard_logging_object", "metadata", "user_api_key_hash"),
+    ("standard_logging_object", "metadata", "user_api_key_end_user_id"),
+    ("standard_logging_object", "metadata", "usage_object", "cache_read_input_tokens"),
+    ("standard_logging_object", "metadata", "usage_object", "cache_creation_input_tokens"),
+    ("standard_logging_object", "metadata", "usage_object", "prompt_tokens_details"),
+    ("standard_logging_object", "metadata", "usage_object", "prompt_tokens_details", "cached_tokens"),
+    ("standard_logging_object", "metadata", "usage_object", "completion_tokens_details"),
+    ("standard_logging_object", "metadata", "usage_object", "completion_tokens_details", "reasoning_tokens"),
+    ("litellm_params", "metadata", "attempted_retries"),
+    ("litellm_params", "metadata", "attempted_fallbacks"),
+    ("fallback_depth",),
+)  # fmt: skip
+
+SUCCESSES = [r for r in RECORDS if r["kind"] == "success"]
+CHAT = next(r for r in SUCCESSES if r["kwargs"]["call_type"] == "acompletion")
+# A streamed Anthropic call: a first-token time, and cache reads and writes to count.
+STREAMED = next(
+    r for r in SUCCESSES
+    if r["kwargs"]["standard_logging_object"]["stream"] is True
+    and r["kwargs"]["standard_logging_object"]["custom_llm_provider"] == "anthropic"
+)  # fmt: skip
+
+# Values a payload can really hold, and the edges each rule has: empty strings, zeros,
+# negatives, counts past 53 and 64 bits, non-finite floats, times before 1970 and past 3000.
+EDGES = ["", "0", 0, -1, 1, 2**31, 2**53 - 1, 2**53, -(2**53), 2**63, 0.0, -0.0, 1.5,
+         float("nan"), float("inf"), -5.0, 4e10, 1.7e9, True, False, None]  # fmt: skip
+edge_value = st.one_of(json_value, st.sampled_from(EDGES))
+
+
+def _set(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        child = document.get(key)
+        if not isinstance(child, dict):
+            return  # an earlier mutation replaced the parent: nothing to set
+        document = child
+    document[path[-1]] = value
+
+
+def test_every_field_at_every_edge_converts_alike() -> None:
+    """Each field alone at each edge value, on a plain and on a streamed call: the edges
+    are where the converter's rules could drift from the reference's."""
+    taken = tried = 0
+    for record in (CHAT, STREAMED):
+        for path in PATHS:
+            for value in EDGES:
+                kwargs = copy.deepcopy(record["kwargs"])
+                _set(kwargs, path, value)
+                taken += assert_same_event(kwargs, record["response"], "success", "standard")
+                tried += 1
+    # Most refusals are a value of another type than the field's: those are meant to go
+    # the reference way. A fast path that refused nearly everything would prove nothing.
+    assert taken * 3 > tried, f"the fast path took only {taken} of {tried} cases"
+
+
+@st.composite
+def mutated_chat_calls(draw: st.DrawFn) -> dict[str, Any]:
+    record = draw(st.sampled_from(SUCCESSES))
+    kwargs = copy.deepcopy(record["kwargs"])
+    for path in draw(st.lists(st.sampled_from(PATHS), max_size=5, unique=True)):
+        _set(kwargs, path, draw(edge_value))
+    return kwargs
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kwargs=mutated_chat_calls(),
+    privacy=st.sampled_from(PRIVACY_LEVELS),
+    response=st.one_of(st.none(), st.just(CHAT["response"]), json_value),
+)
+def test_malformed_payloads_convert_alike_or_take_the_reference_path(
+    kwargs: dict[str, Any], privacy: str, response: Any
+) -> None:
+    assert_same_event(kwargs, response, "success", privacy)
+
+
+CANARY = "CANARY-raw-row-7f3a"
+# Request tags are the one list the schema keeps (strings the caller chose to tag with).
+SCALAR_PATHS = tuple(p for p in PATHS if p[-1] != "request_tags")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    paths=st.lists(st.sampled_from(SCALAR_PATHS), min_size=1, max_size=4, unique=True),
+    container=st.sampled_from(["dict", "list"]),
+)
+def test_no_container_reaches_a_fast_line(paths: list[tuple[str, ...]], container: str) -> None:
+    """Content hides in containers: a dict or list where a scalar belongs never gets into
+    the line, whatever field it is in."""
+    kwargs = copy.deepcopy(CHAT["kwargs"])
+    value: Any = {"text": CANARY} if container == "dict" else [CANARY]
+    for path in paths:
+        _set(kwargs, path, copy.deepcopy(value))
+    for privacy in PRIVACY_LEVELS:
+        fast = raw_line(kwargs, CHAT["response"], status="success", privacy=privacy,
+                        hash_id=hasher)  # fmt: skip
+        if fast is not None:
+            assert CANARY.encode() not in fast[1]
