@@ -27,20 +27,14 @@ from typing import Any
 
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.extract import _METADATA_FIELDS, _PAYLOAD_FIELDS, extract_event
-from llmstats.plugin.litellm_logger import RECENT_IDS, LLMStatsLogger
+from llmstats.plugin.litellm_logger import LLMStatsLogger
+from llmstats.plugin.raw_row import raw_line
+from llmstats.plugin.spool_line import encode_line
 
 from fresh_process import child_result
 from payloads import fresh_call, load_records
 
 Variant = Callable[[dict[str, Any], Any], object]
-
-
-def steady(logger: LLMStatsLogger) -> LLMStatsLogger:
-    """The duplicate tables filled, as after a long run."""
-    for index in range(2 * RECENT_IDS):
-        logger._recent.add(f"earlier-event-{index}")
-        logger._succeeded_calls.remember(f"earlier-call-{index}")
-    return logger
 
 
 def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
@@ -49,17 +43,15 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
     def callback(kwargs: dict[str, Any], response: Any) -> object:
         return logger._capture(kwargs, response, "success")
 
-    def extraction(kwargs: dict[str, Any], response: Any) -> object:
+    def fast_row(kwargs: dict[str, Any], response: Any) -> object:
+        return raw_line(kwargs, response, status="success", privacy="standard", hash_id=hasher)
+
+    def reference_row(kwargs: dict[str, Any], response: Any) -> object:
         return extract_event(kwargs, response, status="success", privacy="standard",
                              hash_id=hasher)  # fmt: skip
 
-    def without_response(kwargs: dict[str, Any], response: Any) -> object:
-        return extract_event(kwargs, None, status="success", privacy="standard",
-                             hash_id=hasher)  # fmt: skip
-
-    def without_identity(kwargs: dict[str, Any], response: Any) -> object:
-        return extract_event(kwargs, response, status="success", privacy="minimal",
-                             hash_id=hasher)  # fmt: skip
+    def reference_encoded(kwargs: dict[str, Any], response: Any) -> object:
+        return encode_line(reference_row(kwargs, response))  # type: ignore[arg-type]
 
     def field_reads(kwargs: dict[str, Any], response: Any) -> object:
         payload = kwargs["standard_logging_object"]
@@ -67,10 +59,10 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
         return tuple(map(values[_PAYLOAD_FIELDS.index("metadata")].get, _METADATA_FIELDS))
 
     return {
-        "callback (extraction, dedupe, encode, spool)": callback,
-        "extraction": extraction,
-        "extraction, response not read": without_response,
-        "extraction, privacy=minimal": without_identity,
+        "callback (fast row, encode, spool)": callback,
+        "fast row and its line (raw_row.raw_line)": fast_row,
+        "reference row (extract_event)": reference_row,
+        "reference row and its line": reference_encoded,
         "the allow-listed reads alone": field_reads,
     }
 
@@ -78,7 +70,7 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
 def run_child(events: int) -> dict[str, float]:
     records = load_records()
     with tempfile.TemporaryDirectory() as data_dir:
-        logger = steady(LLMStatsLogger(load_settings(data_dir=data_dir, segments=False)))
+        logger = LLMStatsLogger(load_settings(data_dir=data_dir, segments=False))
         assert logger.writer is not None
         chosen = list(variants(logger).items())
         timings: dict[str, list[float]] = {name: [] for name, _ in chosen}

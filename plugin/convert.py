@@ -48,6 +48,13 @@ from .spool import READ_CHUNK_BYTES, spool_chunks, valid_lines
 
 ROW_GROUP_ROWS = 16_384  # rows gathered per date before a row group is written
 
+# A duplicate callback or a late response marker arrives soon after its event, but maybe
+# after a segment was cut: the ids of a folder's last RECENT_IDS rows ride along in the
+# carry file, as rows whose `capture` is SEEN, and go on recognising them in the next one.
+RECENT_IDS = 16_384
+SEEN = "seen"
+_ID_COLUMNS = ("event_id", "call_id", "status", "ts")
+
 COUNTS_SCHEMA = pa.schema(
     [
         ("at", pa.int64()),
@@ -195,33 +202,51 @@ class SegmentStream:
         self._seen: list[pa.Array] = []  # event ids emitted so far
         self._succeeded: list[pa.Array] = []  # call ids of successful events so far
         self._waiting: list[pa.Table] = []  # markers nothing has settled yet
+        self._recent: list[pa.Table] = []  # _ID_COLUMNS of the rows seen so far, in order
         self.rows = 0
         self.marker_rows = 0
+        self.duplicates = 0
 
     def feed(self, raw: pa.Table, counts: pa.Table | None = None) -> None:
         """One chunk of raw rows (SPOOL_SCHEMA); `counts`, the counts rows of its events."""
         if raw.num_rows == 0:
             return
         raw = _keep(raw, pc.and_(pc.is_valid(raw.column("event_id")), pc.is_valid(raw.column("ts"))))
-        is_marker = pc.fill_null(pc.equal(raw.column("capture"), CAPTURE_MARKER), False)
+        capture = raw.column("capture")
+        is_seen = pc.fill_null(pc.equal(capture, SEEN), False)
+        if pc.any(is_seen).as_py():
+            seen = _keep(raw, is_seen).select(_ID_COLUMNS)
+            raw = _keep(raw, pc.invert(is_seen))
+            capture = raw.column("capture")
+            self._seen.append(seen.column("event_id").combine_chunks())
+            self._recent.append(seen)
+            self._settle(seen)
+        is_marker = pc.fill_null(pc.equal(capture, CAPTURE_MARKER), False)
         events, markers = _keep(raw, pc.invert(is_marker)), _keep(raw, is_marker)
         if events.num_rows:
-            success = pc.fill_null(pc.equal(events.column("status"), "success"), False)
-            calls = pc.drop_null(_keep(events, success).column("call_id")).combine_chunks()
-            if len(calls):
-                self._succeeded.append(calls)
-                self._waiting = [_not_in(w, "call_id", [calls]) for w in self._waiting]
+            self._settle(events)
             if counts is not None and counts.num_rows:
                 events = _with_counts(events, counts)
             self._add(events)
         if markers.num_rows:
             self._waiting.append(_not_in(markers, "call_id", self._succeeded))
 
+    def _settle(self, rows: pa.Table) -> None:
+        """The successful calls among `rows` settle their markers, waiting or to come."""
+        success = pc.fill_null(pc.equal(rows.column("status"), "success"), False)
+        calls = pc.drop_null(_keep(rows, success).column("call_id")).combine_chunks()
+        if len(calls):
+            self._succeeded.append(calls)
+            self._waiting = [_not_in(w, "call_id", [calls]) for w in self._waiting]
+
     def _add(self, rows: pa.Table) -> None:
+        offered = rows.num_rows
         rows = _not_in(_unique_first(rows, "event_id"), "event_id", self._seen)
+        self.duplicates += offered - rows.num_rows
         if rows.num_rows == 0:
             return
         self._seen.append(rows.column("event_id").combine_chunks())
+        self._recent.append(rows.select(_ID_COLUMNS))
         table = _conform(rows, self._constants)
         # UTC days as integers (formatting every row's date would cost more than the rest).
         days = pc.divide(rows.column("ts"), DAY_US)
@@ -246,6 +271,14 @@ class SegmentStream:
         self._add(markers)
         self.marker_rows += self.rows - before
         return carried
+
+    def recent_ids(self) -> list[dict[str, object]]:
+        """The last RECENT_IDS rows' ids, as SEEN rows for the carry file."""
+        if not self._recent:
+            return []
+        recent = pa.concat_tables(self._recent)
+        recent = recent.slice(max(0, recent.num_rows - RECENT_IDS))
+        return [dict(row, capture=SEEN) for row in recent.to_pylist()]
 
 
 def _with_counts(events: pa.Table, counts: pa.Table) -> pa.Table:
@@ -327,6 +360,8 @@ class Converted:
     files: int
     marker_rows: int
     carried: pa.Table  # markers to carry forward (SPOOL_SCHEMA rows)
+    recent_ids: list[dict[str, object]]  # SEEN rows to carry forward
+    duplicates: int  # rows dropped because their event id was seen already
 
 
 def convert_segment(
@@ -354,7 +389,9 @@ def convert_segment(
             stream.feed(spool_rows(data), counts_rows.before(offset + len(data)))
     carried = stream.finish(carry_after_us)
     written = files.finish(sink, name)
-    return Converted(files.rows, written, stream.marker_rows, carried)
+    return Converted(
+        files.rows, written, stream.marker_rows, carried, stream.recent_ids(), stream.duplicates
+    )
 
 
 def segment_tables(data: bytes, constants: Mapping[str, object]) -> dict[str, pa.Table]:

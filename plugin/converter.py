@@ -13,8 +13,9 @@ comes in with `convert` and `sink`, imported where a round actually runs.
 Exactly once, per folder, segment by segment (see convert.py for one segment):
 1. convert segment N, with the newest carry file before N (markers carried so far) and
    N's counts, into `events/date=…/<writer>-N.parquet` (temporary name + rename);
-2. write `N.carry` with the markers still waiting (always, when a carry file was read, so
-   that it is superseded even if empty);
+2. write `N.carry` with the markers still waiting and the ids of the folder's last rows
+   (convert.RECENT_IDS: a duplicate or a late marker across the cut is still recognised;
+   always, when a carry file was read, so that it is superseded even if empty);
 3. delete segment N, its counts and every carry file before N.
 A crash at any step repeats the same step with the same inputs: the same files, no
 duplicates. Markers left in a dead writer's last segment become rows.
@@ -79,6 +80,7 @@ class Result:
     recovered: int = 0
     files: int = 0
     marker_rows: int = 0
+    duplicates: int = 0  # rows dropped: their event id was converted already
     segments: int = 0  # own segments converted
     recovered_segments: int = 0
     last_flush: float | None = None
@@ -143,8 +145,9 @@ def convert_folder(
             carry_after_us=None if last else cutoff,
         )
         _account(result, done.rows, done.files, done.marker_rows, own)
-        if carry_in is not None or done.carried.num_rows:
-            _write_carry(carry_path(folder, seq), done.carried.to_pylist())
+        result.duplicates += done.duplicates
+        if carry_in is not None or done.carried.num_rows or done.recent_ids:
+            _write_carry(carry_path(folder, seq), done.carried.to_pylist() + done.recent_ids)
         segment.unlink()
         counts.unlink(missing_ok=True)
         for old in list_carries(folder):
@@ -178,7 +181,8 @@ def _convert_lone_carry(
         name=parquet_name(writer_id, file_seq(newest) + 1),
         carry_in=newest,
     )
-    _account(result, done.rows, done.files, done.marker_rows, own)
+    if done.rows:  # a carry of ids alone (convert.SEEN) is no segment's worth of rows
+        _account(result, done.rows, done.files, done.marker_rows, own)
     for carry in carries:
         carry.unlink(missing_ok=True)
 

@@ -26,50 +26,7 @@ from .writer import EventWriter
 
 log = logging.getLogger("llmstats")
 
-RECENT_IDS = 16_384  # per generation: duplicates are recognised among the last 16-32 k ids
 SEGMENTED_CALL_TYPES = frozenset({"chat", "responses", "embedding"})
-
-
-class RecentIds:
-    """Was this id seen lately? Two generations of a set of hashes: when the current one is
-    full it becomes the previous one, and the previous one is forgotten.
-
-    A 64-bit hash instead of the id keeps the memory at ~60 bytes an entry (an id string
-    costs ~100 more); two distinct ids that collide would be taken for a duplicate, which
-    happens about once in 10^15 calls."""
-
-    __slots__ = ("_current", "_previous", "_size")
-
-    def __init__(self, size: int = RECENT_IDS) -> None:
-        self._size = size
-        self._current: set[int] = set()
-        self._previous: set[int] = set()
-
-    def add(self, key: str) -> bool:
-        """Remember `key`; False if it was already there."""
-        hashed = hash(key)
-        current = self._current
-        if hashed in current or hashed in self._previous:
-            return False
-        current.add(hashed)
-        if len(current) >= self._size:
-            self._previous, self._current = current, set()
-        return True
-
-    def remember(self, key: str) -> None:
-        """`add` without asking first: for ids that are only looked up later. Each look-up
-        in a table of this size is a cache miss on LiteLLM's event loop."""
-        current = self._current
-        current.add(hash(key))
-        if len(current) >= self._size:
-            self._previous, self._current = current, set()
-
-    def __contains__(self, key: object) -> bool:
-        hashed = hash(key)
-        return hashed in self._current or hashed in self._previous
-
-    def clear(self) -> None:
-        self._current, self._previous = set(), set()
 
 
 class LLMStatsLogger(CustomLogger):
@@ -86,10 +43,7 @@ class LLMStatsLogger(CustomLogger):
         # cheaper to test on every call than os.getpid(), a system call.
         self._ready = False
         self._init_lock = threading.Lock()
-        self._recent = RecentIds()
-        self._succeeded_calls = RecentIds()
         self.errors = 0
-        self.duplicates = 0
         self._last_error_log = 0.0
         alive = weakref.WeakMethod(self._forked)
         os.register_at_fork(after_in_child=lambda: _call_if_alive(alive))
@@ -118,8 +72,6 @@ class LLMStatsLogger(CustomLogger):
             else load_or_create_secret(settings.local_data_dir or settings.spool_dir.parent)
         )
         self._hasher = Hasher(secret)
-        self._recent.clear()
-        self._succeeded_calls.clear()
         writer = EventWriter(settings)
         writer.start()
         shutdown.install(writer)
@@ -148,6 +100,12 @@ class LLMStatsLogger(CustomLogger):
     def writer(self) -> EventWriter | None:
         return self._ready_writer()
 
+    @property
+    def duplicates(self) -> int:
+        """Events dropped at conversion because LiteLLM reported them twice."""
+        writer = self._writer
+        return int(writer.stats.extra.get("duplicates", 0)) if writer is not None else 0
+
     # ---- capture ----------------------------------------------------------------
 
     def _capture(self, kwargs: Any, response: Any, status: str) -> None:
@@ -161,13 +119,10 @@ class LLMStatsLogger(CustomLogger):
             if event is None:
                 return
             row, line = event
-            if not self._recent.add(row["event_id"]):
-                self.duplicates += 1
-                return
+            # Duplicates (LiteLLM can fire twice for one call) are dropped at conversion,
+            # by event id: a look-up here, in a table big enough to matter, cost ~5 µs.
             prompt = None
             if status == "success":
-                if row["call_id"] is not None:
-                    self._succeeded_calls.remember(row["call_id"])
                 segmenter = writer.segmenter
                 if segmenter is not None and row["call_type"] in SEGMENTED_CALL_TYPES:
                     if len(segmenter.incoming) < MAX_INCOMING:
@@ -184,10 +139,10 @@ class LLMStatsLogger(CustomLogger):
             if writer is None or not isinstance(data, dict):
                 return
             row = extract_marker(data, response, privacy=self._privacy, hash_id=self._hasher)
-            # When the callback ran first, its event is already spooled: no marker needed.
-            if row is None or row["call_id"] in self._succeeded_calls:
-                return
-            writer.submit(row)
+            # Spooled even when the callback ran first: conversion drops a marker whose
+            # call has its event, before or after it.
+            if row is not None:
+                writer.submit(row)
         except Exception as exc:
             self._count_error(exc)
 

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from .audit import append_entry, note_config
 from .config import Settings
+from .convert import SEEN
 from .manifests import HIDDEN_PREFIX, superseded
 from .spool import (
     LOCK_NAME,
@@ -45,6 +46,7 @@ from .spool import (
 )
 
 EVENTS_FOLDER = "events"
+_SEEN_LINE = f'"capture":"{SEEN}"'.encode()
 MAINTENANCE_LOCK = "maintenance.lock"
 _PARTITION_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
@@ -210,7 +212,9 @@ def _prune_spool(spool_dir: Path | None, before: dt.datetime | None,
                     continue
                 result.spool_files += 1
                 result.spool_bytes += stat.st_size
-                result.spool_rows += read_segment(segment).count(b"\n")
+                data = read_segment(segment)
+                # A carry file's SEEN lines are ids of rows already converted, not rows.
+                result.spool_rows += data.count(b"\n") - data.count(_SEEN_LINE)
                 if not result.dry_run:
                     segment.unlink(missing_ok=True)
                     counts_path(segment).unlink(missing_ok=True)

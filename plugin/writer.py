@@ -273,8 +273,9 @@ class EventWriter:
         s.written += int(result.get("written", 0))
         s.recovered += int(result.get("recovered", 0))
         s.files += int(result.get("files", 0))
-        if result.get("marker_rows"):
-            s.extra["marker_rows"] = s.extra.get("marker_rows", 0) + int(result["marker_rows"])
+        for counted in ("marker_rows", "duplicates"):
+            if result.get(counted):
+                s.extra[counted] = s.extra.get(counted, 0) + int(result[counted])
         if result.get("last_flush"):
             s.last_flush = float(result["last_flush"])
         if result.get("peak_rss_kb"):

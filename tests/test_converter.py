@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from test_writer import read_events
 
+from llmstats.plugin import convert as convert_module
 from llmstats.plugin import spool as spool_module
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.convert import convert_segment
@@ -290,6 +291,43 @@ def test_a_crash_at_any_step_of_a_carried_conversion_repeats_it_without_duplicat
     assert sorted(r["call_id"] for r in rows) == ["a", "b", "m1", "m2"]
     assert {r["call_id"]: r["capture"] for r in rows}["m2"] == "response_hook"  # expired
     assert list(folder.iterdir()) == []
+
+
+def test_a_duplicate_across_a_segment_cut_is_dropped(tmp_path: Path) -> None:
+    """LiteLLM fired the callback twice and the segment was cut in between: the carried
+    ids of segment 1 recognise the second one in segment 2."""
+    folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
+    _segment(folder, 1, [callback("a"), callback("b")])
+    convert_folder(folder, CONSTANTS, sink, Result(), through=1, final=False, own=True)
+    _segment(folder, 2, [callback("a"), callback("c")])
+    result = Result()
+    convert_folder(folder, CONSTANTS, sink, result, through=2, final=False, own=True)
+    assert sorted(r["call_id"] for r in read_events(tmp_path / "data")) == ["a", "b", "c"]
+    assert (result.written, result.duplicates) == (1, 1)
+    # The carried ids never become rows, even when the writer is gone.
+    convert_folder(folder, CONSTANTS, sink, Result(), through=None, final=True, own=False)
+    assert len(read_events(tmp_path / "data")) == 3 and list(folder.iterdir()) == []
+
+
+def test_the_carried_ids_are_the_folders_last_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window of RECENT_IDS rows, across segments (a short segment does not shrink it);
+    an id older than the window is forgotten."""
+    monkeypatch.setattr(convert_module, "RECENT_IDS", 3)
+    folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
+    _segment(folder, 1, [callback(f"e{i}") for i in range(4)])
+    convert_folder(folder, CONSTANTS, sink, Result(), through=1, final=False, own=True)
+    _segment(folder, 2, [callback("e4")])
+    convert_folder(folder, CONSTANTS, sink, Result(), through=2, final=False, own=True)
+    carried = [json.loads(line) for line in carry_path(folder, 2).read_text().splitlines()]
+    assert [(r["call_id"], r["capture"]) for r in carried] == [
+        ("e2", "seen"), ("e3", "seen"), ("e4", "seen"),
+    ]  # fmt: skip
+    _segment(folder, 3, [callback("e3"), callback("e0")])
+    convert_folder(folder, CONSTANTS, sink, Result(), through=3, final=False, own=True)
+    ids = sorted(r["call_id"] for r in read_events(tmp_path / "data"))
+    assert ids == ["e0", "e0", "e1", "e2", "e3", "e4"]
 
 
 def test_a_carry_file_left_alone_becomes_rows_once(tmp_path: Path) -> None:
