@@ -270,10 +270,12 @@ class SpoolSegments:
     def append(self, line: bytes, prompt: object = None) -> int:
         """Append one line; returns the rows now in the current segment."""
         with self._mutex:
+            if self._pos + len(line) > self._map_end:
+                # It can wait for the preparing thread, letting go of the mutex, and a
+                # rotation can come in between: where the line goes is known only after.
+                self._next_window(len(line))
             pos = self._pos
             end = pos + len(line)
-            if end > self._map_end:
-                self._next_window(len(line))
             start = pos - self._map_start
             self._map[start : start + len(line)] = line  # type: ignore[index]
             self._pos = end

@@ -11,6 +11,7 @@ import resource
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,60 @@ def test_a_dead_writers_zero_tail_and_torn_line_lose_only_the_torn_line(
         r["event_id"] for r in rows
     )
     assert not folder.exists()
+
+
+def test_a_rotation_while_an_append_waits_for_its_window_puts_the_line_in_the_new_segment(
+    tmp_path: Path,
+) -> None:
+    """An append that needs the next window can wait for the preparing thread, which lets
+    go of the mutex; the writer can rotate in between. The line then belongs at the start
+    of the new segment (it was written at the old segment's offset once: a segment whose
+    first megabyte was zeros, which readers take for its end, or an IndexError)."""
+    spool = SpoolSegments(tmp_path / "w", {"writer_id": "w"})
+    # The preparing thread stays idle; the test plays its part (`_filling`) by hand.
+    spool._prepare_next = lambda: None  # type: ignore[method-assign]
+    line = encode_line(event_row())
+    spool.append(line)  # maps the segment's first window
+    while spool._pos + len(line) <= spool._map_end:
+        spool.append(line)
+    first_rows = spool.rows_in_segment
+    with spool._mutex:  # as if the preparing thread were at work on the next window
+        spool._filling = True
+    waiters = spool._filled._waiters  # type: ignore[attr-defined]
+
+    def started(thread: threading.Thread, count: int) -> None:
+        thread.start()
+        for _ in range(500):
+            if len(waiters) == count:
+                return
+            time.sleep(0.01)
+        raise AssertionError("the thread never waited")
+
+    rotation = threading.Thread(target=spool.rotate)
+    started(rotation, 1)  # waits for the window first: woken first
+    failures: list[BaseException] = []
+
+    def append() -> None:
+        try:
+            spool.append(line)
+        except BaseException as exc:
+            failures.append(exc)
+
+    appending = threading.Thread(target=append)
+    started(appending, 2)
+    with spool._mutex:
+        spool._filling = False
+        spool._filled.notify(1)
+    rotation.join(5)
+    with spool._mutex:
+        spool._filled.notify_all()
+    appending.join(5)
+    assert not failures and not rotation.is_alive() and not appending.is_alive()
+    spool.rotate()
+    first, second, _current = list_segments(tmp_path / "w")
+    assert read_segment(first).count(b"\n") == first_rows
+    assert read_segment(second) == line
+    spool.close()
 
 
 # ---- carry files ----------------------------------------------------------------------------
