@@ -23,6 +23,7 @@ Per segment, in one pass:
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +50,12 @@ from .spool import READ_CHUNK_BYTES, spool_chunks, valid_lines
 ROW_GROUP_ROWS = 16_384  # rows gathered per date before a row group is written
 
 # A duplicate callback or a late response marker arrives soon after its event, but maybe
-# after a segment was cut: the ids of a folder's last RECENT_IDS rows ride along in the
-# carry file, as rows whose `capture` is SEEN, and go on recognising them in the next one.
+# after a segment was cut: the event ids of a folder's last RECENT_IDS rows, and the call
+# ids of its last RECENT_IDS successful ones, ride along in the carry file (lines whose
+# `capture` is SEEN, SEEN_PER_LINE ids each) and go on recognising them in the next one.
 RECENT_IDS = 16_384
 SEEN = "seen"
-_ID_COLUMNS = ("event_id", "call_id", "status", "ts")
+SEEN_PER_LINE = 1024  # a line must fit one of the JSON reader's blocks (1 MiB)
 
 COUNTS_SCHEMA = pa.schema(
     [
@@ -181,6 +183,14 @@ def _unique_first(table: pa.Table, key: str) -> pa.Table:
     return table.take(first_occurrences(column.to_pylist()))
 
 
+def _without(table: pa.Table, key: str, known: set[str]) -> pa.Table:
+    """Rows whose `key` is not in `known` (a null key is never known)."""
+    if not known or table.num_rows == 0:
+        return table
+    mask = [value not in known for value in table.column(key).to_pylist()]
+    return _keep(table, pa.array(mask, type=pa.bool_()))
+
+
 def _not_in(table: pa.Table, key: str, found: list[pa.Array]) -> pa.Table:
     """Rows whose `key` is none of the values in `found`."""
     if not found or table.num_rows == 0:
@@ -199,10 +209,13 @@ class SegmentStream:
     def __init__(self, constants: Mapping[str, object], emit: Emit) -> None:
         self._constants = constants
         self._emit = emit
-        self._seen: list[pa.Array] = []  # event ids emitted so far
-        self._succeeded: list[pa.Array] = []  # call ids of successful events so far
+        # Python sets: one look-up per row, where an Arrow `is_in` would build its hash
+        # table of everything seen so far again for every chunk.
+        self._seen: set[str] = set()  # event ids emitted (or carried in) so far
+        self._succeeded: set[str] = set()  # call ids of successful events so far
         self._waiting: list[pa.Table] = []  # markers nothing has settled yet
-        self._recent: list[pa.Table] = []  # _ID_COLUMNS of the rows seen so far, in order
+        self._recent_events: deque[str] = deque(maxlen=RECENT_IDS)
+        self._recent_calls: deque[str] = deque(maxlen=RECENT_IDS)
         self.rows = 0
         self.marker_rows = 0
         self.duplicates = 0
@@ -213,15 +226,9 @@ class SegmentStream:
             return
         raw = _keep(raw, pc.and_(pc.is_valid(raw.column("event_id")), pc.is_valid(raw.column("ts"))))
         capture = raw.column("capture")
-        is_seen = pc.fill_null(pc.equal(capture, SEEN), False)
-        if pc.any(is_seen).as_py():
-            seen = _keep(raw, is_seen).select(_ID_COLUMNS)
-            raw = _keep(raw, pc.invert(is_seen))
-            capture = raw.column("capture")
-            self._seen.append(seen.column("event_id").combine_chunks())
-            self._recent.append(seen)
-            self._settle(seen)
-        is_marker = pc.fill_null(pc.equal(capture, CAPTURE_MARKER), False)
+        kind = pc.fill_null(capture, "callback")
+        raw = _keep(raw, pc.not_equal(kind, SEEN))  # read by `remember`, not rows
+        is_marker = pc.fill_null(pc.equal(raw.column("capture"), CAPTURE_MARKER), False)
         events, markers = _keep(raw, pc.invert(is_marker)), _keep(raw, is_marker)
         if events.num_rows:
             self._settle(events)
@@ -229,24 +236,50 @@ class SegmentStream:
                 events = _with_counts(events, counts)
             self._add(events)
         if markers.num_rows:
-            self._waiting.append(_not_in(markers, "call_id", self._succeeded))
+            self._waiting.append(_without(markers, "call_id", self._succeeded))
+
+    def remember(self, carried: pa.Table) -> None:
+        """The SEEN lines of a carry file (read with SPOOL_READ_SCHEMA): ids of rows
+        converted before, to recognise once more."""
+        lines = _keep(carried, pc.fill_null(pc.equal(carried.column("capture"), SEEN), False))
+        if lines.num_rows == 0:
+            return
+        events = pc.list_flatten(lines.column("seen_events")).to_pylist()
+        calls = pc.list_flatten(lines.column("seen_calls")).to_pylist()
+        self._seen.update(events)
+        self._recent_events.extend(events)
+        self._succeeded.update(calls)
+        self._recent_calls.extend(calls)
 
     def _settle(self, rows: pa.Table) -> None:
         """The successful calls among `rows` settle their markers, waiting or to come."""
         success = pc.fill_null(pc.equal(rows.column("status"), "success"), False)
-        calls = pc.drop_null(_keep(rows, success).column("call_id")).combine_chunks()
+        calls = pc.drop_null(_keep(rows, success).column("call_id"))
         if len(calls):
-            self._succeeded.append(calls)
-            self._waiting = [_not_in(w, "call_id", [calls]) for w in self._waiting]
+            ids = calls.to_pylist()
+            self._succeeded.update(ids)
+            self._recent_calls.extend(ids)
+            found = calls.combine_chunks()
+            self._waiting = [_not_in(w, "call_id", [found]) for w in self._waiting]
 
     def _add(self, rows: pa.Table) -> None:
-        offered = rows.num_rows
-        rows = _not_in(_unique_first(rows, "event_id"), "event_id", self._seen)
-        self.duplicates += offered - rows.num_rows
-        if rows.num_rows == 0:
-            return
-        self._seen.append(rows.column("event_id").combine_chunks())
-        self._recent.append(rows.select(_ID_COLUMNS))
+        ids = rows.column("event_id").to_pylist()
+        seen = self._seen
+        fresh = set(ids)
+        if len(fresh) == len(ids) and seen.isdisjoint(fresh):
+            seen |= fresh  # the usual case, in C: no duplicate at all
+        else:
+            kept = []
+            for index, event_id in enumerate(ids):  # the first row of an id wins
+                if event_id not in seen:
+                    seen.add(event_id)
+                    kept.append(index)
+            self.duplicates += len(ids) - len(kept)
+            if not kept:
+                return
+            rows = rows.take(pa.array(kept, type=pa.int64()))
+            ids = [ids[i] for i in kept]
+        self._recent_events.extend(ids)
         table = _conform(rows, self._constants)
         # UTC days as integers (formatting every row's date would cost more than the rest).
         days = pc.divide(rows.column("ts"), DAY_US)
@@ -273,12 +306,18 @@ class SegmentStream:
         return carried
 
     def recent_ids(self) -> list[dict[str, object]]:
-        """The last RECENT_IDS rows' ids, as SEEN rows for the carry file."""
-        if not self._recent:
-            return []
-        recent = pa.concat_tables(self._recent)
-        recent = recent.slice(max(0, recent.num_rows - RECENT_IDS))
-        return [dict(row, capture=SEEN) for row in recent.to_pylist()]
+        """The recent ids as SEEN lines for the carry file (see RECENT_IDS)."""
+        events, calls = list(self._recent_events), list(self._recent_calls)
+        return [
+            {
+                "event_id": SEEN,
+                "ts": 0,
+                "capture": SEEN,
+                "seen_events": events[start : start + SEEN_PER_LINE],
+                "seen_calls": calls[start : start + SEEN_PER_LINE],
+            }
+            for start in range(0, max(len(events), len(calls)), SEEN_PER_LINE)
+        ]
 
 
 def _with_counts(events: pa.Table, counts: pa.Table) -> pa.Table:
@@ -382,7 +421,9 @@ def convert_segment(
     stream = SegmentStream(constants, files.add)
     if carry_in is not None:
         for _, data in spool_chunks(carry_in, chunk_bytes):
-            stream.feed(spool_rows(data))
+            carried = parse_lines(data, SPOOL_READ_SCHEMA)
+            stream.remember(carried)
+            stream.feed(normalise(carried))
     if segment is not None:
         counts_rows = _Counts(counts)
         for offset, data in spool_chunks(segment, chunk_bytes):

@@ -57,8 +57,8 @@ def normalise(table: pa.Table) -> pa.Table:
 
 
 def _blank_as_null(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    blank = pc.fill_null(pc.equal(values, ""), False)
-    return pc.if_else(blank, pa.scalar(None, values.type), values)
+    # A null value makes a null condition, and if_else gives null for it: as it was.
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
 
 
 def _epoch_us(seconds: pa.ChunkedArray, positive: bool) -> pa.ChunkedArray:

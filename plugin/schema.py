@@ -126,4 +126,9 @@ RAW_FIELDS = pa.schema(
     ]
 )
 
-SPOOL_READ_SCHEMA = pa.schema(list(SPOOL_SCHEMA) + list(RAW_FIELDS))
+# What a carry file adds: the ids of rows converted already (convert.RECENT_IDS).
+CARRY_FIELDS = pa.schema(
+    [("seen_events", pa.list_(pa.string())), ("seen_calls", pa.list_(pa.string()))]
+)
+
+SPOOL_READ_SCHEMA = pa.schema(list(SPOOL_SCHEMA) + list(RAW_FIELDS) + list(CARRY_FIELDS))

@@ -370,15 +370,16 @@ def test_the_carried_ids_are_the_folders_last_ones(
     """A window of RECENT_IDS rows, across segments (a short segment does not shrink it);
     an id older than the window is forgotten."""
     monkeypatch.setattr(convert_module, "RECENT_IDS", 3)
+    monkeypatch.setattr(convert_module, "SEEN_PER_LINE", 2)
     folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
     _segment(folder, 1, [callback(f"e{i}") for i in range(4)])
     convert_folder(folder, CONSTANTS, sink, Result(), through=1, final=False, own=True)
     _segment(folder, 2, [callback("e4")])
     convert_folder(folder, CONSTANTS, sink, Result(), through=2, final=False, own=True)
-    carried = [json.loads(line) for line in carry_path(folder, 2).read_text().splitlines()]
-    assert [(r["call_id"], r["capture"]) for r in carried] == [
-        ("e2", "seen"), ("e3", "seen"), ("e4", "seen"),
-    ]  # fmt: skip
+    lines = [json.loads(line) for line in carry_path(folder, 2).read_text().splitlines()]
+    assert [line["capture"] for line in lines] == ["seen", "seen"]  # two ids a line
+    assert [i for line in lines for i in line["seen_events"]] == [f"e{i}@{BASE_TS}" for i in (2, 3, 4)]
+    assert [i for line in lines for i in line["seen_calls"]] == ["e2", "e3", "e4"]
     _segment(folder, 3, [callback("e3"), callback("e0")])
     convert_folder(folder, CONSTANTS, sink, Result(), through=3, final=False, own=True)
     ids = sorted(r["call_id"] for r in read_events(tmp_path / "data"))
