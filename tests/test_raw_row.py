@@ -143,10 +143,11 @@ def _set(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 def test_every_field_at_every_edge_converts_alike() -> None:
-    """Each field alone at each edge value, on a plain and on a streamed call: the edges
-    are where the converter's rules could drift from the reference's."""
+    """Each field alone at each edge value, on a streamed call (which has every field a
+    plain one has, and a first-token time): the edges are where the converter's rules
+    could drift from the reference's."""
     taken = tried = 0
-    for record in (CHAT, STREAMED):
+    for record in (STREAMED,):
         for path in PATHS:
             for value in EDGES:
                 kwargs = copy.deepcopy(record["kwargs"])
@@ -167,7 +168,7 @@ def mutated_chat_calls(draw: st.DrawFn) -> dict[str, Any]:
     return kwargs
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     kwargs=mutated_chat_calls(),
     privacy=st.sampled_from(PRIVACY_LEVELS),
