@@ -191,14 +191,6 @@ def _without(table: pa.Table, key: str, known: set[str]) -> pa.Table:
     return _keep(table, pa.array(mask, type=pa.bool_()))
 
 
-def _not_in(table: pa.Table, key: str, found: list[pa.Array]) -> pa.Table:
-    """Rows whose `key` is none of the values in `found`."""
-    if not found or table.num_rows == 0:
-        return table
-    hit = pc.is_in(table.column(key), value_set=pa.chunked_array(found, type=pa.string()))
-    return _keep(table, pc.invert(pc.fill_null(hit, False)))
-
-
 Emit = Callable[[str, pa.Table], None]
 """Receives conformed rows of one UTC date (YYYY-MM-DD)."""
 
@@ -259,8 +251,8 @@ class SegmentStream:
             ids = calls.to_pylist()
             self._succeeded.update(ids)
             self._recent_calls.extend(ids)
-            found = calls.combine_chunks()
-            self._waiting = [_not_in(w, "call_id", [found]) for w in self._waiting]
+            found = set(ids)
+            self._waiting = [_without(w, "call_id", found) for w in self._waiting]
 
     def _add(self, rows: pa.Table) -> None:
         ids = rows.column("event_id").to_pylist()
