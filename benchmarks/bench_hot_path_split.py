@@ -4,9 +4,11 @@ Each call goes to one of the variants below, in rounds that run every variant on
 shuffled order, on a freshly copied recorded payload (as in `bench_hot_path.py`, so the
 CPU caches are as cold as after LiteLLM built it): every variant sees the same machine at
 the same moment, and the differences between their medians are what each part costs.
-Each repeat is a process of its own (see fresh_process.py for why).
+Each repeat is a process of its own (see fresh_process.py for why). With --rate the calls
+are paced (events/s, all variants together) and the loop sleeps between them, as
+`bench_hot_path.py`'s paced runs do: each call then starts on a CPU that was idle.
 
-    .venv/bin/python benchmarks/bench_hot_path_split.py [--events 60000] [--repeats 3]
+    .venv/bin/python benchmarks/bench_hot_path_split.py [--events 60000] [--repeats 3] [--rate 1000]
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
     }
 
 
-def run_child(events: int) -> dict[str, float]:
+def run_child(events: int, rate: float | None) -> dict[str, float]:
     records = load_records()
     with tempfile.TemporaryDirectory() as data_dir:
         logger = LLMStatsLogger(load_settings(data_dir=data_dir, segments=False))
@@ -114,9 +116,14 @@ def run_child(events: int) -> dict[str, float]:
         # another finds the code they share warm in the CPU's caches, so a fixed order
         # would favour whichever variant comes after its closest relative.
         shuffle = random.Random(0).shuffle
+        began = time.perf_counter()
         for first in range(0, events, len(chosen)):
             shuffle(chosen)
             for index, (name, variant) in enumerate(chosen, first):
+                if rate is not None:
+                    wait = began + index / rate - time.perf_counter()
+                    if wait > 0:
+                        time.sleep(wait)
                 # A different recording each call (5 variants, 23 recordings).
                 kwargs, response = fresh_call(records[index % len(records)])
                 start = clock()
@@ -131,16 +138,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=60_000, help="calls per process, all variants")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=None, help="pace the calls (events/s)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_child(args.events)))
+        print(json.dumps(run_child(args.events, args.rate)))
         return
     runs: dict[str, list[float]] = {}
+    child = ["--events", str(args.events)]
+    if args.rate is not None:
+        child += ["--rate", str(args.rate)]
     for _ in range(args.repeats):
-        for name, median in child_result(__file__, "--events", str(args.events)).items():
+        for name, median in child_result(__file__, *child).items():
             runs.setdefault(name, []).append(median)
-    print(f"per call, median of {args.repeats} processes' medians (min-max):")
+    pace = "back to back" if args.rate is None else f"paced at {args.rate:g}/s"
+    print(f"per call, {pace}, median of {args.repeats} processes' medians (min-max):")
     for name, medians in runs.items():
         print(f"  {name:<46} {statistics.median(medians):6.1f} µs "
               f"({min(medians):.1f}-{max(medians):.1f})")  # fmt: skip
