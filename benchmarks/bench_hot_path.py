@@ -33,7 +33,7 @@ from llmstats.plugin.extract import call_type_of
 from llmstats.plugin.litellm_logger import SEGMENTED_CALL_TYPES, LLMStatsLogger
 
 from fresh_process import child_result
-from payloads import fresh_call, load_records
+from payloads import fresh_call, load_records, wait_for_turn
 
 
 def run_once(events: int, data_dir: str, segments: bool, rate: float | None) -> list[float]:
@@ -51,10 +51,7 @@ def run_once(events: int, data_dir: str, segments: bool, rate: float | None) -> 
         # In LiteLLM the payload is built just before the callback runs, so it is still in
         # the CPU caches: copy it right before the call (untimed), not all up front.
         if rate is not None:
-            # The loop is idle between calls, as a proxy's is between requests.
-            wait = began + index / rate - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
+            wait_for_turn(began, index, rate)
         kwargs, response = fresh_call(records[index % len(records)])
         coroutine = logger.async_log_success_event(kwargs, response, None, None)
         start = clock()

@@ -34,7 +34,7 @@ from llmstats.plugin.raw_row import raw_line
 from llmstats.plugin.spool_line import encode_line
 
 from fresh_process import child_result
-from payloads import fresh_call, load_records
+from payloads import fresh_call, load_records, wait_for_turn
 
 Variant = Callable[[dict[str, Any], Any], object]
 
@@ -121,9 +121,7 @@ def run_child(events: int, rate: float | None) -> dict[str, float]:
             shuffle(chosen)
             for index, (name, variant) in enumerate(chosen, first):
                 if rate is not None:
-                    wait = began + index / rate - time.perf_counter()
-                    if wait > 0:
-                        time.sleep(wait)
+                    wait_for_turn(began, index, rate)
                 # A different recording each call (5 variants, 23 recordings).
                 kwargs, response = fresh_call(records[index % len(records)])
                 start = clock()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -39,3 +40,11 @@ def fresh_call(record: dict[str, Any]) -> tuple[dict[str, Any], Any]:
 def fresh_calls(records: list[dict[str, Any]], count: int) -> list[tuple[dict[str, Any], Any]]:
     """`count` (kwargs, response) pairs cycling through the recordings, each a distinct event."""
     return [fresh_call(records[index % len(records)]) for index in range(count)]
+
+
+def wait_for_turn(began: float, index: int, rate: float) -> None:
+    """Sleep until call `index` of a run paced at `rate` calls/s that began at `began`
+    (`time.perf_counter()`): the loop is idle between calls, as a proxy's is between requests."""
+    wait = began + index / rate - time.perf_counter()
+    if wait > 0:
+        time.sleep(wait)
