@@ -29,6 +29,11 @@ COLORWAY = [
 ]  # fmt: skip
 STACKED_MODELS = 8
 LABEL_CHARS = 30
+# A bar on a date axis is as wide as the smallest gap between its x values; with a single
+# day there is no gap and plotly draws it 0 px wide (no bar, nothing to hover). Every
+# time-bucketed bar is therefore given its bucket's width (in ms on a date axis), less a gap.
+DAY_MS = 86_400_000
+DAY_BAR_WIDTH = 0.8 * DAY_MS
 
 
 @dataclass
@@ -93,7 +98,7 @@ def _date_axis(days: Sequence[str]) -> dict[str, Any]:
     axis: dict[str, Any] = {"automargin": True, "type": "date"}
     if 0 < len(set(days)) <= 7:
         first, last = dt.date.fromisoformat(min(days)), dt.date.fromisoformat(max(days))
-        axis.update(dtick=86_400_000, tickformat="%b %d",
+        axis.update(dtick=DAY_MS, tickformat="%b %d",
                     range=[f"{first - dt.timedelta(days=1)} 12:00", f"{last} 12:00"])
     return axis
 
@@ -132,6 +137,7 @@ def _daily_bars(series: dict[Any, dict[str, Any]], days: Sequence[str], column: 
         values = [by_day.get(day, 0) for day in days]
         data.append({
             "type": "bar", "name": labels([name])[0], "x": list(days), "y": values,
+            "width": DAY_BAR_WIDTH,
             "customdata": [[text(name), text(human(column, v))] for v in values],
             "hovertemplate": f"<b>%{{customdata[0]}}</b><br>%{{x}}<br>{what}: %{{customdata[1]}}<extra></extra>",
         })  # fmt: skip
@@ -183,7 +189,7 @@ def savings_trend(report: Report) -> Chart | None:
     for column, name in SAVINGS_SOURCES:
         values = [r[column] or 0.0 for r in rows]
         data.append({
-            "type": "bar", "name": text(name), "x": days, "y": values,
+            "type": "bar", "name": text(name), "x": days, "y": values, "width": DAY_BAR_WIDTH,
             "customdata": [[text(name), text(human(column, v)), text(human("savings_rate", r["savings_rate"]))]
                            for v, r in zip(values, rows, strict=True)],
             "hovertemplate": "<b>%{customdata[0]}</b><br>%{x}<br>saved: %{customdata[1]}"
@@ -310,8 +316,9 @@ def traffic(report: Report) -> Chart | None:
     if not rows:
         return None
     days = [r["day"].isoformat() for r in rows]
-    data = [
+    data: list[dict[str, Any]] = [
         {"type": "bar", "name": "calls", "x": days, "y": [r["calls"] for r in rows],
+         "width": DAY_BAR_WIDTH,
          "customdata": [[text(human("calls", r["calls"]))] for r in rows],
          "hovertemplate": "%{x}<br>calls: %{customdata[0]}<extra></extra>"},
         {"type": "scatter", "mode": "lines+markers", "name": "error rate", "x": days,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,18 @@ import pytest
 
 # Importing litellm must never reach the network: use the price map and tokenizers it ships.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+def pytest_report_header() -> str:
+    """Which browser the browser tests drive: a chromium upgrade changed what they saw once."""
+    chromium = os.environ.get("LLMSTATS_CHROMIUM") or shutil.which("chromium")
+    if not chromium:
+        return "chromium: not installed"
+    try:
+        found = subprocess.run([chromium, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"chromium: {chromium} does not run ({type(error).__name__})"
+    return f"chromium: {found.stdout.strip() or found.stderr.strip()}"
 
 
 @pytest.fixture(autouse=True)

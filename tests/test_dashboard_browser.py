@@ -147,6 +147,7 @@ def test_the_dashboard_renders_its_charts_with_data_and_fetches_nothing(
         drawn = {chart: points(visit, chart) for chart in CHARTS}
         assert all(count > 0 for count in drawn.values()), drawn
         assert drawn["cost-trend"] >= 30 and drawn["spenders-team"] == 10
+        assert_bars_visible(visit, TIME_BAR_CHARTS)
         # Hovering the largest team's bar shows its cost as the report computes it.
         top = usage_report(connect(str(sample)), Query.parse(by="team", top=10)).rows.to_pylist()[0]
         bars = visit.page.locator("#chart-spenders-team .trace.bars .point path")
@@ -158,6 +159,25 @@ def test_the_dashboard_renders_its_charts_with_data_and_fetches_nothing(
         visit.assert_clean()
     finally:
         visit.close()
+
+
+TIME_BAR_CHARTS = ("cost-trend", "savings-trend", "traffic", "errors-by-class")
+
+
+def bar_widths(visit: Visit, chart: str) -> list[float]:
+    """The drawn width (px) of every bar of a chart: a data point plotly keeps may still be
+    drawn 0 px wide (a lone bar on a date axis), which no user can see or hover."""
+    return [float(w) for w in visit.page.evaluate(
+        """id => [...document.querySelectorAll(`#chart-${id} .trace.bars .point path`)]
+            .map(bar => bar.getBoundingClientRect().width)""",
+        chart,
+    )]  # fmt: skip
+
+
+def assert_bars_visible(visit: Visit, charts: tuple[str, ...]) -> None:
+    for chart in charts:
+        widths = bar_widths(visit, chart)
+        assert widths and min(widths) >= 2, (chart, widths)
 
 
 def hover_text(visit: Visit, chart: str, bar: int) -> str:
@@ -256,6 +276,9 @@ def test_hostile_names_render_as_text_in_charts_and_tables(
         users = visit.page.locator("#chart-spenders-user .ytick text").all_text_contents()
         assert users == [HOSTILE_USER]
         assert visit.page.locator("#chart-spenders-user .ytick text b, .ytick [font-weight]").count() == 0
+        # One day of data: each time-bucketed bar still spans its day (plotly draws a lone
+        # bar on a date axis 0 px wide unless told its width).
+        assert_bars_visible(visit, ("cost-trend", "traffic", "errors-by-class"))
         assert hover_text(visit, "cost-trend", 0).startswith(HOSTILE_MODEL)
         assert visit.page.locator("svg [onload], img, script[src]").count() == 0
         visit.page.screenshot(path=str(ARTIFACTS / "dashboard-hostile.png"), full_page=True)
