@@ -3,11 +3,9 @@ in exactly one place (`cli.main`)."""
 
 from __future__ import annotations
 
+from llmstats.plugin.errors import ConfigError, LlmstatsError
 
-class LlmstatsError(Exception):
-    """Something went wrong that the user can act on; the message says what."""
-
-    exit_code = 1
+__all__ = ["ConfigError", "LlmstatsError", "PricingError", "UsageError"]
 
 
 class UsageError(LlmstatsError):

@@ -15,16 +15,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from .errors import ConfigError
+
 PrivacyLevel = Literal["minimal", "standard", "full"]
 PRIVACY_LEVELS: tuple[str, ...] = get_args(PrivacyLevel)
 ConverterMode = Literal["process", "inline"]
 CONVERTER_MODES: tuple[str, ...] = get_args(ConverterMode)
 
 ENV_PREFIX = "LLMSTATS_"
-
-
-class ConfigError(ValueError):
-    """A setting has a value llmstats cannot use; the message names the setting."""
 
 
 @dataclass(frozen=True)
