@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from .catalog import Catalog, CatalogInfo, load_catalog, register_catalog
-from .dataset import DatasetState, event_files, file_schemas, register_raw_events
-from .overrides import load_overrides, register_overrides
-from .rollup_plan import ReportContext, RollupIndex, all_segments, attach, index_rollups
-from .storage import FileEntry, is_remote
+from .pricing.catalog import Catalog, CatalogInfo, load_catalog, register_catalog
+from .pricing.overrides import load_overrides, register_overrides
+from .rollups.plan import ReportContext, RollupIndex, all_parts, attach, index_rollups
+from .store.dataset import DatasetState, event_files, file_schemas, register_raw_events
+from .store.files import FileEntry, is_remote, resolve_data_dir
 
 if TYPE_CHECKING:
     import duckdb
@@ -25,15 +25,6 @@ if TYPE_CHECKING:
 # left to the events.
 PRICING_FILES = ("00_measures.sql", "02_pricing.sql")
 EVENT_FILES = ("01_events.sql", "03_event_costs.sql")
-
-
-def resolve_data_dir(data_dir: str | None = None) -> str:
-    """The data dir: the argument, else what `load_settings()` resolves (env, file, default)."""
-    if data_dir is not None:
-        return str(data_dir)
-    from llmstats.plugin.config import load_settings
-
-    return load_settings().data_dir
 
 
 def sql_files() -> list[tuple[str, str]]:
@@ -120,9 +111,9 @@ def open_dataset(
         configure(con)
     # Rollups are listed (and their manifests fetched) before the events: on object storage
     # that takes a moment, and it must not widen the gap between listing an event file and
-    # reading it, which compaction's grace period bounds. A segment published in between
+    # reading it, which compaction's grace period bounds. A part published in between
     # is simply not seen (the events answer for its days).
-    segments = all_segments(resolved) if use_rollups else None
+    parts = all_parts(resolved) if use_rollups else None
     state = DatasetState(resolved, event_files(resolved) if files is None else list(files))
     groups = file_schemas(state)
     if quarantine and state.skipped:
@@ -155,11 +146,11 @@ def open_dataset(
 
     readable = {path for paths in groups.values() for path in paths}
     state.files = [e for e in state.files if e.path in readable]
-    index = index_rollups(resolved, state.files, segments) if segments is not None else RollupIndex()
+    index = index_rollups(resolved, state.files, parts) if parts is not None else RollupIndex()
     if is_remote(resolved):
         # DuckDB reads s3:// through one filesystem per connection: the event files and
-        # the rollup segments reports may read, as listed (object_store.py).
-        from .object_store import register_object_store
+        # the rollup parts reports may read, as listed (object_store.py).
+        from .store.object_store import register_object_store
 
         register_object_store(con, resolved, [*state.files, *index.serving()])
     if lazy_events:

@@ -58,7 +58,7 @@ def _objects(data_dir: str) -> list[Any]:
 
 def objects_per_day(endpoint: str, rate: float, flush: float, intervals: int) -> dict[str, Any]:
     """Run one writer for `intervals` shortened flush intervals at `rate` requests/s."""
-    from llmstats.analytics.compaction import compact, delete_replaced
+    from llmstats.analytics.maintenance.compaction import compact, delete_replaced
     from llmstats.plugin.config import load_settings
     from llmstats.plugin.writer import EventWriter
 
@@ -187,7 +187,7 @@ def report_times(endpoint: str, work: Path, events: int, days: int, runs: int) -
 
 def hide_window(remote: str, env_day: str = "2026-11-21") -> dict[str, Any]:
     """Compact the uncompacted day on s3 and time its steps."""
-    from llmstats.analytics import compaction
+    from llmstats.analytics.maintenance import compaction
 
     timings: dict[str, float] = {}
     original = compaction.hide_replaced
@@ -213,7 +213,7 @@ def hide_window(remote: str, env_day: str = "2026-11-21") -> dict[str, Any]:
 def after_compaction(endpoint: str, work: Path, remote: str, runs: int) -> dict[str, Any]:
     """The day of 1,440 flush files once compacted (on both sides; the s3 copy was
     compacted by `hide_window`), replaced inputs deleted: report medians again."""
-    from llmstats.analytics.compaction import compact, delete_replaced
+    from llmstats.analytics.maintenance.compaction import compact, delete_replaced
 
     local = str(work / "local")
     compact(local, dates=["2026-11-21"])

@@ -110,7 +110,7 @@ def main() -> None:
     report_before = median_report(env)
     compact_s, compact_rss = run_rss([str(BIN / "llmstats"), "compact", "--date", DAY.isoformat()], env)
     report_after = median_report(env)
-    from llmstats.analytics.compaction import delete_replaced
+    from llmstats.analytics.maintenance.compaction import delete_replaced
 
     deleted = delete_replaced(str(data_dir), grace_seconds=0)
     report_after_delete = median_report(env)

@@ -12,7 +12,7 @@ Two modes:
   everything would not be the figure the issue asks for.
 
 Set-up, all on 127.0.0.1:
-- the fake provider (`python -m llmstats.analytics.fake_provider`) in its own process, so it
+- the fake provider (`python -m llmstats.analytics.demo.fake_provider`) in its own process, so it
   never shares a GIL with the client or a proxy;
 - one LiteLLM proxy per configuration (`litellm --config`, one worker each), started once
   and kept for the whole run, llmstats with its default settings (flush every 60 s, a
@@ -78,9 +78,9 @@ import aiohttp
 import boto3
 import pyarrow.parquet as pq
 
-from llmstats.analytics.demo_config import CALLBACK, proxy_config
-from llmstats.analytics.litellm_proxy import LiteLLMProxy, free_port
-from llmstats.analytics.proxy_identities import token_for
+from llmstats.analytics.demo.identities import token_for
+from llmstats.analytics.demo.litellm_proxy import LiteLLMProxy, free_port
+from llmstats.analytics.demo.proxy_config import CALLBACK, proxy_config
 from llmstats.plugin.config import Settings
 
 # The tests' moto server helper: one way to start S3 on loopback, not two.
@@ -139,7 +139,7 @@ def fake_provider() -> Iterator[str]:
     """The fake provider in its own process; yields its URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llmstats.analytics.fake_provider", "--port", str(port)],
+        [sys.executable, "-m", "llmstats.analytics.demo.fake_provider", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -227,10 +227,10 @@ def prepare_rollups(data_dir: str, use_rollups: bool) -> tuple[float | None, int
 
 
 def live_rollup_bytes(data_dir: str) -> int:
-    """Bytes of the rollup segments reports read (and their manifests); segments replaced
+    """Bytes of the rollup parts reports read (and their manifests); parts replaced
     by a rebuild wait out a grace period before removal and are not counted."""
-    from llmstats.analytics.rollup_build import readable_partitions
-    from llmstats.analytics.rollup_plan import index_rollups
+    from llmstats.analytics.maintenance.rollup_build import readable_partitions
+    from llmstats.analytics.rollups.plan import index_rollups
 
     partitions = readable_partitions(data_dir)
     index = index_rollups(data_dir, [e for entries in partitions.values() for e in entries])
@@ -306,7 +306,7 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     from generate import generate
 
-    from llmstats.analytics.dataset import event_files
+    from llmstats.analytics.store.dataset import event_files
 
     if not event_files(args.data_dir):
         generate(args.data_dir, args.events)

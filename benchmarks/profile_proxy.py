@@ -39,8 +39,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from llmstats.analytics.demo_config import CALLBACK, proxy_config
-from llmstats.analytics.litellm_proxy import LiteLLMProxy
+from llmstats.analytics.demo.litellm_proxy import LiteLLMProxy
+from llmstats.analytics.demo.proxy_config import CALLBACK, proxy_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_proxy import (

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .data_dir_files import is_remote, local_path, object_store
+
 AUDIT_FILE = "audit.jsonl"
 AUDIT_FOLDER = "audit"
 """On object storage: one object per entry under this prefix."""
@@ -49,20 +51,12 @@ def entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
 
 
-def _is_remote(data_dir: str) -> bool:
-    return "://" in data_dir and not data_dir.startswith("file://")
-
-
-def _local(data_dir: str) -> Path:
-    return Path(data_dir.removeprefix("file://"))
-
-
 @contextmanager
 def _locked(data_dir: str) -> Iterator[None]:
-    if _is_remote(data_dir):
+    if is_remote(data_dir):
         yield
         return
-    folder = _local(data_dir)
+    folder = local_path(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / AUDIT_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -72,17 +66,11 @@ def _locked(data_dir: str) -> Iterator[None]:
         os.close(fd)  # closing drops the flock
 
 
-def _remote(data_dir: str) -> tuple[Any, str]:
-    from .sink import object_store
-
-    return object_store(data_dir)
-
-
 def _entry_objects(data_dir: str) -> list[str]:
     """Paths of the entry objects of an object-store audit log, in log order."""
     import pyarrow.fs as pafs
 
-    fs, root = _remote(data_dir)
+    fs, root = object_store(data_dir)
     try:
         infos = fs.get_file_info(pafs.FileSelector(f"{root}/{AUDIT_FOLDER}"))
     except FileNotFoundError:
@@ -101,14 +89,14 @@ def _read_remote(fs: Any, path: str) -> bytes:
 
 def _read_all(data_dir: str) -> bytes:
     """The log as lines: the file locally; on object storage every entry object in order."""
-    if not _is_remote(data_dir):
+    if not is_remote(data_dir):
         try:
-            return (_local(data_dir) / AUDIT_FILE).read_bytes()
+            return (local_path(data_dir) / AUDIT_FILE).read_bytes()
         except FileNotFoundError:
             return b""
     from concurrent.futures import ThreadPoolExecutor
 
-    fs, _ = _remote(data_dir)
+    fs, _ = object_store(data_dir)
     with ThreadPoolExecutor(8) as pool:
         bodies = list(pool.map(lambda path: _read_remote(fs, path), _entry_objects(data_dir)))
     return b"".join(body.rstrip(b"\n") + b"\n" for body in bodies if body.strip())
@@ -137,11 +125,11 @@ def _last_line(path: Path) -> bytes:
 
 def _tail(data_dir: str) -> tuple[int, str]:
     """(seq, hash) of the last entry, or (0, GENESIS) for an empty log."""
-    if not _is_remote(data_dir):
-        raw = _last_line(_local(data_dir) / AUDIT_FILE)
+    if not is_remote(data_dir):
+        raw = _last_line(local_path(data_dir) / AUDIT_FILE)
     else:
         names = _entry_objects(data_dir)
-        raw = _read_remote(_remote(data_dir)[0], names[-1]).strip() if names else b""
+        raw = _read_remote(object_store(data_dir)[0], names[-1]).strip() if names else b""
     if not raw.strip():
         return 0, GENESIS
     try:
@@ -173,13 +161,13 @@ def append_entry(data_dir: str, action: str, parameters: dict[str, Any] | None =
         }
         entry["hash"] = entry_hash(entry)
         line = canonical(entry) + b"\n"
-        if _is_remote(data_dir):
-            fs, root = _remote(data_dir)
+        if is_remote(data_dir):
+            fs, root = object_store(data_dir)
             name = f"{root}/{AUDIT_FOLDER}/{entry['seq']:012d}-{entry['hash'][:16]}.json"
             with fs.open_output_stream(name) as out:  # one PUT: whole or not at all
                 out.write(line)
             return entry
-        fd = os.open(_local(data_dir) / AUDIT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(local_path(data_dir) / AUDIT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             os.write(fd, line)
             os.fsync(fd)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from .data_dir_files import is_remote, local_path
 from .errors import ConfigError
 
 PrivacyLevel = Literal["minimal", "standard", "full"]
@@ -48,13 +49,13 @@ class Settings:
 
     @property
     def is_remote(self) -> bool:
-        return "://" in self.data_dir and not self.data_dir.startswith("file://")
+        return is_remote(self.data_dir)
 
     @property
     def local_data_dir(self) -> Path | None:
         if self.is_remote:
             return None
-        return Path(self.data_dir.removeprefix("file://"))
+        return local_path(self.data_dir)
 
 
 def user_data_dir(env: Mapping[str, str] | None = None) -> Path:

@@ -32,7 +32,9 @@ import pyarrow.parquet as pq
 from .audit import append_entry, note_config
 from .config import Settings
 from .convert import SEEN
+from .data_dir_files import filesystem, is_remote, local_path
 from .manifests import HIDDEN_PREFIX, superseded
+from .rollup_files import forget_partitions
 from .spool import (
     LOCK_NAME,
     META_NAME,
@@ -55,19 +57,6 @@ class MaintenanceBusy(RuntimeError):
     """Another prune, purge or compaction holds the data dir's maintenance lock."""
 
 
-def is_remote(data_dir: str) -> bool:
-    return "://" in data_dir and not data_dir.startswith("file://")
-
-
-def filesystem(data_dir: str) -> tuple[pafs.FileSystem, str]:
-    """A pyarrow filesystem and the root path inside it: local paths and s3:// alike."""
-    if not is_remote(data_dir):
-        return pafs.LocalFileSystem(), str(Path(data_dir.removeprefix("file://")).absolute())
-    from .sink import object_store
-
-    return object_store(data_dir)
-
-
 @contextlib.contextmanager
 def maintenance_lock(data_dir: str, *, wait: bool = False) -> Iterator[None]:
     """One prune/purge/compaction at a time per data dir (flock on `maintenance.lock`).
@@ -78,7 +67,7 @@ def maintenance_lock(data_dir: str, *, wait: bool = False) -> Iterator[None]:
     if is_remote(data_dir):
         yield
         return
-    folder = Path(data_dir.removeprefix("file://"))
+    folder = local_path(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / MAINTENANCE_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -236,7 +225,7 @@ def prune_partitions(data_dir: str, cutoff: dt.date, *, spool_dir: Path | None =
     """Remove every `date=D` partition with D < cutoff, and dead writers' spool segments
     written before the cut-off. Call under `maintenance_lock`."""
     result = RemovalResult(dry_run=dry_run, cutoff=cutoff.isoformat())
-    fs, root = filesystem(data_dir)
+    fs, _ = filesystem(data_dir)
     local = not is_remote(data_dir)
     doomed = [(date, path) for date, path in partitions(data_dir) if date < cutoff.isoformat()]
     counted: list[str] = []
@@ -248,10 +237,8 @@ def prune_partitions(data_dir: str, cutoff: dt.date, *, spool_dir: Path | None =
     if not dry_run:
         for _, path in doomed:
             _remove_folder(fs, path, local)
-        # Rollups summarise those days too: their rows go as well (pyarrow only).
-        from llmstats.analytics.rollup_retention import forget_partitions
-
-        forget_partitions(fs, root, cutoff.isoformat())
+        # Rollups summarise those days too: their rows go as well.
+        forget_partitions(data_dir, cutoff.isoformat())
     midnight = dt.datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=dt.UTC)
     _prune_spool(spool_dir, midnight, result)
     return result

@@ -4,6 +4,6 @@
 --   where a file was written before the column existed, plus `date` (DATE, the hive
 --   partition key = UTC date of ts). Filter on `date` to prune files.
 -- Source: `raw_events`, the tolerant union of the dataset's files defined by
---   llmstats.analytics.dataset (the file list comes from one function, event_files()).
+--   llmstats.analytics.store.dataset (the file list comes from one function, event_files()).
 CREATE OR REPLACE VIEW events AS
 SELECT * FROM raw_events;

@@ -30,7 +30,7 @@
 --   failed attempt), io_tokens (input + output) and input_tokens_lo / input_tokens_hi
 --   (both the call's input tokens: a rollup row keeps the range of the calls it sums, so
 --   the long-context tier can be decided at read time; see priced_basis).
--- Rollups (llmstats.analytics.rollup_spec) store exactly these columns summed per group.
+-- Rollups (llmstats.analytics.rollups.spec) store exactly these columns summed per group.
 CREATE OR REPLACE VIEW token_basis AS
 WITH counted AS (
     SELECT

@@ -159,7 +159,7 @@ def fixture_events() -> list[dict[str, Any]]:
 
 def write_fixture_dataset(data_dir: str) -> None:
     """The fixture events plus a snapshot of the small fixed catalog."""
-    from llmstats.analytics.catalog import Catalog, build_catalog_table, snapshot_catalog
+    from llmstats.analytics.pricing.catalog import Catalog, build_catalog_table, snapshot_catalog
 
     write_events(fixture_events())
     snapshot_catalog(data_dir, Catalog(build_catalog_table(PRICE_MAP), "test", "snapshot"))

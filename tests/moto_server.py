@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from llmstats.analytics.litellm_proxy import free_port
+from llmstats.analytics.demo.litellm_proxy import free_port
 
 
 @contextmanager

@@ -13,10 +13,10 @@ from typing import Any
 import openai
 import pyarrow.dataset as ds
 
-from llmstats.analytics.demo_config import CALLBACK, proxy_config
-from llmstats.analytics.fake_provider import FakeProvider, serve_in_thread
-from llmstats.analytics.litellm_proxy import LiteLLMProxy
-from llmstats.analytics.proxy_identities import token_for
+from llmstats.analytics.demo.fake_provider import FakeProvider, serve_in_thread
+from llmstats.analytics.demo.identities import token_for
+from llmstats.analytics.demo.litellm_proxy import LiteLLMProxy
+from llmstats.analytics.demo.proxy_config import CALLBACK, proxy_config
 
 TESTS_DIR = Path(__file__).resolve().parent
 

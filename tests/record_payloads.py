@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_proxy_capture import run_battery
 
-from llmstats.analytics.demo_config import CALLBACK
+from llmstats.analytics.demo.proxy_config import CALLBACK
 
 from proxy_e2e import proxy_stack
 

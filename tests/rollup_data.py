@@ -162,9 +162,9 @@ NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
 def answers(data_dir: str | Path, queries: list[tuple[str, dict[str, Any]]], *,
             use_rollups: bool) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
     """(rows, totals) of each report in `queries`, from rollups or from the events."""
-    from llmstats.analytics import reports
     from llmstats.analytics.connection import open_dataset
     from llmstats.analytics.query import Query
+    from llmstats.analytics.report import reports
 
     dataset = open_dataset(str(data_dir), use_rollups=use_rollups, lazy_events=use_rollups)
     out = []

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from llmstats.analytics.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.connection import connect, open_dataset
+from llmstats.analytics.pricing.catalog import Catalog, build_catalog_table, snapshot_catalog
 
 from event_data import PRICE_MAP, fixture_events, write_events
 
@@ -125,7 +125,7 @@ def test_reports_read_only_the_partitions_they_need(data_dir: Path) -> None:
     """The events side of a report (rollup_plan.events_source) prunes partitions by its
     window and by the days the rollups leave to it."""
     from llmstats.analytics.query import Query
-    from llmstats.analytics.rollup_plan import Plan, events_source
+    from llmstats.analytics.rollups.plan import Plan, events_source
 
     con = connect(use_rollups=False)
     for query, plan, files in (

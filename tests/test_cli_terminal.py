@@ -17,7 +17,7 @@ from event_data import write_fixture_dataset
 
 COLOUR = re.compile(rb"\x1b\[[0-9;]*(?:3[0-7]|38;[0-9;]+|9[0-7])m")
 ESCAPE = re.compile(rb"\x1b\[")
-LLMSTATS = [sys.executable, "-c", "from llmstats.analytics.cli import main; main()"]
+LLMSTATS = [sys.executable, "-c", "from llmstats.analytics.cli.app import main; main()"]
 
 
 @pytest.fixture

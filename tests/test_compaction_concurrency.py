@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from llmstats.analytics.compaction import compact, delete_replaced
 from llmstats.analytics.connection import connect
+from llmstats.analytics.maintenance.compaction import compact, delete_replaced
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
 

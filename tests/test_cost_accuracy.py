@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from llmstats.analytics.catalog import installed_price_map_path
 from llmstats.analytics.connection import connect
+from llmstats.analytics.pricing.catalog import installed_price_map_path
 
 from event_data import at, write_events
 

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from llmstats.analytics.cli import app
+from llmstats.analytics.cli.app import app
 from llmstats.analytics.connection import connect
 from llmstats.analytics.query import Query
-from llmstats.analytics.recent import recent_requests_report
-from llmstats.analytics.render import human
-from llmstats.analytics.reports import usage_report
+from llmstats.analytics.report.format import human
+from llmstats.analytics.report.recent import recent_requests_report
+from llmstats.analytics.report.reports import usage_report
 
 from sample_dataset import (
     HOSTILE_MODEL,

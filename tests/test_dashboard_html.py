@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from llmstats.analytics.cli import app
+from llmstats.analytics.cli.app import app
 from llmstats.analytics.connection import connect
 from llmstats.analytics.query import Query
-from llmstats.analytics.render import human
-from llmstats.analytics.reports import usage_report
+from llmstats.analytics.report.format import human
+from llmstats.analytics.report.reports import usage_report
 
 from html_page_parts import PageParts, read_page
 from sample_dataset import (
@@ -192,9 +192,9 @@ def test_report_requests_lists_recent_calls_newest_first(sample: Path) -> None:
 def test_the_cli_does_not_import_the_html_modules_until_asked() -> None:
     """`llmstats --help` stays fast: plotly and the page modules load for --format html only."""
     code = (
-        "import sys, llmstats.analytics.cli; "
+        "import sys, llmstats.analytics.cli.app; "
         "print(sorted(m for m in sys.modules if m.startswith(('plotly', 'llmstats.analytics.html',"
-        " 'llmstats.analytics.dashboard'))))"
+        " 'llmstats.analytics.report.dashboard'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -9,12 +9,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from llmstats.analytics.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.connection import open_dataset
-from llmstats.analytics.dashboard import Dashboard, build_dashboard
+from llmstats.analytics.maintenance.rollup_build import build_rollups
+from llmstats.analytics.pricing.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.query import Query
-from llmstats.analytics.rollup_build import build_rollups
-from llmstats.analytics.rollup_plan import plan_part
+from llmstats.analytics.report.dashboard import Dashboard, build_dashboard
+from llmstats.analytics.rollups.plan import plan_part
 
 from event_data import write_events
 from rollup_data import PRICE_MAP, rollup_events

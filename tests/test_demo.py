@@ -57,7 +57,7 @@ def test_a_connection_the_proxy_drops_counts_as_not_answered() -> None:
     import socket
     import threading
 
-    from llmstats.analytics.demo import _sender
+    from llmstats.analytics.demo.workload import _sender
 
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))

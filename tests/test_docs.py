@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.main import get_command
 
-from llmstats.analytics.cli import app
+from llmstats.analytics.cli.app import app
 from llmstats.analytics.connection import sql_files
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from llmstats.analytics.cli import app
-from llmstats.analytics.external_tables import Engine, hive_type, table_ddl, trino_type
+from llmstats.analytics.cli.app import app
+from llmstats.analytics.store.external_tables import Engine, hive_type, table_ddl, trino_type
 from llmstats.plugin.schema import EVENT_SCHEMA
 
 ROOT = Path(__file__).resolve().parent.parent

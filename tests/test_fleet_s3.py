@@ -28,10 +28,10 @@ import httpx
 import pytest
 
 from llmstats.analytics.connection import connect
-from llmstats.analytics.demo_config import CALLBACK, proxy_config
-from llmstats.analytics.fake_provider import serve_in_thread
-from llmstats.analytics.litellm_proxy import LiteLLMProxy
-from llmstats.analytics.proxy_identities import token_for
+from llmstats.analytics.demo.fake_provider import serve_in_thread
+from llmstats.analytics.demo.identities import token_for
+from llmstats.analytics.demo.litellm_proxy import LiteLLMProxy
+from llmstats.analytics.demo.proxy_config import CALLBACK, proxy_config
 
 from moto_server import create_bucket, s3_env
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from llmstats.analytics.cli import app
-from llmstats.analytics.compaction import compact, delete_replaced
+from llmstats.analytics.cli.app import app
 from llmstats.analytics.connection import connect
-from llmstats.analytics.dataset import event_files
+from llmstats.analytics.maintenance.compaction import compact, delete_replaced
+from llmstats.analytics.store.dataset import event_files
 from llmstats.plugin.audit import append_entry, verify_chain
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.spool import SpoolSegments

@@ -19,9 +19,9 @@ import pyarrow.fs as pafs
 import pytest
 from typer.testing import CliRunner
 
-from llmstats.analytics.cli import app
-from llmstats.analytics.compaction import compact, delete_replaced, hide_replaced
+from llmstats.analytics.cli.app import app
 from llmstats.analytics.connection import connect
+from llmstats.analytics.maintenance.compaction import compact, delete_replaced, hide_replaced
 from llmstats.plugin.audit import verify_chain
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
@@ -149,7 +149,7 @@ def test_partition_pruning_on_date_holds_over_s3(bucket_uri: str) -> None:
 def test_large_objects_are_read_by_range_with_the_same_rows(
     bucket_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmstats.analytics import object_store
+    from llmstats.analytics.store import object_store
 
     ids = write_batches(3, 4)
     monkeypatch.setattr(object_store, "WHOLE_FILE_BYTES", 0)  # every file counts as large

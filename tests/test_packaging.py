@@ -36,6 +36,6 @@ def test_the_wheel_ships_the_packages_and_the_sql(tmp_path: Path) -> None:
         assert f"llmstats/sql/{name}" in names, name
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert (
-        "llmstats = llmstats.analytics.cli:main"
+        "llmstats = llmstats.analytics.cli.app:main"
         in zipfile.ZipFile(wheel).read(entry_points).decode()
     )

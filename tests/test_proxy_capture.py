@@ -196,7 +196,7 @@ class _RawAnswer:
 
 
 def _rerank(stack: Stack) -> _RawAnswer:
-    from llmstats.analytics.proxy_identities import token_for
+    from llmstats.analytics.demo.identities import token_for
 
     response = httpx.post(
         stack.proxy.url + "/v1/rerank",

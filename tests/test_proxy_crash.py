@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llmstats.analytics.proxy_identities import token_for
+from llmstats.analytics.demo.identities import token_for
 
 from proxy_e2e import Stack, proxy_stack, read_events
 

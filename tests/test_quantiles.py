@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmstats.analytics.connection import sql_files
-from llmstats.analytics.quantiles import RELATIVE_ERROR, quantile_sql
+from llmstats.analytics.rollups.quantiles import RELATIVE_ERROR, quantile_sql
 
 QS = (0.0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 1.0)
 

@@ -21,13 +21,13 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from llmstats.analytics import reports
-from llmstats.analytics.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.connection import open_dataset
+from llmstats.analytics.maintenance.rollup_build import build_rollups
+from llmstats.analytics.pricing.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.query import Query
-from llmstats.analytics.rollup_build import build_rollups
-from llmstats.analytics.rollup_plan import context_of, plan_part
-from llmstats.analytics.rollup_spec import CUBES_BY_NAME, ROLLUPS_FOLDER
+from llmstats.analytics.report import reports
+from llmstats.analytics.rollups.plan import context_of, plan_part
+from llmstats.analytics.rollups.spec import CUBES_BY_NAME, ROLLUPS_FOLDER
 
 from event_data import DAY0, write_events
 from rollup_data import PRICE_MAP, answers, rollup_events
@@ -142,7 +142,7 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
 def test_a_fully_covered_report_reads_no_event_and_imports_no_pyarrow(data_dir: Path) -> None:
     code = (
         "import sys; from llmstats.analytics.connection import open_dataset; "
-        "from llmstats.analytics.query import Query; from llmstats.analytics import reports; "
+        "from llmstats.analytics.query import Query; from llmstats.analytics.report import reports; "
         f"d = open_dataset({str(data_dir)!r}, lazy_events=True); "
         "[f(d.con, Query.parse(by=by)) for f, by in ((reports.usage_report, None), "
         "(reports.usage_report, 'model,day'), (reports.usage_report, 'team'), "
@@ -170,7 +170,7 @@ def test_late_events_for_a_closed_day_and_a_new_open_day(data_dir: Path) -> None
 
 
 def test_a_compacted_and_a_pruned_partition(data_dir: Path) -> None:
-    from llmstats.analytics.compaction import compact_partition
+    from llmstats.analytics.maintenance.compaction import compact_partition
     from llmstats.plugin.retention import prune_partitions
 
     write_events(rollup_events(days=1, per_day=30, seed=13, first_day=2, prefix="c"),
@@ -198,7 +198,7 @@ def test_pruned_days_leave_the_rollups_too(data_dir: Path) -> None:
 
 
 def test_compaction_rebuilds_the_rollups_of_what_it_compacted(data_dir: Path) -> None:
-    from llmstats.analytics.compaction import compact
+    from llmstats.analytics.maintenance.compaction import compact
 
     write_events(rollup_events(days=1, per_day=30, seed=14, first_day=3, prefix="k"),
                  writer_id="w4")
@@ -245,11 +245,11 @@ def test_a_catalog_threshold_the_rollups_were_not_split_at(data_dir: Path) -> No
 def test_a_damaged_rollup_is_named_and_the_events_answer(data_dir: Path) -> None:
     from typer.testing import CliRunner
 
-    from llmstats.analytics.cli import app
+    from llmstats.analytics.cli.app import app
 
     for cube in ("usage_compact", "latency_model"):
-        [segment] = (data_dir / ROLLUPS_FOLDER / cube).glob("part-*.parquet")
-        segment.write_bytes(segment.read_bytes()[: segment.stat().st_size // 2])
+        [part] = (data_dir / ROLLUPS_FOLDER / cube).glob("part-*.parquet")
+        part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
     assert_agree(data_dir, SHORT)
     result = CliRunner().invoke(app, ["report", "-f", "json"])
     assert result.exit_code == 0, result.output
@@ -261,13 +261,13 @@ def test_a_damaged_rollup_is_named_and_the_events_answer(data_dir: Path) -> None
 
 def test_rollups_are_plain_parquet_with_a_manifest_of_their_sources(data_dir: Path) -> None:
     folder = data_dir / ROLLUPS_FOLDER / "usage_team"
-    [segment] = sorted(folder.glob("part-*.parquet"))
-    manifest = json.loads(segment.with_suffix(".json").read_text())
+    [part] = sorted(folder.glob("part-*.parquet"))
+    manifest = json.loads(part.with_suffix(".json").read_text())
     assert sorted(manifest["partitions"]) == ["2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]
     sources = manifest["partitions"]["2026-11-20"]["sources"]
     events = sorted((data_dir / "events" / "date=2026-11-20").glob("*.parquet"))
     assert [name for name, _ in sources] == [p.name for p in events]
-    table = pq.read_table(segment)
+    table = pq.read_table(part)
     assert set(CUBES_BY_NAME["usage_team"].columns) <= set(table.column_names)
     assert sum(table.column("calls").to_pylist()) == len(rollup_events())
     assert not {"cost_usd", "price", "input_cost_usd"} & set(table.column_names)
@@ -303,7 +303,7 @@ def test_requests_count_each_request_once_at_its_final_attempt(isolated_data_dir
 def test_the_rollup_command_builds_drops_and_rebuilds(isolated_data_dir: Path) -> None:
     from typer.testing import CliRunner
 
-    from llmstats.analytics.cli import app
+    from llmstats.analytics.cli.app import app
 
     write_events(rollup_events(days=2, per_day=50), writer_id="w1")
     runner = CliRunner()
@@ -324,24 +324,24 @@ def test_the_rollup_command_builds_drops_and_rebuilds(isolated_data_dir: Path) -
 def test_segments_are_merged_and_unused_ones_removed_after_the_grace_period(
     isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmstats.analytics import rollup_build
-    from llmstats.analytics.rollup_build import remove_unused
-    from llmstats.analytics.rollup_plan import index_rollups, list_segments
+    from llmstats.analytics.maintenance import rollup_build
+    from llmstats.analytics.maintenance.rollup_build import remove_unused
+    from llmstats.analytics.rollups.plan import index_rollups, list_parts
 
-    monkeypatch.setattr(rollup_build, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(rollup_build, "MAX_PARTS", 2)
     data = str(isolated_data_dir)
     write_events(rollup_events(days=4, per_day=20), writer_id="w1")
     for day in ("2026-11-19", "2026-11-20", "2026-11-21"):
         build_rollups(data, dates=[day])
     cube = CUBES_BY_NAME["usage_compact"]
-    assert len(list_segments(data, cube)) == 4  # three, merged into a fourth
+    assert len(list_parts(data, cube)) == 4  # three, merged into a fourth
     partitions = rollup_build.readable_partitions(data)
     index = index_rollups(data, [e for entries in partitions.values() for e in entries])
     assert len({s.path for s in index.available["usage_compact"].values()}) == 1
     assert remove_unused(data, index, partitions) == 0  # within the grace period
     later = dt.datetime.now(dt.UTC).timestamp() + rollup_build.GRACE_SECONDS + 1
     assert remove_unused(data, index, partitions, now=later) == 3 * len(rollup_build.CUBES)
-    assert len(list_segments(data, cube)) == 1
+    assert len(list_parts(data, cube)) == 1
     assert_agree(isolated_data_dir, [QUERIES[0], QUERIES[17], QUERIES[21]])
 
 

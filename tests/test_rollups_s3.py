@@ -1,6 +1,6 @@
 """Rollups on an object-store data dir (s3:// on moto's server on loopback): built by
 `llmstats rollup` and by compaction, read by reports with the same answers as the events,
-rewritten by prune, removed by purge, and a damaged segment falls back to the events."""
+rewritten by prune, removed by purge, and a damaged part falls back to the events."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pyarrow.fs as pafs
 import pytest
 from typer.testing import CliRunner
 
-from llmstats.analytics.catalog import Catalog, build_catalog_table, snapshot_catalog
-from llmstats.analytics.cli import app
+from llmstats.analytics.cli.app import app
 from llmstats.analytics.connection import open_dataset
+from llmstats.analytics.pricing.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.query import Query
-from llmstats.analytics.rollup_plan import plan_part
-from llmstats.analytics.rollup_spec import ROLLUPS_FOLDER
+from llmstats.analytics.rollups.plan import plan_part
+from llmstats.analytics.rollups.spec import ROLLUPS_FOLDER
 
 from event_data import write_events
 from moto_server import use_fresh_bucket
@@ -103,7 +103,7 @@ def test_rollups_on_s3_are_built_read_rewritten_and_removed(bucket_uri: str) -> 
     assert covered_days(bucket_uri) == tuple(DAYS)
     assert_agree(bucket_uri)
 
-    # Pruning rewrites the segments without the pruned days.
+    # Pruning rewrites the parts without the pruned days.
     age = (dt.datetime.now(dt.UTC).date() - dt.date.fromisoformat(DAYS[2])).days
     pruned = runner.invoke(app, ["prune", "--older-than", f"{age}d", "-f", "json"])
     assert pruned.exit_code == 0, pruned.output
@@ -132,9 +132,9 @@ def test_a_damaged_rollup_on_s3_is_named_and_the_events_answer(bucket_uri: str) 
     assert runner.invoke(app, ["rollup"]).exit_code == 0
     fs, root = pafs.FileSystem.from_uri(bucket_uri)
     for cube in ("usage_compact", "latency_model"):
-        [segment] = [n for n in rollup_objects(bucket_uri)
+        [part] = [n for n in rollup_objects(bucket_uri)
                      if n.startswith(f"{cube}/") and n.endswith(".parquet")]
-        path = f"{root}/{ROLLUPS_FOLDER}/{segment}"
+        path = f"{root}/{ROLLUPS_FOLDER}/{part}"
         with fs.open_input_stream(path) as stream:
             data = stream.read()
         with fs.open_output_stream(path) as out:

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow.fs as pafs
 import pytest
 
-from llmstats.analytics.compaction import compact
+from llmstats.analytics.maintenance.compaction import compact
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
 
@@ -132,7 +132,7 @@ def test_spark_reads_the_bucket_copy_with_llmstats_totals_during_compaction_grac
     assert frame.where(F.col("date") == F.lit(done.date).cast("date")).count() == 60
 
     # The external table `llmstats ddl spark` prints declares the same types.
-    from llmstats.analytics.external_tables import Engine, table_ddl
+    from llmstats.analytics.store.external_tables import Engine, table_ddl
 
     for statement in table_ddl(Engine.spark, str(copy / "events")).split(";"):
         sql = "\n".join(line for line in statement.splitlines() if not line.startswith("--"))

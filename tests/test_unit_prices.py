@@ -14,12 +14,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from llmstats.analytics import reports
-from llmstats.analytics.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.connection import connect, open_dataset
+from llmstats.analytics.maintenance.rollup_build import build_rollups
+from llmstats.analytics.pricing.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.query import Query
-from llmstats.analytics.rollup_build import build_rollups
-from llmstats.analytics.rollup_plan import plan_part
+from llmstats.analytics.report import reports
+from llmstats.analytics.rollups.plan import plan_part
 from llmstats.plugin.extract import extract_event
 
 from event_data import write_events

@@ -1,0 +1,105 @@
+"""The `llmstats` command line, built in one place: the typer app, its command groups and
+every command, registered explicitly from the modules beside this one.
+
+Each command parses its options, calls one library function and sends the rows through
+`render()`. Heavy modules (duckdb, pyarrow) are imported inside commands so that
+`llmstats --help` stays fast; litellm is never imported here. The project's own errors
+(every one derives from LlmstatsError: plugin/errors.py) become a one-line message and an
+exit code in exactly one place: `_Group.invoke`.
+"""
+
+# No `from __future__ import annotations` in the command modules: typer resolves every
+# command's annotations at each start, and string annotations cost a compile and an eval
+# each (~40 ms a run, a tenth of a rollup-backed report).
+import os
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from ..errors import LlmstatsError
+from . import data, demo, fleet, maintenance, pricing, report, rollups
+
+
+class _Group(TyperGroup):
+    """The single place where LlmstatsError (and an I/O error of the data dir) turns into
+    `llmstats: message` + exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LlmstatsError as exc:
+            typer.echo(f"llmstats: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a data dir that cannot be read or written (disk, bucket)
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            typer.echo(f"llmstats: {first}", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Reports on the LLM calls llmstats captured: cost, savings, tokens, latency, errors.\n\n"
+    "Example: llmstats report --since 7d --by team",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+report_app = typer.Typer(
+    help="Cost, tokens, savings, error rate and latency for a window, grouped as you like.\n\n"
+    "Examples: llmstats report --since 7d; llmstats report --by model,day --tz Europe/Berlin; "
+    "llmstats report savings --by team; llmstats report --reconcile",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
+pricing_app = typer.Typer(
+    help="The pricing catalog (from LiteLLM's price map) and your overrides.\n\n"
+    "Example: llmstats pricing show gpt-4o-mini",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+audit_app = typer.Typer(
+    help="The tamper-evident audit log of maintenance, exports and pricing changes.\n\n"
+    "Example: llmstats audit verify",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+# report, and its sub-reports
+report_app.callback()(report.report)
+for _name, _command in report.SUB_REPORTS.items():
+    report_app.command(_name)(_command)
+app.add_typer(report_app, name="report")
+
+# reading the dataset as it is
+app.command()(data.trace)
+app.command()(data.status)
+app.command()(data.export)
+app.command()(data.sql)
+
+# pricing
+pricing_app.command("update")(pricing.pricing_update)
+pricing_app.command("show")(pricing.pricing_show)
+pricing_app.command("set")(pricing.pricing_set)
+app.add_typer(pricing_app, name="pricing")
+
+# the demo
+app.command()(demo.demo)
+
+# maintenance: retention, compaction, rollups, the audit log, fleets
+app.command()(maintenance.prune)
+app.command()(maintenance.purge)
+app.command()(maintenance.recover)
+app.command()(maintenance.compact)
+app.command()(rollups.rollup)
+audit_app.command("show")(maintenance.audit_show)
+audit_app.command("verify")(maintenance.audit_verify)
+app.add_typer(audit_app, name="audit")
+app.command()(fleet.ddl)
+
+
+def main() -> None:
+    """Console entry point (`llmstats`)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    app()

@@ -1,0 +1,488 @@
+"""Report functions: a DuckDB connection (from `connect()`) and a `Query` in, rows out.
+
+Each returns a `Report`: `data` (one row per group: a list of dicts for the overview,
+savings and latency reports, which are built from rollups where they can be without
+pyarrow; an Arrow table for the others; `rows` is an Arrow table either way), `totals`
+(one dict over the whole filtered window) and `notes` (plain sentences worth a reader's
+attention, such as spend resting on default prices). The CLI renders them; notebooks use
+them as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import LlmstatsError, UsageError
+from ..query import Query
+from ..report.format import human
+from ..rollups.spec import SKETCH_QUANTILES
+from .parts import query_failed, sketch_rows, sums_rows, used_params
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+RECONCILE_TOLERANCE = 0.005  # LiteLLM's response_cost vs ours, relative
+
+
+@dataclass
+class Report:
+    title: str
+    data: Any
+    """The rows: a pyarrow Table, or a list of dicts (reports built without pyarrow)."""
+    totals: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> pa.Table:
+        """The rows as an Arrow table (what notebooks and other callers get)."""
+        if isinstance(self.data, list):
+            import pyarrow as pa
+
+            return pa.Table.from_pylist(self.data)
+        return self.data
+
+    @property
+    def row_count(self) -> int:
+        return len(self.data) if isinstance(self.data, list) else int(self.data.num_rows)
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+    """Execute one query over the event views (defined first if the connection was
+    opened without them); a DuckDB failure (say, a data page corrupt beyond its footer)
+    becomes a one-line LlmstatsError instead of a traceback."""
+    import duckdb
+
+    from ..rollups.plan import require_events
+
+    require_events(con)
+
+    try:
+        return con.sql(sql, params=used_params(sql, params)).to_arrow_table()
+    except duckdb.Error as exc:
+        raise query_failed(exc) from exc
+
+
+def _one(table: pa.Table) -> dict[str, Any]:
+    rows = table.to_pylist()
+    return rows[0] if rows else {}
+
+
+def _group(query: Query, default: tuple[str, ...]) -> Query:
+    if query.by:
+        return query
+    return Query(query.since, query.until, query.tz, default, query.where, query.top)
+
+
+def _select_groups(query: Query, *, cost_columns: bool = True) -> tuple[str, str]:
+    exprs = query.group_exprs(cost_columns=cost_columns)
+    select = ", ".join(f"{expr} AS {name}" for name, expr in exprs)
+    group = ", ".join(str(i + 1) for i in range(len(exprs)))
+    return select, group
+
+
+def _limit(query: Query) -> str:
+    return f"LIMIT {int(query.top)}" if query.top else ""
+
+
+def _top(rows: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
+    return rows[: query.top] if query.top else rows
+
+
+def _total(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, Any]:
+    """Column sums over grouped rows (all additive), as a totals row would have them."""
+    total: dict[str, Any] = {}
+    for column in columns:
+        values = [row[column] for row in rows if row.get(column) is not None]
+        total[column] = sum(values) if values else 0
+    return total
+
+
+def _add_quantiles(row: dict[str, Any], found: dict[str, Any] | None,
+                   names: dict[str, str]) -> None:
+    for source, target in names.items():
+        row[target] = None if found is None else found.get(source)
+
+
+# Per group, over price_groups rows (see report_parts.sums_rows).
+MONEY_AGGREGATES = """
+    COALESCE(sum(cost_usd), 0) AS cost_usd,
+    COALESCE(sum(reported_cost_usd), 0) AS reported_cost_usd,
+    COALESCE(sum(savings_usd), 0) AS savings_usd
+"""
+PRICING_AGGREGATES = """
+    COALESCE(sum(cost_usd) FILTER (WHERE priced_by = 'default'), 0) AS cost_on_default_prices_usd,
+    CAST(COALESCE(sum(calls_) FILTER (WHERE priced_by = 'default'), 0) AS BIGINT) AS calls_on_default_prices,
+    CAST(COALESCE(sum(calls_) FILTER (WHERE priced_by = 'catalog_zero'), 0) AS BIGINT) AS calls_on_zero_prices,
+    CAST(COALESCE(sum(tokens_) FILTER (WHERE priced_by = 'catalog_zero'), 0) AS BIGINT) AS tokens_on_zero_prices,
+    COALESCE(sum(reported_cost_usd) FILTER (WHERE priced_by = 'catalog_zero'), 0)
+        AS reported_cost_on_zero_prices_usd
+"""
+USAGE_AGGREGATES = f"""
+    CAST(COALESCE(sum(requests_), 0) AS BIGINT) AS requests,
+    CAST(COALESCE(sum(calls_), 0) AS BIGINT) AS calls,
+    CAST(COALESCE(sum(input_tokens_), 0) AS BIGINT) AS input_tokens,
+    CAST(COALESCE(sum(output_tokens_), 0) AS BIGINT) AS output_tokens,
+    CAST(COALESCE(sum(cache_read_tokens_), 0) AS BIGINT) AS cached_tokens,
+    {MONEY_AGGREGATES},
+    COALESCE(sum(failures_) / NULLIF(sum(calls_), 0), 0) AS error_rate,
+    CAST(COALESCE(sum(failures_), 0) AS BIGINT) AS failures_,
+    {PRICING_AGGREGATES}
+"""
+USAGE_COLUMNS = (
+    "requests",
+    "calls",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "cost_usd",
+    "reported_cost_usd",
+    "savings_usd",
+    "error_rate",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "p50_ttft_ms",
+    "p95_ttft_ms",
+)
+PRICING_COLUMNS = (
+    "cost_on_default_prices_usd",
+    "calls_on_default_prices",
+    "calls_on_zero_prices",
+    "tokens_on_zero_prices",
+    "reported_cost_on_zero_prices_usd",
+)
+_USAGE_QUANTILES = {m: SKETCH_QUANTILES[m] for m in ("latency", "ttft")}
+_USAGE_QUANTILE_NAMES = {
+    "latency_0": "p50_latency_ms",
+    "latency_1": "p95_latency_ms",
+    "ttft_0": "p50_ttft_ms",
+    "ttft_1": "p95_ttft_ms",
+}
+
+
+def pricing_notes(total: dict[str, Any]) -> list[str]:
+    notes = []
+    if total.get("calls_on_default_prices"):
+        notes.append(
+            f"{human('cost_usd', total['cost_on_default_prices_usd'])} of the cost rests on default prices "
+            f"($3 / $15 per million tokens, $0.08 per image, $0.0001 per audio second) for {total['calls_on_default_prices']:,} calls to "
+            "models neither the catalog nor pricing/overrides.toml prices "
+            "(see `llmstats report --by model,priced_by`)."
+        )
+    if total.get("calls_on_zero_prices"):
+        notes.append(
+            f"{total['calls_on_zero_prices']:,} calls ({total['tokens_on_zero_prices']:,} tokens) "
+            "rest on a catalog price of $0; if those models are not free, add an override."
+        )
+    return notes
+
+
+def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
+    """The overview: totals for the window, rows by `--by` (default: top models by cost).
+
+    `requests` counts client requests: each in the group of its final attempt (within a
+    UTC day); `calls` counts attempts. Latency and TTFT quantiles are within 1 %
+    (sketches; see llmstats.analytics.rollups.quantiles)."""
+    grouped = _group(query, ("model",))
+    names = list(grouped.by)
+    rows = sums_rows(con, grouped, USAGE_AGGREGATES, requests=True,
+                     order="cost_usd DESC, calls DESC")
+    quantiles, total_quantiles = sketch_rows(con, grouped, _USAGE_QUANTILES, with_total=True)
+    for row in rows:
+        _add_quantiles(row, quantiles.get(tuple(row[n] for n in names)), _USAGE_QUANTILE_NAMES)
+    additive = [c for c in USAGE_COLUMNS if not c.startswith("p") and c != "error_rate"]
+    if grouped.needs_tags():
+        # A tag repeats an event once per tag: the totals come from the untagged rows.
+        total_rows = sums_rows(con, grouped.with_by(()), USAGE_AGGREGATES, requests=True)
+    else:
+        total_rows = rows
+    total = _total(total_rows, [*additive, "failures_", *PRICING_COLUMNS])
+    total["error_rate"] = total["failures_"] / total["calls"] if total["calls"] else 0.0
+    if total_quantiles is None:
+        total_quantiles = sketch_rows(con, grouped.with_by(()), _USAGE_QUANTILES)[0].get(())
+    _add_quantiles(total, total_quantiles, _USAGE_QUANTILE_NAMES)
+    total = {**{k: total[k] for k in USAGE_COLUMNS}, **{k: total[k] for k in PRICING_COLUMNS}}
+    shown = [{k: row[k] for k in (*names, *USAGE_COLUMNS)} for row in _top(rows, grouped)]
+    return Report("Usage by " + ", ".join(grouped.by), shown, total, pricing_notes(total))
+
+
+SAVINGS_AGGREGATES = """
+    CAST(COALESCE(sum(calls_), 0) AS BIGINT) AS calls,
+    CAST(COALESCE(sum(cache_read_tokens_), 0) AS BIGINT) AS cached_tokens,
+    CAST(COALESCE(sum(cache_write_tokens_), 0) AS BIGINT) AS cache_write_tokens,
+    COALESCE(sum(prompt_cache_savings_usd), 0) AS prompt_cache_savings_usd,
+    CAST(COALESCE(sum(calls_) FILTER (WHERE is_proxy_hit), 0) AS BIGINT) AS proxy_cache_hits,
+    COALESCE(sum(proxy_cache_savings_usd), 0) AS proxy_cache_savings_usd,
+    CAST(COALESCE(sum(calls_) FILTER (WHERE is_batch), 0) AS BIGINT) AS batch_calls,
+    COALESCE(sum(batch_savings_usd), 0) AS batch_savings_usd,
+    COALESCE(sum(savings_usd), 0) AS savings_usd,
+    COALESCE(sum(cost_usd), 0) AS cost_usd,
+    COALESCE(sum(savings_usd) / NULLIF(sum(cost_usd) + sum(savings_usd), 0), 0) AS savings_rate
+"""
+_SAVINGS_SUMS = [
+    "calls",
+    "cached_tokens",
+    "cache_write_tokens",
+    "prompt_cache_savings_usd",
+    "proxy_cache_hits",
+    "proxy_cache_savings_usd",
+    "batch_calls",
+    "batch_savings_usd",
+    "savings_usd",
+    "cost_usd",
+]
+
+
+def savings_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
+    """What prompt caching, LiteLLM's response cache and batch discounts saved."""
+    grouped = _group(query, ("model",))
+    rows = sums_rows(con, grouped, SAVINGS_AGGREGATES, order="savings_usd DESC")
+    total_rows = (
+        sums_rows(con, grouped.with_by(()), SAVINGS_AGGREGATES) if grouped.needs_tags() else rows
+    )
+    total = _total(total_rows, _SAVINGS_SUMS)
+    spent = total["cost_usd"] + total["savings_usd"]
+    total["savings_rate"] = total["savings_usd"] / spent if spent else 0.0
+    return Report("Savings by " + ", ".join(grouped.by), _top(rows, grouped), total)
+
+
+def errors_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
+    """Failed attempts: how many, how often, and how (class, provider code, HTTP status)."""
+    grouped = _group(query, ("provider", "model", "error"))
+    select, group = _select_groups(grouped, cost_columns=False)
+    source, params = grouped.source("events", cost_columns=False)
+    counts = """
+        count(*) FILTER (WHERE status = 'failure') AS failures,
+        count(*) AS calls,
+        COALESCE(count(*) FILTER (WHERE status = 'failure') / NULLIF(count(*), 0), 0) AS error_rate
+    """
+    tail = """
+        CAST(COALESCE(sum(retries), 0) AS BIGINT) AS retries,
+        CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks
+    """
+    rows = run(
+        con,
+        f"""
+        SELECT {select}, {counts},
+            mode(http_status) FILTER (WHERE status = 'failure') AS http_status,
+            mode(error_code) FILTER (WHERE status = 'failure') AS error_code, {tail}
+        FROM {source} GROUP BY {group} HAVING failures > 0
+        ORDER BY failures DESC, {group} {_limit(grouped)}
+    """,
+        params,
+    )
+    # Totals over the window's events (an event with two tags counts once).
+    untagged, params = grouped.with_by(()).source("events", cost_columns=False)
+    total = _one(run(con, f"SELECT {counts}, {tail} FROM {untagged}", params))
+    return Report("Errors by " + ", ".join(grouped.by), rows, total)
+
+
+_LATENCY_QUANTILES = {m: SKETCH_QUANTILES[m] for m in ("latency_direct", "ttft_direct", "output_speed")}
+_LATENCY_NAMES = {
+    "latency_direct_0": "p50_latency_ms",
+    "latency_direct_1": "p95_latency_ms",
+    "latency_direct_2": "p99_latency_ms",
+    "ttft_direct_0": "p50_ttft_ms",
+    "ttft_direct_1": "p95_ttft_ms",
+    "output_speed_0": "median_output_tokens_per_second",
+}
+
+
+def _sort_key(names: list[str], first: str) -> Any:
+    """Largest `first` first, then the dimensions ascending with NULLs last (as SQL)."""
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        dims = tuple((row[n] is None, "" if row[n] is None else row[n]) for n in names)
+        return (-(row[first] or 0), *dims)
+
+    return key
+
+
+def latency_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
+    """Successful calls a provider answered: end-to-end latency, time to first token,
+    output speed; quantiles within 1 % (sketches). `calls`: those with a latency."""
+    grouped = _group(query, ("provider", "model"))
+    grouped.group_exprs(cost_columns=False)  # rejects --by priced_by
+    grouped.conditions(cost_columns=False)  # and --where priced_by=…
+    names = list(grouped.by)
+    found, _ = sketch_rows(con, grouped, _LATENCY_QUANTILES, cost_columns=False)
+    rows = []
+    for key, values in found.items():
+        row: dict[str, Any] = dict(zip(names, key, strict=True))
+        row["calls"] = values.get("n_latency_direct") or 0
+        _add_quantiles(row, values, _LATENCY_NAMES)
+        rows.append(row)
+    rows.sort(key=_sort_key(names, "calls"))
+    return Report("Latency by " + ", ".join(grouped.by), _top(rows, grouped), {})
+
+
+def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
+    """How full the context window was, per call, in bands (see sql/08_context_usage.sql)."""
+    grouped = _group(query, ("model",))
+    select, group = _select_groups(grouped, cost_columns=False)
+    source, params = grouped.source("context_usage", cost_columns=False)
+    rows = run(
+        con,
+        f"""
+        SELECT {select},
+            count(*) AS calls,
+            count(*) FILTER (WHERE band = 'OK') AS ok,
+            count(*) FILTER (WHERE band = 'LOW') AS low,
+            count(*) FILTER (WHERE band = 'MEDIUM') AS medium,
+            count(*) FILTER (WHERE band = 'HIGH') AS high,
+            count(*) FILTER (WHERE band = 'CRITICAL') AS critical,
+            count(*) FILTER (WHERE band = 'UNKNOWN') AS unknown,
+            quantile_cont(usage_pct, 0.95) AS p95_usage_pct,
+            max(usage_pct) AS max_usage_pct,
+            max(context_window) AS context_window
+        FROM {source}
+        GROUP BY {group} ORDER BY critical DESC, high DESC, calls DESC, {group} {_limit(grouped)}
+    """,
+        params,
+    )
+    return Report(
+        "Context-window use by " + ", ".join(grouped.by),
+        rows,
+        {},
+        [
+            "Bands: OK < 50 %, LOW 50–70 %, MEDIUM 70–85 %, HIGH 85–95 %, "
+            "CRITICAL ≥ 95 % of the model's input window."
+        ],
+    )
+
+
+def segments_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
+    """Where input tokens and input cost go, by role × kind (and by --by dimensions)."""
+    select, group = ("", "")
+    if query.by:
+        select, group = _select_groups(query)
+    dims = f"{select}, " if select else ""
+    group_by = f"{group}, " if group else ""
+    offset = len(query.by)
+    exprs = [expr for _, expr in query.group_exprs()] if query.by else []
+    # Shares within each --by group: the window partitions on the group expressions.
+    partition = f"PARTITION BY {', '.join(exprs)}" if exprs else ""
+    source, params = query.source("segments")
+    rows = run(
+        con,
+        f"""
+        SELECT {dims}role, kind,
+            count(DISTINCT event_id) AS calls,
+            CAST(sum(segment_tokens) AS BIGINT) AS input_tokens,
+            sum(segment_tokens) / sum(sum(segment_tokens)) OVER ({partition}) AS token_share,
+            CAST(sum(segment_cached_tokens) AS BIGINT) AS cached_tokens,
+            sum(segment_cached_tokens) / NULLIF(sum(segment_tokens), 0) AS cached_share,
+            sum(segment_input_cost_usd) AS input_cost_usd,
+            count(*) FILTER (WHERE segments_estimated) AS estimated_segments
+        FROM {source}
+        GROUP BY {group_by}{offset + 1}, {offset + 2}
+        ORDER BY {group_by}input_tokens DESC {_limit(query)}
+    """,
+        params,
+    )
+    return Report(
+        "Input tokens by role and kind" + (" per " + ", ".join(query.by) if query.by else ""),
+        rows,
+        {},
+        [
+            "cached_share: the part of the segment read from the prompt cache (a cache covers "
+            "the start of a prompt: tool definitions and system prompt first)."
+        ],
+    )
+
+
+RECONCILE_REASON = """
+    CASE
+        WHEN reported_cost_usd IS NULL THEN 'not_reported'
+        WHEN priced_by = 'default' AND reported_cost_usd = 0 THEN 'litellm_priced_zero'
+        WHEN priced_by = 'default' THEN 'default_price'
+        WHEN priced_by = 'override' THEN 'override'
+        WHEN priced_by = 'catalog_zero' THEN 'catalog_zero'
+        WHEN proxy_cache_hit THEN 'proxy_cache_hit'
+        WHEN batch THEN 'batch'
+        WHEN service_tier IS NOT NULL AND service_tier NOT IN ('default', 'standard', 'auto')
+            THEN 'service_tier'
+        WHEN call_type NOT IN ('chat', 'responses', 'embedding') THEN 'non_token_pricing'
+        WHEN long_context THEN 'long_context_tier'
+        ELSE 'other'
+    END
+"""
+
+
+def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
+    """Events where our cost and LiteLLM's response_cost differ by more than 0.5 %,
+    grouped by model and the likeliest reason (docs/pricing.md explains each)."""
+    if query.by:
+        raise UsageError("reconcile groups by model and reason; drop --by")
+    source, params = query.source("event_costs")
+    # Parenthesised: it is ANDed with other conditions below.
+    mismatch = (
+        f"(reported_cost_usd IS NULL OR abs(cost_usd - reported_cost_usd) > "
+        f"{RECONCILE_TOLERANCE} * abs(reported_cost_usd) + 1e-9)"
+    )
+    rows = run(
+        con,
+        f"""
+        SELECT provider, model, {RECONCILE_REASON} AS reason,
+            count(*) AS events,
+            sum(cost_usd) AS cost_usd,
+            sum(reported_cost_usd) AS reported_cost_usd,
+            sum(cost_usd) - COALESCE(sum(reported_cost_usd), 0) AS difference_usd,
+            min(event_id) AS example_event_id
+        FROM {source}
+        WHERE {mismatch}
+        GROUP BY ALL
+        ORDER BY abs(difference_usd) DESC, events DESC, provider, model {_limit(query)}
+    """,
+        params,
+    )
+    total = _one(
+        run(
+            con,
+            f"""
+        SELECT count(*) AS events,
+            count(*) FILTER (WHERE {mismatch}) AS mismatched,
+            COALESCE(1 - count(*) FILTER (WHERE {mismatch}) / NULLIF(count(*), 0), 1)
+                AS share_within_tolerance,
+            count(*) FILTER (WHERE priced_by = 'catalog') AS catalog_events,
+            COALESCE(1 - count(*) FILTER (WHERE priced_by = 'catalog' AND {mismatch})
+                / NULLIF(count(*) FILTER (WHERE priced_by = 'catalog'), 0), 1)
+                AS share_within_tolerance_catalog
+        FROM {source}
+    """,
+            params,
+        )
+    )
+    return Report("Cost reconciliation (|ours − LiteLLM's| > 0.5 %)", rows, total)
+
+
+def trace_report(con: duckdb.DuckDBPyConnection, trace_id: str) -> Report:
+    """One client request with all its attempts (by trace_id, or an event_id / call_id)."""
+    rows = run(
+        con,
+        """
+        SELECT ts, event_id, status, provider, model, call_type, stream, latency_ms, ttft_ms,
+            input_tokens, output_tokens, cache_read_tokens, cost_usd, reported_cost_usd,
+            priced_by, error_class, error_code, http_status, retries, fallbacks
+        FROM event_costs
+        WHERE trace_id = $id OR event_id = $id OR call_id = $id
+            OR trace_id IN (SELECT trace_id FROM events WHERE event_id = $id OR call_id = $id)
+        ORDER BY ts, event_id
+    """,
+        {"id": trace_id},
+    )
+    if rows.num_rows == 0:
+        raise LlmstatsError(f"no events for trace {trace_id!r}")
+    total = _one(
+        run(
+            con,
+            """
+        SELECT * EXCLUDE (models, started_at, ended_at, date) FROM requests
+        WHERE trace_id = (SELECT COALESCE(trace_id, event_id) FROM events
+                          WHERE trace_id = $id OR event_id = $id OR call_id = $id LIMIT 1)
+    """,
+            {"id": trace_id},
+        )
+    )
+    return Report(f"Trace {trace_id}", rows, total)

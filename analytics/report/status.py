@@ -1,0 +1,148 @@
+"""`llmstats status`: where the data is, how much, which dates, and whether writers are alive."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..store.files import list_files, read_bytes
+
+if TYPE_CHECKING:
+    from ..connection import Dataset
+
+STALE_AFTER_SECONDS = 300.0
+"""A heartbeat older than this (or three flush intervals, if longer) marks a writer stale."""
+
+
+def writer_health(data_dir: str, now: float | None = None) -> list[dict[str, Any]]:
+    """One row per `writers/<writer>.json` heartbeat (keys: see EventWriter.heartbeat_document)."""
+    now = time.time() if now is None else now
+    rows: list[dict[str, Any]] = []
+    for entry in list_files(data_dir, "writers", ".json"):
+        relative = entry.path[len(data_dir.rstrip("/")) + 1 :]
+        raw = read_bytes(data_dir, relative)
+        try:
+            beat = json.loads(raw or b"{}")
+        except ValueError:
+            rows.append(
+                {"writer_id": relative, "health": "unreadable heartbeat", "last_seen_s_ago": None}
+            )
+            continue
+        updated = beat.get("updated_at")
+        age = now - updated if isinstance(updated, int | float) else None
+        limit = max(STALE_AFTER_SECONDS, 3 * float(beat.get("flush_seconds") or 0))
+        if beat.get("dropped"):
+            health = "dropping events"
+        elif age is not None and age > limit:
+            health = "stale (exited or stopped)"
+        elif beat.get("last_error"):
+            health = "error"
+        else:
+            health = "ok"
+        rows.append(
+            {
+                "writer_id": beat.get("writer_id"),
+                "host": beat.get("host"),
+                "pid": beat.get("pid"),
+                "health": health,
+                "last_seen_s_ago": None if age is None else round(age, 1),
+                "written": beat.get("written"),
+                "recovered": beat.get("recovered"),
+                "dropped": beat.get("dropped"),
+                "held": beat.get("held"),
+                "last_error": beat.get("last_error"),
+            }
+        )
+    return rows
+
+
+def dataset_status(dataset: Dataset) -> dict[str, Any]:
+    from ..pricing.overrides import load_overrides
+    from .reports import run
+
+    state = dataset.state
+    counts = run(
+        dataset.con,
+        "SELECT count(*) AS rows, min(date) AS first_date, "
+        "max(date) AS last_date, count(DISTINCT date) AS days FROM events",
+    )
+    summary = counts.to_pylist()[0]
+    return {
+        "data_dir": state.data_dir,
+        "files": len(state.files),
+        "bytes": sum(entry.size for entry in state.files),
+        "rows": summary["rows"],
+        "bytes_per_event": (sum(e.size for e in state.files) / summary["rows"])
+        if summary["rows"]
+        else None,
+        "first_date": summary["first_date"],
+        "last_date": summary["last_date"],
+        "days": summary["days"],
+        "unreadable_files": len(state.skipped),
+        "pricing_catalog": f"{dataset.catalog_info.source} "
+        f"(litellm {dataset.catalog_info.litellm_version}, {dataset.catalog_info.models} models)",
+        "price_overrides": len(load_overrides(state.data_dir)),
+        **rollup_status(dataset),
+        **maintenance_status(state.data_dir),
+    }
+
+
+def rollup_status(dataset: Dataset) -> dict[str, Any]:
+    """How many partitions rollups cover (every cube up to date), and which closed days
+    reports still read from their events."""
+    import datetime as dt
+
+    from ..rollups.plan import context_of
+    from ..rollups.spec import CUBES
+
+    context = context_of(dataset.con)
+    index = context.index if context else None
+    if index is None:
+        return {"rollup_days": 0, "days_without_rollups": []}
+    covered = [d for d in index.partitions
+               if all(d in index.available.get(c.name, {}) for c in CUBES)]
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    return {
+        "rollup_days": len(covered),
+        "days_without_rollups": sorted(d for d in index.partitions
+                                       if d not in covered and d < today),
+    }
+
+
+def maintenance_status(data_dir: str) -> dict[str, Any]:
+    """Retention setting, last prune and compaction (from the audit log), and small files
+    per partition (what `llmstats compact` with no argument would merge)."""
+    from llmstats.plugin.audit import last_entry
+    from llmstats.plugin.config import ConfigError, load_settings
+
+    from ..maintenance.compaction import MIN_SMALL_FILES, compaction_backlog
+
+    try:
+        retention = load_settings().retention_days
+    except ConfigError:
+        retention = None
+    prune, compaction = last_entry(data_dir, "prune"), last_entry(data_dir, "compact")
+    backlog = compaction_backlog(data_dir)
+    return {
+        "retention_days": retention,
+        "last_prune": prune["ts"] if prune else None,
+        "last_compaction": compaction["ts"] if compaction else None,
+        "small_files": sum(backlog.values()),
+        "small_files_per_partition": backlog,
+        "compaction_due": sorted(d for d, n in backlog.items() if n >= MIN_SMALL_FILES),
+    }
+
+
+def maintenance_notes(summary: dict[str, Any]) -> list[str]:
+    notes = []
+    missing = summary.get("days_without_rollups") or []
+    if missing:
+        listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        notes.append(f"{len(missing)} closed day(s) without up-to-date rollups ({listed}): "
+                     "reports read their events; `llmstats rollup` builds them.")
+    due = summary.get("compaction_due") or []
+    if not due:
+        return notes
+    listed = ", ".join(due[:5]) + (f" and {len(due) - 5} more" if len(due) > 5 else "")
+    return [*notes, f"Compaction due for {len(due)} partition(s) ({listed}): run `llmstats compact`."]

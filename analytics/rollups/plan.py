@@ -1,0 +1,433 @@
+"""Which rows a report reads: rollups where they cover the question, events elsewhere.
+
+`open_dataset()` indexes the rollups once (`index_rollups`): for each cube, the partitions
+whose rollup file was computed from exactly the event files the dataset reads now. A
+report part (its sums or its quantile sketches) then asks `plan_part()` for the cube that
+serves most of its partitions, and reads those partitions from the rollup and every other
+partition of its window from the events (`Plan.raw`). A partition is served by a cube
+only when the answer from the cube is the answer from the events:
+
+- the cube keeps every column the `--by` dimensions and `--where` filters read (tags and
+  per-user or per-session dimensions are never in a cube);
+- the window does not cut the partition at a finer time than the cube's grain (a day
+  cube needs the whole UTC day inside the window; an hour cube whole hours);
+- time dimensions in a zone other than UTC fall on the cube's grain: a day cube only
+  where local days are UTC days, an hour cube where the zone's offset is a whole number
+  of hours all day (not, say, Asia/Kolkata);
+- for sums, today's catalog decides the long-context tier of every row (`priced_basis`
+  gives NULL for a row whose calls straddle a threshold the cube was not split at).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from ..query import DIMENSION_COLUMNS, DIMENSIONS, TIME_DIMENSIONS, Query
+from ..store.files import (
+    REMOTE_THREADS,
+    FileEntry,
+    is_remote,
+    join,
+    list_files,
+    local_path,
+    read_bytes,
+)
+from .spec import (
+    CUBES,
+    ROLLUPS_FOLDER,
+    Cube,
+    parse_part_manifest,
+    source_key,
+    splits_every,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+_DAY = dt.timedelta(days=1)
+_HOUR = dt.timedelta(hours=1)
+_TICK = dt.timedelta(microseconds=1)
+
+
+@dataclass
+class RollupPart:
+    path: str
+    """The part's Parquet file."""
+    partitions: dict[str, tuple[str, list[int] | None]]
+    """date → (key of the event files its rows were computed from, input-token splits)."""
+    size: int = 0
+    """Bytes of the Parquet file, as listed (object storage reads need it)."""
+
+
+@dataclass
+class RollupIndex:
+    partitions: dict[str, str] = field(default_factory=dict)
+    """date → key of the event files the dataset reads for that partition."""
+    available: dict[str, dict[str, RollupPart]] = field(default_factory=dict)
+    """cube → {date: the newest part with rows of exactly those files}."""
+    parts: dict[str, list[RollupPart]] = field(default_factory=dict)
+    """cube → every readable part, newest first."""
+    undecided: dict[str, set[str]] = field(default_factory=dict)
+    """sums cube → dates with rows whose long-context tier today's catalog cannot decide
+    (computed on first use)."""
+
+    def serving(self) -> list[FileEntry]:
+        """The part files reports may read (what an object-store reader must know)."""
+        found = {s.path: s for served in self.available.values() for s in served.values()}
+        return [FileEntry(path, part.size) for path, part in sorted(found.items())]
+
+
+def list_parts(data_dir: str, cube: Cube) -> list[RollupPart]:
+    """The cube's parts with a readable manifest, newest first. A Parquet file without
+    its manifest (a build that died, or one being written) is not a part."""
+    return all_parts(data_dir, (cube,))[cube.name]
+
+
+def _listed_names(data_dir: str, cubes: tuple[Cube, ...]) -> dict[str, dict[str, int]]:
+    """cube → {file name: bytes} of the cubes' folders: one listing of the whole rollups
+    folder on object storage (a request per 1,000 objects), a directory read per cube
+    locally."""
+    found: dict[str, dict[str, int]] = {cube.name: {} for cube in cubes}
+    if is_remote(data_dir):
+        base = join(data_dir, ROLLUPS_FOLDER) + "/"
+        for entry in list_files(data_dir, ROLLUPS_FOLDER, ""):
+            folder, _, name = entry.path.removeprefix(base).partition("/")
+            if folder in found and "/" not in name:
+                found[folder][name] = entry.size
+        return found
+    for cube in cubes:
+        try:
+            found[cube.name] = dict.fromkeys(
+                os.listdir(local_path(join(data_dir, f"{ROLLUPS_FOLDER}/{cube.name}"))), 0)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+    return found
+
+
+def all_parts(data_dir: str, cubes: tuple[Cube, ...] = CUBES) -> dict[str, list[RollupPart]]:
+    """Each cube's parts with a readable manifest, newest first (see list_parts).
+    Object storage: the manifests are fetched many at a time."""
+    listed = _listed_names(data_dir, cubes)
+    wanted = []
+    for cube in cubes:
+        names = listed[cube.name]
+        for name in sorted(names, reverse=True):
+            manifest = name[: -len(".parquet")] + ".json"
+            if name.startswith("part-") and name.endswith(".parquet") and manifest in names:
+                wanted.append((cube.name, name, f"{ROLLUPS_FOLDER}/{cube.name}/{manifest}"))
+    if is_remote(data_dir) and len(wanted) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(REMOTE_THREADS) as pool:
+            texts = list(pool.map(lambda w: read_bytes(data_dir, w[2]), wanted))
+    else:
+        texts = [read_bytes(data_dir, w[2]) for w in wanted]
+    found: dict[str, list[RollupPart]] = {cube.name: [] for cube in cubes}
+    for (cube_name, name, _), text in zip(wanted, texts, strict=True):
+        parsed = parse_part_manifest(text)
+        if parsed is not None:
+            path = join(data_dir, f"{ROLLUPS_FOLDER}/{cube_name}/{name}")
+            found[cube_name].append(RollupPart(path, parsed, listed[cube_name][name]))
+    return found
+
+
+def index_rollups(data_dir: str, files: list[FileEntry],
+                  listed: dict[str, list[RollupPart]] | None = None) -> RollupIndex:
+    """Which part serves each partition of `files` in each cube: the newest one made
+    from exactly those files. `listed`: all_parts() as the caller took it already."""
+    from ..store.dataset import partition_date
+
+    by_date: dict[str, list[FileEntry]] = {}
+    for entry in files:
+        date = partition_date(entry.path)
+        if date:
+            by_date.setdefault(date, []).append(entry)
+    index = RollupIndex({date: source_key(entries) for date, entries in by_date.items()})
+    if not by_date:
+        return index  # nothing to serve: spare the listing
+    for cube_name, parts in (all_parts(data_dir) if listed is None else listed).items():
+        index.parts[cube_name] = parts
+        served = index.available.setdefault(cube_name, {})
+        for part in parts:
+            for date, (key, _ladder) in part.partitions.items():
+                if date not in served and index.partitions.get(date) == key:
+                    served[date] = part
+    return index
+
+
+@dataclass
+class ReportContext:
+    """What open_dataset found for a connection, for the reports run on it."""
+
+    index: RollupIndex
+    ensure_events: Callable[[], None] = lambda: None
+    """Defines the event views rollup-backed reports fall back on (`events`,
+    `token_basis`, `cost_basis`, `event_costs`) if the connection was opened without them."""
+    ensure_views: Callable[[], None] = lambda: None
+    """Defines every view of sql/ (those and `segments`, `requests`, `errors`, ...)."""
+    views: Any = field(default_factory=itertools.count)
+    warnings: list[str] = field(default_factory=list)
+    """Rollups that could not be read (the reports read those days' events instead)."""
+
+
+def distrust(con: duckdb.DuckDBPyConnection, cube: Cube, error: Exception) -> None:
+    """Stop using a cube on this connection after reading it failed (a damaged part:
+    the events still hold the truth), and say so."""
+    context = context_of(con)
+    if context is None:
+        return
+    context.index.available.pop(cube.name, None)
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    context.warnings.append(
+        f"rollup {cube.name} unreadable ({first[:160]}); its days were read from the events "
+        "(`llmstats rollup --rebuild` rewrites it)"
+    )
+
+
+_CONTEXTS: weakref.WeakKeyDictionary[Any, ReportContext] = weakref.WeakKeyDictionary()
+
+
+def attach(con: duckdb.DuckDBPyConnection, context: ReportContext) -> None:
+    _CONTEXTS[con] = context
+
+
+def context_of(con: duckdb.DuckDBPyConnection) -> ReportContext | None:
+    return _CONTEXTS.get(con)
+
+
+def require_events(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the event views on a connection opened without them (a no-op otherwise):
+    for reports that always read events, run on a connection a rollup-backed report
+    opened (the HTML dashboard runs both kinds on one)."""
+    context = context_of(con)
+    if context is not None:
+        context.ensure_views()
+
+
+@dataclass(frozen=True)
+class Plan:
+    cube: Cube | None = None
+    covered: tuple[str, ...] = ()
+    """Partitions read from the cube."""
+    raw: tuple[str, ...] | None = None
+    """Partitions read from the events; None: the whole window."""
+    view: str | None = None
+    """The view over the covered rollup files."""
+
+    @property
+    def reads_events(self) -> bool:
+        return self.raw is None or bool(self.raw)
+
+
+NO_CUBE = Plan(raw=())
+"""No cube serves the part, and the caller reads the events another way (quantiles)."""
+
+
+def _needs(query: Query) -> tuple[set[str] | None, bool, bool]:
+    """(event columns the dimensions and filters read, None if no cube can carry them;
+    whether a time dimension is involved; whether that is `hour`)."""
+    names = set(query.by) | {key for key, _ in query.where}
+    if "tag" in names:
+        return None, False, False
+    columns: set[str] = set()
+    for name in names:
+        columns.update(c for c in DIMENSION_COLUMNS[name] if c != "ts")
+    times = names & set(TIME_DIMENSIONS)
+    return columns, bool(times), "hour" in times
+
+
+def _window_dates(index: RollupIndex, query: Query) -> list[str]:
+    dates = sorted(index.partitions)
+    if query.since is not None:
+        dates = [d for d in dates if _start(d) + _DAY > query.since]
+    if query.until is not None:
+        dates = [d for d in dates if _start(d) < query.until]
+    return dates
+
+
+def _start(date: str) -> dt.datetime:
+    day = dt.date.fromisoformat(date)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _on_grain(moment: dt.datetime, grain: str) -> bool:
+    if grain == "day":
+        return (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0)
+    return (moment.minute, moment.second, moment.microsecond) == (0, 0, 0)
+
+
+def aligned(date: str, cube: Cube, query: Query, times: bool, hour: bool) -> bool:
+    """Whether every row of the cube for `date` lies wholly inside or outside the window
+    and wholly inside one value of each time dimension."""
+    start = _start(date)
+    for edge in (query.since, query.until):
+        if edge is not None and start < edge < start + _DAY and not _on_grain(edge, cube.grain):
+            return False
+    if not times:
+        return True
+    if cube.grain == "day":
+        if hour:
+            return False
+        if query.tz == "UTC":
+            return True
+        zone = ZoneInfo(query.tz)
+        first, last = start.astimezone(zone), (start + _DAY - _TICK).astimezone(zone)
+        return _on_grain(first, "day") and first.date() == last.date()
+    if query.tz == "UTC":
+        return True
+    zone = ZoneInfo(query.tz)
+    for hours in range(24):
+        moment = start + hours * _HOUR
+        first, last = moment.astimezone(zone), (moment + _HOUR - _TICK).astimezone(zone)
+        if not _on_grain(first, "hour") or (first.date(), first.hour) != (last.date(), last.hour):
+            return False
+    return True
+
+
+def _undecided(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cube) -> set[str]:
+    """Dates of the cube with a row today's prices cannot split (see priced_basis). A
+    partition whose groups were split at every threshold the catalog now uses needs no
+    look; the others are checked row by row."""
+    known = context.index.undecided.get(cube.name)
+    if known is not None:
+        return known
+    tiers = [
+        (int(t), bool(inclusive))
+        for t, inclusive in con.execute(
+            "SELECT DISTINCT threshold, threshold_inclusive FROM pair_rates "
+            "WHERE threshold IS NOT NULL"
+        ).fetchall()
+    ]
+    unsure = {
+        date: part
+        for date, part in context.index.available.get(cube.name, {}).items()
+        if (ladder := part.partitions[date][1]) is None or not splits_every(ladder, tiers)
+    }
+    found: set[str] = set()
+    if unsure:
+        view = _parts_view(con, context, unsure)
+        rows = con.execute(
+            f"SELECT DISTINCT CAST(date AS VARCHAR) FROM priced_basis('{view}') "
+            "WHERE input_tokens_lo < input_tokens_hi AND long_context IS NULL"
+        ).fetchall()
+        found = {row[0] for row in rows}
+    context.index.undecided[cube.name] = found
+    return found
+
+
+def _parts_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
+                  dates: dict[str, RollupPart]) -> str:
+    """A view over the rows of each date from its part (a part may also hold rows
+    of other dates, or older rows of these: they are left out)."""
+    number = next(context.views)
+    view, table = f"rollup_rows_{number}", f"rollup_dates_{number}"
+    paths = sorted({part.path for part in dates.values()})
+    con.execute(
+        f"CREATE TEMP TABLE {table} AS SELECT CAST(unnest($files) AS INTEGER) AS file, "
+        "CAST(unnest($dates) AS DATE) AS date",
+        {"files": [paths.index(s.path) for s in dates.values()], "dates": list(dates)},
+    )
+    # File paths come from our own listing; SQL literals because views take no parameters.
+    parts = []
+    for i, path in enumerate(paths):
+        scan = f"SELECT * FROM read_parquet('{path.replace(chr(39), chr(39) * 2)}')"
+        holds = next(s.partitions for s in dates.values() if s.path == path)
+        if set(holds) != {d for d, s in dates.items() if s.path == path}:
+            scan += f" WHERE date IN (SELECT date FROM {table} WHERE file = {i})"
+        parts.append(scan)
+    con.execute(f"CREATE TEMP VIEW {view} AS " + " UNION ALL ".join(parts))
+    return view
+
+
+def quantile_columns(query: Query) -> set[str] | None:
+    """The columns a quantiles cube must have, exactly, to hold the query's groups (the
+    query groups by `day` and otherwise by plain columns), or None."""
+    if "day" not in query.by:
+        return None
+    columns: set[str] = set()
+    for name in query.by:
+        if name == "day":
+            continue
+        if name in TIME_DIMENSIONS or DIMENSION_COLUMNS[name] != (DIMENSIONS[name],):
+            return None
+        columns.add(DIMENSIONS[name])
+    return columns
+
+
+def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
+              pricing: bool = False) -> Plan:
+    """The rollup cube of `kind` (`sums`, `sketch` or `quantiles`) that serves most
+    partitions of the query's window, the partitions it serves, and those left to the
+    events. `pricing`: the part prices its rows (sums), so today's catalog must decide
+    every row's tier. A quantiles cube serves only a query grouped by exactly its
+    columns (and the day)."""
+    context = context_of(con)
+    if context is None:
+        return Plan()
+    columns, times, hour = _needs(query)
+    exact = quantile_columns(query) if kind == "quantiles" else None
+    if kind == "quantiles" and exact is None:
+        return NO_CUBE
+    if columns is None or (kind == "sketch" and "priced_by" in (set(query.by) | {k for k, _ in query.where})):
+        return _events_only(context)
+    import duckdb
+
+    dates = _window_dates(context.index, query)
+    candidates = []
+    for cube in CUBES:
+        if cube.kind != kind or not columns <= set(cube.columns):
+            continue
+        if exact is not None and exact != set(cube.columns):
+            continue
+        available = context.index.available.get(cube.name, {})
+        covered = [d for d in dates if d in available and aligned(d, cube, query, times, hour)]
+        if covered:
+            candidates.append((cube, covered))
+    # Most partitions served first; among equals, the smallest cube (CUBES order).
+    for cube, covered in sorted(candidates, key=lambda c: -len(c[1])):
+        try:
+            if pricing:
+                undecided = _undecided(con, context, cube)
+                covered = [d for d in covered if d not in undecided]
+                if not covered:
+                    continue
+            served = context.index.available[cube.name]
+            view = _parts_view(con, context, {d: served[d] for d in covered})
+        except duckdb.Error as exc:
+            distrust(con, cube, exc)
+            continue
+        raw = tuple(d for d in dates if d not in set(covered))
+        if raw:
+            context.ensure_events()
+        return Plan(cube, tuple(covered), raw, view)
+    return NO_CUBE if kind == "quantiles" else _events_only(context)
+
+
+def _events_only(context: ReportContext) -> Plan:
+    context.ensure_events()
+    return Plan()
+
+
+def rollup_source(query: Query, plan: Plan, wrap: str = "{}", *,
+                  cost_columns: bool = True) -> tuple[str, dict[str, Any]] | None:
+    """FROM-able SQL over the plan's rollup rows (filtered like events), or None.
+    `wrap` puts the view into a table macro, e.g. "priced_basis('{}')"."""
+    if plan.view is None:
+        return None
+    return query.source(wrap.format(plan.view), cost_columns=cost_columns)
+
+
+def events_source(query: Query, plan: Plan, table: str, *,
+                  cost_columns: bool = True) -> tuple[str, dict[str, Any]] | None:
+    """FROM-able SQL over `table` (an events-derived view or macro call) for the
+    partitions the plan leaves to the events, or None when it leaves none."""
+    if not plan.reads_events:
+        return None
+    return query.source(table, cost_columns=cost_columns, dates=plan.raw)

@@ -1,0 +1,293 @@
+"""What a rollup holds: its cubes (group keys and time grain), their measures, and the key
+that ties a rollup file to the exact event files it summarises.
+
+A rollup is derived data, kept per cube in parts: plain Parquet files
+`<data dir>/rollups/v1/<cube>/part-<time>-<id>.parquet`, each holding the rows of some
+partitions (a `date` column), with a JSON manifest next to it naming, per partition, the
+`key` of the event files those rows were computed from (a digest of their names and
+sizes). A reader uses a part's rows of a partition only while the partition's files
+today give the same key; any change (a late event, a compaction, a prune, a file moved
+aside) makes the key differ, and that partition is read from the events again until a
+newer part covers it. Deleting `rollups/` loses nothing but speed.
+
+Two kinds of cube:
+- `sums` cubes keep, per group, the summed token_basis counts (calls, final attempts,
+  failures, tokens, the token counts each rate applies to, LiteLLM's reported cost) and
+  the range of input tokens: no price is stored, so reports price the sums with today's
+  catalog and overrides (cost is linear in token counts).
+- `sketch` cubes keep, per group and sketch bucket (sql/00_measures.sql), how many calls
+  had a latency, TTFT or output speed in that bucket: mergeable, so p50/p95/p99 come from
+  them within 1 %.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from llmstats.plugin.rollup_files import ROLLUPS_FOLDER, part_name
+
+from ..store.files import FileEntry
+
+__all__ = ["CUBES", "ROLLUPS_FOLDER", "Cube", "part_name"]
+
+
+@dataclass(frozen=True)
+class Cube:
+    name: str
+    kind: str
+    """`sums`, `sketch`, or `quantiles` (SKETCH_QUANTILES read from the sketch cube
+    `source` per day and group, for reports grouped exactly by its columns and day)."""
+    grain: str
+    """`day` (one row per UTC day and group) or `hour` (per UTC hour: serves time zones
+    whose day starts on a whole hour, and windows that start or end on one)."""
+    columns: tuple[str, ...]
+    """Event columns kept as group keys."""
+    source: str | None = None
+    """The cube this one is computed from (its rows grouped more coarsely: exact, as
+    sums, counts and ranges add up), or None: from the partition's calls."""
+
+
+_MODEL = ("provider", "model", "model_group", "call_type", "status", "service_tier")
+_TEAM = ("org_id", "team_id", "team_alias")
+
+CUBES: tuple[Cube, ...] = (
+    # In the order a report prefers them when several cover it (smallest first; at
+    # 10 M synthetic events over 90 days: 20 k, 60 k, 260 k, 310 k and 1.2 M rows).
+    Cube("usage_compact", "sums", "day", _MODEL, "usage_model"),
+    Cube(
+        "usage_model",
+        "sums",
+        "day",
+        (*_MODEL, "deployment_id", "api_base_host", "stream", "route", "error_class"),
+    ),
+    Cube("usage_hourly", "sums", "hour", _MODEL),
+    Cube("usage_team", "sums", "day", (*_MODEL, *_TEAM), "usage_key"),
+    Cube("usage_key", "sums", "day", (*_MODEL, *_TEAM, "key_hash", "key_alias")),
+    Cube("latency_total", "sketch", "day", (), "latency_model"),
+    Cube("latency_model", "sketch", "day", ("model",), "latency_provider_model"),
+    Cube("latency_provider_model", "sketch", "day", ("provider", "model")),
+    Cube("latency_team", "sketch", "day", ("team_id", "team_alias")),
+    Cube("quantiles_total", "quantiles", "day", (), "latency_total"),
+    Cube("quantiles_model", "quantiles", "day", ("model",), "latency_model"),
+    Cube("quantiles_provider_model", "quantiles", "day", ("provider", "model"),
+         "latency_provider_model"),
+    Cube("quantiles_team", "quantiles", "day", ("team_id", "team_alias"), "latency_team"),
+)
+CUBES_BY_NAME = {cube.name: cube for cube in CUBES}
+
+# token_basis columns (and FINAL_ATTEMPT as `requests`) a sums cube stores summed (BIGINT), plus the two
+# floating-point sums. Names are the same in events-derived rows and in rollup rows, so a
+# report sums either with the same SQL.
+COUNT_SUMS = (
+    "calls",
+    "requests",
+    "failures",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "io_tokens",
+    "t_uncached",
+    "t_audio_in",
+    "t_cache_read",
+    "t_cache_write_5m",
+    "t_cache_write_1h",
+    "t_reasoning",
+    "t_audio_out",
+    "t_text_out",
+    "image_units",
+    "query_units",
+)
+FLOAT_SUMS = ("reported_cost_usd", "audio_units")
+PRICING_KEYS = ("is_batch", "is_proxy_hit")
+"""Price-free parts of the pricing key kept as group keys (the pair and the override
+follow from provider, model and day; the long-context tier from input_tokens_lo/hi)."""
+
+# name → (value, which calls count). The conditions use token_basis columns.
+_DIRECT = "status = 'success' AND NOT is_proxy_hit"
+SKETCH_MEASURES: dict[str, tuple[str, str]] = {
+    # The overview: latency of successful calls, TTFT of every stream.
+    "latency": ("latency_ms", "status = 'success'"),
+    "ttft": ("ttft_ms", "TRUE"),
+    # The latency report (the `latency` view): successful calls a provider answered.
+    "latency_direct": ("latency_ms", _DIRECT),
+    "ttft_direct": ("ttft_ms", _DIRECT),
+    "output_speed": ("output_tokens_per_second(latency_ms, ttft_ms, output_tokens)", _DIRECT),
+}
+
+FINAL_ATTEMPT = """CAST(trace_id IS NULL OR row_number() OVER (
+    PARTITION BY date, trace_id ORDER BY ts DESC, event_id DESC) = 1 AS INTEGER)"""
+"""SQL over token_basis rows: 1 on the final attempt of a client request (the latest ts,
+then event_id, of its trace_id within the UTC day; a call without a trace id is a request
+of its own), else 0. Summed over any grouping it counts each request once, in the group
+of the attempt that ended it (the model that answered after a fallback, the final
+status). The window sorts the columns it carries: apply it to a narrow projection."""
+
+SKETCH_QUANTILES: dict[str, tuple[float, ...]] = {
+    "latency": (0.5, 0.95),
+    "ttft": (0.5, 0.95),
+    "latency_direct": (0.5, 0.95, 0.99),
+    "ttft_direct": (0.5, 0.95),
+    "output_speed": (0.5,),
+}
+"""The quantiles the reports show, per measure: what quantiles cubes precompute."""
+
+FIXED_THRESHOLDS = (32_000, 64_000, 100_000, 128_000, 200_000, 256_000, 272_000, 400_000, 512_000, 1_000_000)
+"""Input-token counts at which sums cube groups are split (with the catalog's own
+long-context thresholds at build time), so that a group's calls sit on one side of every
+threshold a price uses. Readers check this (`priced_basis` gives NULL otherwise) and read
+the events of a partition whose rollup cannot decide it."""
+
+
+def source_name(entry: FileEntry) -> str:
+    """An event file's name as a rollup records it: an object-store input compaction hid
+    under `_replaced-<name>` (a copy of the same bytes) keeps its own name."""
+    from llmstats.plugin.manifests import logical_name
+
+    return logical_name(posixpath.basename(entry.path.replace("\\", "/")))
+
+
+def source_key(entries: Iterable[FileEntry]) -> str:
+    """A digest of the partition's event files (name and size: event files never change
+    once renamed into place; a crash-recovery rewrite carries the same rows)."""
+    lines = sorted(f"{source_name(e)}:{e.size}" for e in entries)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def part_manifest(cube: Cube, partitions: dict[str, dict[str, Any]]) -> bytes:
+    """The JSON written next to a part `<stem>.parquet` as `<stem>.json`:
+    {"cube", "version", "partitions": {date: {"key", "ladder", "sources"}}}, `ladder` the
+    input-token split points as one comma-separated string (days of a build share it).
+    A reader uses a part's rows of `date` only while the day's files still give `key`."""
+    return json.dumps(
+        {"cube": cube.name, "version": 1, "partitions": partitions}, sort_keys=True
+    ).encode()
+
+
+def ladder_text(ladder: list[int]) -> str:
+    return ",".join(str(int(p)) for p in ladder)
+
+
+def parse_part_manifest(data: bytes | None) -> dict[str, tuple[str, list[int] | None]] | None:
+    """{date: (key, ladder)} from a part manifest, or None if it is not one."""
+    if not data:
+        return None
+    try:
+        document = json.loads(data)
+        ladders: dict[str, list[int] | None] = {}
+        found = {}
+        for date, entry in document["partitions"].items():
+            text = entry.get("ladder")
+            if text not in ladders:
+                try:
+                    ladders[text] = [int(p) for p in text.split(",")] if text else []
+                except (AttributeError, ValueError):
+                    ladders[text] = None
+            found[str(date)] = (str(entry["key"]), ladders[text])
+        return found
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def splits_every(ladder: Iterable[int], thresholds: Iterable[tuple[int, bool]]) -> bool:
+    """Whether groups split at `ladder` never straddle any (threshold, inclusive) tier:
+    `> T` needs a split at T, `>= T` one at T − 1."""
+    points = set(ladder)
+    return all((t - 1 if inclusive else t) in points for t, inclusive in thresholds)
+
+
+def band_ladder(thresholds: Iterable[int]) -> list[int]:
+    """Split points for input tokens: every threshold T and T − 1, so both `> T` (most
+    providers) and `>= T` (xAI) leave each group on one side."""
+    points = {int(t) for t in (*FIXED_THRESHOLDS, *thresholds) if t is not None and int(t) > 0}
+    return sorted(points | {p - 1 for p in points})
+
+
+def band_expr(ladder: list[int]) -> str:
+    """SQL: how many split points lie below a call's input tokens (integers we produced)."""
+    if not ladder:
+        return "0"
+    return " + ".join(f"CAST(input_tokens_lo > {int(p)} AS INTEGER)" for p in ladder)
+
+
+def period_expr(cube: Cube) -> str:
+    """SQL: the start of the row's period (session time zone UTC)."""
+    return f"date_trunc('{cube.grain}', ts)"
+
+
+def basis_columns() -> list[str]:
+    """The token_basis columns any cube reads (and `trace_id`, `event_id` for
+    FINAL_ATTEMPT): what a builder keeps of a partition, before adding `requests`."""
+    used = {"date", "ts", "trace_id", "event_id", "status", "is_proxy_hit", "latency_ms",
+            "ttft_ms", "output_tokens", "input_tokens_lo", "input_tokens_hi", *PRICING_KEYS,
+            *(c for c in COUNT_SUMS if c != "requests"), *FLOAT_SUMS}
+    for cube in CUBES:
+        used.update(cube.columns)
+    return sorted(used)
+
+
+def event_cells(dims: str, names: list[str], measures: list[str], source: str) -> str:
+    """SQL: one row per call and measure it has a value of (SKETCH_MEASURES), with the
+    call's `dims` (`expr AS name, ...`, named `names`), `bucket` and a count column
+    `n_<measure>` (1 for its measure, 0 for the others). One scan of `source` for all
+    measures."""
+    pairs = ", ".join(
+        f"{{'bucket': CASE WHEN {condition} THEN sketch_bucket({value}) END, 'm': {i}}}"
+        for i, (value, condition) in enumerate(SKETCH_MEASURES[m] for m in measures)
+    )
+    flags = ", ".join(f"CAST(pair_.m = {i} AS INTEGER) AS n_{m}" for i, m in enumerate(measures))
+    keys = "".join(f"{name}, " for name in names)
+    head = f"{dims}, " if dims else ""
+    return (
+        f"SELECT {keys}pair_.bucket AS bucket, {flags} FROM "
+        f"(SELECT {head}unnest([{pairs}]) AS pair_ FROM {source}) WHERE pair_.bucket IS NOT NULL"
+    )
+
+
+def build_order() -> list[Cube]:
+    """CUBES with every cube after the one it is computed from."""
+    ordered: list[Cube] = []
+    while len(ordered) < len(CUBES):
+        for cube in CUBES:
+            if cube not in ordered and (cube.source is None or CUBES_BY_NAME[cube.source] in ordered):
+                ordered.append(cube)
+    return ordered
+
+
+def cube_sql(cube: Cube, ladder: list[int], source: str) -> str:
+    """SELECT producing the cube's rows from `source`: a table of one partition's
+    token_basis `basis_columns()` plus `requests` (FINAL_ATTEMPT), or the partition's
+    rows of the cube named by `cube.source`."""
+    if cube.kind == "quantiles":
+        from .quantiles import quantile_sql
+
+        return quantile_sql(source, ["date", "ts", *cube.columns], SKETCH_QUANTILES)
+    if cube.kind == "sketch" and cube.source is not None:
+        keys = ["date", "ts", *cube.columns, "bucket"]
+        counts = ", ".join(f"CAST(sum(n_{m}) AS BIGINT) AS n_{m}" for m in SKETCH_MEASURES)
+        return (f"SELECT {', '.join(keys)}, {counts} FROM {source} "
+                f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}")
+    keys = ["date", f"{period_expr(cube)} AS ts", *cube.columns]
+    group = ["date", period_expr(cube), *cube.columns]
+    if cube.kind == "sums":
+        sums = [f"CAST(sum({c}) AS BIGINT) AS {c}" for c in COUNT_SUMS]
+        sums += [f"sum({c}) AS {c}" for c in FLOAT_SUMS]
+        return (
+            f"SELECT {', '.join(keys + list(PRICING_KEYS))}, "
+            "min(input_tokens_lo) AS input_tokens_lo, max(input_tokens_hi) AS input_tokens_hi, "
+            f"{', '.join(sums)} FROM {source} "
+            f"GROUP BY {', '.join(group + list(PRICING_KEYS))}, {band_expr(ladder)}"
+        )
+    cells = event_cells(", ".join(f"{c} AS {c}" for c in ["date", "ts", *cube.columns]),
+                        ["date", "ts", *cube.columns], list(SKETCH_MEASURES), source)
+    counts = ", ".join(f"CAST(sum(n_{m}) AS BIGINT) AS n_{m}" for m in SKETCH_MEASURES)
+    return (
+        f"SELECT {', '.join(keys)}, bucket, {counts} "
+        f"FROM ({cells}) GROUP BY {', '.join([*group, 'bucket'])} "
+        f"ORDER BY {', '.join([*group, 'bucket'])}"
+    )

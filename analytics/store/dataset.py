@@ -1,0 +1,208 @@
+"""Which Parquet files make up the dataset, and the tolerant `raw_events` relation over them.
+
+`event_files()` is the one place the file list is built: a later compaction step excludes
+superseded files here, and every reader (views, status, export) goes through it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .files import REMOTE_THREADS, FileEntry, is_remote, list_files, move_aside, read_bytes
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+EVENTS_FOLDER = "events"
+_PARTITION = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
+
+
+def event_files(data_dir: str) -> list[FileEntry]:
+    """Every finished event file under `<data_dir>/events/date=*/`, sorted by path, less
+    the files a compacted file in the same listing replaces (see plugin/manifests.py)."""
+    from llmstats.plugin.manifests import superseded
+
+    listed = [
+        entry
+        for entry in list_files(data_dir, EVENTS_FOLDER, ".parquet")
+        if _PARTITION.search(entry.path.replace("\\", "/"))
+    ]
+    base = data_dir.rstrip("/")
+    replaced = superseded((e.path for e in listed),
+                          lambda path: read_bytes(data_dir, path[len(base) + 1 :]))
+    return [entry for entry in listed if entry.path not in replaced]
+
+
+def _footer_reader(data_dir: str) -> Any:
+    """How to open a listed file for its footer: by path locally; through the listing
+    filesystem on object storage (one GET, and the hidden-twin fallback)."""
+    if not is_remote(data_dir):
+        return lambda entry: entry.path
+    from .object_store import open_listed
+
+    return lambda entry: open_listed(data_dir, entry)
+
+
+def partition_date(path: str) -> str | None:
+    match = _PARTITION.search(path.replace("\\", "/"))
+    return match.group(1) if match else None
+
+
+@dataclass
+class DatasetState:
+    """What connect() found: the files it reads and the ones it had to leave out."""
+
+    data_dir: str
+    files: list[FileEntry] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(path, reason) of unreadable files left out of the views."""
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    """(path, new path) of files moved aside."""
+    layouts: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """Column layouts found: {fingerprint: [(name, arrow type)]}."""
+    rows: int = 0
+    """Events in the readable files (from the footers)."""
+    models: list[tuple[str | None, str | None]] = field(default_factory=list)
+    """Distinct (provider, model) pairs in the readable files: pricing resolves these once."""
+
+
+def _empty_events_table() -> pa.Table:
+    import pyarrow as pa
+
+    from llmstats.plugin.schema import EVENT_SCHEMA
+
+    schema = EVENT_SCHEMA.append(pa.field("date", pa.date32()))
+    return schema.empty_table()
+
+
+Pairs = list[tuple[str | None, str | None]]
+
+
+def _inspect(source: Any) -> tuple[list[tuple[str, str]], Pairs, int] | str:
+    """(name, type) per column from the file's footer, its distinct (provider, model)
+    pairs and its row count, or the reason the file cannot be read. `source` is a path,
+    or a function that opens the file."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(source() if callable(source) else source)
+        schema = parquet.schema_arrow
+        present = [c for c in ("provider", "model") if c in schema.names]
+        pairs: Pairs = [(None, None)]
+        if present:
+            table = parquet.read(columns=present).group_by(present).aggregate([])
+            columns = {c: table.column(c).to_pylist() for c in present}
+            pairs = list(
+                zip(
+                    columns.get("provider", [None] * table.num_rows),
+                    columns.get("model", [None] * table.num_rows),
+                    strict=True,
+                )
+            )
+    except Exception as exc:  # any unreadable file: name it, never a traceback
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+    return [(field.name, str(field.type)) for field in schema], pairs, parquet.metadata.num_rows
+
+
+def file_schemas(state: DatasetState) -> dict[str, list[str]]:
+    """Files grouped by identical column layout: {fingerprint: [paths]}; unreadable files
+    go to `state.skipped`. Footers are read once per file and remembered in the local
+    schema cache (files never change once renamed into place)."""
+    from .schema_cache import SchemaCache
+
+    cache = SchemaCache.for_data_dir(state.data_dir)
+    groups: dict[str, list[str]] = {}
+    pairs: set[tuple[str | None, str | None]] = set()
+    unknown = [entry for entry in state.files if cache.get(entry) is None]
+    opener = _footer_reader(state.data_dir)
+    if is_remote(state.data_dir) and len(unknown) > 1:
+        # One round trip per new file: keep many in flight (pyarrow releases the GIL).
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(REMOTE_THREADS) as pool:
+            inspected = dict(zip((e.path for e in unknown),
+                                 pool.map(lambda e: _inspect(lambda: opener(e)), unknown), strict=True))
+    else:
+        inspected = {e.path: _inspect(lambda e=e: opener(e)) for e in unknown}
+    for entry in state.files:
+        known = cache.get(entry)
+        if known is None:
+            found = inspected[entry.path]
+            if isinstance(found, str):
+                state.skipped.append((entry.path, found))
+                continue
+            known = cache.put(entry, *found), found[1], found[2]
+        groups.setdefault(known[0], []).append(entry.path)
+        pairs.update(known[1])
+        state.rows += known[2]
+    state.models = sorted(pairs, key=lambda p: (p[0] or "", p[1] or ""))
+    cache.save()
+    state.layouts = {fp: cache.columns(fp) for fp in groups}
+    return groups
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def register_raw_events(
+    con: duckdb.DuckDBPyConnection,
+    state: DatasetState,
+    quarantine: bool = False,
+    groups: dict[str, list[str]] | None = None,
+) -> None:
+    """Define `raw_events`: every EVENT_SCHEMA column (NULL where a file predates it), any
+    newer columns the files carry, and the `date` hive partition key (DATE).
+
+    Files with the same column layout are read as one group (no per-query schema
+    reconciliation: that costs DuckDB a footer read per file per query); groups are
+    combined with UNION ALL BY NAME. Unreadable files (a truncated copy, a foreign file)
+    are left out and recorded in `state.skipped` — and moved to `<data_dir>/quarantine/`
+    when `quarantine` is set — so one bad file never stops a report. `groups`: what
+    `file_schemas(state)` returned, if the caller ran it already. On object storage the
+    caller registers the listing's filesystem first (`object_store`, as open_dataset does)."""
+    import pyarrow as pa
+
+    con.register("empty_events", _empty_events_table())
+    groups = file_schemas(state) if groups is None else groups
+    models = pa.table(
+        {
+            "pair_id": pa.array(range(1, len(state.models) + 1), pa.int32()),
+            "provider": pa.array([p for p, _ in state.models], pa.string()),
+            "model": pa.array([m for _, m in state.models], pa.string()),
+        }
+    )
+    con.register("event_models_arrow", models)
+    con.execute("CREATE OR REPLACE TABLE event_models AS SELECT * FROM event_models_arrow")
+    con.unregister("event_models_arrow")
+    if quarantine:
+        for path, _reason in state.skipped:
+            state.quarantined.append((path, move_aside(state.data_dir, path)))
+    readable = {path for paths in groups.values() for path in paths}
+    state.files = [entry for entry in state.files if entry.path in readable]
+    if not groups:
+        con.execute("CREATE OR REPLACE VIEW raw_events AS SELECT * FROM empty_events")
+        return
+    empty = con.table("empty_events")
+    contract = list(zip(empty.columns, [str(t) for t in empty.types], strict=True))
+    selects = []
+    for index, (fingerprint, paths) in enumerate(sorted(groups.items())):
+        view = f"event_files_{index}"
+        con.read_parquet(paths, hive_partitioning=True).create_view(view, replace=True)
+        present = {name for name, _ in state.layouts[fingerprint]} | {"date"}
+        columns = [
+            _quote(name) if name in present else f"CAST(NULL AS {type_}) AS {_quote(name)}"
+            for name, type_ in contract
+        ]
+        # Identifiers come from EVENT_SCHEMA (our own contract) or the files' own
+        # footers, never from user input.
+        extra = [
+            _quote(name)
+            for name, _ in state.layouts[fingerprint]
+            if name not in {c for c, _ in contract}
+        ]
+        selects.append(f"SELECT {', '.join(columns + extra)} FROM {view}")
+    con.execute("CREATE OR REPLACE VIEW raw_events AS " + " UNION ALL BY NAME ".join(selects))
