@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   installs llmstats with the LiteLLM proxy into .venv and runs `llmstats demo`
-#   make test   installs the test tools (and chromium and Java when missing) and runs ruff,
+#   make demo   installs llmstats with the LiteLLM proxy into .venv (nothing else) and runs
+#               `llmstats demo`
+#   make test   adds the test tools (and chromium and Java when missing) and runs ruff,
 #               mypy and the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,13 +13,20 @@ BIN := $(VENV)/bin
 # installs the browser and Java (both print little: no output sync needed).
 MAKEFLAGS += --jobs=2
 
-$(BIN)/.installed: pyproject.toml constraints.txt
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+
+# The demo needs llmstats and the LiteLLM proxy only; the tests add their tools.
+$(BIN)/.installed-proxy: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[proxy]'
+	touch $@
+
+$(BIN)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
-demo: $(BIN)/.installed
+demo: $(BIN)/.installed-proxy
 	$(BIN)/llmstats demo
 
 lint: $(BIN)/.installed

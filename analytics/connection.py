@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .pricing.catalog import Catalog, CatalogInfo, load_catalog, register_catalog
 from .pricing.overrides import load_overrides, register_overrides
-from .rollups.plan import ReportContext, RollupIndex, all_parts, attach, index_rollups
+from .rollups.index import ReportContext, RollupIndex, all_parts, attach, index_rollups
 from .store.dataset import DatasetState, event_files, file_schemas, register_raw_events
 from .store.files import FileEntry, is_remote, resolve_data_dir
 

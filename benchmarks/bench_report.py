@@ -230,7 +230,7 @@ def live_rollup_bytes(data_dir: str) -> int:
     """Bytes of the rollup parts reports read (and their manifests); parts replaced
     by a rebuild wait out a grace period before removal and are not counted."""
     from llmstats.analytics.maintenance.rollup_build import readable_partitions
-    from llmstats.analytics.rollups.plan import index_rollups
+    from llmstats.analytics.rollups.index import index_rollups
 
     partitions = readable_partitions(data_dir)
     index = index_rollups(data_dir, [e for entries in partitions.values() for e in entries])

@@ -125,7 +125,8 @@ def test_reports_read_only_the_partitions_they_need(data_dir: Path) -> None:
     """The events side of a report (rollup_plan.events_source) prunes partitions by its
     window and by the days the rollups leave to it."""
     from llmstats.analytics.query import Query
-    from llmstats.analytics.rollups.plan import Plan, events_source
+    from llmstats.analytics.report.fetch import events_source
+    from llmstats.analytics.rollups.plan import Plan
 
     con = connect(use_rollups=False)
     for query, plan, files in (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from typer.main import get_command
 
@@ -40,6 +41,27 @@ def test_every_llmstats_command_in_the_readme_exists() -> None:
     assert used, "the README shows llmstats commands"
     missing = used - set(commands) - {"demo"}  # `demo` is built with the proxy harness
     assert not missing
+
+
+def _command_paths(group: Any, prefix: tuple[str, ...] = ()) -> list[str]:
+    paths = []
+    for name, command in group.commands.items():
+        paths.append(" ".join((*prefix, name)))
+        if hasattr(command, "commands"):
+            paths += _command_paths(command, (*prefix, name))
+    return paths
+
+
+def test_every_command_is_documented_in_the_readme_or_docs() -> None:
+    """The reverse of the check above: a command nobody wrote down is a command nobody finds."""
+    text = "\n".join(
+        [(ROOT / "README.md").read_text()]
+        + [page.read_text() for page in sorted((ROOT / "docs").glob("*.md"))]
+    )
+    paths = _command_paths(get_command(app))
+    assert len(paths) >= 20, paths
+    missing = [p for p in paths if not re.search(rf"llmstats {re.escape(p)}\b", text)]
+    assert not missing, f"not in README.md or docs/: {missing}"
 
 
 def test_docs_name_every_view() -> None:

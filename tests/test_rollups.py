@@ -26,7 +26,8 @@ from llmstats.analytics.maintenance.rollup_build import build_rollups
 from llmstats.analytics.pricing.catalog import Catalog, build_catalog_table, snapshot_catalog
 from llmstats.analytics.query import Query
 from llmstats.analytics.report import reports
-from llmstats.analytics.rollups.plan import context_of, plan_part
+from llmstats.analytics.rollups.index import context_of
+from llmstats.analytics.rollups.plan import plan_part
 from llmstats.analytics.rollups.spec import CUBES_BY_NAME, ROLLUPS_FOLDER
 
 from event_data import DAY0, write_events
@@ -326,7 +327,7 @@ def test_segments_are_merged_and_unused_ones_removed_after_the_grace_period(
 ) -> None:
     from llmstats.analytics.maintenance import rollup_build
     from llmstats.analytics.maintenance.rollup_build import remove_unused
-    from llmstats.analytics.rollups.plan import index_rollups, list_parts
+    from llmstats.analytics.rollups.index import index_rollups, list_parts
 
     monkeypatch.setattr(rollup_build, "MAX_PARTS", 2)
     data = str(isolated_data_dir)
@@ -339,7 +340,7 @@ def test_segments_are_merged_and_unused_ones_removed_after_the_grace_period(
     index = index_rollups(data, [e for entries in partitions.values() for e in entries])
     assert len({s.path for s in index.available["usage_compact"].values()}) == 1
     assert remove_unused(data, index, partitions) == 0  # within the grace period
-    later = dt.datetime.now(dt.UTC).timestamp() + rollup_build.GRACE_SECONDS + 1
+    later = dt.datetime.now(dt.UTC).timestamp() + rollup_build.READER_GRACE_SECONDS + 1
     assert remove_unused(data, index, partitions, now=later) == 3 * len(rollup_build.CUBES)
     assert len(list_parts(data, cube)) == 1
     assert_agree(isolated_data_dir, [QUERIES[0], QUERIES[17], QUERIES[21]])

@@ -30,7 +30,7 @@ def open_data(data_dir: str | None, quarantine: bool = False, *,
 
 def warn_rollups(dataset: "Dataset") -> None:
     """Rollups a report could not read (it read those days' events instead)."""
-    from ..rollups.plan import context_of
+    from ..rollups.index import context_of
 
     context = context_of(dataset.con)
     for warning in context.warnings if context else []:

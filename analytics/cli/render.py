@@ -4,7 +4,7 @@ markdown, html.
 `json` is always one object: `{"rows": [...]}` plus `"totals"` when the command has them
 (the report contract). Numbers stay numbers in json/jsonl/csv; table and markdown format
 them for reading (tokens with separators, dollars with cents, rates as percentages).
-`html` is one self-contained page (html/page.py, imported only when asked for: it loads
+`html` is one self-contained page (html/report_page.py, imported only when asked for: it loads
 plotly); with a dashboard (the overview report) it draws the dashboard's views too.
 """
 
@@ -86,7 +86,7 @@ def render(
     fmt = Format(fmt)
     columns, records = _rows(rows)
     if fmt is Format.html:
-        from ..html.page import html_document
+        from ..html.report_page import html_document
 
         return html_document(
             columns, records, title=title, totals=totals, notes=notes, dashboard=dashboard

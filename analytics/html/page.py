@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from ..report.format import human
 
 if TYPE_CHECKING:
-    from ..report.dashboard import Dashboard
     from .charts import Chart
 
 LONG_COLUMNS = ("trace_id", "event_id", "tags", "example_event_id")
@@ -190,28 +189,3 @@ def _version() -> str:
 def generated_line(moment: dt.datetime | None = None) -> str:
     moment = moment or dt.datetime.now(dt.UTC)
     return "generated " + moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def html_document(
-    columns: Sequence[str],
-    records: list[dict[str, Any]],
-    *,
-    title: str | None,
-    totals: dict[str, Any] | None,
-    notes: Sequence[str],
-    dashboard: Dashboard | None = None,
-) -> str:
-    """A report as a page; with `dashboard`, the report is the FinOps view's table and
-    the dashboard's views surround it."""
-    if dashboard is not None:
-        from .dashboard import dashboard_document
-
-        return dashboard_document(dashboard, columns, records, title, totals or {}, notes)
-    body = (
-        "<main>"
-        + (totals_cards(totals) if totals else "")
-        + notes_list(notes)
-        + table(columns, records, table_id="rows", search="Filter rows…")
-        + "</main>"
-    )
-    return document(title or "llmstats", [generated_line()], body)

@@ -39,18 +39,17 @@ from typing import Any
 
 from llmstats.plugin.manifests import (
     MANIFEST_PREFIX,
-    Resolution,
     compacted_name,
     compaction_id_of,
     hidden_name,
     logical_name,
     manifest_name,
     parse_manifest,
-    resolve,
 )
 
 from ..errors import LlmstatsError
 from ..store.files import (
+    READER_GRACE_SECONDS,
     FileEntry,
     copy_files,
     delete_files,
@@ -61,15 +60,17 @@ from ..store.files import (
     upload_file,
     write_file,
 )
+from ..store.partitions import (
+    MIN_SMALL_FILES,
+    partition_dates,
+    partition_folder,
+    partition_listing,
+    small_files,
+    visible_files,
+)
 
-SMALL_FILE_BYTES = 32 * 1024 * 1024
-"""Files below this size are compaction inputs; larger (already compacted) files stay."""
-MIN_SMALL_FILES = 16
-"""A partition *needs* compaction when it holds at least this many small files."""
 PENDING_PREFIX = "_pending-"
 """Object storage: a compacted output uploaded but not yet published."""
-GRACE_SECONDS = 900.0
-"""How long replaced inputs stay on disk for readers that listed them just before."""
 ROW_GROUP_ROWS = 128 * 1024
 """DuckDB parallelises a scan by row group: ~100 k rows each keeps both cores busy."""
 MEMORY_LIMIT = "320MB"
@@ -110,44 +111,8 @@ class CompactionRun:
         }
 
 
-def _partition(date: str) -> str:
-    return f"events/date={date}"
-
-
 def _partition_dir(data_dir: str, date: str) -> Path:
-    return local_path(data_dir) / _partition(date)
-
-
-def _reader(data_dir: str) -> Callable[[str], bytes | None]:
-    """Read a file by its full path or URI (manifests, for `resolve`)."""
-    base = data_dir.rstrip("/")
-    return lambda path: read_bytes(data_dir, path[len(base) + 1 :])
-
-
-def partition_listing(data_dir: str, date: str) -> tuple[list[FileEntry], Resolution]:
-    """One listing of a partition's event files (hidden twins included) and what it means."""
-    entries = list_files(data_dir, _partition(date), ".parquet")
-    return entries, resolve((e.path for e in entries), _reader(data_dir))
-
-
-def visible_files(data_dir: str, date: str) -> list[FileEntry]:
-    """The partition's files a reader would read now (replaced inputs left out)."""
-    entries, resolution = partition_listing(data_dir, date)
-    return [e for e in entries if e.path not in resolution.excluded]
-
-
-def small_files(entries: list[FileEntry]) -> list[FileEntry]:
-    return [e for e in entries if e.size < SMALL_FILE_BYTES]
-
-
-def partition_dates(data_dir: str) -> list[str]:
-    from llmstats.plugin.retention import partitions
-
-    return [date for date, _ in partitions(data_dir)]
-
-
-def needs_compaction(data_dir: str, date: str, min_files: int = MIN_SMALL_FILES) -> bool:
-    return len(small_files(visible_files(data_dir, date))) >= min_files
+    return local_path(data_dir) / partition_folder(date)
 
 
 def _all_replaced(data_dir: str, date: str, inputs: list[FileEntry],
@@ -162,7 +127,7 @@ def _all_replaced(data_dir: str, date: str, inputs: list[FileEntry],
         names.add(name)
         compaction_id = compaction_id_of(name)
         if compaction_id:
-            raw = read_bytes(data_dir, f"{_partition(date)}/{manifest_name(compaction_id)}")
+            raw = read_bytes(data_dir, f"{partition_folder(date)}/{manifest_name(compaction_id)}")
             manifest = parse_manifest(raw)
             if manifest:
                 names.update(n for n in manifest["inputs"] if isinstance(n, str))
@@ -273,7 +238,7 @@ def compact_partition(data_dir: str, date: str, *, min_files: int = 2,
             raise LlmstatsError(f"compaction of {date} failed, nothing changed: {first}") from None
         _fsync(tmp)
         output_bytes = tmp.stat().st_size
-        pending = f"{_partition(date)}/{PENDING_PREFIX}{output}"
+        pending = f"{partition_folder(date)}/{PENDING_PREFIX}{output}"
         if remote:
             # Uploaded under a hidden name first: the (possibly long) upload happens
             # before the manifest, and the output then appears by a quick server-side
@@ -291,11 +256,11 @@ def compact_partition(data_dir: str, date: str, *, min_files: int = 2,
             "inputs": replaced,
         }
         # The manifest first: once the output is visible, its manifest must be readable.
-        write_file(data_dir, f"{_partition(date)}/{manifest_name(compaction_id)}",
+        write_file(data_dir, f"{partition_folder(date)}/{manifest_name(compaction_id)}",
                  json.dumps(manifest, indent=0).encode())
         if remote:
             base = data_dir.rstrip("/")
-            copy_files(data_dir, [(f"{base}/{pending}", f"{base}/{_partition(date)}/{output}")])
+            copy_files(data_dir, [(f"{base}/{pending}", f"{base}/{partition_folder(date)}/{output}")])
             delete_files(data_dir, [f"{base}/{pending}"])
         else:
             os.replace(tmp, folder / output)
@@ -353,7 +318,7 @@ def _copy_to_hidden_names(data_dir: str, inputs: list[FileEntry]) -> None:
     copy_files(data_dir, pairs)
 
 
-def delete_replaced(data_dir: str, *, grace_seconds: float = GRACE_SECONDS,
+def delete_replaced(data_dir: str, *, grace_seconds: float = READER_GRACE_SECONDS,
                     now: float | None = None) -> int:
     """Delete inputs (and their hidden twins) of winning compactions whose manifest is
     older than the grace period (re-created inputs too), outputs of compactions that lost
@@ -381,11 +346,11 @@ def delete_replaced(data_dir: str, *, grace_seconds: float = GRACE_SECONDS,
         deleted += delete_files(data_dir, doomed)
         outputs = {logical.rpartition("/")[2] for logical in resolution.paths}
         stale = []
-        for manifest_entry in list_files(data_dir, _partition(date), ".json"):
+        for manifest_entry in list_files(data_dir, partition_folder(date), ".json"):
             name = manifest_entry.path.rpartition("/")[2]
             if not name.startswith(MANIFEST_PREFIX):
                 continue
-            manifest = parse_manifest(read_bytes(data_dir, f"{_partition(date)}/{name}"))
+            manifest = parse_manifest(read_bytes(data_dir, f"{partition_folder(date)}/{name}"))
             if manifest is None or now - float(manifest.get("created_at") or now) <= grace_seconds:
                 continue
             if (str(manifest.get("output") or "") not in outputs
@@ -396,7 +361,7 @@ def delete_replaced(data_dir: str, *, grace_seconds: float = GRACE_SECONDS,
                 stale.append(manifest_entry.path)
         delete_files(data_dir, stale)
         delete_files(data_dir, [
-            e.path for e in list_files(data_dir, _partition(date), ".parquet")
+            e.path for e in list_files(data_dir, partition_folder(date), ".parquet")
             if e.path.rpartition("/")[2].startswith(PENDING_PREFIX)
             and now - (e.mtime or now) > grace_seconds])
         if not is_remote(data_dir):
@@ -420,7 +385,7 @@ def _delete_dead_temporaries(folder: Path, now: float, grace_seconds: float) -> 
 
 
 def compact(data_dir: str, *, dates: list[str] | None = None, since: str | None = None,
-            min_files: int = MIN_SMALL_FILES, grace_seconds: float = GRACE_SECONDS,
+            min_files: int = MIN_SMALL_FILES, grace_seconds: float = READER_GRACE_SECONDS,
             progress: Progress | None = None,
             on_plan: Callable[[int], None] | None = None,
             rollups: bool = True) -> CompactionRun:
@@ -461,13 +426,3 @@ def compact(data_dir: str, *, dates: list[str] | None = None, since: str | None 
     except MaintenanceBusy as exc:
         raise LlmstatsError(str(exc)) from None
     return run
-
-
-def compaction_backlog(data_dir: str) -> dict[str, int]:
-    """Small-file count per partition (dates with at least one), for `llmstats status`."""
-    counts = {}
-    for date in partition_dates(data_dir):
-        count = len(small_files(visible_files(data_dir, date)))
-        if count:
-            counts[date] = count
-    return counts

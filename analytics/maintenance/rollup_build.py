@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LlmstatsError
-from ..rollups.plan import RollupIndex, RollupPart, context_of, index_rollups, list_parts
+from ..rollups.index import RollupIndex, RollupPart, context_of, index_rollups, list_parts
 from ..rollups.spec import (
     CUBES,
     FINAL_ATTEMPT,
@@ -41,6 +41,7 @@ from ..rollups.spec import (
     source_name,
 )
 from ..store.files import (
+    READER_GRACE_SECONDS,
     FileEntry,
     delete_files,
     is_remote,
@@ -54,9 +55,6 @@ from ..store.files import (
 if TYPE_CHECKING:
     import duckdb
 
-GRACE_SECONDS = 900.0
-"""A part no reader needs any more stays this long, as replaced compaction inputs do
-(analytics/compaction.py): a reader that listed it a moment ago may still open it."""
 MAX_PARTS = 8
 """More live parts than this in a cube are merged into one."""
 MEMORY_LIMIT = "400MB"
@@ -349,7 +347,7 @@ def remove_unused(data_dir: str, index: RollupIndex, partitions: dict[str, list[
                 elif date in partitions:
                     changed = _changed_at(partitions[date])
                     unused_since = max(unused_since, now if changed is None else changed)
-            if now - unused_since > GRACE_SECONDS:
+            if now - unused_since > READER_GRACE_SECONDS:
                 delete_files(data_dir, [part.path,
                                         join(data_dir, _manifest_of(data_dir, part.path))])
                 removed += 1

@@ -1,143 +1,52 @@
-"""The two parts of the overview, savings and latency reports, each read from rollups
-where they cover the question and from the events elsewhere (`rollup_plan`):
+"""The two parts the overview, savings and latency reports are built from — sums and
+quantile sketches — each planned first, then fetched:
 
-- `sums_rows`: per group, counts, tokens and money. Rows of the basis (rollup rows, or
-  one row per event) are summed per group and pricing key, priced with `price_groups()`
-  at today's rates, and summed per group: one pass, exact whatever the mix of sources.
-- `sketch_rows`: per group, quantiles from sketch bucket counts (`quantiles`), the same
-  whether the counts come from rollups or are taken from events on the fly.
+1. plan (rollups/plan.py): which cube serves which partitions of the window, and which
+   partitions are left to the events;
+2. fetch (report/fetch.py): the SQL over those sources, run.
 
-Results come back as plain Python rows (DuckDB's fetchall): building them needs neither
-pyarrow nor any view beyond pricing when rollups cover everything.
+A fetch that fails on rollup rows (a damaged part) is planned again without that cube,
+which is then distrusted for the rest of the connection (the events hold the truth): the
+only loop, bounded by the number of cubes.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import LlmstatsError
-from ..query import DIMENSION_COLUMNS, Query
-from ..rollups.plan import Plan, distrust, events_source, plan_part, rollup_source
-from ..rollups.quantiles import quantile_sql
-from ..rollups.spec import COUNT_SUMS, FINAL_ATTEMPT, FLOAT_SUMS, SKETCH_QUANTILES, event_cells
+from ..query import Query
+from ..rollups.plan import Plan, distrust, plan_part
+from ..rollups.spec import CUBES, SKETCH_QUANTILES
+from .fetch import RollupReadFailed, Sketches, fetch_quantiles, fetch_sketches, fetch_sums
 
 if TYPE_CHECKING:
     import duckdb
 
-
-def used_params(sql: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The parameters `sql` names (DuckDB refuses unused ones)."""
-    used = {name: value for name, value in (params or {}).items() if f"${name}" in sql}
-    return used or None
+T = TypeVar("T")
 
 
-def query_failed(exc: Exception) -> LlmstatsError:
-    """A DuckDB failure (say, a data page corrupt beyond its footer) as a one-line error."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return LlmstatsError(f"query failed: {first}")
+def _planned(con: duckdb.DuckDBPyConnection, query: Query, kind: str,
+             fetch: Callable[[Plan], T], *, pricing: bool = False) -> T:
+    """Plan the part, fetch it; on a failed rollup read, distrust the cube and re-plan."""
+    for _ in range(len(CUBES)):
+        plan = plan_part(con, query, kind, pricing=pricing)
+        try:
+            return fetch(plan)
+        except RollupReadFailed as failed:
+            distrust(con, failed.cube, failed.error)
+    # Every cube distrusted: the events alone.
+    return fetch(plan_part(con, query, kind, pricing=pricing))
 
 
-def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Rows as dicts, without pyarrow; a DuckDB failure becomes a one-line LlmstatsError."""
-    import duckdb
-
-    try:
-        cursor = con.execute(sql, used_params(sql, params))
-        columns = [d[0] for d in cursor.description or []]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    except duckdb.Error as exc:
-        raise query_failed(exc) from exc
-
-
-_PRICING_KEY = "pair_id, long_context, is_batch, is_proxy_hit, override_id"
-
-
-def _basis_sums(requests: bool) -> str:
-    """Per group and pricing key: the sums `price_groups` and the aggregates read. Names
-    ending in `_` are counts the report aggregates read back (`calls_`, ...)."""
-    counts = [c for c in COUNT_SUMS if requests or c != "requests"]
-    renamed = {"calls": "calls_", "requests": "requests_", "failures": "failures_",
-               "input_tokens": "input_tokens_", "output_tokens": "output_tokens_",
-               "cache_read_tokens": "cache_read_tokens_",
-               "cache_write_tokens": "cache_write_tokens_", "io_tokens": "tokens_"}
-    return ", ".join(f"sum({c}) AS {renamed.get(c, c)}" for c in (*counts, *FLOAT_SUMS))
-
-
-def _final_attempts(query: Query) -> str:
-    """A table of the events with `requests` (FINAL_ATTEMPT) over just the columns the
-    query reads: the window that finds final attempts sorts what it carries. Its rows
-    carry no tokens, so they need a pricing key only to be grouped by priced_by."""
-    names = set(query.by) | {key for key, _ in query.where}
-    columns = {"date", "ts", "trace_id", "event_id"}
-    for name in names:
-        columns.update(c for c in DIMENSION_COLUMNS[name])
-    if "priced_by" in names:
-        columns.update(("priced_by", *_PRICING_KEY.split(", ")))
-        table, keys = "cost_basis", ""
-    else:
-        table, keys = "events", (
-            ", CAST(NULL AS INTEGER) AS pair_id, CAST(NULL AS BOOLEAN) AS long_context, "
-            "FALSE AS is_batch, FALSE AS is_proxy_hit, CAST(NULL AS BIGINT) AS override_id")
-    return f"""(SELECT *, {FINAL_ATTEMPT} AS requests{keys}
-        FROM (SELECT {", ".join(sorted(columns))} FROM {table}))"""
-
-
-def sums_rows(
-    con: duckdb.DuckDBPyConnection,
-    query: Query,
-    aggregates: str,
-    *,
-    requests: bool = False,
-    order: str = "",
-) -> list[dict[str, Any]]:
-    """One row per `query.by` group: the group's dimensions, then `aggregates` (SQL over
-    the priced groups: `calls_`, `requests_`, `failures_`, `input_tokens_`, ...,
-    `cost_usd`, `savings_usd`, ... and the pricing keys). Ordered by `order`, then the
-    dimensions. With `requests`, final attempts are counted too (`requests_`)."""
-    plan = plan_part(con, query, "sums", pricing=True)
-    exprs = query.group_exprs()
-    names = [name for name, _ in exprs]
-    dims = "".join(f"{expr} AS {name}, " for name, expr in exprs)
-    counts = [c for c in COUNT_SUMS if c != "requests"] + list(FLOAT_SUMS)
-    branches: list[str] = []
-    params: dict[str, Any] = {}
-    found = rollup_source(query, plan, "priced_basis('{}')")
-    if found is not None:
-        columns = [*counts, "requests"] if requests else counts
-        branches.append(f"SELECT {dims}{_PRICING_KEY}, {', '.join(columns)} FROM {found[0]}")
-        params.update(found[1])
-    found = events_source(query, plan, "cost_basis")
-    if found is not None:
-        branches.append(f"SELECT {dims}{_PRICING_KEY}, {', '.join(counts)} FROM {found[0]}")
-        params.update(found[1])
-        if requests:
-            # Requests from events: a narrow pass of its own (rows with no other sums).
-            found = events_source(query, plan, _final_attempts(query))
-            assert found is not None
-            branches.append(f"SELECT {dims}{_PRICING_KEY}, requests FROM {found[0]}")
-    keys = ", ".join(names)
-    sql = f"""
-    WITH basis_ AS (
-        SELECT {keys + ", " if keys else ""}{_PRICING_KEY}, {_basis_sums(requests)}
-        FROM ({" UNION ALL BY NAME ".join(branches)})
-        GROUP BY ALL
+def sums_rows(con: duckdb.DuckDBPyConnection, query: Query, aggregates: str, *,
+              requests: bool = False, order: str = "") -> list[dict[str, Any]]:
+    """One row per `query.by` group: its dimensions, then `aggregates` (fetch.fetch_sums)."""
+    return _planned(
+        con, query, "sums",
+        lambda plan: fetch_sums(con, query, plan, aggregates, requests=requests, order=order),
+        pricing=True,
     )
-    SELECT {keys + ", " if keys else ""}{aggregates}
-    FROM price_groups('basis_')
-    {"GROUP BY " + keys if keys else ""}
-    {"ORDER BY " + ", ".join(p for p in (order, keys) if p) if keys else ""}
-    """
-    try:
-        return fetch(con, sql, params)
-    except LlmstatsError as exc:
-        if plan.cube is None:
-            raise
-        distrust(con, plan.cube, exc)
-        return sums_rows(con, query, aggregates, requests=requests, order=order)
-
-
-Sketches = dict[tuple[Any, ...], dict[str, Any]]
-"""{group dimension values: {"n_<m>": count, "<m>_<i>": i-th quantile of m}}."""
 
 
 def sketch_rows(
@@ -152,74 +61,17 @@ def sketch_rows(
     `with_total` the same over all groups (None: ask for it with by=()). Grouped exactly
     like a quantiles cube (say by model and day), the days it covers are read as they
     were precomputed; other groupings merge sketch counts, rollups' or the events'."""
-    names = [name for name, _ in query.group_exprs(cost_columns=cost_columns)]
     if all(SKETCH_QUANTILES.get(m) == qs for m, qs in measures.items()):
-        plan = plan_part(con, query, "quantiles")
-        found = rollup_source(query, plan, cost_columns=cost_columns)
+        found = _planned(con, query, "quantiles", lambda plan: fetch_quantiles(
+            con, query, plan, measures, cost_columns=cost_columns))
         if found is not None:
-            dims = "".join(f"{expr} AS {name}, " for name, expr in query.group_exprs())
-            picks = [f"n_{m}" for m in measures]
-            picks += [f"{m}_{i}" for m, qs in measures.items() for i in range(len(qs))]
-            try:
-                rows = fetch(con, f"SELECT {dims}{', '.join(picks)} FROM {found[0]}", found[1])
-            except LlmstatsError as exc:
-                assert plan.cube is not None
-                distrust(con, plan.cube, exc)
-                return sketch_rows(con, query, measures, cost_columns=cost_columns,
-                                   with_total=with_total)
-            result = {tuple(row[n] for n in names): row for row in rows}
-            if plan.raw:
-                # Groups include the day: the days left to the events are groups of their own.
-                result.update(_merged_sketches(con, query, measures, Plan(raw=plan.raw),
-                                               cost_columns, False)[0])
-            return result, None
-    plan = plan_part(con, query, "sketch")
-    # A total from the same cells only when they are the events' (a cube of groups is
-    # larger than the cube of totals) and every event is in one group (not by tag).
-    total = with_total and plan.cube is None and not query.needs_tags()
-    try:
-        return _merged_sketches(con, query, measures, plan, cost_columns, total)
-    except LlmstatsError as exc:
-        if plan.cube is None:
-            raise
-        distrust(con, plan.cube, exc)
-        return sketch_rows(con, query, measures, cost_columns=cost_columns, with_total=with_total)
+            return found, None
 
+    def sketches(plan: Plan) -> tuple[Sketches, dict[str, Any] | None]:
+        # A total from the same cells only when they are the events' (a cube of groups is
+        # larger than the cube of totals) and every event is in one group (not by tag).
+        total = with_total and plan.cube is None and not query.needs_tags()
+        return fetch_sketches(con, query, plan, measures, cost_columns=cost_columns,
+                              with_total=total)
 
-def _merged_sketches(
-    con: duckdb.DuckDBPyConnection,
-    query: Query,
-    measures: dict[str, tuple[float, ...]],
-    plan: Plan,
-    cost_columns: bool,
-    with_total: bool,
-) -> tuple[Sketches, dict[str, Any] | None]:
-    exprs = query.group_exprs(cost_columns=cost_columns)
-    names = [name for name, _ in exprs]
-    dims = "".join(f"{expr} AS {name}, " for name, expr in exprs)
-    branches: list[str] = []
-    params: dict[str, Any] = {}
-    counts = ", ".join(f"n_{m}" for m in measures)
-    found = rollup_source(query, plan, cost_columns=cost_columns)
-    if found is not None:
-        branches.append(f"SELECT {dims}bucket, {counts} FROM {found[0]}")
-        params.update(found[1])
-    table = "cost_basis" if "priced_by" in query.by else "token_basis"
-    found = events_source(query, plan, table, cost_columns=cost_columns)
-    if found is not None:
-        branches.append(event_cells(dims.rstrip(", "), names, list(measures), found[0]))
-        params.update(found[1])
-    cells = " UNION ALL BY NAME ".join(branches)
-    if not with_total:
-        rows = fetch(con, quantile_sql(f"({cells})", names, measures), params)
-        return {tuple(row[n] for n in names): row for row in rows}, None
-    both = fetch(
-        con,
-        f"WITH cells_ AS MATERIALIZED ({cells}) "
-        f"SELECT 0 AS total_, * FROM ({quantile_sql('cells_', names, measures)}) "
-        f"UNION ALL BY NAME SELECT 1 AS total_, * FROM ({quantile_sql('cells_', [], measures)})",
-        params,
-    )
-    rows = [row for row in both if not row["total_"]]
-    totals = [row for row in both if row["total_"]]
-    return {tuple(row[n] for n in names): row for row in rows}, (totals[0] if totals else {})
+    return _planned(con, query, "sketch", sketches)

@@ -17,7 +17,8 @@ from ..errors import LlmstatsError, UsageError
 from ..query import Query
 from ..report.format import human
 from ..rollups.spec import SKETCH_QUANTILES
-from .parts import query_failed, sketch_rows, sums_rows, used_params
+from .fetch import query_failed, used_params
+from .parts import sketch_rows, sums_rows
 
 if TYPE_CHECKING:
     import duckdb
@@ -54,7 +55,7 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None 
     becomes a one-line LlmstatsError instead of a traceback."""
     import duckdb
 
-    from ..rollups.plan import require_events
+    from ..rollups.index import require_events
 
     require_events(con)
 

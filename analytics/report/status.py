@@ -93,7 +93,7 @@ def rollup_status(dataset: Dataset) -> dict[str, Any]:
     reports still read from their events."""
     import datetime as dt
 
-    from ..rollups.plan import context_of
+    from ..rollups.index import context_of
     from ..rollups.spec import CUBES
 
     context = context_of(dataset.con)
@@ -116,7 +116,7 @@ def maintenance_status(data_dir: str) -> dict[str, Any]:
     from llmstats.plugin.audit import last_entry
     from llmstats.plugin.config import ConfigError, load_settings
 
-    from ..maintenance.compaction import MIN_SMALL_FILES, compaction_backlog
+    from ..store.partitions import MIN_SMALL_FILES, compaction_backlog
 
     try:
         retention = load_settings().retention_days

@@ -17,6 +17,10 @@ from llmstats.plugin.data_dir_files import is_remote, local_path, object_store, 
 
 __all__ = ["is_remote", "local_path", "write_file"]  # the data dir's one writer, re-exported
 
+READER_GRACE_SECONDS = 900.0
+"""How long a file no reader needs any more stays on disk (replaced compaction inputs,
+unused rollup parts): a reader that listed it a moment ago may still open it. Readers
+finish a report well within this; maintenance deletes only after it."""
 REMOTE_THREADS = 16
 """Object-store requests in flight at once for bulk work (footers, deletes, copies)."""
 

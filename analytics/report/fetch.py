@@ -1,0 +1,246 @@
+"""Fetching a report's rows once its parts are planned (rollups/plan.py): SQL over the
+plan's rollup rows and over the events it leaves to them, run, rows back as plain dicts.
+
+- `fetch_sums`: per group, counts, tokens and money. Rows of the basis (rollup rows, or
+  one row per event) are summed per group and pricing key, priced with `price_groups()`
+  at today's rates, and summed per group: one pass, exact whatever the mix of sources.
+- `fetch_quantiles` / `fetch_sketches`: per group, quantiles from sketch bucket counts
+  (rollups/quantiles.py), precomputed per day or merged from rollups' counts or the
+  events' on the fly: the same answer either way.
+
+Nothing here plans: a failed read of rollup rows raises `RollupReadFailed`, and the report
+(report/reports.py) re-plans without that cube. Results come back through DuckDB's
+fetchall: building them needs neither pyarrow nor any view beyond pricing when rollups
+cover everything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import LlmstatsError
+from ..query import DIMENSION_COLUMNS, Query
+from ..rollups.plan import Plan
+from ..rollups.quantiles import quantile_sql
+from ..rollups.spec import COUNT_SUMS, FINAL_ATTEMPT, FLOAT_SUMS, Cube, event_cells
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+class RollupReadFailed(LlmstatsError):
+    """Reading a cube's rows failed (a damaged part): plan again without it."""
+
+    def __init__(self, cube: Cube, error: LlmstatsError) -> None:
+        super().__init__(str(error))
+        self.cube = cube
+        self.error = error
+
+
+def used_params(sql: str, params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The parameters `sql` names (DuckDB refuses unused ones)."""
+    used = {name: value for name, value in (params or {}).items() if f"${name}" in sql}
+    return used or None
+
+
+def query_failed(exc: Exception) -> LlmstatsError:
+    """A DuckDB failure (say, a data page corrupt beyond its footer) as a one-line error."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return LlmstatsError(f"query failed: {first}")
+
+
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Rows as dicts, without pyarrow; a DuckDB failure becomes a one-line LlmstatsError."""
+    import duckdb
+
+    try:
+        cursor = con.execute(sql, used_params(sql, params))
+        columns = [d[0] for d in cursor.description or []]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    except duckdb.Error as exc:
+        raise query_failed(exc) from exc
+
+
+def _fetch_planned(con: duckdb.DuckDBPyConnection, plan: Plan, sql: str,
+                   params: dict[str, Any]) -> list[dict[str, Any]]:
+    """`fetch`, with a failure blamed on the plan's cube when it reads one."""
+    try:
+        return fetch(con, sql, params)
+    except LlmstatsError as exc:
+        if plan.cube is None:
+            raise
+        raise RollupReadFailed(plan.cube, exc) from exc
+
+
+def rollup_source(query: Query, plan: Plan, wrap: str = "{}", *,
+                  cost_columns: bool = True) -> tuple[str, dict[str, Any]] | None:
+    """FROM-able SQL over the plan's rollup rows (filtered like events), or None.
+    `wrap` puts the view into a table macro, e.g. "priced_basis('{}')"."""
+    if plan.view is None:
+        return None
+    return query.source(wrap.format(plan.view), cost_columns=cost_columns)
+
+
+def events_source(query: Query, plan: Plan, table: str, *,
+                  cost_columns: bool = True) -> tuple[str, dict[str, Any]] | None:
+    """FROM-able SQL over `table` (an events-derived view or macro call) for the
+    partitions the plan leaves to the events, or None when it leaves none."""
+    if not plan.reads_events:
+        return None
+    return query.source(table, cost_columns=cost_columns, dates=plan.raw)
+
+
+_PRICING_KEY = "pair_id, long_context, is_batch, is_proxy_hit, override_id"
+
+
+def _basis_sums(requests: bool) -> str:
+    """Per group and pricing key: the sums `price_groups` and the aggregates read. Names
+    ending in `_` are counts the report aggregates read back (`calls_`, ...)."""
+    counts = [c for c in COUNT_SUMS if requests or c != "requests"]
+    renamed = {"calls": "calls_", "requests": "requests_", "failures": "failures_",
+               "input_tokens": "input_tokens_", "output_tokens": "output_tokens_",
+               "cache_read_tokens": "cache_read_tokens_",
+               "cache_write_tokens": "cache_write_tokens_", "io_tokens": "tokens_"}
+    return ", ".join(f"sum({c}) AS {renamed.get(c, c)}" for c in (*counts, *FLOAT_SUMS))
+
+
+def _final_attempts(query: Query) -> str:
+    """A table of the events with `requests` (FINAL_ATTEMPT) over just the columns the
+    query reads: the window that finds final attempts sorts what it carries. Its rows
+    carry no tokens, so they need a pricing key only to be grouped by priced_by."""
+    names = set(query.by) | {key for key, _ in query.where}
+    columns = {"date", "ts", "trace_id", "event_id"}
+    for name in names:
+        columns.update(c for c in DIMENSION_COLUMNS[name])
+    if "priced_by" in names:
+        columns.update(("priced_by", *_PRICING_KEY.split(", ")))
+        table, keys = "cost_basis", ""
+    else:
+        table, keys = "events", (
+            ", CAST(NULL AS INTEGER) AS pair_id, CAST(NULL AS BOOLEAN) AS long_context, "
+            "FALSE AS is_batch, FALSE AS is_proxy_hit, CAST(NULL AS BIGINT) AS override_id")
+    return f"""(SELECT *, {FINAL_ATTEMPT} AS requests{keys}
+        FROM (SELECT {", ".join(sorted(columns))} FROM {table}))"""
+
+
+def fetch_sums(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    plan: Plan,
+    aggregates: str,
+    *,
+    requests: bool = False,
+    order: str = "",
+) -> list[dict[str, Any]]:
+    """One row per `query.by` group: the group's dimensions, then `aggregates` (SQL over
+    the priced groups: `calls_`, `requests_`, `failures_`, `input_tokens_`, ...,
+    `cost_usd`, `savings_usd`, ... and the pricing keys), from a `sums` plan. Ordered by
+    `order`, then the dimensions. With `requests`, final attempts are counted too
+    (`requests_`)."""
+    exprs = query.group_exprs()
+    names = [name for name, _ in exprs]
+    dims = "".join(f"{expr} AS {name}, " for name, expr in exprs)
+    counts = [c for c in COUNT_SUMS if c != "requests"] + list(FLOAT_SUMS)
+    branches: list[str] = []
+    params: dict[str, Any] = {}
+    found = rollup_source(query, plan, "priced_basis('{}')")
+    if found is not None:
+        columns = [*counts, "requests"] if requests else counts
+        branches.append(f"SELECT {dims}{_PRICING_KEY}, {', '.join(columns)} FROM {found[0]}")
+        params.update(found[1])
+    found = events_source(query, plan, "cost_basis")
+    if found is not None:
+        branches.append(f"SELECT {dims}{_PRICING_KEY}, {', '.join(counts)} FROM {found[0]}")
+        params.update(found[1])
+        if requests:
+            # Requests from events: a narrow pass of its own (rows with no other sums).
+            found = events_source(query, plan, _final_attempts(query))
+            assert found is not None
+            branches.append(f"SELECT {dims}{_PRICING_KEY}, requests FROM {found[0]}")
+    keys = ", ".join(names)
+    sql = f"""
+    WITH basis_ AS (
+        SELECT {keys + ", " if keys else ""}{_PRICING_KEY}, {_basis_sums(requests)}
+        FROM ({" UNION ALL BY NAME ".join(branches)})
+        GROUP BY ALL
+    )
+    SELECT {keys + ", " if keys else ""}{aggregates}
+    FROM price_groups('basis_')
+    {"GROUP BY " + keys if keys else ""}
+    {"ORDER BY " + ", ".join(p for p in (order, keys) if p) if keys else ""}
+    """
+    return _fetch_planned(con, plan, sql, params)
+
+
+Sketches = dict[tuple[Any, ...], dict[str, Any]]
+"""{group dimension values: {"n_<m>": count, "<m>_<i>": i-th quantile of m}}."""
+
+
+def fetch_quantiles(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    plan: Plan,
+    measures: dict[str, tuple[float, ...]],
+    *,
+    cost_columns: bool = True,
+) -> Sketches | None:
+    """Quantiles per group from a `quantiles` plan: the days a quantiles cube covers are
+    read as they were precomputed (the query groups by exactly its columns and the day),
+    the days left to the events are merged from theirs. None when no cube serves."""
+    found = rollup_source(query, plan, cost_columns=cost_columns)
+    if found is None:
+        return None
+    names = [name for name, _ in query.group_exprs(cost_columns=cost_columns)]
+    dims = "".join(f"{expr} AS {name}, " for name, expr in query.group_exprs())
+    picks = [f"n_{m}" for m in measures]
+    picks += [f"{m}_{i}" for m, qs in measures.items() for i in range(len(qs))]
+    rows = _fetch_planned(con, plan, f"SELECT {dims}{', '.join(picks)} FROM {found[0]}", found[1])
+    result = {tuple(row[n] for n in names): row for row in rows}
+    if plan.raw:
+        # Groups include the day: the days left to the events are groups of their own.
+        result.update(fetch_sketches(con, query, Plan(raw=plan.raw), measures,
+                                     cost_columns=cost_columns)[0])
+    return result
+
+
+def fetch_sketches(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    plan: Plan,
+    measures: dict[str, tuple[float, ...]],
+    *,
+    cost_columns: bool = True,
+    with_total: bool = False,
+) -> tuple[Sketches, dict[str, Any] | None]:
+    """Quantiles per `query.by` group from a `sketch` plan, merging sketch counts from
+    its rollup rows and from the events it leaves; with `with_total`, the same over all
+    groups from the same cells (the caller asks only when every event is in one group)."""
+    exprs = query.group_exprs(cost_columns=cost_columns)
+    names = [name for name, _ in exprs]
+    dims = "".join(f"{expr} AS {name}, " for name, expr in exprs)
+    branches: list[str] = []
+    params: dict[str, Any] = {}
+    counts = ", ".join(f"n_{m}" for m in measures)
+    found = rollup_source(query, plan, cost_columns=cost_columns)
+    if found is not None:
+        branches.append(f"SELECT {dims}bucket, {counts} FROM {found[0]}")
+        params.update(found[1])
+    table = "cost_basis" if "priced_by" in query.by else "token_basis"
+    found = events_source(query, plan, table, cost_columns=cost_columns)
+    if found is not None:
+        branches.append(event_cells(dims.rstrip(", "), names, list(measures), found[0]))
+        params.update(found[1])
+    cells = " UNION ALL BY NAME ".join(branches)
+    if not with_total:
+        rows = _fetch_planned(con, plan, quantile_sql(f"({cells})", names, measures), params)
+        return {tuple(row[n] for n in names): row for row in rows}, None
+    both = _fetch_planned(
+        con, plan,
+        f"WITH cells_ AS MATERIALIZED ({cells}) "
+        f"SELECT 0 AS total_, * FROM ({quantile_sql('cells_', names, measures)}) "
+        f"UNION ALL BY NAME SELECT 1 AS total_, * FROM ({quantile_sql('cells_', [], measures)})",
+        params,
+    )
+    rows = [row for row in both if not row["total_"]]
+    totals = [row for row in both if row["total_"]]
+    return {tuple(row[n] for n in names): row for row in rows}, (totals[0] if totals else {})
