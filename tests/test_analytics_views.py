@@ -122,7 +122,7 @@ def test_date_filters_prune_partitions(data_dir: Path) -> None:
 
 
 def test_reports_read_only_the_partitions_they_need(data_dir: Path) -> None:
-    """The events side of a report (rollup_plan.events_source) prunes partitions by its
+    """The events side of a report (report/fetch.py, events_source) prunes partitions by its
     window and by the days the rollups leave to it."""
     from llmstats.analytics.query import Query
     from llmstats.analytics.report.fetch import events_source

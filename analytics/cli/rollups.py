@@ -1,6 +1,6 @@
 """`llmstats rollup`: build (or drop) the per-day rollups reports read instead of events.
 
-Thin like the rest of the CLI: parse, call one library function (rollup_build), render.
+Thin like the rest of the CLI: parse, call one library function (maintenance/rollup_build.py), render.
 """
 
 from typing import Annotated

@@ -1,7 +1,7 @@
 """The dashboard page: FinOps, engineering and recent-requests views of one `Dashboard`.
 
 Layout only: the figures come from charts.py, the building blocks (cards, tables,
-the document shell) from html_page.py, and every number from the reports in dashboard.py.
+the document shell) from html/page.py, and every number from the reports in report/dashboard.py.
 """
 
 from __future__ import annotations

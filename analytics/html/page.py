@@ -2,8 +2,8 @@
 
 `html_document()` is what `render()` calls: a report's rows, totals and notes as a page
 (cards, notes, a searchable and sortable table), and — with a `Dashboard` — the FinOps,
-engineering and recent-requests views around them (html_dashboard.py), with plotly.js
-embedded once. The page's own CSS and JS live in `html_assets/`.
+engineering and recent-requests views around them (html/dashboard.py), with plotly.js
+embedded once. The page's own CSS and JS live in `html/assets/`.
 
 Safety: every value that reaches the page is escaped (`html.escape`; user-chosen model
 names, tags and aliases included); chart JSON sits in a `<script type="application/json">`

@@ -418,7 +418,7 @@ def compact(data_dir: str, *, dates: list[str] | None = None, since: str | None 
                     run.partitions.append(done)
             if run.partitions and rollups:
                 # A compacted partition's rollups are stale: rebuild them while its
-                # files are fresh in the page cache (analytics/rollup_build.py).
+                # files are fresh in the page cache (maintenance/rollup_build.py).
                 from .rollup_build import build_rollups
 
                 dates = [p.date for p in run.partitions]

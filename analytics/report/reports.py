@@ -106,7 +106,7 @@ def _add_quantiles(row: dict[str, Any], found: dict[str, Any] | None,
         row[target] = None if found is None else found.get(source)
 
 
-# Per group, over price_groups rows (see report_parts.sums_rows).
+# Per group, over price_groups rows (see report/fetch.py, fetch_sums).
 MONEY_AGGREGATES = """
     COALESCE(sum(cost_usd), 0) AS cost_usd,
     COALESCE(sum(reported_cost_usd), 0) AS reported_cost_usd,
