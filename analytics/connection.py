@@ -83,15 +83,23 @@ def open_dataset(
     lazy_events: bool = False,
     use_rollups: bool = True,
     configure: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    sealed: bool = False,
 ) -> Dataset:
     """Open the data dir: list its event files (or take `files`), read their layouts,
     index the rollups that match them, load the pricing catalog and overrides, define
     the views. With `lazy_events`, only the pricing views are defined up front and the
     event views (`events`, `token_basis`, `cost_basis`, `event_costs`)
     when a report first needs events: the overview, savings and latency reports on a
-    dataset that rollups cover then need neither the events nor pyarrow."""
+    dataset that rollups cover then need neither the events nor pyarrow.
+
+    `sealed` (what `llmstats sql` runs on): every view is defined over Arrow scans of the
+    event files, then the connection is locked so that no statement can open a file or a
+    URL, load an extension or change a setting (`seal`): it reads the views and nothing
+    else, and can write nowhere."""
     import duckdb
 
+    if sealed:
+        lazy_events, use_rollups = False, False
     resolved = resolve_data_dir(data_dir)
     con = duckdb.connect()
     if threads:
@@ -140,14 +148,15 @@ def open_dataset(
         for name in sorted(set(names) - loaded):
             over_events = name not in PRICING_FILES
             if over_events and not any(n not in PRICING_FILES for n in loaded):
-                register_raw_events(con, state, quarantine=quarantine, groups=groups)
+                register_raw_events(con, state, quarantine=quarantine, groups=groups,
+                                    through_arrow=sealed)
             con.execute(texts[name])
             loaded.add(name)
 
     readable = {path for paths in groups.values() for path in paths}
     state.files = [e for e in state.files if e.path in readable]
     index = index_rollups(resolved, state.files, parts) if parts is not None else RollupIndex()
-    if is_remote(resolved):
+    if is_remote(resolved) and not sealed:
         # DuckDB reads s3:// through one filesystem per connection: the event files and
         # the rollup parts reports may read, as listed (object_store.py).
         from .store.object_store import register_object_store
@@ -159,7 +168,30 @@ def open_dataset(
     else:
         define(texts)
     attach(con, ReportContext(index, lambda: define(EVENT_FILES), lambda: define(texts)))
+    if sealed:
+        seal(con)
     return Dataset(con, state, info, catalog)
+
+
+SEALING = (
+    # No file, directory or URL: COPY, ATTACH, EXPORT, read_csv('/etc/passwd'), glob, …
+    "SET enable_external_access = false",
+    # No extension may be fetched or loaded behind a statement's back.
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    # No Python object of this process is scanned by its variable name.
+    "SET python_enable_replacements = false",
+    # And none of the above can be set back (SET, PRAGMA and RESET are refused).
+    "SET lock_configuration = true",
+)
+
+
+def seal(con: duckdb.DuckDBPyConnection) -> None:
+    """Lock a connection so that its statements can read what is defined on it and
+    nothing else: the property `llmstats sql` rests on (docs/analytics.md, "What `sql`
+    can read")."""
+    for statement in SEALING:
+        con.execute(statement)
 
 
 def connect(

@@ -364,7 +364,7 @@ def test_sql_is_read_only(data_dir: Path) -> None:
     ):
         result = invoke("sql", statement)
         assert result.exit_code == 2, (statement, result.output)
-        assert "read-only" in result.stderr
+        assert "queries only" in result.stderr
     result = invoke("sql", "SELEC 1")
     assert result.exit_code == 2 and "does not parse" in result.stderr
 

@@ -112,6 +112,8 @@ def test_report_export_and_status_over_s3_equal_the_local_layout(
         ["report", "savings", "--by", "team", "-f", "json"],
         ["export", "-f", "jsonl"],
     ]
+    commands.append(["sql", "SELECT model, count(*) AS n, sum(cost_usd) AS cost FROM event_costs "
+                            "GROUP BY ALL ORDER BY ALL", "-f", "json"])
     for command in commands:
         local = invoke(*command, "--data-dir", str(isolated_data_dir))
         remote = invoke(*command, "--data-dir", bucket_uri)
@@ -125,6 +127,17 @@ def test_report_export_and_status_over_s3_equal_the_local_layout(
     assert masked(json.loads(remote.stdout)["totals"]) == masked(json.loads(local.stdout)["totals"])
     # The export was recorded in the object-store audit log.
     assert [e["action"] for e in map(json.loads, _audit_lines(bucket_uri))] == ["export"]
+
+
+def test_sql_on_s3_reads_the_views_and_cannot_write_to_the_bucket(bucket_uri: str) -> None:
+    write_fixture_dataset(bucket_uri)
+    before = objects(bucket_uri)
+    for statement in (f"COPY (SELECT 1 AS a) TO '{bucket_uri}/events/date=2026-11-20/x.parquet'",
+                      f"EXPLAIN ANALYZE COPY (SELECT 1 AS a) TO '{bucket_uri}/audit/x.json'",
+                      f"SELECT * FROM read_parquet('{bucket_uri}/events/*/*.parquet')"):
+        result = invoke("sql", statement, "--data-dir", bucket_uri)
+        assert result.exit_code in (1, 2) and result.output.startswith("llmstats: "), result.output
+    assert objects(bucket_uri) == before
 
 
 def _audit_lines(uri: str) -> list[bytes]:

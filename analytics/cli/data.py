@@ -98,7 +98,7 @@ def export(
                                         "where": where, "output": output}, {"rows": rows.num_rows})
 
 
-_READ_ONLY_STATEMENTS = ("SELECT", "EXPLAIN")
+_QUERY_STATEMENTS = ("SELECT", "EXPLAIN")
 
 
 def sql(
@@ -111,13 +111,17 @@ def sql(
     data_dir: DataDirOption = None,
 ) -> None:
     """Run a read-only SQL query over the views (events, event_costs, savings, requests, ...).
+    It reads the views and nothing else: no file, URL, extension or setting is reachable
+    from it (docs/analytics.md).
 
     Example: llmstats sql "SELECT model, sum(cost_usd) FROM event_costs GROUP BY 1"
     """
     from ..errors import UsageError
     from ..report.reports import run
 
-    dataset = open_data(data_dir)
+    # Read-only is the connection's property (sealed: no file access, no extension, settings
+    # locked); the statement check below only turns the common mistakes into clear words.
+    dataset = open_data(data_dir, sealed=True)
     try:
         statements = dataset.con.extract_statements(query)
     except Exception as exc:  # DuckDB's parser error: show its first line only
@@ -125,8 +129,8 @@ def sql(
     if len(statements) != 1:
         raise UsageError("give exactly one SQL statement")
     kind = str(statements[0].type).rsplit(".", 1)[-1].upper()
-    if kind not in _READ_ONLY_STATEMENTS:
-        raise UsageError(f"llmstats sql is read-only: {kind} statements are refused")
+    if kind not in _QUERY_STATEMENTS:
+        raise UsageError(f"sql runs queries only: {kind} statements are refused")
     with spinner("Querying…"):
         rows = run(dataset.con, query)
     emit(render(rows, fmt), output)

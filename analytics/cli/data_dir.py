@@ -15,12 +15,13 @@ if TYPE_CHECKING:
 
 
 def open_data(data_dir: str | None, quarantine: bool = False, *,
-              lazy_events: bool = False) -> "Dataset":
+              lazy_events: bool = False, sealed: bool = False) -> "Dataset":
     """The dataset behind a read command; a skipped file is a warning on stderr."""
     from ..connection import open_dataset
 
     with spinner("Opening the dataset…"):
-        dataset = open_dataset(data_dir, quarantine=quarantine, lazy_events=lazy_events)
+        dataset = open_dataset(data_dir, quarantine=quarantine, lazy_events=lazy_events,
+                               sealed=sealed)
     for path, reason in dataset.state.skipped:
         moved = dict(dataset.state.quarantined).get(path)
         where = f"; moved to {moved}" if moved else "; --quarantine moves it aside"

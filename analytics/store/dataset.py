@@ -148,11 +148,32 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _arrow_dataset(data_dir: str, paths: list[str]) -> Any:
+    """The files as a pyarrow dataset with the `date` hive key: DuckDB scans it through
+    Arrow (projections and filters pushed down) and never opens a file itself, so a
+    connection that may touch no file at all can still read the events (`sealed`)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from .files import filesystem, fs_path, local_path
+
+    partitioning = ds.partitioning(pa.schema([("date", pa.date32())]), flavor="hive")
+    if is_remote(data_dir):
+        fs, root = filesystem(data_dir)
+        return ds.dataset([fs_path(p) for p in paths], format="parquet", filesystem=fs,
+                          partitioning=partitioning, partition_base_dir=f"{root}/{EVENTS_FOLDER}")
+    base = str(local_path(data_dir) / EVENTS_FOLDER)
+    return ds.dataset(paths, format="parquet", partitioning=partitioning,
+                      partition_base_dir=base)
+
+
 def register_raw_events(
     con: duckdb.DuckDBPyConnection,
     state: DatasetState,
     quarantine: bool = False,
     groups: dict[str, list[str]] | None = None,
+    *,
+    through_arrow: bool = False,
 ) -> None:
     """Define `raw_events`: every EVENT_SCHEMA column (NULL where a file predates it), any
     newer columns the files carry, and the `date` hive partition key (DATE).
@@ -163,7 +184,8 @@ def register_raw_events(
     are left out and recorded in `state.skipped` — and moved to `<data_dir>/quarantine/`
     when `quarantine` is set — so one bad file never stops a report. `groups`: what
     `file_schemas(state)` returned, if the caller ran it already. On object storage the
-    caller registers the listing's filesystem first (`object_store`, as open_dataset does)."""
+    caller registers the listing's filesystem first (`object_store`, as open_dataset does).
+    `through_arrow`: the files are scanned as Arrow datasets, not by DuckDB's readers."""
     import pyarrow as pa
 
     con.register("empty_events", _empty_events_table())
@@ -191,7 +213,10 @@ def register_raw_events(
     selects = []
     for index, (fingerprint, paths) in enumerate(sorted(groups.items())):
         view = f"event_files_{index}"
-        con.read_parquet(paths, hive_partitioning=True).create_view(view, replace=True)
+        if through_arrow:
+            con.register(view, _arrow_dataset(state.data_dir, paths))
+        else:
+            con.read_parquet(paths, hive_partitioning=True).create_view(view, replace=True)
         present = {name for name, _ in state.layouts[fingerprint]} | {"date"}
         columns = [
             _quote(name) if name in present else f"CAST(NULL AS {type_}) AS {_quote(name)}"
