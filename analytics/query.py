@@ -131,8 +131,54 @@ def parse_filters(items: list[str] | None) -> tuple[tuple[str, str], ...]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"bad filter {item!r}: use KEY=VALUE, e.g. --where team=search")
-        filters.append((dimension(key), value.strip()))
+        name = dimension(key)
+        filters.append((name, filter_value(name, value.strip())))
     return tuple(filters)
+
+
+PERIODS = ("day", "week", "month")
+"""Dimensions whose values are DATEs (bound as dates, not text)."""
+_BOOLEAN = {"true": "true", "yes": "true", "1": "true", "false": "false", "no": "false", "0": "false"}
+_HOUR = re.compile(r"^(\d{4}-\d{2}-\d{2})[ t](\d{2})(?::00)?$")
+
+
+def filter_value(name: str, value: str) -> str:
+    """A `--where` value in the form its dimension compares with, or a UsageError naming
+    what the dimension takes. Only dimensions with a fixed form are checked (periods,
+    hour, stream, status); any text is a valid model, team, tag, … (it may match nothing)."""
+    def bad(takes: str) -> UsageError:
+        return UsageError(f"bad --where {name}={value!r}: {name} takes {takes}")
+
+    if name in PERIODS:
+        text = f"{value}-01" if name == "month" and len(value) == 7 else value
+        try:
+            day = dt.date.fromisoformat(text) if len(text) == 10 else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise bad("a date, e.g. 2026-11-16" + (" or 2026-11" if name == "month" else ""))
+        if name == "week" and day.weekday() != 0:
+            monday = day - dt.timedelta(days=day.weekday())
+            raise bad(f"the Monday that names the week (here {monday.isoformat()})")
+        if name == "month" and day.day != 1:
+            raise bad(f"the first day that names the month (here {day.replace(day=1).isoformat()})")
+        return day.isoformat()
+    if name == "hour":
+        match = _HOUR.match(value.lower())
+        try:
+            if match is None or not 0 <= int(match.group(2)) <= 23:
+                raise ValueError
+            dt.date.fromisoformat(match.group(1))
+        except ValueError:
+            raise bad("an hour like '2026-11-16 09:00'") from None
+        return f"{match.group(1)} {match.group(2)}:00"
+    if name == "stream":
+        if value.lower() not in _BOOLEAN:
+            raise bad("true or false")
+        return _BOOLEAN[value.lower()]
+    if name == "status" and value.lower() not in ("success", "failure"):
+        raise bad("success or failure")
+    return value.lower() if name == "status" else value
 
 
 def parse_tz(name: str | None) -> str:
@@ -150,7 +196,17 @@ def parse_tz(name: str | None) -> str:
 def parse_instant(text: str, tz: str, *, now: dt.datetime, end_of_day: bool = False) -> dt.datetime:
     """`7d`, `24h`, `2w`, `3m` (months of 30 days) before now; a date (midnight in `tz`, or
     the following midnight with `end_of_day`); or an ISO date-time (in `tz` unless it
-    carries an offset). Returns a UTC datetime."""
+    carries an offset). Returns a UTC datetime. Instants must fall within years 1–9999
+    (Python's datetimes): anything beyond is a UsageError, not an overflow."""
+    try:
+        return _instant(text, tz, now=now, end_of_day=end_of_day)
+    except OverflowError:
+        raise UsageError(
+            f"date {text!r} is out of range: windows must stay within the years 1 to 9999"
+        ) from None
+
+
+def _instant(text: str, tz: str, *, now: dt.datetime, end_of_day: bool) -> dt.datetime:
     value = text.strip().lower()
     match = _RELATIVE.match(value)
     if match:
@@ -244,7 +300,8 @@ class Query:
             names = []
             for j, value in enumerate(values):
                 name = f"w{index}_{j}"
-                params[name] = value
+                # A period compares as a DATE (filter_value checked the text).
+                params[name] = dt.date.fromisoformat(value) if key in PERIODS else value
                 names.append(f"${name}")
             if key == "tag":
                 parts.append("(" + " OR ".join(f"list_contains(tags, {n})" for n in names) + ")")

@@ -135,7 +135,7 @@ def _tail(data_dir: str) -> tuple[int, str]:
     try:
         last = json.loads(raw)
         return int(last["seq"]), str(last["hash"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         # A damaged tail: keep appending (chained to what is there) so the damage stays
         # visible to `audit verify` instead of blocking every maintenance command.
         return 0, hashlib.sha256(raw).hexdigest()
@@ -177,14 +177,18 @@ def append_entry(data_dir: str, action: str, parameters: dict[str, Any] | None =
 
 
 def read_entries(data_dir: str) -> list[tuple[int, dict[str, Any] | None, bytes]]:
-    """(line number, parsed entry or None when the line is not a JSON object, raw line)."""
+    """(line number, parsed entry or None when the line is not a JSON object, raw line).
+    A line nested too deeply for Python's JSON (RecursionError on reading it, or on
+    hashing it again) is not an entry either: `verify` names it like any damaged line."""
     found: list[tuple[int, dict[str, Any] | None, bytes]] = []
     for number, raw in enumerate(_read_all(data_dir).splitlines(), start=1):
         if not raw.strip():
             continue
         try:
             parsed = json.loads(raw)
-        except ValueError:
+            if isinstance(parsed, dict):
+                canonical(parsed)  # what verify hashes: it must encode again
+        except (ValueError, RecursionError):
             parsed = None
         found.append((number, parsed if isinstance(parsed, dict) else None, raw))
     return found

@@ -128,6 +128,32 @@ def test_an_edit_that_recomputes_its_own_hash_breaks_the_next_link(isolated_data
     assert [(p.line, p.seq, p.problem.split(":")[0]) for p in problems] == [(3, 3, "chain broken")]
 
 
+@pytest.mark.parametrize("depth", [100_000, 990])
+def test_a_deeply_nested_line_is_a_problem_not_a_crash(isolated_data_dir: Path,
+                                                       depth: int) -> None:
+    """Nested deeper than Python's JSON reads (100,000), or than it can hash again (990,
+    read at the limit): verify names the line, show skips it, and the maintenance commands
+    still append after it (chained to the damage, which stays visible)."""
+    lines = _log(isolated_data_dir)
+    nested = b'{"seq": 5, "x": ' + b"[" * depth + b"]" * depth + b"}\n"
+    (isolated_data_dir / "audit.jsonl").write_bytes(b"".join([*lines[:2], nested, *lines[2:]]))
+    result = invoke("audit", "verify")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.stdout.splitlines()[0] == (
+        "line 3: not a JSON object: the line was edited or damaged")
+    assert result.stderr.startswith("llmstats: audit log verification failed: ")
+    assert len(result.stderr.splitlines()) == 1
+    result = invoke("audit", "show", "-f", "json")
+    assert result.exit_code == 0, result.output
+    assert [row["line"] for row in json.loads(result.stdout)["rows"]] == [1, 2, 4, 5]
+    (isolated_data_dir / "audit.jsonl").write_bytes(b"".join([*lines, nested]))
+    result = invoke("rollup")
+    assert result.exit_code == 0, result.output
+    problems, count, _ = verify_chain(str(isolated_data_dir))
+    assert count == 6 and [p.line for p in problems][:1] == [5]
+
+
 def test_concurrent_appends_from_processes_keep_the_chain(isolated_data_dir: Path) -> None:
     import multiprocessing
 

@@ -12,6 +12,7 @@ exit code in exactly one place: `_Group.invoke`.
 # command's annotations at each start, and string annotations cost a compile and an eval
 # each (~40 ms a run, a tenth of a rollup-backed report).
 import os
+import sys
 from typing import Any
 
 import typer
@@ -20,21 +21,57 @@ from typer.core import TyperGroup
 from ..errors import LlmstatsError
 from . import data, demo, fleet, maintenance, pricing, report, rollups
 
+# The click classes typer parses with: recent typer vendors click (typer._click), older
+# typer uses click itself; typer.BadParameter derives from the UsageError in use.
+_UsageError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_NoArgsIsHelp: Any = getattr(sys.modules[_UsageError.__module__], "NoArgsIsHelpError", ())
+
+
+def _fail(message: str, exit_code: int) -> typer.Exit:
+    """Print `llmstats: message` (one line, nothing in it a terminal would act on)."""
+    from .render import terminal_text
+
+    typer.echo(f"llmstats: {terminal_text(message)}", err=True)
+    return typer.Exit(exit_code)
+
+
+def _usage(exc: Any) -> typer.Exit:
+    """click's usage error (unknown option or command, missing argument, bad value) as
+    one line and exit 2, like every other bad input; it names the command's help."""
+    message = " ".join(exc.format_message().split())
+    message = message[:1].lower() + message[1:]
+    message = message.rstrip(".")
+    if exc.ctx is not None:  # click knows the command (not for every kind of error)
+        message += f" (see '{exc.ctx.command_path} --help')"
+    return _fail(message, 2)
+
 
 class _Group(TyperGroup):
-    """The single place where LlmstatsError (and an I/O error of the data dir) turns into
-    `llmstats: message` + exit code."""
+    """The single place where LlmstatsError, a usage error of any command (and an I/O error
+    of the data dir) turns into `llmstats: message` + exit code."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except _NoArgsIsHelp:
+            raise  # `llmstats` alone prints the help
+        except _UsageError as exc:  # an option of `llmstats` itself
+            raise _usage(exc) from None
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except LlmstatsError as exc:
-            typer.echo(f"llmstats: {exc}", err=True)
-            raise typer.Exit(exc.exit_code) from None
+            raise _fail(str(exc), exc.exit_code) from None
+        except _NoArgsIsHelp:
+            raise  # `llmstats pricing` alone prints the group's help
+        except _UsageError as exc:  # parsing a command's options and arguments
+            raise _usage(exc) from None
         except OSError as exc:  # a data dir that cannot be read or written (disk, bucket)
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            typer.echo(f"llmstats: {first}", err=True)
-            raise typer.Exit(1) from None
+            raise _fail(first, 1) from None
 
 
 app = typer.Typer(

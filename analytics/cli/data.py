@@ -4,12 +4,13 @@ from typing import Annotated
 
 import typer
 
-from .data_dir import emit, open_data, query_from, record
+from .data_dir import emit, existing_data_dir, open_data, query_from, record, resolved_data_dir
 from .options import (
     DataDirOption,
     FormatOption,
     OutputOption,
     QuarantineOption,
+    RawCsvOption,
     SinceOption,
     TzOption,
     UntilOption,
@@ -25,6 +26,7 @@ def trace(
     *,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
+    raw_csv: RawCsvOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """One client request with all its attempts (retries, fallbacks), their cost and errors.
@@ -36,13 +38,14 @@ def trace(
     dataset = open_data(data_dir)
     with spinner("Finding the trace…"):
         result = trace_report(dataset.con, trace_id)
-    show(result, fmt, output)
+    show(result, fmt, output, raw_csv=raw_csv)
 
 
 def status(
     *,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
+    raw_csv: RawCsvOption = False,
     quarantine: QuarantineOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -58,7 +61,8 @@ def status(
         writers = writer_health(dataset.data_dir)
     notes = [] if writers else ["No writer heartbeats yet (writers/*.json)."]
     notes += maintenance_notes(summary)
-    emit(render(writers, fmt, title="Writers", totals=summary, notes=notes), output)
+    emit(render(writers, fmt, title="Writers", totals=summary, notes=notes, raw_csv=raw_csv),
+         output)
 
 
 def export(
@@ -71,6 +75,7 @@ def export(
     where: WhereOption = None,
     tz: TzOption = None,
     output: OutputOption = None,
+    raw_csv: RawCsvOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Events (with their cost columns) in the window, as csv, json, jsonl or parquet.
@@ -85,7 +90,7 @@ def export(
     if fmt == "parquet" and not output:
         raise UsageError("--format parquet needs --output FILE")
     query = query_from(since, until, tz, None, where, None)
-    dataset = open_data(data_dir)
+    dataset = open_data(existing_data_dir(resolved_data_dir(data_dir), "export"))
     with spinner("Exporting…"):
         rows = export_rows(dataset.con, query)
         if fmt == "parquet":
@@ -93,7 +98,7 @@ def export(
             write_parquet(rows, output)
             typer.echo(f"{rows.num_rows} events written to {output}", err=True)
         else:
-            emit(render(rows, fmt), output)
+            emit(render(rows, fmt, raw_csv=raw_csv), output)
     record(dataset.data_dir, "export", {"format": fmt, "since": since, "until": until,
                                         "where": where, "output": output}, {"rows": rows.num_rows})
 
@@ -108,6 +113,7 @@ def sql(
     *,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
+    raw_csv: RawCsvOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Run a read-only SQL query over the views (events, event_costs, savings, requests, ...).
@@ -133,4 +139,4 @@ def sql(
         raise UsageError(f"sql runs queries only: {kind} statements are refused")
     with spinner("Querying…"):
         rows = run(dataset.con, query)
-    emit(render(rows, fmt), output)
+    emit(render(rows, fmt, raw_csv=raw_csv), output)

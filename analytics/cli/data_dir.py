@@ -22,11 +22,21 @@ def open_data(data_dir: str | None, quarantine: bool = False, *,
     with spinner("Opening the dataset…"):
         dataset = open_dataset(data_dir, quarantine=quarantine, lazy_events=lazy_events,
                                sealed=sealed)
-    for path, reason in dataset.state.skipped:
-        moved = dict(dataset.state.quarantined).get(path)
-        where = f"; moved to {moved}" if moved else "; --quarantine moves it aside"
-        typer.echo(f"warning: skipped unreadable file {path} ({reason}){where}", err=True)
+    warn_skipped(dataset.state.skipped, dict(dataset.state.quarantined))
     return dataset
+
+
+def warn_skipped(skipped: list[tuple[str, str]], moved: dict[str, str] | None = None) -> None:
+    """One warning line per event file left out (unreadable, or not an event file:
+    store/dataset.py), for every command that reads or compacts the events."""
+    from .render import terminal_text
+
+    for path, reason in skipped:
+        target = (moved or {}).get(path)
+        where = (f"; moved to {target}" if target
+                 else "; llmstats status --quarantine moves it aside")
+        typer.echo(terminal_text(f"warning: skipped unreadable file {path} ({reason}){where}"),
+                   err=True)
 
 
 def warn_rollups(dataset: "Dataset") -> None:
@@ -44,6 +54,19 @@ def settings_for(data_dir: str | None, **overrides: Any) -> "Settings":
     from llmstats.plugin.config import load_settings
 
     return load_settings(data_dir=data_dir, **overrides)
+
+
+def existing_data_dir(data_dir: str, doing: str) -> str:
+    """`data_dir` if it exists; commands that write into the data dir (export's audit
+    entry, maintenance) never create one: a missing data dir is a mistyped --data-dir or
+    LLMSTATS_DATA_DIR far more often than a wish (UsageError: exit 2)."""
+    from ..errors import UsageError
+    from ..store.files import data_dir_exists
+
+    if not data_dir_exists(data_dir):
+        raise UsageError(f"no data dir at {data_dir}: nothing to {doing} "
+                         "(check --data-dir or LLMSTATS_DATA_DIR)")
+    return data_dir
 
 
 def resolved_data_dir(data_dir: str | None) -> str:

@@ -11,7 +11,7 @@ import typer
 
 from ..errors import LlmstatsError
 from .data_dir import open_data, query_from
-from .options import FormatOption
+from .options import FormatOption, RawCsvOption
 from .progress import Advance, progress_bar
 from .render import Format
 from .report import show
@@ -28,6 +28,7 @@ def demo(
         ),
     ] = None,
     fmt: FormatOption = Format.table,
+    raw_csv: RawCsvOption = False,
 ) -> None:
     """Start the real LiteLLM proxy with the llmstats callback in front of a built-in fake
     provider on 127.0.0.1, send a mixed workload (several models, teams, keys and tags;
@@ -60,7 +61,7 @@ def demo(
         from ..report.reports import savings_report, usage_report
 
         for build, by in ((usage_report, None), (usage_report, "team"), (savings_report, None)):
-            show(build(dataset.con, query_from(None, None, None, by, None, None)), fmt, None)
+            show(build(dataset.con, query_from(None, None, None, by, None, None)), fmt, None, raw_csv=raw_csv)
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import LlmstatsError, UsageError
-from .data_dir import emit, record, settings_for
-from .options import DataDirOption, FormatOption, OutputOption
+from .data_dir import emit, existing_data_dir, record, settings_for, warn_skipped
+from .options import DataDirOption, FormatOption, OutputOption, RawCsvOption
 from .progress import progress_bar
 from .render import Format, render
 
@@ -20,11 +20,14 @@ _AGE = re.compile(r"^(\d+)([dw])$")
 
 
 def parse_age(text: str) -> int:
-    """`30d` / `4w` → days (at least 1)."""
+    """`30d` / `4w` → days (at least 1, and no further back than year 1)."""
     match = _AGE.match(text.strip().lower())
     if not match or int(match.group(1)) < 1:
         raise UsageError(f"bad age {text!r}: use a number of days or weeks like 30d or 4w")
-    return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    days = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+    if days >= (dt.datetime.now(dt.UTC).date() - dt.date.min).days:
+        raise UsageError(f"age {text!r} is out of range: it reaches back before the year 1")
+    return days
 
 
 def parse_dates(values: list[str] | None) -> list[str] | None:
@@ -55,6 +58,7 @@ def prune(
     dry_run: Annotated[bool, typer.Option(help="Only show what would be removed.")] = False,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
+    raw_csv: RawCsvOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Remove whole date partitions older than the cut-off, and dead writers' spool
@@ -72,6 +76,7 @@ def prune(
 
     days = parse_age(older_than)
     settings = settings_for(data_dir)
+    existing_data_dir(settings.data_dir, "prune")
     cutoff = retention_cutoff(days)
     try:
         with maintenance_lock(settings.data_dir):
@@ -86,7 +91,7 @@ def prune(
     title = f"Prune before {cutoff.isoformat()}: {verb} {len(result.partitions)} partition(s)"
     notes = ([f"partitions {result.partitions[0]} … {result.partitions[-1]}"]
              if result.partitions else [])
-    emit(render(_removal_rows(result), fmt, title=title, notes=notes), output)
+    emit(render(_removal_rows(result), fmt, title=title, notes=notes, raw_csv=raw_csv), output)
 
 
 def purge(
@@ -104,6 +109,7 @@ def purge(
     if not yes:
         raise UsageError("purge removes every event; run `llmstats purge --yes` to confirm")
     settings = settings_for(data_dir)
+    existing_data_dir(settings.data_dir, "purge")
     try:
         with maintenance_lock(settings.data_dir):
             result = purge_telemetry(settings.data_dir, spool_dir=settings.spool_dir)
@@ -140,6 +146,7 @@ def compact(
     min_files: Annotated[int, typer.Option(help="With no --date: a partition needs compaction from this many small files on.")] = 16,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
+    raw_csv: RawCsvOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Merge each partition's small files into one large file sorted by time, atomically
@@ -160,9 +167,11 @@ def compact(
     if since:
         start = parse_instant(since, "UTC", now=dt.datetime.now(dt.UTC)).date().isoformat()
     settings = settings_for(data_dir)
+    existing_data_dir(settings.data_dir, "compact")
     with progress_bar("Compacting") as (progress, on_plan):
         run = compaction.compact(settings.data_dir, dates=dates, since=start,
                                  min_files=min_files, progress=progress, on_plan=on_plan)
+    warn_skipped(run.skipped)
     record(settings.data_dir, "compact",
            {"dates": dates, "since": start, "min_files": min_files}, run.summary())
     rows = [{"date": p.date, "input_files": p.input_files, "input_bytes": p.input_bytes,
@@ -175,7 +184,7 @@ def compact(
                   for error in run.rollups["errors"]]
     if not rows:
         notes.insert(0, "No partition needs compaction.")
-    emit(render(rows, fmt, title="Compaction", notes=notes), output)
+    emit(render(rows, fmt, title="Compaction", notes=notes, raw_csv=raw_csv), output)
 
 
 def audit_show(
@@ -183,6 +192,7 @@ def audit_show(
     action: Annotated[str | None, typer.Option(help="Only entries of this action (prune, purge, compact, export, pricing, config).")] = None,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
+    raw_csv: RawCsvOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """List the audit log's entries: when, what, with which parameters and result.
@@ -207,7 +217,7 @@ def audit_show(
             "line": line,
         })
     notes = [] if rows else ["The audit log is empty."]
-    emit(render(rows, fmt, title="Audit log", notes=notes), output)
+    emit(render(rows, fmt, title="Audit log", notes=notes, raw_csv=raw_csv), output)
 
 
 def _short(result: Any) -> str:

@@ -12,6 +12,14 @@ FormatOption = Annotated[
         "--format", "-f", help="table, json, jsonl, csv, markdown or html (one self-contained file)."
     ),
 ]
+RawCsvOption = Annotated[
+    bool,
+    typer.Option(
+        "--raw-csv",
+        help="csv: keep text cells that start with = + - @ tab or CR as they are (by default "
+        "they get a leading ' so a spreadsheet shows them instead of running them as formulas).",
+    ),
+]
 OutputOption = Annotated[
     str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
 ]

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from .data_dir import emit, record, resolved_data_dir
-from .options import DataDirOption, FormatOption, OutputOption
+from .options import DataDirOption, FormatOption, OutputOption, RawCsvOption
 from .render import Format, render
 
 
@@ -33,6 +33,7 @@ def pricing_show(
     *,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
+    raw_csv: RawCsvOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """A model's rates (USD per million tokens; per image / per second where priced) and
@@ -43,7 +44,8 @@ def pricing_show(
     from ..pricing.rates import model_rates
 
     rows, notes = model_rates(data_dir, model)
-    emit(render(rows, fmt, title=f"Prices matching {model!r}", notes=notes), output)
+    emit(render(rows, fmt, title=f"Prices matching {model!r}", notes=notes, raw_csv=raw_csv),
+         output)
 
 
 def pricing_set(

@@ -6,13 +6,22 @@ markdown, html.
 them for reading (tokens with separators, dollars with cents, rates as percentages).
 `html` is one self-contained page (html/report_page.py, imported only when asked for: it loads
 plotly); with a dashboard (the overview report) it draws the dashboard's views too.
+
+Event strings (model names, tags, aliases, anything `llmstats sql` selects) are data a
+client chose, so each format makes them inert where it lands (docs/analytics.md, "What
+the output formats do with hostile strings"): `table` shows control characters (escape
+sequences that clear a screen or write the clipboard) as visible `\\xNN` escapes and never
+reads them as rich markup; `csv` puts a `'` before a text cell that a spreadsheet would run
+as a formula (`=`, `+`, `-`, `@`, tab, CR first; `--raw-csv` keeps them as they are);
+`markdown` backslash-escapes what would make a link, an image, raw HTML or a table cell;
+json and html escape by their own rules.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -40,12 +49,62 @@ def _rows(rows: Any) -> tuple[list[str], list[dict[str, Any]]]:
     return columns, listed
 
 
-def _markdown(columns: Sequence[str], records: list[dict[str, Any]]) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 control characters (ESC starts every terminal escape sequence; C1 CSI and
+OSC do the same on terminals that read 8-bit controls) and the bidirectional overrides
+that make text read differently from what it is."""
 
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(cell(human(c, r.get(c))) for c in columns) + " |" for r in records]
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_text(text: str) -> str:
+    """`text` with every control character shown as a visible escape (`\\x1b`): nothing
+    in it can move the cursor, clear the screen, set the title or write the clipboard."""
+    return _CONTROL.sub(_visible, text)
+
+
+_MARKDOWN = re.compile(r"([\\\[\]<>|&])")
+"""Backslash-escaped, these read as themselves in CommonMark / GFM, so no link, image,
+autolink, raw HTML, entity or table cell boundary can come out of a value. Emphasis and
+code spans are left alone: harmless (a code span even makes its content literal), and
+`gpt_4o_mini` and the notes' `llmstats …` commands stay readable."""
+
+
+def markdown_text(text: str) -> str:
+    return _MARKDOWN.sub(r"\\\1", terminal_text(text).replace("\n", " "))
+
+
+_FORMULA_FIRST = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list)."""
+
+
+def csv_cell(value: Any, *, raw: bool = False) -> str:
+    """A value as a CSV field: lists and objects as JSON, text a spreadsheet would run as
+    a formula with a leading `'` (unless `raw`); numbers stay numbers (-5 is not text).
+    Quoted (RFC 4180) when it holds a comma, a quote, or a line break of either kind: the
+    csv module quotes a lone CR only when it ends lines with one, and an unquoted CR
+    starts a new row in every reader (a row, and a formula, of the value's choosing)."""
+    cell = plain(value)
+    if cell is None:
+        return ""
+    if isinstance(cell, list | dict):
+        cell = json.dumps(cell, ensure_ascii=False)
+    text = str(cell)
+    if not raw and isinstance(cell, str) and text.startswith(_FORMULA_FIRST):
+        text = "'" + text
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _markdown(columns: Sequence[str], records: list[dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(markdown_text(c) for c in columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(markdown_text(human(c, r.get(c))) for c in columns) + " |"
+              for r in records]
     return "\n".join(lines)
 
 
@@ -55,8 +114,13 @@ def _kv(totals: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _rich_table(title: str | None, columns: Sequence[str], records: list[dict[str, Any]]) -> Any:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    def text(value: str) -> Text:  # a Text is never read as markup
+        return Text(terminal_text(value))
+
+    table = Table(title=text(title) if title else None, title_justify="left",
+                  show_edge=False, pad_edge=False)
     for column in columns:
         numeric = any(
             isinstance(r.get(column), int | float) and not isinstance(r.get(column), bool)
@@ -64,10 +128,10 @@ def _rich_table(title: str | None, columns: Sequence[str], records: list[dict[st
         )
         # Numbers never wrap (a wrapped figure misreads); text folds when space runs out.
         table.add_column(
-            column, justify="right" if numeric else "left", overflow="fold", no_wrap=numeric
+            text(column), justify="right" if numeric else "left", overflow="fold", no_wrap=numeric
         )
     for record in records:
-        table.add_row(*(human(c, record.get(c)) for c in columns))
+        table.add_row(*(text(human(c, record.get(c))) for c in columns))
     return table
 
 
@@ -80,9 +144,11 @@ def render(
     notes: Sequence[str] = (),
     width: int | None = None,
     dashboard: Dashboard | None = None,
+    raw_csv: bool = False,
 ) -> str:
     """Rows (an Arrow table or a list of dicts) in the chosen format, as one string.
-    `dashboard` only matters to html: the charts and views drawn around the rows."""
+    `dashboard` only matters to html: the charts and views drawn around the rows.
+    `raw_csv`: csv cells exactly as the values are (no `'` before formula-like text)."""
     fmt = Format(fmt)
     columns, records = _rows(rows)
     if fmt is Format.html:
@@ -102,25 +168,18 @@ def render(
     if fmt is Format.jsonl:
         return "".join(json.dumps(plain(r), ensure_ascii=False) + "\n" for r in records)
     if fmt is Format.csv:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for record in records:
-            writer.writerow(
-                {
-                    k: (json.dumps(plain(v)) if isinstance(v, list | dict) else plain(v))
-                    for k, v in record.items()
-                }
-            )
-        return buffer.getvalue()
+        lines = [",".join(csv_cell(c, raw=raw_csv) for c in columns)]
+        lines += [",".join(csv_cell(record.get(c), raw=raw_csv) for c in columns)
+                  for record in records]
+        return "".join(line + "\n" for line in lines)
     if fmt is Format.markdown:
         parts = []
         if title:
-            parts.append(f"## {title}\n")
+            parts.append(f"## {markdown_text(title)}\n")
         if totals:
             parts.append(_markdown(["metric", "value"], _kv(totals)) + "\n")
         parts.append(_markdown(columns, records) if columns else "_no rows_")
-        parts += [f"\n> {note}" for note in notes]
+        parts += [f"\n> {markdown_text(note)}" for note in notes]
         return "\n".join(parts) + "\n"
     import shutil
     import sys
@@ -131,16 +190,16 @@ def render(
         # A terminal gets its own width; a pipe or file gets room for every column.
         width = shutil.get_terminal_size((160, 24)).columns if sys.stdout.isatty() else 400
     buffer = io.StringIO()
-    console = Console(
-        file=buffer, width=width, force_terminal=False, no_color=True, highlight=False
-    )
+    # No markup and no emoji codes: a value like "[/]" or ":smile:" prints as itself.
+    console = Console(file=buffer, width=width, force_terminal=False, no_color=True,
+                      highlight=False, markup=False, emoji=False)
     if totals:
         console.print(_rich_table("Totals", ["metric", "value"], _kv(totals)))
         console.print()
     if columns:
         console.print(_rich_table(title, columns, records))
     elif title:
-        console.print(title)
+        console.print(terminal_text(title))
     for note in notes:
-        console.print(f"note: {note}")
+        console.print(terminal_text(f"note: {note}"))
     return buffer.getvalue()

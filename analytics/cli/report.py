@@ -14,6 +14,7 @@ from .options import (
     FormatOption,
     OutputOption,
     QuarantineOption,
+    RawCsvOption,
     SinceOption,
     TopOption,
     TzOption,
@@ -29,11 +30,11 @@ if TYPE_CHECKING:
 
 
 def show(report: "Report", fmt: Format, output: str | None,
-         dashboard: "Dashboard | None" = None) -> None:
+         dashboard: "Dashboard | None" = None, *, raw_csv: bool = False) -> None:
     """A report's rows, totals and notes in the chosen format."""
     emit(
         render(report.data, fmt, title=report.title, totals=report.totals, notes=report.notes,
-               dashboard=dashboard),
+               dashboard=dashboard, raw_csv=raw_csv),
         output,
     )
 
@@ -55,6 +56,7 @@ def report(
     ] = False,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
+    raw_csv: RawCsvOption = False,
     quarantine: QuarantineOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -82,7 +84,7 @@ def report(
         with spinner("Building the dashboard…"):
             dashboard = build_dashboard(dataset.con, query)
     warn_rollups(dataset)
-    show(result, fmt, output, dashboard)
+    show(result, fmt, output, dashboard, raw_csv=raw_csv)
 
 
 # Sub-reports built from rollups and sketches (report/parts.py): opened without event views.
@@ -102,6 +104,7 @@ def _sub_report(function_name: str, doc: str, module: str = "reports") -> Callab
         tz: TzOption = None,
         fmt: FormatOption = Format.table,
         output: OutputOption = None,
+        raw_csv: RawCsvOption = False,
         quarantine: QuarantineOption = False,
         data_dir: DataDirOption = None,
     ) -> None:
@@ -113,7 +116,7 @@ def _sub_report(function_name: str, doc: str, module: str = "reports") -> Callab
         if result.row_count == 0:
             result.notes.insert(0, empty_note(dataset, query))
         warn_rollups(dataset)
-        show(result, fmt, output)
+        show(result, fmt, output, raw_csv=raw_csv)
 
     command.__doc__ = doc
     return command

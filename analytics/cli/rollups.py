@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from ..errors import LlmstatsError, UsageError
-from .data_dir import emit, record, settings_for
+from .data_dir import emit, existing_data_dir, record, settings_for
 from .maintenance import parse_dates
-from .options import DataDirOption, FormatOption, OutputOption
+from .options import DataDirOption, FormatOption, OutputOption, RawCsvOption
 from .progress import progress_bar
 from .render import Format, render
 
@@ -25,6 +25,7 @@ def rollup(
     drop: Annotated[bool, typer.Option(help="Remove every rollup instead (reports then read the events).")] = False,
     fmt: FormatOption = Format.table,
     output: OutputOption = None,
+    raw_csv: RawCsvOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Build the per-day rollups (sums and latency sketches, plain Parquet under
@@ -43,6 +44,7 @@ def rollup(
     if drop and (dates or rebuild):
         raise UsageError("--drop removes every rollup; it takes no --date or --rebuild")
     settings = settings_for(data_dir)
+    existing_data_dir(settings.data_dir, "roll up")
     try:
         with maintenance_lock(settings.data_dir):
             if drop:
@@ -66,6 +68,6 @@ def rollup(
     notes += [f"failed: {error} (reports read that day's events)" for error in run.errors]
     if not rows:
         notes.insert(0, "No partition needed a rollup.")
-    emit(render(rows, fmt, title="Rollups", notes=notes), output)
+    emit(render(rows, fmt, title="Rollups", notes=notes, raw_csv=raw_csv), output)
     if run.errors:
         raise typer.Exit(1)

@@ -100,6 +100,8 @@ class CompactionRun:
     """Replaced inputs (older than the grace period) deleted by this run."""
     rollups: dict[str, Any] = field(default_factory=dict)
     """What rebuilding the compacted partitions' rollups did (rollup_build.RollupRun)."""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(path, reason) of inputs left where they are: unreadable, or not event files."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -137,12 +139,18 @@ def _all_replaced(data_dir: str, date: str, inputs: list[FileEntry],
     return sorted(names), claimed
 
 
-def _readable_groups(data_dir: str, inputs: list[FileEntry]) -> dict[str, list[str]]:
+def _readable_groups(data_dir: str, inputs: list[FileEntry],
+                     skipped: list[tuple[str, str]] | None = None) -> dict[str, list[str]]:
     """Inputs grouped by column layout (from the local schema cache, as readers do);
-    unreadable files are left out of the compaction and stay where they are."""
+    unreadable files and files that are not event files are left out of the compaction,
+    stay where they are and are added to `skipped`."""
     from ..store.dataset import DatasetState, file_schemas
 
-    return file_schemas(DatasetState(data_dir, list(inputs)))
+    state = DatasetState(data_dir, list(inputs))
+    groups = file_schemas(state)
+    if skipped is not None:
+        skipped += state.skipped
+    return groups
 
 
 def _merge(data_dir: str, inputs: list[FileEntry], groups: dict[str, list[str]],
@@ -210,14 +218,16 @@ def _fsync(path: Path) -> None:
 
 
 def compact_partition(data_dir: str, date: str, *, min_files: int = 2,
-                      progress: Progress | None = None) -> PartitionCompaction | None:
+                      progress: Progress | None = None,
+                      skipped: list[tuple[str, str]] | None = None) -> PartitionCompaction | None:
     """Merge the partition's visible small files (if at least `min_files`) into one
-    `compacted-<id>.parquet`. Call under `maintenance_lock`. None when nothing to do."""
+    `compacted-<id>.parquet`. Call under `maintenance_lock`. None when nothing to do.
+    Inputs that cannot be merged are left alone and added to `skipped`."""
     started = time.monotonic()
     inputs = small_files(visible_files(data_dir, date))
     if len(inputs) < max(min_files, 2):
         return None
-    groups = _readable_groups(data_dir, inputs)
+    groups = _readable_groups(data_dir, inputs, skipped)
     readable = {path for paths in groups.values() for path in paths}
     inputs = [entry for entry in inputs if entry.path in readable]
     if len(inputs) < max(min_files, 2):
@@ -413,7 +423,8 @@ def compact(data_dir: str, *, dates: list[str] | None = None, since: str | None 
             if on_plan:
                 on_plan(sum(len(f) for f in plan.values()))
             for date in plan:
-                done = compact_partition(data_dir, date, progress=progress)
+                done = compact_partition(data_dir, date, progress=progress,
+                                         skipped=run.skipped)
                 if done is not None:
                     run.partitions.append(done)
             if run.partitions and rollups:

@@ -225,7 +225,9 @@ def fetch_sketches(
     if found is not None:
         branches.append(f"SELECT {dims}bucket, {counts} FROM {found[0]}")
         params.update(found[1])
-    table = "cost_basis" if "priced_by" in query.by else "token_basis"
+    # priced_by (grouped or filtered on) is known to the cost views only.
+    priced = "priced_by" in {*query.by, *(key for key, _ in query.where)}
+    table = "cost_basis" if priced else "token_basis"
     found = events_source(query, plan, table, cost_columns=cost_columns)
     if found is not None:
         branches.append(event_cells(dims.rstrip(", "), names, list(measures), found[0]))

@@ -5,23 +5,29 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 from typing import Any
 
 
 def plain(value: Any) -> Any:
-    """A JSON-safe value: datetimes as ISO 8601, NaN as null."""
-    if isinstance(value, dt.datetime | dt.date):
+    """A JSON-safe value: datetimes and times as ISO 8601, NaN as null, bytes (a BLOB or
+    BIT of `llmstats sql`) as lowercase hex, anything else JSON has no type for as text."""
+    if value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, list):
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
+        return {str(k): plain(v) for k, v in value.items()}
+    return str(value)  # a UUID, an interval: what DuckDB would print
 
 
 def human(column: str, value: Any) -> str:
@@ -46,6 +52,10 @@ def human(column: str, value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, dict):  # a struct: as JSON (bytes in it as hex), not Python's repr
+        return json.dumps(plain(value), ensure_ascii=False)
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(human("", v) if isinstance(v, bytes | dict) else str(v) for v in value)
     return str(value)

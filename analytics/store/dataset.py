@@ -6,6 +6,7 @@ superseded files here, and every reader (views, status, export) goes through it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -90,7 +91,9 @@ def _inspect(source: Any) -> tuple[list[tuple[str, str]], Pairs, int] | str:
     try:
         parquet = pq.ParquetFile(source() if callable(source) else source)
         schema = parquet.schema_arrow
-        present = [c for c in ("provider", "model") if c in schema.names]
+        # A file that is not an event file is skipped whole: its values are not read.
+        foreign = layout_problem([(field.name, str(field.type)) for field in schema])
+        present = [c for c in ("provider", "model") if c in schema.names and not foreign]
         pairs: Pairs = [(None, None)]
         if present:
             table = parquet.read(columns=present).group_by(present).aggregate([])
@@ -109,7 +112,8 @@ def _inspect(source: Any) -> tuple[list[tuple[str, str]], Pairs, int] | str:
 
 def file_schemas(state: DatasetState) -> dict[str, list[str]]:
     """Files grouped by identical column layout: {fingerprint: [paths]}; unreadable files
-    go to `state.skipped`. Footers are read once per file and remembered in the local
+    go to `state.skipped`, and so do files whose layout is not an event file's
+    (`layout_problem`). Footers are read once per file and remembered in the local
     schema cache (files never change once renamed into place)."""
     from .schema_cache import SchemaCache
 
@@ -135,6 +139,10 @@ def file_schemas(state: DatasetState) -> dict[str, list[str]]:
                 state.skipped.append((entry.path, found))
                 continue
             known = cache.put(entry, *found), found[1], found[2]
+        problem = cache.problem(known[0], layout_problem)
+        if problem:
+            state.skipped.append((entry.path, problem))
+            continue
         groups.setdefault(known[0], []).append(entry.path)
         pairs.update(known[1])
         state.rows += known[2]
@@ -231,3 +239,71 @@ def register_raw_events(
         ]
         selects.append(f"SELECT {', '.join(columns + extra)} FROM {view}")
     con.execute("CREATE OR REPLACE VIEW raw_events AS " + " UNION ALL BY NAME ".join(selects))
+
+
+REQUIRED_COLUMNS = ("event_id", "ts")
+"""Columns every event file of every llmstats version has: a file without them is not
+events, whatever else it holds."""
+_SPELLINGS = (
+    # The same logical type, spelled differently by Arrow (all read as the contract's).
+    (re.compile(r"dictionary<values=(\w+), indices=\w+, ordered=\d>"), r"\1"),
+    (re.compile(r"\blarge_(?=list<|string\b)"), ""),
+    (re.compile(r"\bstring_view\b"), "string"),
+    (re.compile(r"<element: "), "<item: "),
+    (re.compile(r" not null\b"), ""),
+    (re.compile(r"\btimestamp\[ms, "), "timestamp[us, "),
+    (re.compile(r"tz=(?:\+00:00|Etc/UTC)\]"), "tz=UTC]"),
+)
+_WIDENED = {
+    # A narrower number reads exactly as the contract's (DuckDB widens it in the union).
+    "int64": {"int8", "int16", "int32", "uint8", "uint16", "uint32"},
+    "int32": {"int8", "int16", "uint8", "uint16"},
+    "double": {"float"},
+}
+
+
+@functools.cache
+def _contract_types() -> dict[str, str]:
+    """{column: Arrow type as pyarrow prints it} of EVENT_SCHEMA, and the `date` key."""
+    from llmstats.plugin.schema import EVENT_SCHEMA
+
+    return {**{field.name: str(field.type) for field in EVENT_SCHEMA}, "date": "date32[day]"}
+
+
+def _spelled(type_: str) -> str:
+    for pattern, replacement in _SPELLINGS:
+        type_ = pattern.sub(replacement, type_)
+    return type_
+
+
+def layout_problem(columns: list[tuple[str, str]]) -> str | None:
+    """Why a file with these columns ((name, Arrow type as pyarrow prints it), from its
+    footer) is not an event file, or None when it is. The rule (docs/events.md, "Which
+    Parquet files are events"):
+
+    - it has `event_id` and `ts` (REQUIRED_COLUMNS);
+    - every column it shares with EVENT_SCHEMA has the contract's type: the same type,
+      or one that reads as it exactly (string as large_string, string_view or a
+      dictionary of strings; lists as large lists; a narrower integer or a float32;
+      a UTC timestamp in milliseconds);
+    - a `date` column in the file (the partition key lives in the path) is a date;
+    - any other column is kept: a newer version wrote it (the schema only grows), and
+      columns of the contract the file lacks read as NULL (an older version wrote it).
+    """
+    found = dict(columns)
+    missing = [name for name in REQUIRED_COLUMNS if name not in found]
+    if missing:
+        return f"not an event file: no {' or '.join(missing)} column"
+    contract = _contract_types()
+    wrong = []
+    for name, type_ in columns:
+        expected = contract.get(name)
+        if expected is None:
+            continue
+        spelled = _spelled(type_)
+        if spelled != expected and spelled not in _WIDENED.get(expected, ()):
+            wrong.append(f"{name} is {type_}, the event schema says {expected}")
+    if not wrong:
+        return None
+    more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+    return f"not an event file: {wrong[0]}{more}"

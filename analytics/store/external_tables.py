@@ -15,8 +15,12 @@ spell types differently; both map Parquet exactly:
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from ..errors import UsageError
 
 if TYPE_CHECKING:  # pyarrow loads inside the functions: `llmstats --help` stays fast
     import pyarrow as pa
@@ -66,13 +70,57 @@ def events_location(data_dir: str) -> str:
     return f"{data_dir.rstrip('/')}/events"
 
 
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+_LOCATION = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://[A-Za-z0-9._-]+(?::[0-9]+)?|(?=/))(?:/[A-Za-z0-9._~=+%/-]*)?$")
+"""A URI `scheme://bucket[:port]/path` or an absolute path, of characters that need no
+quoting in any engine's string literal (no quote, backslash, space or `${`)."""
+
+
+def check_table(table: str) -> str:
+    """A table name (`name` or `schema.name`) that goes into DDL as it is."""
+    if not _TABLE.match(table):
+        raise UsageError(f"bad table name {table!r}: use letters, digits and _ "
+                         "(NAME or SCHEMA.NAME, starting with a letter or _)")
+    return table
+
+
+def check_location(location: str) -> str:
+    """A location that goes into DDL as it is. A URI with credentials or query options is
+    refused without repeating it (it may hold a secret): engines use their own."""
+    _scheme, sep, rest = location.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        raise UsageError("the location must not carry credentials (user:secret@): "
+                         "the engine reads the bucket with its own (docs/fleet.md)")
+    if sep and ("?" in rest or "#" in rest):
+        raise UsageError("the location takes no query options: give scheme://bucket/path")
+    if not _LOCATION.match(location):
+        raise UsageError(f"bad location {location!r}: give scheme://bucket/path or an "
+                         "absolute path, of letters, digits and . _ - ~ = + % /")
+    return location
+
+
+def check_first_date(first_date: str) -> str:
+    """Athena's first partition day: a date (YYYY-MM-DD)."""
+    try:
+        if len(first_date) == 10:
+            return dt.date.fromisoformat(first_date).isoformat()
+    except ValueError:
+        pass
+    raise UsageError(f"bad first date {first_date!r}: use YYYY-MM-DD")
+
+
 def table_ddl(engine: Engine, location: str, table: str = "llmstats_events",
               first_date: str = "2025-01-01") -> str:
     """CREATE statements (and the partition step) for one engine over `location`, the
-    `events` folder of a data dir."""
+    `events` folder of a data dir. Nothing reaches the DDL unchecked: the table name is
+    an identifier, the location a plain URI or path (never one with credentials), the
+    first date a date (UsageError otherwise)."""
     from llmstats.plugin.schema import EVENT_SCHEMA
 
-    location = location.rstrip("/")
+    location = check_location(location.rstrip("/"))
+    table = check_table(table)
+    first_date = check_first_date(first_date)
     if engine is Engine.trino:
         columns = ",\n".join(f'  "{f.name}" {trino_type(f.type)}' for f in EVENT_SCHEMA)
         schema_name, _, name = table.rpartition(".")

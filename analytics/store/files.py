@@ -34,6 +34,17 @@ def resolve_data_dir(data_dir: str | None = None) -> str:
     return load_settings().data_dir
 
 
+def data_dir_exists(data_dir: str) -> bool:
+    """Whether the data dir is there: a directory locally; on object storage, a bucket
+    with at least one object under the prefix (a prefix exists only through its objects)."""
+    if not is_remote(data_dir):
+        return local_path(data_dir).is_dir()
+    import pyarrow.fs as pafs
+
+    fs, root = filesystem(data_dir)
+    return bool(fs.get_file_info(root).type == pafs.FileType.Directory)
+
+
 def scheme_of(data_dir: str) -> str:
     return data_dir.split("://", 1)[0]
 

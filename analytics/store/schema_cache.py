@@ -8,9 +8,11 @@ remote); losing it only costs one footer read per file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,21 @@ def cache_dir() -> Path:
     return Path(base) / "llmstats"
 
 
+@functools.cache
+def contract_key() -> str:
+    """Which event schema judged the layouts: a digest of plugin/schema.py's source (read
+    as bytes: a report served by rollups must not import pyarrow to know it)."""
+    import llmstats.plugin
+
+    try:
+        source = (Path(llmstats.plugin.__file__).parent / "schema.py").read_bytes()
+    except OSError:  # an install without sources: each version judges layouts anew
+        from llmstats.plugin.versions import package_version
+
+        return f"version {package_version()}"
+    return hashlib.sha256(source).hexdigest()[:16]
+
+
 @dataclass
 class SchemaCache:
     path: Path
@@ -32,6 +49,9 @@ class SchemaCache:
     """path → [size, fingerprint, [[provider, model], ...], rows]"""
     layouts: dict[str, list[list[str]]] = field(default_factory=dict)
     """fingerprint → [[name, type], ...]"""
+    problems: dict[str, str] = field(default_factory=dict)
+    """fingerprint → why files of that layout are not event files ("" when they are), as
+    judged under the event schema `contract_key()` names"""
     dirty: bool = False
 
     @classmethod
@@ -40,7 +60,9 @@ class SchemaCache:
         path = cache_dir() / f"schemas-{digest}.json"
         try:
             document = json.loads(path.read_text())
-            return cls(path, document.get("files", {}), document.get("layouts", {}))
+            problems = document.get("problems", {}) if (
+                document.get("contract") == contract_key()) else {}
+            return cls(path, document.get("files", {}), document.get("layouts", {}), problems)
         except (OSError, ValueError, AttributeError):
             return cls(path)
 
@@ -66,12 +88,23 @@ class SchemaCache:
     def columns(self, fingerprint: str) -> list[tuple[str, str]]:
         return [(name, type_) for name, type_ in self.layouts[fingerprint]]
 
+    def problem(self, fingerprint: str,
+                judge: Callable[[list[tuple[str, str]]], str | None]) -> str | None:
+        """Why the layout is not an event file's (None when it is), judged once."""
+        known = self.problems.get(fingerprint)
+        if known is None:
+            known = judge(self.columns(fingerprint)) or ""
+            self.problems[fingerprint] = known
+            self.dirty = True
+        return known or None
+
     def save(self) -> None:
         if not self.dirty:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            body = json.dumps({"files": self.files, "layouts": self.layouts}).encode()
+            body = json.dumps({"files": self.files, "layouts": self.layouts,
+                               "problems": self.problems, "contract": contract_key()}).encode()
             write_atomically(self.path, body)
         except OSError:  # a read-only home only costs speed
             pass
