@@ -145,3 +145,14 @@ def test_blob_values_read_as_hex_in_a_table(isolated_data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "6162" in result.stdout and '{"k": "00ff"}' in result.stdout
     assert "b'" not in result.stdout
+
+
+def test_json_escapes_every_control_character_and_keeps_the_value(data_dir: Path) -> None:
+    for fmt in ("json", "jsonl"):
+        result = invoke("export", "-f", fmt)
+        assert result.exit_code == 0, result.output
+        _no_control(result.stdout)
+        lines = result.stdout.splitlines() if fmt == "jsonl" else [result.stdout]
+        rows = [row for line in lines for row in
+                (json.loads(line)["rows"] if fmt == "json" else [json.loads(line)])]
+        assert set(HOSTILE) <= {row["team_id"] for row in rows}

@@ -14,7 +14,7 @@ sequences that clear a screen or write the clipboard) as visible `\\xNN` escapes
 reads them as rich markup; `csv` puts a `'` before a text cell that a spreadsheet would run
 as a formula (`=`, `+`, `-`, `@`, tab, CR first; `--raw-csv` keeps them as they are);
 `markdown` backslash-escapes what would make a link, an image, raw HTML or a table cell;
-json and html escape by their own rules.
+json escapes by its rules (and C1 controls, DEL and bidi marks as `\\u`), html by its own.
 """
 
 from __future__ import annotations
@@ -64,6 +64,17 @@ def terminal_text(text: str) -> str:
     """`text` with every control character shown as a visible escape (`\\x1b`): nothing
     in it can move the cursor, clear the screen, set the title or write the clipboard."""
     return _CONTROL.sub(_visible, text)
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""What JSON may carry raw (it escapes only C0) but a terminal reading it may act on or
+show reordered: DEL, C1 controls, bidirectional marks, line separators."""
+
+
+def json_text(text: str) -> str:
+    """JSON as json.dumps wrote it, with those characters as \\u escapes: the same JSON
+    value (they only occur inside strings), safe to print."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 _MARKDOWN = re.compile(r"([\\\[\]<>|&])")
@@ -164,9 +175,10 @@ def render(
         document["rows"] = [plain(r) for r in records]
         if notes:
             document["notes"] = list(notes)
-        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        return json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
     if fmt is Format.jsonl:
-        return "".join(json.dumps(plain(r), ensure_ascii=False) + "\n" for r in records)
+        return "".join(json_text(json.dumps(plain(r), ensure_ascii=False)) + "\n"
+                       for r in records)
     if fmt is Format.csv:
         lines = [",".join(csv_cell(c, raw=raw_csv) for c in columns)]
         lines += [",".join(csv_cell(record.get(c), raw=raw_csv) for c in columns)
