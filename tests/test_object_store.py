@@ -151,6 +151,23 @@ def test_a_missing_bucket_is_a_one_line_error(bucket_uri: str) -> None:
     assert "Traceback" not in result.output
 
 
+def test_commands_that_write_never_start_a_prefix_that_is_not_there(bucket_uri: str) -> None:
+    """A prefix exists only through its objects: export (its audit entry) and maintenance
+    on a mistyped one are bad usage and write nothing into the bucket."""
+    bucket = bucket_uri.rsplit("/", 1)[0]
+    typo = f"{bucket}/flet"
+    for args, doing in ((["export"], "export"), (["compact"], "compact"), (["rollup"], "roll up"),
+                        (["prune", "--older-than", "30d"], "prune")):
+        result = invoke(*args, "--data-dir", typo)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (f"llmstats: no data dir at {typo}: nothing to {doing} "
+                                 "(check --data-dir or LLMSTATS_DATA_DIR)\n")
+    assert objects(bucket) == {}
+    write_fixture_dataset(bucket_uri)
+    result = invoke("compact")
+    assert result.exit_code == 0, result.output
+
+
 def test_partition_pruning_on_date_holds_over_s3(bucket_uri: str) -> None:
     write_fixture_dataset(bucket_uri)
     con = connect(bucket_uri)
