@@ -290,6 +290,12 @@ def layout_problem(columns: list[tuple[str, str]]) -> str | None:
     - any other column is kept: a newer version wrote it (the schema only grows), and
       columns of the contract the file lacks read as NULL (an older version wrote it).
     """
+    return _layout_problem(tuple(columns))
+
+
+@functools.lru_cache(maxsize=256)
+def _layout_problem(columns: tuple[tuple[str, str], ...]) -> str | None:
+    """layout_problem, judged once per layout per process (files come in few layouts)."""
     found = dict(columns)
     missing = [name for name in REQUIRED_COLUMNS if name not in found]
     if missing:
@@ -298,7 +304,7 @@ def layout_problem(columns: list[tuple[str, str]]) -> str | None:
     wrong = []
     for name, type_ in columns:
         expected = contract.get(name)
-        if expected is None:
+        if expected is None or type_ == expected:
             continue
         spelled = _spelled(type_)
         if spelled != expected and spelled not in _WIDENED.get(expected, ()):
