@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from .pricing.catalog import Catalog, CatalogInfo, load_catalog, register_catalog
-from .pricing.overrides import load_overrides, register_overrides
+from .pricing.catalog import Catalog, CatalogInfo, candidate_keys, load_catalog, register_catalog
+from .pricing.overrides import load_defaults, load_overrides, register_overrides
 from .rollups.index import ReportContext, RollupIndex, all_parts, attach, index_rollups
 from .store.dataset import DatasetState, event_files, file_schemas, register_raw_events
 from .store.files import FileEntry, is_remote, resolve_data_dir
@@ -73,6 +73,27 @@ def _event_models(con: duckdb.DuckDBPyConnection, state: DatasetState) -> None:
         con.execute("DELETE FROM event_models")
 
 
+def _pair_keys(con: duckdb.DuckDBPyConnection, state: DatasetState) -> list[str]:
+    """Table `pair_keys`: per pair (numbered as event_models numbers them), the catalog
+    keys that can price it, best first. Returns every key named."""
+    pair_ids: list[int] = []
+    ranks: list[int] = []
+    keys: list[str] = []
+    for pair_id, (provider, model) in enumerate(state.models, start=1):
+        for rank, key in enumerate(candidate_keys(provider, model)):
+            pair_ids.append(pair_id)
+            ranks.append(rank)
+            keys.append(key)
+    con.execute(
+        "CREATE OR REPLACE TABLE pair_keys AS SELECT CAST(unnest($i) AS INTEGER) AS pair_id, "
+        "CAST(unnest($r) AS INTEGER) AS rank, CAST(unnest($k) AS VARCHAR) AS key",
+        {"i": pair_ids or [0], "r": ranks or [0], "k": keys or [""]},
+    )
+    if not keys:
+        con.execute("DELETE FROM pair_keys")
+    return keys
+
+
 def open_dataset(
     data_dir: str | None = None,
     *,
@@ -126,6 +147,7 @@ def open_dataset(
     groups = file_schemas(state)
     if quarantine and state.skipped:
         lazy_events = False  # register_raw_events moves the unreadable files aside
+    candidates = _pair_keys(con, state)
     if catalog is not None:
         con.register("catalog_arrow", catalog.table)
         con.execute("CREATE TABLE price_catalog AS SELECT * FROM catalog_arrow")
@@ -133,12 +155,10 @@ def open_dataset(
         info = CatalogInfo(catalog.source, catalog.litellm_version, catalog.table.num_rows)
     elif lazy_events:
         # Only the entries the dataset's pairs can match (model_prices in 02_pricing.sql).
-        keys = {key for provider, model in state.models if model
-                for key in (model, f"{provider}/{model}" if provider else model)}
-        info = register_catalog(con, resolved, sorted(keys))
+        info = register_catalog(con, resolved, sorted(set(candidates)))
     else:
         info = register_catalog(con, resolved)
-    register_overrides(con, load_overrides(resolved))
+    register_overrides(con, load_overrides(resolved), load_defaults(resolved))
     texts = dict(sql_files())
     loaded: set[str] = set()
 

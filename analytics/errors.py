@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from llmstats.plugin.errors import ConfigError, LlmstatsError
 
-__all__ = ["ConfigError", "LlmstatsError", "PricingError", "UsageError"]
+__all__ = ["ConfigError", "LlmstatsError", "OverridesError", "PricingError", "UsageError"]
 
 
 class UsageError(LlmstatsError):
@@ -16,3 +16,10 @@ class UsageError(LlmstatsError):
 
 class PricingError(LlmstatsError):
     """The pricing catalog or the overrides file cannot be used."""
+
+
+class OverridesError(PricingError):
+    """A price in pricing/overrides.toml (or given to `pricing set`) is unusable; the
+    message names the entry and the command that fixes it (exit 2: bad input)."""
+
+    exit_code = 2

@@ -429,6 +429,7 @@ def extract_event(
     }
     if call_type == "batch":
         row["batch"] = True
+    add_pricing_fields(row, call_type, kwargs, usage, completion_details, cost_breakdown)
     if status == "failure":
         row.update(_error_fields(payload, kwargs))
     elif response is not None:
@@ -470,6 +471,74 @@ def _add_response_counts(row: Row, call_type: str, response: object, privacy: st
         row["audio_seconds"] = _num(_get(response, "duration")) or _num(
             _mapping(_get(response, "_hidden_params")).get("audio_transcription_duration")
         )
+
+
+# Request parameters LiteLLM prices an image by: short enumerations ("1024x1024", "hd"),
+# never content; anything longer or not a string is not stored.
+_PARAMETER_LIMIT = 32
+
+
+def _parameter(value: object) -> str | None:
+    return value if type(value) is str and 0 < len(value) <= _PARAMETER_LIMIT else None
+
+
+def _image_size(value: object) -> str | None:
+    """fal.ai's `image_size`: a named size ("square_hd") or {"width": w, "height": h}."""
+    if type(value) is str:
+        return _parameter(value)
+    width, height = _get(value, "width"), _get(value, "height")
+    if type(width) is int and type(height) is int and 0 < width < 100_000 and 0 < height < 100_000:
+        return f"{width}x{height}"
+    return None
+
+
+def add_pricing_fields(
+    row: Row, call_type: str, kwargs: Mapping[str, Any], usage: object,
+    completion_details: object, cost_breakdown: object,
+) -> None:
+    """What LiteLLM's cost functions price by besides tokens, set only where present: the
+    image tokens of the output, the region and speed LiteLLM's usage and cost breakdown
+    report, an image call's requested size and quality, a speech call's input length in
+    non-whitespace characters (LiteLLM bills text-to-speech per such character; the count
+    is kept, never the text)."""
+    image_tokens = _get(completion_details, "image_tokens")
+    if image_tokens:
+        row["image_output_tokens"] = _int(image_tokens)
+    if usage is not None:
+        geo, speed = _get(usage, "inference_geo"), _get(usage, "speed")
+        if geo is not None:
+            row["inference_geo"] = _parameter(geo)
+        if speed is not None:
+            row["speed"] = _parameter(speed)
+    if cost_breakdown:
+        breakdown = _mapping(cost_breakdown)
+        residency, location = breakdown.get("data_residency"), breakdown.get("vertex_location")
+        if residency is not None:
+            row["data_residency"] = _parameter(residency)
+        if location is not None:
+            row["vertex_location"] = _parameter(location)
+    if call_type == "image":
+        params = _mapping(kwargs.get("optional_params"))
+        row["image_size"] = _parameter(params.get("size")) or _image_size(params.get("image_size"))
+        row["image_quality"] = _parameter(params.get("quality"))
+    elif call_type == "speech":
+        text = kwargs.get("input")
+        if type(text) is str:
+            row["input_characters"] = len("".join(text.split()))
+            if not row.get("input_tokens"):
+                row["input_tokens"] = _speech_tokens(row.get("model"), text)
+
+
+def _speech_tokens(model: object, text: str) -> int | None:
+    """The input tokens LiteLLM bills a token-priced text-to-speech call by: it counts
+    them itself (`token_counter`) and reports none. Speech calls are rare and their input
+    is short; the text is counted here and not kept."""
+    try:
+        from litellm import token_counter
+
+        return int(token_counter(model=model if isinstance(model, str) else "", text=text))
+    except Exception:  # a tokenizer that cannot load: the count is lost, not the event
+        return None
 
 
 def _add_full_privacy_fields(

@@ -35,6 +35,7 @@ from .extract import (
     _cached_host,
     _cached_model,
     _str,
+    add_pricing_fields,
     extract_event,
     request_tags,
 )
@@ -207,6 +208,7 @@ def raw_line(
         return None
     if call_type == "batch":
         row["batch"] = True
+    add_pricing_fields(row, call_type, kwargs, usage, completion_details, cost_breakdown)
     if response is not None:
         try:
             _add_response_counts(row, call_type, response, privacy)

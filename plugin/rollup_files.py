@@ -2,7 +2,7 @@
 how a new part is named, and dropping the rows of pruned days.
 
 A rollup (analytics/rollups/spec.py) is kept per cube in parts: plain Parquet files
-`<data dir>/rollups/v1/<cube>/part-<time>-<id>.parquet`, each with a JSON manifest
+`<data dir>/rollups/v2/<cube>/part-<time>-<id>.parquet`, each with a JSON manifest
 `part-<time>-<id>.json` whose `partitions` object names the UTC days it holds. That
 layout is the contract between analytics/ (which builds and reads parts) and plugin/
 (`llmstats prune` and the writer's daily retention run, which must not leave a pruned
@@ -23,7 +23,7 @@ import uuid
 
 from .data_dir_files import filesystem, write_file
 
-ROLLUPS_FOLDER = "rollups/v1"
+ROLLUPS_FOLDER = "rollups/v2"
 """Bump the version when a cube's columns or meaning change: old files are then ignored."""
 
 

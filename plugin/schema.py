@@ -86,6 +86,18 @@ EVENT_SCHEMA = pa.schema(
         ("param_n", pa.int64()),
         ("response_id", pa.string()),
         ("capture", pa.string()),
+        # What LiteLLM prices by besides tokens (request parameters and usage fields,
+        # never content): image size and quality as requested, image tokens of the
+        # output, non-whitespace characters of a speech input (a count), the region and
+        # speed the call was served at.
+        ("image_size", pa.string()),
+        ("image_quality", pa.string()),
+        ("image_output_tokens", pa.int64()),
+        ("input_characters", pa.int64()),
+        ("data_residency", pa.string()),
+        ("vertex_location", pa.string()),
+        ("inference_geo", pa.string()),
+        ("speed", pa.string()),
     ]
 )
 

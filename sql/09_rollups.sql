@@ -11,7 +11,8 @@ CREATE OR REPLACE MACRO usage_rollup(unit) AS TABLE
 WITH basis AS (
     SELECT
         CAST(date_trunc(unit, date) AS DATE) AS period, provider, model, team_id,
-        pair_id, long_context, is_batch, is_proxy_hit, override_id,
+        pair_id, rate_id, long_context, uplift, image_rate, image_priced_by, bill_kind, is_batch,
+        is_proxy_hit, override_id,
         count(*) AS calls,
         count(*) FILTER (WHERE status = 'failure') AS failures,
         sum(input_tokens) AS input_tokens,
@@ -24,7 +25,10 @@ WITH basis AS (
         sum(t_cache_write_1h) AS t_cache_write_1h, sum(t_reasoning) AS t_reasoning,
         sum(t_audio_out) AS t_audio_out, sum(t_text_out) AS t_text_out,
         sum(image_units) AS image_units, sum(audio_units) AS audio_units,
-        sum(query_units) AS query_units
+        sum(query_units) AS query_units, sum(t_image_out) AS t_image_out,
+        sum(image_units_untokened) AS image_units_untokened,
+        sum(audio_units_untokened) AS audio_units_untokened,
+        sum(wall_seconds) AS wall_seconds, sum(char_units) AS char_units
     FROM cost_basis
     GROUP BY ALL
 )

@@ -114,12 +114,12 @@ MARKDOWN_BY_TAG = """\
 | tokens_on_zero_prices | 550 |
 | reported_cost_on_zero_prices_usd | $0.0000 |
 
-| tag | requests | calls | input_tokens | output_tokens | cached_tokens | cost_usd | reported_cost_usd | savings_usd | error_rate | p50_latency_ms | p95_latency_ms | p50_ttft_ms | p95_ttft_ms |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
-| beta | 2 | 2 | 1,900 | 110 | 0 | $0.0063 | $0.0018 | $0.0000 | 0.00% | 299 | 389 | 100 | 100 |
-| alpha | 6 | 7 | 2,750 | 200 | 40 | $0.0034 | $0.0028 | $0.0013 | 14.29% | 198 | 198 | — | — |
+| tag | requests | calls | input_tokens | output_tokens | cached_tokens | cost_usd | reported_cost_usd | savings_usd | error_rate | p50_latency_ms | p95_latency_ms | p50_ttft_ms | p95_ttft_ms | cost_on_default_prices_usd |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| beta | 2 | 2 | 1,900 | 110 | 0 | $0.0063 | $0.0018 | $0.0000 | 0.00% | 299 | 389 | 100 | 100 | $0.0045 |
+| alpha | 6 | 7 | 2,750 | 200 | 40 | $0.0034 | $0.0028 | $0.0013 | 14.29% | 198 | 198 | — | — | $0.0000 |
 
-> $0.0045 of the cost rests on default prices ($3 / $15 per million tokens, $0.08 per image, $0.0001 per audio second) for 1 calls to models neither the catalog nor pricing/overrides.toml prices (see `llmstats report --by model,priced_by`).
+> $0.0045 of the cost rests on default prices ($3 / $15 per million tokens, $0.08 per image, $0.0001 per audio second) for 1 calls to models neither the catalog nor pricing/overrides.toml prices: a guess, below the list price of the dearest models (rows: cost_on_default_prices_usd; set your own with `llmstats pricing set MODEL …` or `llmstats pricing set --default …`).
 
 > 1 calls (550 tokens) rest on a catalog price of $0; if those models are not free, add an override.
 """

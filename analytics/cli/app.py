@@ -119,6 +119,7 @@ app.command()(data.sql)
 pricing_app.command("update")(pricing.pricing_update)
 pricing_app.command("show")(pricing.pricing_show)
 pricing_app.command("set")(pricing.pricing_set)
+pricing_app.command("unset")(pricing.pricing_unset)
 app.add_typer(pricing_app, name="pricing")
 
 # the demo

@@ -1,5 +1,5 @@
 """Writing rollups: each cube of `rollups/spec.py` for partitions' event files, as plain
-Parquet parts under `<data dir>/rollups/v1/<cube>/` (see rollups/spec.py for the layout).
+Parquet parts under `<data dir>/rollups/v2/<cube>/` (see rollups/spec.py for the layout).
 
 `llmstats compact` builds the rollups of the partitions it compacts; `llmstats rollup`
 builds them for partitions that have none (or a stale one), and drops them all with

@@ -8,6 +8,7 @@ in the data dir keeps costs stable across litellm upgrades until `llmstats prici
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import json
@@ -21,6 +22,7 @@ from llmstats.plugin.atomic import write_atomically
 
 from ..errors import PricingError
 from ..store.files import is_remote, join, local_path, read_bytes, write_file
+from . import price_rules
 
 if TYPE_CHECKING:
     import duckdb
@@ -61,6 +63,25 @@ TIER_KEYS: dict[str, str] = {
 }
 _THRESHOLD_KEY = re.compile(r"^input_cost_per_token_above_(\d+)(k?)_tokens$")
 
+# What price_rules resolves from an entry, kept per key as lists (the SQL unnests them):
+# every (service tier, off-peak, input-token band) with its rates, the off-peak windows,
+# the per-image prices of size/quality variants.
+TIER_FIELDS: list[tuple[str, str]] = [
+    ("service_tier", "VARCHAR"), ("off_peak", "BOOLEAN"), ("tier_start", "BIGINT"),
+    *[(name, "DOUBLE") for name in (*price_rules.TOKEN_RATES, *price_rules.BATCH_RATES)],
+]
+WINDOW_FIELDS: list[tuple[str, str]] = [
+    ("start_minute", "INTEGER"), ("end_minute", "INTEGER"), ("weekdays", "INTEGER[]"),
+    ("weekday_tz", "VARCHAR"),
+]
+UNIT_KEYS = ("per_image_in", "per_pixel", "per_character", "cost_per_second", "uplift_eu", "uplift_us",
+             "uplift_vertex", "uplift_geo_us", "uplift_fast")
+
+
+def _struct_list(fields: list[tuple[str, str]]) -> str:
+    return "STRUCT(" + ", ".join(f"{name} {type_}" for name, type_ in fields) + ")[]"
+
+
 CATALOG_COLUMNS: list[tuple[str, str]] = [
     ("key", "VARCHAR"),
     ("provider", "VARCHAR"),
@@ -71,6 +92,14 @@ CATALOG_COLUMNS: list[tuple[str, str]] = [
     ("threshold_inclusive", "BOOLEAN"),
     *[(name, "DOUBLE") for name in TIER_KEYS],
     ("is_zero", "BOOLEAN"),
+    # Added with the full price-map rules (older snapshots read them as NULL: their
+    # entries are then priced from the columns above, as before).
+    ("priced", "BOOLEAN"),
+    ("prices_tokens", "BOOLEAN"),
+    *[(name, "DOUBLE") for name in UNIT_KEYS],
+    ("tiers", _struct_list(TIER_FIELDS)),
+    ("windows", _struct_list(WINDOW_FIELDS)),
+    ("entry_json", "VARCHAR"),
 ]
 """The catalog table's columns and their DuckDB types (the Arrow schema follows)."""
 
@@ -78,14 +107,90 @@ CATALOG_COLUMNS: list[tuple[str, str]] = [
 def catalog_schema() -> pa.Schema:
     import pyarrow as pa
 
-    arrow = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
-             "BOOLEAN": pa.bool_()}
-    return pa.schema([(name, arrow[type_]) for name, type_ in CATALOG_COLUMNS])
+    scalar = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(),
+              "BOOLEAN": pa.bool_(), "INTEGER": pa.int32(), "INTEGER[]": pa.list_(pa.int32())}
+
+    def arrow(type_: str) -> pa.DataType:
+        if type_ in scalar:
+            return scalar[type_]
+        fields = TIER_FIELDS if "tier_start" in type_ else WINDOW_FIELDS
+        return pa.list_(pa.struct([(name, scalar[t]) for name, t in fields]))
+
+    return pa.schema([(name, arrow(type_)) for name, type_ in CATALOG_COLUMNS])
 
 # LiteLLM prices Fireworks cache reads at half the input rate when the map gives none.
 _DEFAULT_CACHE_READ_RATIO = {"fireworks_ai": 0.5}
 # LiteLLM bills xAI's higher tier once the prompt *reaches* the threshold (>=), others above it.
 _INCLUSIVE_THRESHOLD_PROVIDERS = frozenset({"xai"})
+
+
+_FINE_TUNE_TAIL = re.compile(r"(:[^:]*){3}$")
+_BEDROCK_ROUTES = ("converse/", "invoke/", "converse_like/", "chat_completions/", "mantle/")
+_BEDROCK_REGIONS = ("us.", "eu.", "apac.", "au.", "jp.", "global.", "us-gov.", "ca.")
+_FIREWORKS_MOE = re.compile(r"(\d+)x(\d+)b")
+_FIREWORKS_PARAMS = re.compile(r"(\d+)b")
+
+
+def _fireworks_bucket(model: str) -> str:
+    """LiteLLM's size bucket for a Fireworks model its map does not name."""
+    name = model.lower()
+    moe = _FIREWORKS_MOE.search(name)
+    if moe:
+        total = int(moe.group(1)) * int(moe.group(2))
+        if total <= 56:
+            return "fireworks-ai-moe-up-to-56b"
+        if total <= 176:
+            return "fireworks-ai-56b-to-176b"
+    params = _FIREWORKS_PARAMS.search(name)
+    if params:
+        size = float(params.group(1))
+        return ("fireworks-ai-up-to-4b" if size <= 4 else
+                "fireworks-ai-4.1b-to-16b" if size <= 16 else "fireworks-ai-above-16b")
+    return "fireworks-ai-default"
+
+
+def candidate_keys(provider: str | None, model: str | None) -> list[str]:
+    """The price-map keys that can price calls to `model` of `provider`, best first, as
+    LiteLLM looks them up: `provider/model`, `model`, then the names LiteLLM reaches
+    through its fallbacks (`provider/provider/model` where the provider's own model ids
+    start with its name, e.g. perplexity/perplexity/…; a fine-tune `ft:<base>:org:…` at
+    `ft:<base>`, then the base model's rates; Bedrock's route and cross-region prefixes;
+    Fireworks' size buckets; the name in lower case)."""
+    if not model:
+        return []
+    found: list[str] = []
+
+    def add(name: str) -> None:
+        for key in ((f"{provider}/{name}", name) if provider else (name,)):
+            if key not in found:
+                found.append(key)
+
+    add(model)
+    if provider:
+        add(f"{provider}/{model}")
+    if model.startswith("ft:"):
+        stripped = _FINE_TUNE_TAIL.sub("", model)
+        add(stripped)
+        add(stripped.removeprefix("ft:"))
+    if provider in ("bedrock", "bedrock_converse") or model.startswith(_BEDROCK_ROUTES):
+        bare = model
+        for route in _BEDROCK_ROUTES:
+            bare = bare.removeprefix(route)
+        bare = re.sub(r":\d+k$", "", bare)
+        add(bare)
+        for region in _BEDROCK_REGIONS:
+            if bare.startswith(region):
+                add(bare[len(region):])
+    if provider in ("vertex_ai", "gemini", "databricks"):
+        add(re.sub(r"-\d+$", "", model))
+    else:
+        add(re.sub(r"-\d{4}-\d{2}-\d{2}$", "", model))
+    if provider == "fireworks_ai":
+        add(model.removeprefix("accounts/fireworks/models/"))
+        add(_fireworks_bucket(model))
+    if model.lower() != model:
+        add(model.lower())
+    return found
 
 
 @dataclass(frozen=True)
@@ -177,10 +282,21 @@ def catalog_row(key: str, entry: dict[str, Any]) -> dict[str, Any]:
     if ratio is not None and row["cache_read"] is None and row["input"] is not None:
         row["cache_read"] = row["input"] * ratio
     row["threshold_inclusive"] = row["provider"] in _INCLUSIVE_THRESHOLD_PROVIDERS
-    priced = [row[name] for name in ("input", "output", "per_image", "input_per_second",
-                                         "per_query")]
-    present = [value for value in priced if value is not None]
-    row["is_zero"] = bool(present) and all(value == 0 for value in present)
+    row["priced"] = price_rules.prices_anything(entry)
+    row["prices_tokens"] = any(
+        entry.get(k) is not None for k in ("input_cost_per_token", "output_cost_per_token",
+                                           "output_cost_per_image_token", "input_cost_per_image_token"))
+    units = price_rules.unit_rates(entry)
+    for name in UNIT_KEYS:
+        row[name] = units[name]
+    row["tiers"] = price_rules.token_rate_rows(entry, row["provider"]) if row["priced"] else None
+    row["windows"] = price_rules.off_peak_windows(entry) or None
+    # A price of exactly $0 (local and self-hosted models) is kept but flagged: every
+    # price the entry states is 0.
+    stated = [price for field, value in entry.items()
+              if isinstance(field, str) and "cost" in field and (price := _number(value)) is not None]
+    row["is_zero"] = row["priced"] and bool(stated) and all(value == 0 for value in stated)
+    row["entry_json"] = json.dumps(entry, sort_keys=True)
     return row
 
 
@@ -214,11 +330,19 @@ def installed_litellm_version() -> str:
 
 def installed_catalog() -> Catalog:
     path = installed_price_map_path()
+    stat = path.stat()
+    return _built_catalog(str(path), stat.st_size, stat.st_mtime_ns, installed_litellm_version())
+
+
+@functools.lru_cache(maxsize=2)
+def _built_catalog(path: str, size: int, mtime_ns: int, version: str) -> Catalog:
+    """The installed map flattened, once per process and map file (resolving every
+    entry's rules takes seconds; the table is immutable)."""
     try:
-        price_map = json.loads(path.read_bytes())
+        price_map = json.loads(Path(path).read_bytes())
     except (OSError, ValueError) as exc:
         raise PricingError(f"cannot read LiteLLM's price map: {exc}") from exc
-    return Catalog(build_catalog_table(price_map), installed_litellm_version(), "installed")
+    return Catalog(build_catalog_table(price_map), version, "installed")
 
 
 def snapshot_catalog(data_dir: str, catalog: Catalog | None = None) -> Catalog:
@@ -309,8 +433,9 @@ def cached_catalog_file(data_dir: str) -> tuple[Path, str, str]:
     price_map = installed_price_map_path()
     stat = price_map.stat()
     version = installed_litellm_version()
-    # This module's own text is in the stamp: a cache built by other code is not reused.
-    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    # This module's and price_rules' text are in the stamp: a cache built by other code is not reused.
+    code = hashlib.sha256(Path(__file__).read_bytes()
+                          + Path(price_rules.__file__).read_bytes()).hexdigest()
     stamp = hashlib.sha256(
         f"{price_map}:{stat.st_size}:{stat.st_mtime_ns}:{version}:{code}".encode())
     target = cache_dir() / f"catalog-installed-{stamp.hexdigest()[:16]}.parquet"
@@ -336,8 +461,9 @@ def register_catalog(
 ) -> CatalogInfo:
     """Create table `price_catalog` from the data dir's snapshot, else the installed map
     (see `cached_catalog_file`); columns missing from an older snapshot are NULL. With
-    `keys`, only those entries: a report that prices the dataset's (provider, model)
-    pairs needs only the keys they can match (`provider/model` and `model`)."""
+    `keys`, only those entries and the image size/quality variants of them
+    (`[provider/][quality/]WxH/model`): a report that prices the dataset's (provider,
+    model) pairs needs only the keys they can match (`candidate_keys`)."""
     import duckdb
 
     path, source, version = cached_catalog_file(data_dir)
@@ -351,7 +477,9 @@ def register_catalog(
             f"CAST({name} AS {type_}) AS {name}" if name in present else f"CAST(NULL AS {type_}) AS {name}"
             for name, type_ in CATALOG_COLUMNS
         )
-        only = "" if keys is None else " WHERE key IN (SELECT unnest($keys))"
+        only = "" if keys is None else (
+            " WHERE key IN (SELECT unnest($keys)) OR (regexp_matches(key, '\\d+-x-\\d+/') AND "
+            "regexp_extract(key, '\\d+-x-\\d+/(.*)$', 1) IN (SELECT unnest($keys)))")
         params: dict[str, Any] = {"path": str(path)}
         if keys is not None:
             params["keys"] = keys

@@ -40,8 +40,11 @@ def model_rates(data_dir: str | None, model: str) -> tuple[list[dict[str, Any]],
                 }
             )
     for row in sorted(matches, key=lambda r: r["key"])[:MAX_MATCHES]:
+        unpriced = row.get("priced") is False
         shown: dict[str, Any] = {
-            "source": "catalog_zero" if row["is_zero"] else "catalog",
+            # An entry with no price at all is charged the default (LiteLLM bills it $0).
+            "source": "no price: default" if unpriced
+            else "catalog_zero" if row["is_zero"] else "catalog",
             "key": row["key"],
             "provider": row["provider"],
             "mode": row["mode"],
@@ -55,6 +58,20 @@ def model_rates(data_dir: str | None, model: str) -> tuple[list[dict[str, Any]],
                 shown[name] = row[name]
         if row["threshold"] is not None:
             shown["long_context_above_tokens"] = row["threshold"]
+        tiers = row.get("tiers") or []
+        bands = sorted({t["tier_start"] for t in tiers if t["tier_start"]})
+        if bands:
+            shown["bands_from_tokens"] = ", ".join(str(b) for b in bands)
+        service = sorted({t["service_tier"] for t in tiers if t["service_tier"]})
+        if service:
+            shown["service_tiers"] = ", ".join(service)
+        if row.get("windows"):
+            shown["off_peak_utc"] = ", ".join(
+                f"{w['start_minute'] // 60:02d}:{w['start_minute'] % 60:02d}-"
+                f"{w['end_minute'] // 60:02d}:{w['end_minute'] % 60:02d}"
+                + (f" (ISO weekdays {','.join(map(str, w['weekdays']))}, {w['weekday_tz']})"
+                   if w["weekdays"] is not None else "")
+                for w in row["windows"])
         out.append(shown)
     if not out:
         raise LlmstatsError(

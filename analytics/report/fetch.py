@@ -90,7 +90,8 @@ def events_source(query: Query, plan: Plan, table: str, *,
     return query.source(table, cost_columns=cost_columns, dates=plan.raw)
 
 
-_PRICING_KEY = "pair_id, long_context, is_batch, is_proxy_hit, override_id"
+_PRICING_KEY = ("pair_id, rate_id, long_context, uplift, image_rate, image_priced_by, "
+                "bill_kind, is_batch, is_proxy_hit, override_id")
 
 
 def _basis_sums(requests: bool) -> str:
@@ -117,7 +118,10 @@ def _final_attempts(query: Query) -> str:
         table, keys = "cost_basis", ""
     else:
         table, keys = "events", (
-            ", CAST(NULL AS INTEGER) AS pair_id, CAST(NULL AS BOOLEAN) AS long_context, "
+            ", CAST(NULL AS INTEGER) AS pair_id, CAST(NULL AS INTEGER) AS rate_id, "
+            "CAST(NULL AS BOOLEAN) AS long_context, CAST(NULL AS DOUBLE) AS uplift, "
+            "CAST(NULL AS DOUBLE) AS image_rate, CAST(NULL AS VARCHAR) AS image_priced_by, "
+            "CAST(NULL AS VARCHAR) AS bill_kind, "
             "FALSE AS is_batch, FALSE AS is_proxy_hit, CAST(NULL AS BIGINT) AS override_id")
     return f"""(SELECT *, {FINAL_ATTEMPT} AS requests{keys}
         FROM (SELECT {", ".join(sorted(columns))} FROM {table}))"""

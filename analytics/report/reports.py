@@ -162,14 +162,27 @@ _USAGE_QUANTILE_NAMES = {
 }
 
 
-def pricing_notes(total: dict[str, Any]) -> list[str]:
+def default_prices(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """The default prices in force (pricing/overrides.toml's [default], else built in):
+    input and output per million tokens, per image, audio second, speech character and
+    rerank search unit."""
+    found = con.execute("SELECT input * 1e6, output * 1e6, per_image, per_second, "
+                        "per_character, per_query FROM price_defaults").fetchall()
+    names = ("input", "output", "per_image", "per_second", "per_character", "per_query")
+    return dict(zip(names, found[0], strict=True)) if found else {}
+
+
+def pricing_notes(total: dict[str, Any], defaults: dict[str, float] | None = None) -> list[str]:
     notes = []
     if total.get("calls_on_default_prices"):
+        d = defaults or {"input": 3.0, "output": 15.0, "per_image": 0.08, "per_second": 0.0001}
         notes.append(
             f"{human('cost_usd', total['cost_on_default_prices_usd'])} of the cost rests on default prices "
-            f"($3 / $15 per million tokens, $0.08 per image, $0.0001 per audio second) for {total['calls_on_default_prices']:,} calls to "
-            "models neither the catalog nor pricing/overrides.toml prices "
-            "(see `llmstats report --by model,priced_by`)."
+            f"(${d['input']:g} / ${d['output']:g} per million tokens, ${d['per_image']:g} per image, "
+            f"${d['per_second']:g} per audio second) for {total['calls_on_default_prices']:,} calls to "
+            "models neither the catalog nor pricing/overrides.toml prices: a guess, below the list "
+            "price of the dearest models (rows: cost_on_default_prices_usd; set your own with "
+            "`llmstats pricing set MODEL …` or `llmstats pricing set --default …`)."
         )
     if total.get("calls_on_zero_prices"):
         notes.append(
@@ -204,8 +217,12 @@ def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
         total_quantiles = sketch_rows(con, grouped.with_by(()), _USAGE_QUANTILES)[0].get(())
     _add_quantiles(total, total_quantiles, _USAGE_QUANTILE_NAMES)
     total = {**{k: total[k] for k in USAGE_COLUMNS}, **{k: total[k] for k in PRICING_COLUMNS}}
-    shown = [{k: row[k] for k in (*names, *USAGE_COLUMNS)} for row in _top(rows, grouped)]
-    return Report("Usage by " + ", ".join(grouped.by), shown, total, pricing_notes(total))
+    # Beside every figure that rests on default prices, how much of it does.
+    columns = (*names, *USAGE_COLUMNS) + (
+        ("cost_on_default_prices_usd",) if total["calls_on_default_prices"] else ())
+    shown = [{k: row[k] for k in columns} for row in _top(rows, grouped)]
+    return Report("Usage by " + ", ".join(grouped.by), shown, total,
+                  pricing_notes(total, default_prices(con)))
 
 
 SAVINGS_AGGREGATES = """
@@ -401,10 +418,17 @@ RECONCILE_REASON = """
         WHEN priced_by = 'override' THEN 'override'
         WHEN priced_by = 'catalog_zero' THEN 'catalog_zero'
         WHEN proxy_cache_hit THEN 'proxy_cache_hit'
+        -- Where LiteLLM's own cost functions do not bill what its map says (docs/pricing.md,
+        -- "Where LiteLLM is off its own map"): llmstats keeps the map's price.
+        WHEN reported_cost_usd = 0 AND cost_usd > 0 THEN 'litellm_priced_zero'
         WHEN batch THEN 'batch'
-        WHEN service_tier IS NOT NULL AND service_tier NOT IN ('default', 'standard', 'auto')
-            THEN 'service_tier'
-        WHEN call_type NOT IN ('chat', 'responses', 'embedding') THEN 'non_token_pricing'
+        WHEN provider = 'perplexity' AND (COALESCE(cache_read_tokens, 0) > 0
+             OR COALESCE(cache_write_tokens, 0) > 0 OR long_context) THEN 'litellm_perplexity'
+        WHEN lower(service_tier) IN ('priority', 'fast', 'flex', 'balanced', 'ultrafast')
+             AND provider IN ('fireworks_ai', 'deepseek', 'tencent', 'perplexity', 'xai',
+                              'lemonade', 'dashscope', 'qwencloud', 'qwen_ai_platform')
+            THEN 'litellm_ignores_service_tier'
+        WHEN call_type IN ('speech', 'image') THEN 'non_token_pricing'
         WHEN long_context THEN 'long_context_tier'
         ELSE 'other'
     END

@@ -138,12 +138,12 @@ def _undecided(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cub
     known = context.index.undecided.get(cube.name)
     if known is not None:
         return known
+    # Every band start of every priced pair, as a threshold the ladder must split at (a
+    # start s means "more than s - 1 tokens").
     tiers = [
-        (int(t), bool(inclusive))
-        for t, inclusive in con.execute(
-            "SELECT DISTINCT threshold, threshold_inclusive FROM pair_rates "
-            "WHERE threshold IS NOT NULL"
-        ).fetchall()
+        (int(t) - 1, False)
+        for (t,) in con.execute(
+            "SELECT DISTINCT tier_start FROM pair_tiers WHERE tier_start > 0").fetchall()
     ]
     unsure = {
         date: part
@@ -155,7 +155,7 @@ def _undecided(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cub
         view = _parts_view(con, context, unsure)
         rows = con.execute(
             f"SELECT DISTINCT CAST(date AS VARCHAR) FROM priced_basis('{view}') "
-            "WHERE input_tokens_lo < input_tokens_hi AND long_context IS NULL"
+            "WHERE (input_tokens_lo < input_tokens_hi AND rate_id IS NULL) OR time_priced"
         ).fetchall()
         found = {row[0] for row in rows}
     context.index.undecided[cube.name] = found

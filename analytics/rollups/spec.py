@@ -2,7 +2,7 @@
 that ties a rollup file to the exact event files it summarises.
 
 A rollup is derived data, kept per cube in parts: plain Parquet files
-`<data dir>/rollups/v1/<cube>/part-<time>-<id>.parquet`, each holding the rows of some
+`<data dir>/rollups/v2/<cube>/part-<time>-<id>.parquet`, each holding the rows of some
 partitions (a `date` column), with a JSON manifest next to it naming, per partition, the
 `key` of the event files those rows were computed from (a digest of their names and
 sizes). A reader uses a part's rows of a partition only while the partition's files
@@ -102,11 +102,17 @@ COUNT_SUMS = (
     "t_text_out",
     "image_units",
     "query_units",
+    "t_image_out",
+    "image_units_untokened",
+    "char_units",
 )
-FLOAT_SUMS = ("reported_cost_usd", "audio_units")
-PRICING_KEYS = ("is_batch", "is_proxy_hit")
+FLOAT_SUMS = ("reported_cost_usd", "audio_units", "audio_units_untokened", "wall_seconds")
+PRICING_KEYS = ("is_batch", "is_proxy_hit", "image_size", "image_quality", "data_residency",
+                "vertex_location", "inference_geo", "speed")
 """Price-free parts of the pricing key kept as group keys (the pair and the override
-follow from provider, model and day; the long-context tier from input_tokens_lo/hi)."""
+follow from provider, model and day; the service tier and call type are cube columns;
+the long-context tier from input_tokens_lo/hi; the rest decide an image's price and the
+regional multipliers)."""
 
 # name → (value, which calls count). The conditions use token_basis columns.
 _DIRECT = "status = 'success' AND NOT is_proxy_hit"
