@@ -238,10 +238,9 @@ def test_the_errors_report_tells_first_attempts_from_client_retries(
     from llmstats.analytics.cli import app
 
     data_dir = shapes["_data_dir"].call_ids[0]
-    result = CliRunner().invoke(
-        app, ["report", "errors", "--since", "2000-01-01", "--data-dir", data_dir,
-              "--where", "model_group=flaky-429", "--format", "json"],  # fmt: skip
-    )
+    arguments = ["report", "errors", "--since", "2000-01-01", "--data-dir", data_dir,
+                 "--where", "model_group=flaky-429", "--format", "json"]  # fmt: skip
+    result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     totals = json.loads(result.output)["totals"]
     # The application made one call: the proxy saw two requests, one a client retry.
