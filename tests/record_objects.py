@@ -23,13 +23,12 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from recorded_calls import fixture_path, litellm_version
-from test_proxy_capture import run_battery
-from test_proxy_payloads import run_shapes
-
 from llmstats.analytics.demo.proxy_config import CALLBACK
 
 from proxy_e2e import proxy_stack
+from recorded_calls import fixture_path, litellm_version
+from test_proxy_capture import run_battery
+from test_proxy_payloads import run_shapes
 
 
 def main() -> None:
