@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import converter
-from .accounts import DUPLICATE, MEMORY_FULL, Books, add_drops
+from .accounts import MEMORY_FULL, Books, add_drops
 from .atomic import write_atomically
 from .config import Settings
 from .converter import RECOVERY_STEP
@@ -329,10 +329,6 @@ class EventWriter:
                 s.extra[counted] = s.extra.get(counted, 0) + int(result[counted])
         if result.get("recovered_dropped"):
             add_drops(self._recovered_dropped, result["recovered_dropped"])
-
-    @property
-    def duplicates(self) -> int:
-        return self.books.dropped[DUPLICATE]
 
     def _run_converter(self, request: converter.Request) -> dict[str, Any]:
         payload = json.dumps(asdict(request)).encode()
