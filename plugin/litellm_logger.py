@@ -18,11 +18,12 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from . import shutdown
 from .config import Settings, load_settings
-from .extract import TOOL_CALL_TYPES
+from .extract import TOOL_CALL_TYPES, extract_event
 from .identity import Hasher, load_or_create_secret
-from .raw_row import event_line
+from .raw_row import raw_line
 from .response_marker import extract_marker
 from .segmenter import MAX_INCOMING, Job
+from .spool_line import encode_line
 from .writer import EventWriter
 
 log = logging.getLogger("llmstats")
@@ -124,13 +125,17 @@ class LLMStatsLogger(CustomLogger):
                 and segmenter is not None
                 and len(segmenter.incoming) < MAX_INCOMING
             )
-            event = event_line(
-                kwargs, response, status=status, privacy=self._privacy, hash_id=self._hasher,
-                start_time=start_time, end_time=end_time, count_tools=not hand_over,
-            )  # fmt: skip
-            if event is None:
-                return
-            row, line = event
+            fast = raw_line(kwargs, response, status, self._privacy, self._hasher, not hand_over)
+            if fast is not None:
+                row, line = fast
+            else:
+                reference = extract_event(
+                    kwargs, response, status=status, privacy=self._privacy,
+                    hash_id=self._hasher, start_time=start_time, end_time=end_time,
+                )  # fmt: skip
+                if reference is None:
+                    return
+                row, line = reference, encode_line(reference)
             # Duplicates (LiteLLM can fire twice for one call) are dropped at conversion,
             # by event id: a look-up here, in a table big enough to matter, cost ~5 µs.
             job = None
@@ -205,8 +210,8 @@ class LLMStatsLogger(CustomLogger):
 
 
 def _job(row: dict[str, Any], kwargs: dict[str, Any], response: Any, tokenize: bool) -> Job | None:
-    """What the segmenter needs (segmenter.Job): references to the prompt's parts and, for a
-    row without its tool-call count (the fast row), the response; nothing read here."""
+    """What the segmenter needs (segmenter.Job): the payload (its prompt is read there) and,
+    for a row without its tool-call count (the fast row), the response; nothing read here."""
     counted_there = (
         response
         if response is not None
@@ -217,14 +222,10 @@ def _job(row: dict[str, Any], kwargs: dict[str, Any], response: Any, tokenize: b
     if not tokenize:
         if counted_there is None:
             return None
-        return (row["event_id"], None, None, row["input_tokens"], False, counted_there)
-    payload = kwargs["standard_logging_object"]
-    params = payload.get("model_parameters")
-    tools = params.get("tools") if type(params) is dict else None
+        return (row["event_id"], None, row["input_tokens"], False, counted_there)
     return (
         row["event_id"],
-        payload.get("messages"),
-        tools,
+        kwargs["standard_logging_object"],
         row["input_tokens"],
         row["call_type"] == "embedding",
         counted_there,

@@ -105,7 +105,6 @@ if orjson is not None:
 def raw_line(
     kwargs: Mapping[str, Any],
     response: object,
-    *,
     status: str,
     privacy: str,
     hash_id: Callable[[object], str | None],
@@ -114,7 +113,8 @@ def raw_line(
     """(row, spool line) for a successful call whose payload has the usual shape, or None:
     then `extract_event` must build the row (see the module doc). `count_tools=False`
     leaves a chat or responses call's tool calls to the segmenter thread (the row then has
-    no `tool_call_count`: the caller hands the response over with the line)."""
+    no `tool_call_count`: the caller hands the response over with the line). The callback
+    passes its arguments by position: on a cold call, matching six keywords cost ~1 µs."""
     if orjson is None or status != "success" or privacy == "full":
         return None
     payload = kwargs.get("standard_logging_object")

@@ -64,10 +64,20 @@ MEDIA_CHARS = 4_000  # what an image or audio part stands for in the backlog
 BATCH_PROMPTS = 64
 BATCH_CHARS = 4 << 20
 
-Job = tuple[str, Any, Any, "int | None", bool, Any]
-"""(event_id, messages, tools, input_tokens, whole, response): `whole` for embeddings (one
-segment); `messages` None when the prompt is not to be counted (segments off, or skipped);
-`response` the response object whose tool calls are to be counted here, or None."""
+Job = tuple[str, Any, "int | None", bool, Any]
+"""(event_id, payload, input_tokens, whole, response): `payload` is LiteLLM's standard
+logging payload, whose `messages` and `model_parameters.tools` are read here, not on the
+loop (None when the prompt is not to be counted: segments off, or skipped); `whole` for
+embeddings (one segment); `response` the response object whose tool calls are to be
+counted here, or None."""
+
+
+def prompt_of(payload: Any) -> tuple[Any, Any]:
+    """(messages, tool definitions) of a standard logging payload."""
+    if not isinstance(payload, dict):
+        return None, None
+    params = payload.get("model_parameters")
+    return payload.get("messages"), params.get("tools") if isinstance(params, dict) else None
 
 
 def approx_chars(messages: Any) -> int:
@@ -185,13 +195,13 @@ class Segmenter:
         while incoming:
             prompt = incoming.popleft()
             seq, offset, job = prompt
-            chars = approx_chars(job[1])
+            chars = approx_chars(prompt_of(job[1])[0]) if job[1] is not None else 0
             if self._queued_chars + chars > self._max_queued:
                 self.stats.skipped += 1
-                if job[5] is None:
+                if job[4] is None:
                     continue
                 # The prompt goes uncounted; its response's counts are still taken.
-                prompt, chars = (seq, offset, (job[0], None, None, job[3], job[4], job[5])), 0
+                prompt, chars = (seq, offset, (job[0], None, job[2], job[3], job[4])), 0
             self._queued_chars += chars
             self._sized.append((prompt, chars))
 
@@ -210,14 +220,14 @@ class Segmenter:
                         merged, texts = merge_pieces(self._pieces(job))
                     except Exception:  # an unreadable prompt costs its segments only
                         self.stats.skipped += 1
-                tools = tool_call_count(job[5]) if job[5] is not None else None
+                tools = tool_call_count(job[4]) if job[4] is not None else None
                 if merged is not None or tools is not None:
                     planned.append((prompt, merged, texts, tools))
             counted = [entry for entry in planned if entry[1] is not None]
             counts = iter(self._counts([texts for _, _, texts, _ in counted], cheap))
             by_seq: dict[int, tuple[list[bytes], list[int]]] = {}
             for prompt, merged, _, tools in planned:
-                seq, offset, (event_id, _, _, input_tokens, _, _) = prompt
+                seq, offset, (event_id, _, input_tokens, _, _) = prompt
                 segments = None
                 if merged is not None:
                     with_tokens = with_counts(merged, next(counts))
@@ -250,7 +260,8 @@ class Segmenter:
 
     @staticmethod
     def _pieces(job: Job) -> list[Piece]:
-        _, messages, tools, _, whole, _ = job
+        _, payload, _, whole, _ = job
+        messages, tools = prompt_of(payload)
         if whole:
             texts = [m.get("content") for m in messages if isinstance(m, dict)]
             return [("user", "text", " ".join(t for t in texts if isinstance(t, str)))]

@@ -494,7 +494,7 @@ COUNTING_WRITER = textwrap.dedent(
     writer = EventWriter(load_settings(flush_seconds=3600))
     for i in range(50):
         row = event_row(event_id=f"e{{i}}", input_tokens=100)
-        prompt = (row["event_id"], [{{"role": "user", "content": "count me " * 20}}], None, 100, False, None)
+        prompt = (row["event_id"], {{"messages": [{{"role": "user", "content": "count me " * 20}}]}}, 100, False, None)
         writer.submit(row, prompt)
     writer.segmenter.drain()
     os.kill(os.getpid(), 9)

@@ -177,7 +177,8 @@ def counted(segmenter: Segmenter, seq: int = 1) -> list[dict[str, Any]]:
 def hand_over(segmenter: Segmenter, event_id: str, messages: Any, tools: Any, total: int | None,
               whole: bool = False, seq: int = 1, offset: int = 0, response: Any = None) -> None:
     """What the spool does under its lock when the callback appends an event's line."""
-    segmenter.incoming.append((seq, offset, (event_id, messages, tools, total, whole, response)))
+    payload = {"messages": messages, "model_parameters": {"tools": tools}}
+    segmenter.incoming.append((seq, offset, (event_id, payload, total, whole, response)))
 
 
 def test_segmenter_counts_exactly_within_budget_and_writes_only_counts(tmp_path: Path) -> None:
