@@ -119,6 +119,7 @@ def run_shapes(stack: Stack) -> dict[str, Shape]:
     s.chat("first_attempt", "gpt-4o-mini")
     # The SDK's own default: two retries of a 429 or 5xx, each a new proxy request.
     s.chat("client_retries_429", "broken-429", retries=2)
+    s.chat("client_retries_5xx", "broken-503", retries=2)
     s.chat("client_retry_recovers", "flaky-429", retries=2)
     return s.shapes
 
@@ -137,7 +138,8 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Shape]:
         shape.rows = sorted((r for r in rows if r["call_id"] in shape.call_ids),
                             key=lambda r: r["ts"])  # fmt: skip
     # Client retries are separate requests: found by their model group, which only they use.
-    for name, group in (("client_retries_429", "broken-429"), ("client_retry_recovers", "flaky-429")):
+    for name, group in (("client_retries_429", "broken-429"), ("client_retries_5xx", "broken-503"),
+                        ("client_retry_recovers", "flaky-429")):  # fmt: skip
         found[name].rows = sorted(by_group.get(group, []), key=lambda r: r["ts"])
     found["_data_dir"] = Shape("_data_dir", call_ids=[str(stack.data_dir)])
     return found
@@ -207,19 +209,26 @@ def test_a_first_attempt_says_zero_fallbacks_and_zero_retries(shapes: dict[str, 
     assert row["client_retry_count"] == 0  # the openai SDK said so: a first attempt
 
 
+@pytest.mark.parametrize(
+    ("name", "status", "error"),
+    [("client_retries_429", 429, "RateLimitError"),
+     ("client_retries_5xx", 503, "InternalServerError")],
+)
 def test_every_client_retry_is_a_request_of_its_own_with_its_retry_number(
-    shapes: dict[str, Shape],
+    shapes: dict[str, Shape], name: str, status: int, error: str
 ) -> None:
-    rows = shapes["client_retries_429"].rows
-    assert shapes["client_retries_429"].error == "RateLimitError"
+    shape = shapes[name]
+    assert shape.error == error, shape  # the openai SDK's class for what it finally got
     by_trace: dict[str, set[int | None]] = {}
-    for row in rows:
-        assert row["status"] == "failure" and row["http_status"] == 429
+    for row in shape.rows:
+        assert row["status"] == "failure" and row["http_status"] == status
         by_trace.setdefault(row["trace_id"], set()).add(row["client_retry_count"])
     # Three requests (the first and the SDK's two retries), each with one retry number.
-    assert sorted(next(iter(n)) for n in by_trace.values() if len(n) == 1) == [0, 1, 2]
     assert all(len(numbers) == 1 for numbers in by_trace.values())
+    assert sorted(next(iter(n)) for n in by_trace.values()) == [0, 1, 2]
 
+
+def test_the_last_client_retry_of_a_recovered_call_succeeds(shapes: dict[str, Shape]) -> None:
     # The proxy's first request failed (a 429 twice: LiteLLM retried once itself and
     # reports the request's failure once); the SDK's retry, a request of its own, succeeded.
     recovered = shapes["client_retry_recovers"]

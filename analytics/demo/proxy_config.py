@@ -65,6 +65,7 @@ def model_list(base: str) -> list[dict[str, Any]]:
         "broken-400": _openai("gpt-4o-mini", base, "/fail/400"),
         "broken-429": _openai("gpt-4o-mini", base, "/fail/429"),
         "broken-500": _openai("gpt-4o-mini", base, "/fail/500"),
+        "broken-503": _openai("gpt-4o-mini", base, "/fail/503"),
         "flaky-gpt-4o-mini": _openai("gpt-4o-mini", base, "/flaky/1"),
         "primary-down": _openai("gpt-4o", base, "/fail/503"),
         # A request whose first two attempts get a 429 (the proxy retries one of them, the
