@@ -237,7 +237,7 @@ def test_a_dataset_mixing_schema_versions_reads_failures_alike(data_dir: Path) -
     an OK call in the context report, both fail on context length, both are requests."""
     from llmstats.analytics.connection import open_dataset
     from llmstats.analytics.query import Query
-    from llmstats.analytics.reports import context_report, errors_report
+    from llmstats.analytics.report.reports import context_report, errors_report
     from llmstats.plugin.schema import EVENT_SCHEMA
 
     ts = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
