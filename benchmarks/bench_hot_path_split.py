@@ -1,9 +1,11 @@
 """Where the hot path's time goes: the callback and parts of it, timed call by call in turn.
 
 Each call goes to one of the variants below, in rounds that run every variant once in a
-shuffled order, on a freshly copied recorded payload (as in `bench_hot_path.py`, so the
-CPU caches are as cold as after LiteLLM built it): every variant sees the same machine at
-the same moment, and the differences between their medians are what each part costs.
+shuffled order, on the objects the real proxy hands a callback, rebuilt for the call (as
+in `bench_hot_path.py`: a pydantic ModelResponse, Usage objects, datetimes; the CPU
+caches as cold as after LiteLLM built them): every variant sees the same machine at the
+same moment, and the differences between their medians are what each part costs. The
+do-nothing callback is the floor: what calling any callback costs.
 Each repeat is a process of its own (see fresh_process.py for why). With --rate the calls
 are paced (events/s, all variants together) and the loop sleeps between them, as
 `bench_hot_path.py`'s paced runs do: each call then starts on a CPU that was idle.
@@ -28,15 +30,20 @@ from collections.abc import Callable
 from typing import Any
 
 from llmstats.plugin.config import load_settings
-from llmstats.plugin.extract import _METADATA_FIELDS, _PAYLOAD_FIELDS, extract_event
+from llmstats.plugin.extract import (
+    _METADATA_FIELDS,
+    _PAYLOAD_FIELDS,
+    extract_event,
+    tool_call_count,
+)
 from llmstats.plugin.litellm_logger import LLMStatsLogger
 from llmstats.plugin.raw_row import raw_line
 from llmstats.plugin.spool_line import encode_line
 
 from fresh_process import child_result
-from payloads import fresh_call, load_records, wait_for_turn
+from payloads import fresh_call, litellm_version, load_calls, wait_for_turn
 
-Variant = Callable[[dict[str, Any], Any], object]
+Variant = Callable[[dict[str, Any], Any, Any, Any], object]
 
 
 class _RecentIds:
@@ -66,38 +73,51 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
     assert writer is not None
     events, calls = _RecentIds(), _RecentIds()
 
-    def callback_before(kwargs: dict[str, Any], response: Any) -> object:
+    def callback_before(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
         """The peer: the callback as it was before the fast row (reference row, duplicate
         look-ups on the loop, the same spool)."""
         row = extract_event(kwargs, response, status="success", privacy="standard",
-                            hash_id=hasher)  # fmt: skip
+                            hash_id=hasher, start_time=start, end_time=end)  # fmt: skip
         if row is None or not events.add(row["event_id"]):
             return None
         calls.add(row["call_id"])
         return writer.submit(row)
 
-    def callback(kwargs: dict[str, Any], response: Any) -> object:
-        return logger._capture(kwargs, response, "success")
+    def callback(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
+        return logger._capture(kwargs, response, "success", start, end)
 
-    def fast_row(kwargs: dict[str, Any], response: Any) -> object:
+    def do_nothing(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
+        return None
+
+    def fast_row(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
+        return raw_line(kwargs, response, status="success", privacy="standard", hash_id=hasher,
+                        count_tools=False)  # fmt: skip
+
+    def fast_row_tools(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
         return raw_line(kwargs, response, status="success", privacy="standard", hash_id=hasher)
 
-    def reference_row(kwargs: dict[str, Any], response: Any) -> object:
+    def tool_calls(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
+        return tool_call_count(response)
+
+    def reference_row(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
         return extract_event(kwargs, response, status="success", privacy="standard",
-                             hash_id=hasher)  # fmt: skip
+                             hash_id=hasher, start_time=start, end_time=end)  # fmt: skip
 
-    def reference_encoded(kwargs: dict[str, Any], response: Any) -> object:
-        return encode_line(reference_row(kwargs, response))  # type: ignore[arg-type]
+    def reference_encoded(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
+        return encode_line(reference_row(kwargs, response, start, end))  # type: ignore[arg-type,unused-ignore]
 
-    def field_reads(kwargs: dict[str, Any], response: Any) -> object:
+    def field_reads(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
         payload = kwargs["standard_logging_object"]
         values = tuple(map(payload.get, _PAYLOAD_FIELDS))
         return tuple(map(values[_PAYLOAD_FIELDS.index("metadata")].get, _METADATA_FIELDS))
 
     return {
         "callback (fast row, encode, spool)": callback,
+        "do-nothing callback": do_nothing,
         "peer: the callback before (reference row, dedupe)": callback_before,
         "fast row and its line (raw_row.raw_line)": fast_row,
+        "fast row, tool calls counted on the loop": fast_row_tools,
+        "tool calls of the response alone": tool_calls,
         "reference row (extract_event)": reference_row,
         "reference row and its line": reference_encoded,
         "the allow-listed reads alone": field_reads,
@@ -105,7 +125,7 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
 
 
 def run_child(events: int, rate: float | None) -> dict[str, float]:
-    records = load_records()
+    records = load_calls()
     with tempfile.TemporaryDirectory() as data_dir:
         logger = LLMStatsLogger(load_settings(data_dir=data_dir, segments=False))
         assert logger.writer is not None
@@ -122,10 +142,10 @@ def run_child(events: int, rate: float | None) -> dict[str, float]:
             for index, (name, variant) in enumerate(chosen, first):
                 if rate is not None:
                     wait_for_turn(began, index, rate)
-                # A different recording each call (5 variants, 23 recordings).
-                kwargs, response = fresh_call(records[index % len(records)])
+                # A different recording each call (9 variants, 37 recordings).
+                kwargs, response, start_time, end_time = fresh_call(records[index % len(records)])
                 start = clock()
-                variant(kwargs, response)
+                variant(kwargs, response, start_time, end_time)
                 timings[name].append((clock() - start) / 1000.0)
         assert logger.errors == 0, "the callback raised during the benchmark"
         assert logger.flush(60)
@@ -150,7 +170,8 @@ def main() -> None:
         for name, median in child_result(__file__, *child).items():
             runs.setdefault(name, []).append(median)
     pace = "back to back" if args.rate is None else f"paced at {args.rate:g}/s"
-    print(f"per call, {pace}, median of {args.repeats} processes' medians (min-max):")
+    print(f"per call on recorded proxy objects (litellm {litellm_version()}), {pace}, "
+          f"median of {args.repeats} processes' medians (min-max):")  # fmt: skip
     for name, medians in runs.items():
         print(f"  {name:<46} {statistics.median(medians):6.1f} µs "
               f"({min(medians):.1f}-{max(medians):.1f})")  # fmt: skip

@@ -84,7 +84,8 @@ def rate(
         )
         for index in range(jobs):
             messages, tools = prompts[index % len(prompts)]
-            segmenter.incoming.append((1, index, (str(index), messages, tools, 10_000, False)))
+            payload = {"messages": messages, "model_parameters": {"tools": tools}}
+            segmenter.incoming.append((1, index, (str(index), payload, 10_000, False, None)))
         segments._known.clear()
         # "measured": no text counts as seen before (the cache is for long texts only).
         known_min = segments.KNOWN_MIN_CHARS

@@ -34,7 +34,7 @@ from llmstats.plugin.extract import extract_event
 from llmstats.plugin.spool import WINDOW_BYTES, SpoolSegments, _populate
 from llmstats.plugin.spool_line import encode_line
 
-from payloads import fresh_call, load_records
+from payloads import fresh_call, load_calls
 
 PAGE = mmap.PAGESIZE
 
@@ -62,10 +62,10 @@ def first_copy_per_page(folder: Path, populate: bool) -> tuple[float, float]:
 
 
 def event_lines(count: int) -> list[bytes]:
-    records = load_records()
+    calls = load_calls()
     lines = []
     for index in range(count):
-        kwargs, response = fresh_call(records[index % len(records)])
+        kwargs, response, _, _ = fresh_call(calls[index % len(calls)])
         row = extract_event(
             kwargs, response, status="success", privacy="standard", hash_id=lambda v: "h"
         )

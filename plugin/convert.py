@@ -13,11 +13,17 @@ group is sorted by start time on its own, so the same segment always gives the s
 
 Per segment, in one pass:
 - rows without an id or a start time are dropped; an id seen before in the segment too;
+  a line that does not parse costs only itself;
 - the segment's prompt counts (`NNNNNNNN.counts`, written by the segmenter in line order)
   are joined to its events by the offset of each event's line;
 - response markers (response_marker.py) are dropped once a successful event of their call
   has been seen; the rest wait until the end, where they are either carried to the next
   segment (still within their patience) or become the row.
+
+Nothing goes without being counted: every line read and every marker carried in ends as a
+row, a dropped line (counted by its reason, DROP_REASONS) or a marker carried out, so that
+`lines + carried_in == rows + sum(dropped) + carried_out` holds for every conversion
+(`Converted.balanced`). The writer's heartbeat builds on it (writer.py).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from .accounts import DUPLICATE, MARKER_SETTLED, NO_ID_OR_START, UNREADABLE
 from .raw_columns import normalise
 from .response_marker import CAPTURE_MARKER
 from .schema import (
@@ -57,12 +64,16 @@ RECENT_IDS = 16_384
 SEEN = "seen"
 SEEN_PER_LINE = 1024  # a line must fit one of the JSON reader's blocks (1 MiB)
 
+# Why a line read did not become a row of its own (see accounts.py for all reasons).
+DROP_REASONS = (NO_ID_OR_START, UNREADABLE, DUPLICATE, MARKER_SETTLED)
+
 COUNTS_SCHEMA = pa.schema(
     [
         ("at", pa.int64()),
         ("event_id", pa.string()),
         ("segments", pa.list_(SEGMENT_TYPE)),
         ("segments_estimated", pa.bool_()),
+        ("tool_call_count", pa.int32()),
     ]
 )
 
@@ -92,6 +103,11 @@ def _parse_each_good_line(lines: list[bytes], schema: pa.Schema) -> list[pa.Tabl
 def spool_rows(data: bytes) -> pa.Table:
     """Spool lines → SPOOL_SCHEMA rows, the fast rows' raw values normalised."""
     return normalise(parse_lines(data, SPOOL_READ_SCHEMA))
+
+
+def line_count(data: bytes) -> int:
+    """Complete lines in a chunk (spool_chunks hands out whole lines only)."""
+    return data.count(b"\n")
 
 
 def parse_lines(data: bytes, schema: pa.Schema) -> pa.Table:
@@ -210,16 +226,29 @@ class SegmentStream:
         self._recent_calls: deque[str] = deque(maxlen=RECENT_IDS)
         self.rows = 0
         self.marker_rows = 0
-        self.duplicates = 0
+        self.dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
+        self.carried_in = 0  # markers read from a carry file
 
-    def feed(self, raw: pa.Table, counts: pa.Table | None = None) -> None:
-        """One chunk of raw rows (SPOOL_SCHEMA); `counts`, the counts rows of its events."""
+    @property
+    def duplicates(self) -> int:
+        return self.dropped[DUPLICATE]
+
+    def drop(self, reason: str, rows: int) -> None:
+        self.dropped[reason] += rows
+
+    def feed(self, raw: pa.Table, counts: pa.Table | None = None, lines: int | None = None) -> None:
+        """One chunk of raw rows (SPOOL_SCHEMA); `counts`, the counts rows of its events;
+        `lines`, how many lines the chunk had (those that did not parse are counted)."""
+        if lines is not None:
+            self.drop(UNREADABLE, lines - raw.num_rows)
         if raw.num_rows == 0:
             return
-        raw = _keep(raw, pc.and_(pc.is_valid(raw.column("event_id")), pc.is_valid(raw.column("ts"))))
         capture = raw.column("capture")
         kind = pc.fill_null(capture, "callback")
         raw = _keep(raw, pc.not_equal(kind, SEEN))  # read by `remember`, not rows
+        valid = _keep(raw, pc.and_(pc.is_valid(raw.column("event_id")), pc.is_valid(raw.column("ts"))))
+        self.drop(NO_ID_OR_START, raw.num_rows - valid.num_rows)
+        raw = valid
         is_marker = pc.fill_null(pc.equal(raw.column("capture"), CAPTURE_MARKER), False)
         events, markers = _keep(raw, pc.invert(is_marker)), _keep(raw, is_marker)
         if events.num_rows:
@@ -228,12 +257,16 @@ class SegmentStream:
                 events = _with_counts(events, counts)
             self._add(events)
         if markers.num_rows:
-            self._waiting.append(_without(markers, "call_id", self._succeeded))
+            waiting = _without(markers, "call_id", self._succeeded)
+            self.drop(MARKER_SETTLED, markers.num_rows - waiting.num_rows)
+            self._waiting.append(waiting)
 
     def remember(self, carried: pa.Table) -> None:
         """The SEEN lines of a carry file (read with SPOOL_READ_SCHEMA): ids of rows
         converted before, to recognise once more."""
-        lines = _keep(carried, pc.fill_null(pc.equal(carried.column("capture"), SEEN), False))
+        is_seen = pc.fill_null(pc.equal(carried.column("capture"), SEEN), False)
+        lines = _keep(carried, is_seen)
+        self.carried_in += carried.num_rows - lines.num_rows  # the markers: fed after this
         if lines.num_rows == 0:
             return
         events = pc.list_flatten(lines.column("seen_events")).to_pylist()
@@ -252,7 +285,10 @@ class SegmentStream:
             self._succeeded.update(ids)
             self._recent_calls.extend(ids)
             found = set(ids)
-            self._waiting = [_without(w, "call_id", found) for w in self._waiting]
+            waiting = [_without(w, "call_id", found) for w in self._waiting]
+            settled = sum(w.num_rows for w in self._waiting) - sum(w.num_rows for w in waiting)
+            self.drop(MARKER_SETTLED, settled)
+            self._waiting = waiting
 
     def _add(self, rows: pa.Table) -> None:
         ids = rows.column("event_id").to_pylist()
@@ -266,7 +302,7 @@ class SegmentStream:
                 if event_id not in seen:
                     seen.add(event_id)
                     kept.append(index)
-            self.duplicates += len(ids) - len(kept)
+            self.drop(DUPLICATE, len(ids) - len(kept))
             if not kept:
                 return
             rows = rows.take(pa.array(kept, type=pa.int64()))
@@ -287,7 +323,9 @@ class SegmentStream:
         waiting = self._waiting
         self._waiting = []
         markers = pa.concat_tables(waiting) if waiting else SPOOL_SCHEMA.empty_table()
-        markers = _unique_first(markers, "call_id")
+        unique = _unique_first(markers, "call_id")
+        self.drop(DUPLICATE, markers.num_rows - unique.num_rows)
+        markers = unique
         carried = SPOOL_SCHEMA.empty_table()
         if carry_after_us is not None and markers.num_rows:
             later = pc.fill_null(pc.greater(markers.column("end_ts"), carry_after_us), True)
@@ -313,12 +351,14 @@ class SegmentStream:
 
 
 def _with_counts(events: pa.Table, counts: pa.Table) -> pa.Table:
-    """Fill `segments` and `segments_estimated` from the counts rows (by event id)."""
+    """Fill `segments` and `segments_estimated` from the counts rows (by event id), and
+    `tool_call_count` where the row left it to the segmenter thread."""
     where = pc.index_in(events.column("event_id"), value_set=counts.column("event_id"))
-    for name in ("segments", "segments_estimated"):
-        events = events.set_column(
-            events.schema.get_field_index(name), name, counts.column(name).take(where)
-        )
+    for name in ("segments", "segments_estimated", "tool_call_count"):
+        found = counts.column(name).take(where)
+        if name == "tool_call_count":
+            found = pc.coalesce(events.column(name), found)
+        events = events.set_column(events.schema.get_field_index(name), name, found)
     return events
 
 
@@ -392,7 +432,21 @@ class Converted:
     marker_rows: int
     carried: pa.Table  # markers to carry forward (SPOOL_SCHEMA rows)
     recent_ids: list[dict[str, object]]  # SEEN rows to carry forward
-    duplicates: int  # rows dropped because their event id was seen already
+    dropped: dict[str, int]  # lines that did not become rows, by reason (DROP_REASONS)
+    lines: int  # lines read from the segment
+    carried_in: int  # markers read from the carry file
+
+    @property
+    def duplicates(self) -> int:
+        """Rows dropped because their event id (or a marker's call) was seen already."""
+        return self.dropped[DUPLICATE]
+
+    @property
+    def balanced(self) -> bool:
+        """Every line read and marker carried in is a row, a counted drop or carried on."""
+        return self.lines + self.carried_in == (
+            sum(self.rows.values()) + sum(self.dropped.values()) + self.carried.num_rows
+        )
 
 
 def convert_segment(
@@ -416,15 +470,19 @@ def convert_segment(
             carried = parse_lines(data, SPOOL_READ_SCHEMA)
             stream.remember(carried)
             stream.feed(normalise(carried))
+    lines = 0
     if segment is not None:
         counts_rows = _Counts(counts)
         for offset, data in spool_chunks(segment, chunk_bytes):
-            stream.feed(spool_rows(data), counts_rows.before(offset + len(data)))
+            chunk_lines = line_count(data)
+            lines += chunk_lines
+            stream.feed(spool_rows(data), counts_rows.before(offset + len(data)), chunk_lines)
     carried = stream.finish(carry_after_us)
     written = files.finish(sink, name)
     return Converted(
-        files.rows, written, stream.marker_rows, carried, stream.recent_ids(), stream.duplicates
-    )
+        files.rows, written, stream.marker_rows, carried, stream.recent_ids(),
+        dict(stream.dropped), lines, stream.carried_in,
+    )  # fmt: skip
 
 
 def segment_tables(data: bytes, constants: Mapping[str, object]) -> dict[str, pa.Table]:

@@ -28,6 +28,7 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ from .spool import (
 from .spool_line import encode_line
 
 if TYPE_CHECKING:
+    from .convert import Converted
     from .sink import Sink
 
 # How long a response marker waits for the callback's event before it becomes the row:
@@ -83,6 +85,13 @@ class Result:
     duplicates: int = 0  # rows dropped: their event id was converted already
     segments: int = 0  # own segments converted
     recovered_segments: int = 0
+    # The writer's own lines, accounted (convert.Converted.balanced): read from its
+    # segments, dropped by reason, and its markers still carried after the last segment
+    # converted (None when no own segment was).
+    lines: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    carried: int | None = None
+    recovered_dropped: dict[str, int] = field(default_factory=dict)  # dead writers' lines
     last_flush: float | None = None
     errors: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # the steps the errors come from
@@ -122,9 +131,12 @@ def convert_folder(
     through: int | None,
     final: bool,
     own: bool,
+    progress: Callable[[Result], None] | None = None,
 ) -> None:
     """Convert a folder's segments up to `through` (all when None). `final`: the writer is
-    gone, so markers of the last segment (or a carry file left alone) become rows."""
+    gone, so markers of the last segment (or a carry file left alone) become rows.
+    `progress` is told the result so far after each segment (a round that dies later
+    still reports what it did)."""
     from .convert import convert_segment
 
     writer_id = str(constants["writer_id"])
@@ -144,8 +156,12 @@ def convert_folder(
             counts=counts if counts.exists() else None,
             carry_after_us=None if last else cutoff,
         )
-        _account(result, done.rows, done.files, done.marker_rows, own)
-        result.duplicates += done.duplicates
+        _account(result, done, own)
+        if own:
+            result.lines += done.lines
+            result.carried = done.carried.num_rows
+        if progress is not None:
+            progress(result)
         if carry_in is not None or done.carried.num_rows or done.recent_ids:
             _write_carry(carry_path(folder, seq), done.carried.to_pylist() + done.recent_ids)
         segment.unlink()
@@ -181,8 +197,8 @@ def _convert_lone_carry(
         name=parquet_name(writer_id, file_seq(newest) + 1),
         carry_in=newest,
     )
-    if done.rows:  # a carry of ids alone (convert.SEEN) is no segment's worth of rows
-        _account(result, done.rows, done.files, done.marker_rows, own)
+    if done.rows or done.carried_in:  # a carry of ids alone (convert.SEEN) has no rows
+        _account(result, done, own)
     for carry in carries:
         carry.unlink(missing_ok=True)
 
@@ -195,16 +211,21 @@ def _drop_stray_counts(folder: Path) -> None:
             counts.unlink(missing_ok=True)
 
 
-def _account(result: Result, rows: dict[str, int], files: int, markers: int, own: bool) -> None:
-    total = sum(rows.values())
+def _account(result: Result, done: Converted, own: bool) -> None:
+    total = sum(done.rows.values())
+    dropped = result.dropped if own else result.recovered_dropped
     if own:
         result.written += total
         result.segments += 1
     else:
         result.recovered += total
         result.recovered_segments += 1
-    result.files += files
-    result.marker_rows += markers
+    for reason, count in done.dropped.items():
+        if count:
+            dropped[reason] = dropped.get(reason, 0) + count
+    result.duplicates += done.duplicates
+    result.files += done.files
+    result.marker_rows += done.marker_rows
     result.last_flush = time.time()
 
 
@@ -225,9 +246,10 @@ def recover_orphans(spool_dir: Path, own_id: str, sink: Sink, result: Result) ->
                 folder.rmdir()
 
 
-def run(request: Request) -> Result:
+def run(request: Request, progress: Callable[[Result], None] | None = None) -> Result:
     """One round. Errors are collected per step (one failing step does not stop the
-    others); what failed stays in the spool for the next round."""
+    others); what failed stays in the spool for the next round. `progress` is told the
+    result so far after each of the writer's own segments."""
     from .sink import Sink
 
     settings = _settings(request.settings)
@@ -247,6 +269,7 @@ def run(request: Request) -> Result:
                     through=request.convert_through,
                     final=False,
                     own=True,
+                    progress=progress,
                 ),
             )
         )
@@ -280,9 +303,12 @@ def run(request: Request) -> Result:
 
 
 def _heartbeat(document: dict[str, Any], result: Result) -> bytes:
-    """The writer's heartbeat with this round's work added (it was taken before the round)."""
-    updated = dict(document)
-    for key in ("written", "recovered", "files"):
+    """The writer's heartbeat with this round's work added (it was taken before the round):
+    the same booking the writer itself does after a round (accounts.Books.settle)."""
+    from .accounts import settle_heartbeat
+
+    updated = settle_heartbeat(document, asdict(result))
+    for key in ("recovered", "files"):
         updated[key] = int(updated.get(key) or 0) + getattr(result, key)
     if result.last_flush:
         updated["last_flush"] = result.last_flush
@@ -327,8 +353,14 @@ def main() -> None:
     # pages for reuse: with the system allocator a 50,000-row segment peaks ~75 MB lower.
     pa.set_memory_pool(pa.system_memory_pool())
     request = Request(**json.loads(sys.stdin.buffer.read()))
-    result = run(request)
+    result = run(request, progress=_report)
     result.peak_rss_kb = _peak_rss_kb()
+    _report(result)
+
+
+def _report(result: Result) -> None:
+    """One JSON line: the round so far (after each segment) or done (the last line). A
+    round that dies half-way has still told the writer what it converted."""
     with contextlib.suppress(OSError):  # the writer is gone (it waits at most so long)
         sys.stdout.write(json.dumps(asdict(result)) + "\n")
         sys.stdout.flush()

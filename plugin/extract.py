@@ -14,6 +14,9 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+from .attempt_times import YEAR_3000, attempt_end, attempt_start, epoch_seconds
+from .error_codes import DERIVED, PROVIDER, derived_code
+
 Row = dict[str, Any]
 
 # LiteLLM's call_type values (sync and async spellings) → the schema's small vocabulary.
@@ -115,7 +118,7 @@ def _num(value: object) -> float | None:
     return None
 
 
-_YEAR_3000 = 32_503_680_000.0
+_YEAR_3000 = YEAR_3000
 
 
 def _epoch_seconds(value: object) -> float | None:
@@ -153,9 +156,44 @@ def _get(obj: object, key: str) -> Any:
         return obj.get(key)
     if obj is None:
         return None
+    fields = getattr(obj, "__dict__", None)
+    if fields is not None:
+        if type(fields) is dict and key in fields:
+            return fields[key]  # a pydantic model's field values live here
+        if _unset_pydantic_field(obj, key):
+            return None
     if isinstance(obj, Mapping):
         return obj.get(key)
     return getattr(obj, key, None)
+
+
+# (class, name) → the class is a pydantic model with no attribute of that name.
+_plain_field_names: dict[tuple[type, str], bool] = {}
+
+
+def _unset_pydantic_field(obj: object, key: str) -> bool:
+    """Whether `key` is nothing a pydantic model has: no field value, no extra or private
+    attribute, nothing of its class. Asking getattr would go through pydantic's
+    `__getattr__`, which builds an AttributeError to say so: ~9 µs, where this costs a few
+    dict look-ups (a ModelResponse has no `output`, LiteLLM's Usage deletes unset fields)."""
+    cls = type(obj)
+    known = _plain_field_names.get((cls, key))
+    if known is None:
+        # Through the MRO's own dicts: hasattr on the class would ask pydantic's metaclass,
+        # which is as slow to say no.
+        known = getattr(cls, "__pydantic_fields__", None) is not None and not any(
+            key in vars(base) for base in cls.__mro__
+        )
+        if len(_plain_field_names) >= _CACHE_LIMIT:
+            _plain_field_names.clear()
+        _plain_field_names[(cls, key)] = known
+    if not known:
+        return False
+    for stored in ("__pydantic_extra__", "__pydantic_private__"):
+        values = getattr(obj, stored, None)
+        if values and key in values:
+            return False
+    return True
 
 
 def _host_of(url: object) -> str | None:
@@ -169,26 +207,30 @@ def _host_of(url: object) -> str | None:
     return host.split(":", 1)[0] or None
 
 
-def _first_count(first: object, second: object) -> int | None:
+def _first_count(first: object, second: object, third: object = None) -> int | None:
     """The first positive count; 0 if a field said 0; None if none was reported. The same
-    number can sit in two places depending on the provider, one of them left at 0."""
+    number can sit in two or three places depending on the provider, some left at 0."""
     if type(first) is int and 0 < first <= _INT64_MAX:
         return first
-    if first is None and second is None:
+    if first is None and second is None and third is None:
         return None
-    a, b = _int(first), _int(second)
-    if a is not None and a > 0:
-        return a
-    if b is not None and b > 0:
-        return b
-    return None if a is None and b is None else 0
+    counts = (_int(first), _int(second), _int(third))
+    for count in counts:
+        if count is not None and count > 0:
+            return count
+    return None if counts == (None, None, None) else 0
+
+
+def _first_count32(first: object, second: object) -> int | None:
+    """`_first_count` for an int32 column: a count beyond it is malformed (None)."""
+    return _first_count(_int32(first), _int32(second))
 
 
 def _cache_tokens(
     usage: object, details: object
 ) -> tuple[int | None, int | None, int | None]:
     """(cache_read, cache_write, cache_write_1h) from LiteLLM's normalised usage and its
-    `prompt_tokens_details`."""
+    `prompt_tokens_details`: every spelling docs/events.md lists, in its order."""
     # The standard logging payload's usage is a plain dict: read it with its own `get`;
     # usage objects (the response marker's) through `_get`.
     if type(usage) is dict and (details is None or type(details) is dict):
@@ -197,7 +239,9 @@ def _cache_tokens(
         from_usage, from_details = partial(_get, usage), partial(_get, details)
     read = _first_count(from_usage("cache_read_input_tokens"), from_details("cached_tokens"))
     write = _first_count(
-        from_usage("cache_creation_input_tokens"), from_details("cache_creation_tokens")
+        from_usage("cache_creation_input_tokens"),
+        from_details("cache_creation_tokens"),
+        from_details("cache_write_tokens"),
     )
     creation = from_details("cache_creation_token_details") or from_usage(
         "cache_creation_token_details"
@@ -226,9 +270,15 @@ def _error_fields(payload: Mapping[str, Any], kwargs: Mapping[str, Any]) -> Row:
     if not isinstance(code, str) or code.isdigit():
         code = raw_code if isinstance(raw_code, str) and not raw_code.isdigit() else None
     error_class = info.get("error_class") or (type(exception).__name__ if exception else None)
+    error_class = error_class if isinstance(error_class, str) else None
+    source: str | None = PROVIDER
+    if not code or not _CODE_PATTERN.match(code):
+        code = derived_code(error_class, exception)
+        source = DERIVED if code is not None else None
     return {
-        "error_class": error_class if isinstance(error_class, str) else None,
-        "error_code": code if code and _CODE_PATTERN.match(code) else None,
+        "error_class": error_class,
+        "error_code": code,
+        "error_code_source": source,
         "http_status": status,
     }
 
@@ -245,6 +295,19 @@ def _tool_names(response: object) -> list[str]:
             name = _get(item, "name")
             names.append(name if isinstance(name, str) else "")
     return names
+
+
+TOOL_CALL_TYPES = frozenset({"chat", "responses"})
+
+
+def tool_call_count(response: object) -> int | None:
+    """How many tool calls a chat or responses call's response made, or None when it is
+    malformed: what `extract_event` stores, for the segmenter thread to count off the loop
+    (reading a pydantic ModelResponse costs ~5 µs)."""
+    try:
+        return len(_tool_names(response))
+    except (TypeError, ValueError):
+        return None
 
 
 # Small caches for values that repeat on nearly every call (a proxy has a handful of
@@ -294,7 +357,22 @@ _METADATA_FIELDS = (
     "usage_object", "user_api_key_team_id", "user_api_key_team_alias", "team_alias",
     "user_api_key_org_id", "user_api_key_request_route", "user_api_key_end_user_id",
     "user_api_key_hash", "user_api_key_alias", "user_api_key_user_id",
+    "requester_custom_headers",
 )  # fmt: skip
+
+# The one request header read: the OpenAI and Anthropic SDKs (Stainless) send it on every
+# attempt, "0" on the first and n on the client's n-th retry. It carries no content; the
+# other headers are never read.
+RETRY_HEADER = "x-stainless-retry-count"
+_RETRY_COUNT = re.compile(r"[0-9]{1,9}")
+
+
+def client_retry_count(headers: object) -> int | None:
+    """The client's retry number from the proxy's copy of the request's `x-` headers."""
+    value = _mapping(headers).get(RETRY_HEADER)
+    if type(value) is str and _RETRY_COUNT.fullmatch(value):
+        return int(value)
+    return None
 
 
 def extract_event(
@@ -304,8 +382,13 @@ def extract_event(
     status: str,
     privacy: str,
     hash_id: Callable[[object], str | None],
+    start_time: object = None,
+    end_time: object = None,
 ) -> Row | None:
     """Build one spool row, or None when the kwargs carry no standard logging payload.
+
+    `start_time` and `end_time` are the callback's own arguments: they stand in for the
+    payload's times when it has none (see attempt_times.py for which start is taken).
 
     Writer constants (privacy level, versions, writer id) and durations derived from the
     timestamps are added when the spool is converted, not here (see schema.SPOOL_SCHEMA).
@@ -327,8 +410,7 @@ def extract_event(
         call_id = _str(call_id) or _str(kwargs.get("litellm_call_id"))
     if type(response_id) is not str or not response_id:
         response_id = _str(response_id)
-    if type(start) is not float or not 0.0 <= start < _YEAR_3000:
-        start = _epoch_seconds(start)
+    start = attempt_start(start, kwargs, start_time)
     ts = int(start * 1_000_000) if start is not None else None
     event_id = f"{call_id}@{ts}" if call_id is not None and ts is not None else response_id
     if event_id is None:
@@ -337,15 +419,19 @@ def extract_event(
         meta = _mapping(meta)
     (
         usage, team_id, team_alias, other_team_alias, org_id, route, key_end_user, key_hash,
-        key_alias, user_id,
+        key_alias, user_id, custom_headers,
     ) = map(meta.get, _METADATA_FIELDS)
     if type(hidden) is not dict:
         hidden = _mapping(hidden)
     usage = usage or hidden.get("usage_object") or _get(response, "usage")
-    if type(end) is not float or not 0.0 <= end < _YEAR_3000:
-        end = _epoch_seconds(end)
+    end = attempt_end(end, kwargs, end_time)
+    # LiteLLM marks only a completed stream in the payload; the request says it for all.
+    stream = bool(stream) or kwargs.get("stream") is True
     if not stream:
         first_token = None
+    elif status != "success":
+        # A failure's payload puts its end there; a first chunk, if one came, is here.
+        first_token = epoch_seconds(kwargs.get("completion_start_time"))
     elif first_token is not None and (
         type(first_token) is not float or not 0.0 <= first_token < _YEAR_3000
     ):
@@ -381,6 +467,12 @@ def extract_event(
     overhead = hidden.get("litellm_overhead_time_ms")
     retries = request_meta.get("attempted_retries")
     fallbacks = request_meta.get("attempted_fallbacks")
+    if status != "success" and not usage and not prompt_tokens and not completion_tokens:
+        # LiteLLM fills a failure's counts with zeros: nothing was reported, which is NULL
+        # (a reported 0, or a failed stream's partial usage, is kept).
+        prompt_tokens = completion_tokens = total_tokens = None
+        if not (type(cost) is float and cost > 0):
+            cost = None
     reasoning = _get(completion_details, "reasoning_tokens")
     audio_in = _get(prompt_details, "audio_tokens")
     audio_out = _get(completion_details, "audio_tokens")
@@ -421,11 +513,12 @@ def extract_event(
         "org_id": _s(org_id),
         "route": _s(route),
         "retries": None if retries is None else _int32(retries),
-        "fallbacks": (None if fallbacks is None else _int32(fallbacks))
-        or _int32(kwargs.get("fallback_depth")),
+        # LiteLLM's count, else the fallback depth; a reported 0 stays 0.
+        "fallbacks": _first_count32(fallbacks, kwargs.get("fallback_depth")),
         "max_input_tokens": max_input if type(max_input) is int and -_INT64_MAX <= max_input <= _INT64_MAX else _int(max_input),
         "service_tier": _s(service_tier),
         "litellm_overhead_ms": overhead if type(overhead) is float and math.isfinite(overhead) else _num(overhead),
+        "client_retry_count": client_retry_count(custom_headers),
     }
     if call_type == "batch":
         row["batch"] = True
@@ -454,7 +547,7 @@ def extract_event(
 
 
 def _add_response_counts(row: Row, call_type: str, response: object, privacy: str) -> None:
-    if call_type in ("chat", "responses"):
+    if call_type in TOOL_CALL_TYPES:
         names = _tool_names(response)
         row["tool_call_count"] = len(names)
         if privacy == "full" and names:

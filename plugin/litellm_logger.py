@@ -18,10 +18,12 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from . import shutdown
 from .config import Settings, load_settings
+from .extract import TOOL_CALL_TYPES, extract_event
 from .identity import Hasher, load_or_create_secret
-from .raw_row import event_line
+from .raw_row import raw_line
 from .response_marker import extract_marker
-from .segmenter import MAX_INCOMING
+from .segmenter import MAX_INCOMING, Job
+from .spool_line import encode_line
 from .writer import EventWriter
 
 log = logging.getLogger("llmstats")
@@ -108,28 +110,41 @@ class LLMStatsLogger(CustomLogger):
 
     # ---- capture ----------------------------------------------------------------
 
-    def _capture(self, kwargs: Any, response: Any, status: str) -> None:
+    def _capture(
+        self, kwargs: Any, response: Any, status: str, start_time: Any, end_time: Any
+    ) -> None:
         try:
             writer = self._writer if self._ready else self._ready_writer()
             if writer is None or not isinstance(kwargs, dict):
                 return
-            event = event_line(
-                kwargs, response, status=status, privacy=self._privacy, hash_id=self._hasher
+            # The segmenter thread counts what needs the prompt or the response objects,
+            # off the loop, unless its queue is full (then the tool calls are counted here).
+            segmenter = writer.segmenter
+            hand_over = (
+                status == "success"
+                and segmenter is not None
+                and len(segmenter.incoming) < MAX_INCOMING
             )
-            if event is None:
-                return
-            row, line = event
+            fast = raw_line(kwargs, response, status, self._privacy, self._hasher, not hand_over)
+            if fast is not None:
+                row, line = fast
+            else:
+                reference = extract_event(
+                    kwargs, response, status=status, privacy=self._privacy,
+                    hash_id=self._hasher, start_time=start_time, end_time=end_time,
+                )  # fmt: skip
+                if reference is None:
+                    return
+                row, line = reference, encode_line(reference)
             # Duplicates (LiteLLM can fire twice for one call) are dropped at conversion,
             # by event id: a look-up here, in a table big enough to matter, cost ~5 µs.
-            prompt = None
-            if status == "success":
-                segmenter = writer.segmenter
-                if segmenter is not None and row["call_type"] in SEGMENTED_CALL_TYPES:
-                    if len(segmenter.incoming) < MAX_INCOMING:
-                        prompt = _prompt(row, kwargs)
-                    else:
-                        segmenter.stats.skipped += 1
-            writer.submit_line(line, prompt)
+            job = None
+            if segmenter is not None and row["call_type"] in SEGMENTED_CALL_TYPES:
+                if hand_over:
+                    job = _job(row, kwargs, response, segmenter.tokenize)
+                elif status == "success" and segmenter.tokenize:
+                    segmenter.stats.skipped += 1
+            writer.submit_line(line, job)
         except Exception as exc:
             self._count_error(exc)
 
@@ -159,22 +174,22 @@ class LLMStatsLogger(CustomLogger):
     def log_success_event(
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
-        self._capture(kwargs, response_obj, "success")
+        self._capture(kwargs, response_obj, "success", start_time, end_time)
 
     def log_failure_event(
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
-        self._capture(kwargs, response_obj, "failure")
+        self._capture(kwargs, response_obj, "failure", start_time, end_time)
 
     async def async_log_success_event(
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
-        self._capture(kwargs, response_obj, "success")
+        self._capture(kwargs, response_obj, "success", start_time, end_time)
 
     async def async_log_failure_event(
         self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
-        self._capture(kwargs, response_obj, "failure")
+        self._capture(kwargs, response_obj, "failure", start_time, end_time)
 
     async def async_post_call_success_hook(
         self, data: dict, user_api_key_dict: Any, response: Any
@@ -194,17 +209,26 @@ class LLMStatsLogger(CustomLogger):
         return self._settings.local_data_dir if self._settings else None
 
 
-def _prompt(row: dict[str, Any], kwargs: dict[str, Any]) -> tuple[str, Any, Any, Any, bool]:
-    """What the segmenter needs: references to the prompt's parts, nothing read here."""
-    payload = kwargs["standard_logging_object"]
-    params = payload.get("model_parameters")
-    tools = params.get("tools") if type(params) is dict else None
+def _job(row: dict[str, Any], kwargs: dict[str, Any], response: Any, tokenize: bool) -> Job | None:
+    """What the segmenter needs (segmenter.Job): the payload (its prompt is read there) and,
+    for a row without its tool-call count (the fast row), the response; nothing read here."""
+    counted_there = (
+        response
+        if response is not None
+        and "tool_call_count" not in row
+        and row["call_type"] in TOOL_CALL_TYPES
+        else None
+    )
+    if not tokenize:
+        if counted_there is None:
+            return None
+        return (row["event_id"], None, row["input_tokens"], False, counted_there)
     return (
         row["event_id"],
-        payload.get("messages"),
-        tools,
+        kwargs["standard_logging_object"],
         row["input_tokens"],
         row["call_type"] == "embedding",
+        counted_there,
     )
 
 

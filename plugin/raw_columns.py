@@ -40,14 +40,16 @@ def normalise(table: pa.Table) -> pa.Table:
     )
     replaced["cache_write_tokens"] = pc.coalesce(
         column("cache_write_tokens"),
-        _first_count(column("cache_write_a"), column("cache_write_b")),
+        _first_count(column("cache_write_a"), column("cache_write_b"), column("cache_write_c")),
     )
     replaced["retries"] = pc.coalesce(column("retries"), _int32(column("retries_a")))
-    # `attempted_fallbacks or fallback_depth`: a 0 (or a malformed count) gives way.
-    fallbacks = _int32(column("fallbacks_a"))
-    said = pc.fill_null(pc.not_equal(fallbacks, 0), False)
+    # LiteLLM's count, else the fallback depth; a reported 0 stays 0.
     replaced["fallbacks"] = pc.coalesce(
-        column("fallbacks"), pc.if_else(said, fallbacks, _int32(column("fallback_depth")))
+        column("fallbacks"),
+        _first_count(_int32(column("fallbacks_a")), _int32(column("fallback_depth"))),
+    )
+    replaced["client_retry_count"] = pc.coalesce(
+        column("client_retry_count"), _retry_count(column("client_retry_s"))
     )
     columns = [
         replaced[field.name].cast(field.type) if field.name in replaced else column(field.name)
@@ -71,16 +73,24 @@ def _epoch_us(seconds: pa.ChunkedArray, positive: bool) -> pa.ChunkedArray:
     return pc.if_else(pc.fill_null(plausible, False), whole, pa.scalar(None, pa.int64()))
 
 
-def _first_count(first: pa.ChunkedArray, second: pa.ChunkedArray) -> pa.ChunkedArray:
+def _first_count(*counts: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """`extract._first_count`: the first positive count, 0 if a field said 0 (or less),
-    None if neither was reported."""
+    None if none was reported."""
     none = pa.scalar(None, pa.int64())
-    reported = pc.if_else(pc.and_(pc.is_null(first), pc.is_null(second)), none, 0)
-    return pc.if_else(
-        pc.fill_null(pc.greater(first, 0), False),
-        first,
-        pc.if_else(pc.fill_null(pc.greater(second, 0), False), second, reported),
-    )
+    unreported = pc.is_null(counts[0])
+    for count in counts[1:]:
+        unreported = pc.and_(unreported, pc.is_null(count))
+    chosen = pc.if_else(unreported, none, 0)
+    for count in reversed(counts):
+        chosen = pc.if_else(pc.fill_null(pc.greater(count, 0), False), count, chosen)
+    return chosen
+
+
+def _retry_count(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """`extract.client_retry_count`: 1 to 9 ASCII digits, else None (the cast of anything
+    else would fail the whole chunk, so it is left out before the cast)."""
+    digits = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]{1,9}$"), False)
+    return pc.if_else(digits, values, pa.scalar(None, pa.string())).cast(pa.int32())
 
 
 def _int32(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:

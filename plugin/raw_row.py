@@ -12,7 +12,12 @@ cannot wait stays here:
   the row at conversion), and orjson's 53-bit integer check while encoding;
 - what needs something the spool does not keep: the end user's HMAC, the host of the API
   base (its path and query can carry keys), the model without the provider's prefix, the
-  tool-call count of the response, and the event id (de-duplication is keyed on it).
+  event id (de-duplication is keyed on it), and whether the payload's start time was
+  reset (attempt_times.py), which takes one look at the kwargs.
+
+The tool-call count of a chat or responses call reads LiteLLM's response objects (pydantic
+models: ~5 µs a call): the callback hands the response to the segmenter thread with the
+line, and the count joins the row at conversion like the prompt's segments do.
 
 Any payload whose values are not what the fast row takes (another type, a pydantic usage
 object, a huge integer, a string orjson refuses) goes through `extract_event` instead:
@@ -25,11 +30,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .attempt_times import epoch_seconds
 from .extract import (
     _CALL_TYPES,
     _METADATA_FIELDS,
     _PAYLOAD_FIELDS,
     _YEAR_3000,
+    RETRY_HEADER,
+    TOOL_CALL_TYPES,
     Row,
     _add_response_counts,
     _cached_host,
@@ -62,11 +70,11 @@ _ALLOWED: dict[str, frozenset[type]] = {
     "provider": _STR, "model": _STR, "model_group": _STR, "deployment_id": _STR,
     "api_base_host": _STR, "input_tokens": _INT, "output_tokens": _INT, "total_tokens": _INT,
     "cache_read_a": _INT, "cache_read_b": _INT, "cache_write_a": _INT, "cache_write_b": _INT,
-    "cache_write_1h_tokens": _INT, "reasoning_tokens": _INT, "audio_input_tokens": _INT,
+    "cache_write_c": _INT, "cache_write_1h_tokens": _INT, "reasoning_tokens": _INT, "audio_input_tokens": _INT,
     "audio_output_tokens": _INT, "reported_cost_usd": _NUMBER, "proxy_cache_hit": _OPTIONAL_BOOL,
     "team_id": _STR, "team_alias": _STR, "org_id": _STR, "route": _STR, "retries_a": _INT,
     "fallbacks_a": _INT, "fallback_depth": _INT, "max_input_tokens": _INT,
-    "service_tier": _STR, "litellm_overhead_ms": _NUMBER,
+    "service_tier": _STR, "litellm_overhead_ms": _NUMBER, "client_retry_s": _STR,
     # privacy standard
     "key_hash": _STR, "key_alias": _STR, "user_id": _STR, "end_user_hash": _STR,
     "session_id": _STR, "tags": frozenset({list, _NONE}),
@@ -97,13 +105,16 @@ if orjson is not None:
 def raw_line(
     kwargs: Mapping[str, Any],
     response: object,
-    *,
     status: str,
     privacy: str,
     hash_id: Callable[[object], str | None],
+    count_tools: bool = True,
 ) -> tuple[Row, bytes] | None:
     """(row, spool line) for a successful call whose payload has the usual shape, or None:
-    then `extract_event` must build the row (see the module doc)."""
+    then `extract_event` must build the row (see the module doc). `count_tools=False`
+    leaves a chat or responses call's tool calls to the segmenter thread (the row then has
+    no `tool_call_count`: the caller hands the response over with the line). The callback
+    passes its arguments by position: on a cold call, matching six keywords cost ~1 µs."""
     if orjson is None or status != "success" or privacy == "full":
         return None
     payload = kwargs.get("standard_logging_object")
@@ -120,15 +131,28 @@ def raw_line(
         or not call_id
         or type(start) is not float
         or not 0.0 <= start < _YEAR_3000
+        or type(end) is not float
+        or not 0.0 <= end < _YEAR_3000
         or type(meta) is not dict
         or type(hidden) is not dict
         or type(raw_type) is not str
     ):
-        return None
+        return None  # the times (or ids) must come from elsewhere: attempt_times.py
+    api_start = kwargs.get("api_call_start_time")
+    if api_start is not None:
+        api = epoch_seconds(api_start)
+        if api is not None and start > api:
+            return None  # the payload's start was reset after the provider call began
     (
         usage, team_id, team_alias, other_team_alias, org_id, route, key_end_user, key_hash,
-        key_alias, user_id,
+        key_alias, user_id, custom_headers,
     ) = map(meta.get, _METADATA_FIELDS)
+    if type(custom_headers) is dict:
+        retry_header = custom_headers.get(RETRY_HEADER)
+    elif custom_headers is None:
+        retry_header = None
+    else:
+        return None
     usage = usage or hidden.get("usage_object")
     if type(usage) is not dict:
         return None
@@ -156,6 +180,8 @@ def raw_line(
         deployment = _str(deployment) or _str(hidden.get("model_id"))
     ts = int(start * 1_000_000)
     call_type = _CALL_TYPES.get(raw_type, "other")
+    # LiteLLM marks only a completed stream in the payload; the request says it for all.
+    stream = bool(stream) or kwargs.get("stream") is True
     row: Row = {
         "event_id": f"{call_id}@{ts}",
         "trace_id": trace_id,
@@ -165,7 +191,7 @@ def raw_line(
         "end_s": end,
         "first_token_s": first_token if stream else None,
         "call_type": call_type,
-        "stream": bool(stream),
+        "stream": stream,
         "status": status,
         "provider": provider,
         "model": _cached_model(model, provider),
@@ -179,6 +205,7 @@ def raw_line(
         "cache_read_b": prompt_details.get("cached_tokens"),
         "cache_write_a": usage.get("cache_creation_input_tokens"),
         "cache_write_b": prompt_details.get("cache_creation_tokens"),
+        "cache_write_c": prompt_details.get("cache_write_tokens"),
         "cache_write_1h_tokens": creation.get("ephemeral_1h_input_tokens"),
         "reasoning_tokens": completion_details.get("reasoning_tokens"),
         "audio_input_tokens": prompt_details.get("audio_tokens"),
@@ -195,6 +222,7 @@ def raw_line(
         "max_input_tokens": model_info.get("max_input_tokens"),
         "service_tier": cost_breakdown.get("service_tier") if cost_breakdown else None,
         "litellm_overhead_ms": hidden.get("litellm_overhead_time_ms"),
+        "client_retry_s": retry_header,
     }
     if privacy != "minimal":
         end_user = end_user or key_end_user or kwargs.get("user")
@@ -209,7 +237,7 @@ def raw_line(
     if call_type == "batch":
         row["batch"] = True
     add_pricing_fields(row, call_type, kwargs, usage, completion_details, cost_breakdown)
-    if response is not None:
+    if response is not None and (count_tools or call_type not in TOOL_CALL_TYPES):
         try:
             _add_response_counts(row, call_type, response, privacy)
         except (TypeError, ValueError):
@@ -227,11 +255,22 @@ def event_line(
     status: str,
     privacy: str,
     hash_id: Callable[[object], str | None],
+    start_time: object = None,
+    end_time: object = None,
+    count_tools: bool = True,
 ) -> tuple[Row, bytes] | None:
     """(row, spool line) for one callback: the fast row when it takes the payload, else
-    `extract_event`'s; None when the kwargs carry no event at all."""
-    fast = raw_line(kwargs, response, status=status, privacy=privacy, hash_id=hash_id)
+    `extract_event`'s; None when the kwargs carry no event at all. `start_time` and
+    `end_time` are the callback's own arguments (the fast row needs them only when the
+    payload has no times of its own, and then leaves the row to `extract_event`). For
+    `count_tools`, see `raw_line`; `extract_event` always counts them itself."""
+    fast = raw_line(
+        kwargs, response, status=status, privacy=privacy, hash_id=hash_id, count_tools=count_tools
+    )
     if fast is not None:
         return fast
-    row = extract_event(kwargs, response, status=status, privacy=privacy, hash_id=hash_id)
+    row = extract_event(
+        kwargs, response, status=status, privacy=privacy, hash_id=hash_id,
+        start_time=start_time, end_time=end_time,
+    )  # fmt: skip
     return None if row is None else (row, encode_line(row))

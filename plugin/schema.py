@@ -1,4 +1,4 @@
-"""Event schema v1: the contract between capture and every reader.
+"""The event schema (version SCHEMA_VERSION): the contract between capture and every reader.
 
 Column names are fixed once shipped: add columns, never rename or retype them. Readers
 must tolerate files written before a column existed (DuckDB's `union_by_name` does).
@@ -98,6 +98,9 @@ EVENT_SCHEMA = pa.schema(
         ("vertex_location", pa.string()),
         ("inference_geo", pa.string()),
         ("speed", pa.string()),
+        # Schema version 2.
+        ("client_retry_count", pa.int32()),
+        ("error_code_source", pa.string()),
     ]
 )
 
@@ -132,9 +135,11 @@ RAW_FIELDS = pa.schema(
         ("cache_read_b", pa.int64()),  # prompt_tokens_details.cached_tokens
         ("cache_write_a", pa.int64()),  # usage.cache_creation_input_tokens → cache_write_tokens
         ("cache_write_b", pa.int64()),  # prompt_tokens_details.cache_creation_tokens
+        ("cache_write_c", pa.int64()),  # prompt_tokens_details.cache_write_tokens
         ("retries_a", pa.int64()),  # metadata.attempted_retries → retries (int32)
         ("fallbacks_a", pa.int64()),  # metadata.attempted_fallbacks → fallbacks (int32)
         ("fallback_depth", pa.int64()),  # kwargs.fallback_depth, when the first says nothing
+        ("client_retry_s", pa.string()),  # x-stainless-retry-count → client_retry_count
     ]
 )
 

@@ -18,6 +18,12 @@ are only needed when the segment is converted, a minute later.
 Under load it degrades, never blocks: past a CPU share per second or a backlog of
 characters it estimates by characters (`segments_estimated`), and past a hard backlog, or
 when the hot path finds `incoming` full (MAX_INCOMING), it skips the call and counts it.
+
+The same hand-over takes the work off the loop that reads LiteLLM's response objects: a
+chat or responses call's tool calls are counted here (extract.tool_call_count) and
+go into the same counts line, so the hot path never walks a pydantic `ModelResponse`
+(benchmarks/RESULTS.md: ~5 µs a call on the loop). With segments off (`tokenize=False`)
+that is all this thread does: no tokenizer is ever loaded.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .extract import tool_call_count
 from .segments import (
     Merged,
     Piece,
@@ -57,8 +64,20 @@ MEDIA_CHARS = 4_000  # what an image or audio part stands for in the backlog
 BATCH_PROMPTS = 64
 BATCH_CHARS = 4 << 20
 
-Job = tuple[str, Any, Any, "int | None", bool]
-"""(event_id, messages, tools, input_tokens, whole): `whole` for embeddings, one segment"""
+Job = tuple[str, Any, "int | None", bool, Any]
+"""(event_id, payload, input_tokens, whole, response): `payload` is LiteLLM's standard
+logging payload, whose `messages` and `model_parameters.tools` are read here, not on the
+loop (None when the prompt is not to be counted: segments off, or skipped); `whole` for
+embeddings (one segment); `response` the response object whose tool calls are to be
+counted here, or None."""
+
+
+def prompt_of(payload: Any) -> tuple[Any, Any]:
+    """(messages, tool definitions) of a standard logging payload."""
+    if not isinstance(payload, dict):
+        return None, None
+    params = payload.get("model_parameters")
+    return payload.get("messages"), params.get("tools") if isinstance(params, dict) else None
 
 
 def approx_chars(messages: Any) -> int:
@@ -92,8 +111,10 @@ class Segmenter:
         cpu_share: float = CPU_SHARE,
         estimate_above_chars: int = ESTIMATE_ABOVE_CHARS,
         max_queued_chars: int = MAX_QUEUED_CHARS,
+        tokenize: bool = True,
     ) -> None:
         self.folder = folder
+        self.tokenize = tokenize  # False: response counts only (LLMSTATS_SEGMENTS=false)
         self.incoming: deque[Prompt] = deque()
         self._counter = counter
         self._cpu_share = cpu_share
@@ -173,10 +194,14 @@ class Segmenter:
         incoming = self.incoming
         while incoming:
             prompt = incoming.popleft()
-            chars = approx_chars(prompt[2][1])
+            seq, offset, job = prompt
+            chars = approx_chars(prompt_of(job[1])[0]) if job[1] is not None else 0
             if self._queued_chars + chars > self._max_queued:
                 self.stats.skipped += 1
-                continue
+                if job[4] is None:
+                    continue
+                # The prompt goes uncounted; its response's counts are still taken.
+                prompt, chars = (seq, offset, (job[0], None, job[2], job[3], job[4])), 0
             self._queued_chars += chars
             self._sized.append((prompt, chars))
 
@@ -184,38 +209,46 @@ class Segmenter:
         """Segments of each prompt, one tokenizer call for the batch (count_prompts), and
         one write of their counts lines per counts file."""
         started = time.thread_time()
+        planned: list[tuple[Prompt, list[Merged] | None, list[str], int | None]] = []
         try:
-            planned: list[tuple[Prompt, list[Merged], list[str]]] = []
             for prompt in prompts:
-                try:
-                    merged, texts = merge_pieces(self._pieces(prompt[2]))
-                except Exception:  # a prompt we cannot read costs its segments, nothing else
-                    self.stats.skipped += 1
-                    continue
-                planned.append((prompt, merged, texts))
-            counts = self._counts([texts for _, _, texts in planned], cheap)
+                job = prompt[2]
+                merged: list[Merged] | None = None
+                texts: list[str] = []
+                if self.tokenize and job[1] is not None:
+                    try:
+                        merged, texts = merge_pieces(self._pieces(job))
+                    except Exception:  # an unreadable prompt costs its segments only
+                        self.stats.skipped += 1
+                tools = tool_call_count(job[4]) if job[4] is not None else None
+                if merged is not None or tools is not None:
+                    planned.append((prompt, merged, texts, tools))
+            counted = [entry for entry in planned if entry[1] is not None]
+            counts = iter(self._counts([texts for _, _, texts, _ in counted], cheap))
             by_seq: dict[int, tuple[list[bytes], list[int]]] = {}
-            for (prompt, merged, _), prompt_counts in zip(planned, counts, strict=True):
-                seq, offset, (event_id, _, _, input_tokens, _) = prompt
-                segments = with_counts(merged, prompt_counts)
+            for prompt, merged, _, tools in planned:
+                seq, offset, (event_id, _, input_tokens, _, _) = prompt
+                segments = None
+                if merged is not None:
+                    with_tokens = with_counts(merged, next(counts))
+                    segments = apportion(with_tokens, input_tokens)
                 lines, tokens = by_seq.setdefault(seq, ([], []))
-                lines.append(
-                    self._counts_line(offset, event_id, apportion(segments, input_tokens), cheap)
-                )
-                tokens.append(sum(count for _, _, count in segments))
+                lines.append(self._counts_line(offset, event_id, segments, cheap, tools))
+                tokens.append(-1 if segments is None else sum(c for _, _, c in with_tokens))
             for seq, (lines, tokens) in by_seq.items():
                 try:
                     self._write_counts(seq, b"".join(lines))
                 except OSError:  # the counts file cannot be written: these go uncounted
-                    self.stats.skipped += len(lines)
+                    self.stats.skipped += sum(t >= 0 for t in tokens)
                     continue
+                segmented = [t for t in tokens if t >= 0]
                 if cheap:
-                    self.stats.estimated += len(lines)
+                    self.stats.estimated += len(segmented)
                 else:
-                    self.stats.counted += len(lines)
-                    self.stats.tokens_counted += sum(tokens)
+                    self.stats.counted += len(segmented)
+                    self.stats.tokens_counted += sum(segmented)
         except Exception:  # not one prompt's fault: none of the batch was written
-            self.stats.skipped += len(planned)
+            self.stats.skipped += sum(entry[1] is not None for entry in planned)
         finally:
             self._window_cpu += time.thread_time() - started
 
@@ -227,7 +260,8 @@ class Segmenter:
 
     @staticmethod
     def _pieces(job: Job) -> list[Piece]:
-        _, messages, tools, _, whole = job
+        _, payload, _, whole, _ = job
+        messages, tools = prompt_of(payload)
         if whole:
             texts = [m.get("content") for m in messages if isinstance(m, dict)]
             return [("user", "text", " ".join(t for t in texts if isinstance(t, str)))]
@@ -243,15 +277,20 @@ class Segmenter:
     # ---- output -----------------------------------------------------------------
 
     @staticmethod
-    def _counts_line(offset: int, event_id: str, segments: list[Segment], estimated: bool) -> bytes:
-        return encode_line(
-            {
-                "at": offset,
-                "event_id": event_id,
-                "segments": [{"role": r, "kind": k, "tokens": t} for r, k, t in segments],
-                "segments_estimated": estimated,
-            }
-        )
+    def _counts_line(
+        offset: int,
+        event_id: str,
+        segments: list[Segment] | None,
+        estimated: bool,
+        tools: int | None,
+    ) -> bytes:
+        line: dict[str, Any] = {"at": offset, "event_id": event_id}
+        if segments is not None:
+            line["segments"] = [{"role": r, "kind": k, "tokens": t} for r, k, t in segments]
+            line["segments_estimated"] = estimated
+        if tools is not None:
+            line["tool_call_count"] = tools
+        return encode_line(line)
 
     def _write_counts(self, seq: int, lines: bytes) -> None:
         if seq != self._counts_seq:

@@ -119,9 +119,113 @@ def _find_fence(text: str, position: int) -> int:
     return -1
 
 
+# Unfenced JSON or code inside prose is looked for in texts up to this long (a line scan
+# holds the GIL); a longer one is classified as a whole, from its sample, as before.
+EMBEDDED_SCAN_CHARS = 16_000
+MIN_CODE_RUN_LINES = 3
+MAX_JSON_TRIES = 32  # json.loads attempts per candidate start, at most
+
+
+def _json_run(lines: list[str], start: int) -> int:
+    """The end (exclusive) of the shortest run of lines from `start` that parses as a JSON
+    object or array, or -1. Candidates end on a line ending in } or ]."""
+    tries = 0
+    size = 0
+    for end in range(start, len(lines)):
+        size += len(lines[end])
+        if size > JSON_PARSE_LIMIT:
+            return -1
+        if lines[end].rstrip()[-1:] not in ("}", "]"):
+            continue
+        tries += 1
+        if tries > MAX_JSON_TRIES:
+            return -1
+        try:
+            value = json.loads("".join(lines[start : end + 1]))
+        except ValueError:
+            continue
+        return end + 1 if isinstance(value, dict | list) else -1
+    return -1
+
+
+_COMMENT_STARTS = ("#", "//", "/*", "*", "--", "@")
+_CODE_PUNCTUATION = re.compile(r"[=(){}\[\];]")
+
+
+def _code_member(line: str) -> bool:
+    """Whether a line can belong to a run of code: code-like (`_CODE_LINE`), indented, a
+    comment or decorator, or a line with code punctuation that does not end a sentence."""
+    if line[:1] in (" ", "\t") or _CODE_LINE.match(line):
+        return True
+    stripped = line.strip()
+    if stripped.startswith(_COMMENT_STARTS):
+        return True
+    return stripped[-1:] not in (".", "?", "!", ",") and bool(_CODE_PUNCTUATION.search(stripped))
+
+
+def _code_run(lines: list[str], start: int) -> tuple[int, bool]:
+    """(end, reads as code) of the run of member lines from `start` (blank lines between
+    members belong to it): code when it has MIN_CODE_RUN_LINES lines or more, 40 % of them
+    code-like, as `_looks_like_code` reads a whole text."""
+    members = code_like = 0
+    end = start
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if not line.strip():
+            continue  # belongs to the run only if a member follows
+        if not _code_member(line):
+            break
+        members += 1
+        code_like += _CODE_LINE.match(line) is not None
+        end = index + 1
+    return end, members >= MIN_CODE_RUN_LINES and code_like >= 0.4 * members
+
+
+def _embedded_pieces(role: str, text: str) -> Iterator[Piece]:
+    """An unfenced text: a run of lines that parses as JSON, or that reads as code, is a
+    piece of that kind ("The payload was:\n{...}\n\nThanks"); the prose around it is
+    classified on its own. The pieces are the text cut at line ends, nothing left out."""
+    kind = text_kind(text)
+    if kind == "json" or len(text) > EMBEDDED_SCAN_CHARS or "\n" not in text:
+        yield (role, kind, text)
+        return
+    lines = text.splitlines(keepends=True)
+    cuts: list[tuple[int, int, str]] = []  # (first line, end line, kind) of each run
+    index = 0
+    while index < len(lines):  # each line is looked at a bounded number of times
+        line = lines[index]
+        end = _json_run(lines, index) if line.lstrip()[:1] in ("{", "[") else -1
+        if end > index:
+            cuts.append((index, end, "json"))
+            index = end
+        elif line.strip() and _code_member(line):
+            end, is_code = _code_run(lines, index)
+            if is_code:
+                cuts.append((index, end, "code"))
+            index = max(end, index + 1)
+        else:
+            index += 1
+    if not cuts or (len(cuts) == 1 and cuts[0][:2] == (0, len(lines))):
+        yield (role, kind, text)
+        return
+    if not cuts:
+        yield (role, kind, text)
+        return
+    position = 0
+    for first, end, found in cuts:
+        prose = "".join(lines[position:first])
+        if prose and not prose.isspace():
+            yield (role, text_kind(prose), prose)
+        yield (role, found, "".join(lines[first:end]))
+        position = end
+    rest = "".join(lines[position:])
+    if rest and not rest.isspace():
+        yield (role, text_kind(rest), rest)
+
+
 def split_text(role: str, text: str) -> Iterator[Piece]:
     """Fenced code blocks are code (blocks with only whitespace between them one piece);
-    what lies between them is classified on its own."""
+    what lies between them is cut into its unfenced JSON, code and prose."""
     position = 0
     code_from = -1  # where the run of fenced blocks that ends at `position` starts
     for start, end in _fences(text):
@@ -129,7 +233,7 @@ def split_text(role: str, text: str) -> Iterator[Piece]:
         if before and not before.isspace():
             if code_from >= 0:
                 yield (role, "code", text[code_from:position])
-            yield (role, text_kind(before), before)
+            yield from _embedded_pieces(role, before)
             code_from = start
         elif code_from < 0:
             code_from = start
@@ -138,7 +242,7 @@ def split_text(role: str, text: str) -> Iterator[Piece]:
         yield (role, "code", text[code_from:position])
     rest = text[position:] if position else text
     if rest and not rest.isspace():
-        yield (role, text_kind(rest), rest)
+        yield from _embedded_pieces(role, rest)
 
 
 def _part_pieces(role: str, part: Any) -> Iterator[Piece]:

@@ -255,6 +255,7 @@ class SpoolSegments:
         self._map_end = 0
         self._pos = 0  # where the next line goes
         self.rows_in_segment = 0
+        self.appended = 0  # lines taken, ever (the writer's books: accounts.py)
         # The next window, made ready by the preparing thread; while it works on the
         # segment's file (`_filling`), nobody else reserves, maps or closes it.
         self._ready: _Window | None = None
@@ -282,6 +283,7 @@ class SpoolSegments:
             if prompt is not None and self.prompts is not None:
                 self.prompts.append((self._seq, pos, prompt))
             self.rows_in_segment += 1
+            self.appended += 1
             return self.rows_in_segment
 
     def _next_window(self, size: int) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from importlib import metadata
 
-SCHEMA_VERSION = 1
+# Bumped when columns are added (never renamed or retyped): 2 added client_retry_count and
+# error_code_source (the pricing columns image_size … speed came in the same release, some
+# files of version 1 have them). Readers take files of every version (missing columns read
+# as NULL).
+SCHEMA_VERSION = 2
 
 
 def package_version() -> str:

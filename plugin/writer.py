@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import converter
+from .accounts import MEMORY_FULL, Books, add_drops
 from .atomic import write_atomically
 from .config import Settings
 from .converter import RECOVERY_STEP
@@ -51,10 +52,10 @@ def new_writer_id() -> str:
 
 @dataclass
 class WriterStats:
-    spooled: int = 0
+    spooled: int = 0  # lines the callback handed over (see accounts.py for every count)
     written: int = 0
-    dropped: int = 0
-    held: int = 0
+    dropped: int = 0  # all reasons: accounts.DROP_REASONS
+    held: int = 0  # in memory (the heartbeat's `held` adds the spool and carried markers)
     recovered: int = 0
     files: int = 0
     last_flush: float | None = None
@@ -72,7 +73,24 @@ class ConverterFailed(OSError):
     """A converter round did not finish; what it did not convert stays in the spool.
 
     An OSError: what fails there is nearly always the data dir (a full disk, a missing
-    bucket), and the CLI turns an OSError into its one-line message (`llmstats recover`)."""
+    bucket), and the CLI turns an OSError into its one-line message (`llmstats recover`).
+    `partial`: the child's last report, what the round did before it died (or None)."""
+
+    def __init__(self, message: str, partial: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+def _last_report(lines: list[str]) -> dict[str, Any] | None:
+    """The converter child reports the round so far after each segment (converter.main)."""
+    for line in reversed(lines):
+        try:
+            report = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(report, dict):
+            return report
+    return None
 
 
 class EventWriter:
@@ -87,8 +105,11 @@ class EventWriter:
         }
         self.folder = settings.spool_dir / self.writer_id
         self.stats = WriterStats()
-        self.segmenter = Segmenter(self.folder) if settings.segments else None
+        self.books = Books()
+        # Always there: with segments off it only counts tool calls (no tokenizer).
+        self.segmenter = Segmenter(self.folder, tokenize=settings.segments)
         self._held: deque[bytes] = deque()
+        self._recovered_dropped: dict[str, int] = {}
         self._spool: SpoolSegments | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -142,11 +163,14 @@ class EventWriter:
     def _hold(self, line: bytes, exc: OSError | None, prompt: object) -> None:
         if prompt is not None and self.segmenter is not None:
             self.segmenter.stats.skipped += 1  # a held row has no offset to count against
+        self.stats.spooled += 1
         if len(self._held) >= self.settings.max_pending_rows:
+            self.books.dropped[MEMORY_FULL] += 1
             self.stats.dropped += 1
             self._warn("event dropped: spool unavailable and memory buffer full", exc)
             return
         self._held.append(line)
+        self.books.held_ever += 1
         self.stats.held = len(self._held)
         if exc is not None:
             self._record_error(exc)
@@ -268,14 +292,14 @@ class EventWriter:
             retention=retention,
             heartbeat=self.heartbeat_document() if remote else None,
         )
-        result = self._run_converter(request)
+        try:
+            result = self._run_converter(request)
+        except ConverterFailed as died:
+            if died.partial is not None:  # what the round did before it died
+                self._book(died.partial)
+            raise
+        self._book(result)
         s = self.stats
-        s.written += int(result.get("written", 0))
-        s.recovered += int(result.get("recovered", 0))
-        s.files += int(result.get("files", 0))
-        for counted in ("marker_rows", "duplicates"):
-            if result.get(counted):
-                s.extra[counted] = s.extra.get(counted, 0) + int(result[counted])
         if result.get("last_flush"):
             s.last_flush = float(result["last_flush"])
         if result.get("peak_rss_kb"):
@@ -291,6 +315,20 @@ class EventWriter:
             if set(result.get("failed") or []) & {"converting the spool", RECOVERY_STEP}:
                 raise ConverterFailed(str(errors[-1]))
         return result
+
+    def _book(self, result: dict[str, Any]) -> None:
+        """A round's counts into the stats and the books (accounts.py)."""
+        s = self.stats
+        s.written += int(result.get("written", 0))
+        s.recovered += int(result.get("recovered", 0))
+        s.files += int(result.get("files", 0))
+        self.books.settle(result)
+        s.dropped = sum(self.books.dropped.values())
+        for counted in ("marker_rows", "duplicates"):
+            if result.get(counted):
+                s.extra[counted] = s.extra.get(counted, 0) + int(result[counted])
+        if result.get("recovered_dropped"):
+            add_drops(self._recovered_dropped, result["recovered_dropped"])
 
     def _run_converter(self, request: converter.Request) -> dict[str, Any]:
         payload = json.dumps(asdict(request)).encode()
@@ -319,7 +357,8 @@ class EventWriter:
                     return dict(json.loads(lines[-1]))
                 tail = answer.stderr.decode(errors="replace").strip().splitlines()[-1:]
                 raise ConverterFailed(
-                    f"converter exited with {answer.returncode}: {' '.join(tail)[:200]}"
+                    f"converter exited with {answer.returncode}: {' '.join(tail)[:200]}",
+                    partial=_last_report(lines),
                 )
         return asdict(converter.run(converter.Request(**json.loads(payload))))
 
@@ -346,7 +385,7 @@ class EventWriter:
                 self._record_error(exc)
                 return
             self._held.popleft()
-            self.stats.spooled += 1
+            self.books.retried += 1
         self.stats.held = 0
 
     def _open_spool(self) -> None:
@@ -375,16 +414,16 @@ class EventWriter:
 
     def heartbeat_document(self) -> dict[str, Any]:
         s = self.stats
+        spool = self._spool
+        books = self.books.snapshot(spool.appended if spool is not None else 0, s.written)
         return {
             "writer_id": self.writer_id,
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "updated_at": time.time(),
-            "spooled": s.spooled,
-            "written": s.written,
+            **books,
             "recovered": s.recovered,
-            "dropped": s.dropped,
-            "held": len(self._held),
+            "recovered_dropped_by_reason": dict(self._recovered_dropped),
             "files": s.files,
             "last_flush": s.last_flush,
             "last_error": s.last_error,

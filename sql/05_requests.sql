@@ -5,7 +5,11 @@
 --   date (UTC date of the first attempt), attempts, retries, fallbacks, first_model,
 --   final_model, models (distinct, list), final_status, final_error_class, team_id,
 --   key_alias, user_id, input_tokens, output_tokens, cost_usd, reported_cost_usd,
---   latency_ms (first start to last end).
+--   latency_ms (first start to last end), client_retry_count (the client SDK's retry
+--   number of this request: 0 a first attempt, n its n-th retry; NULL when not said; a
+--   client retry is a request of its own, with its own trace_id).
+-- Sums of counts skip NULLs (a failure that reported nothing); a request none of whose
+--   attempts reported a count has NULL there.
 -- retries / fallbacks: the larger of what LiteLLM reported and what the attempts show
 --   (extra attempts on the same model / switches to another model).
 CREATE OR REPLACE VIEW requests AS
@@ -29,6 +33,7 @@ SELECT
     SUM(output_tokens) AS output_tokens,
     SUM(cost_usd) AS cost_usd,
     SUM(reported_cost_usd) AS reported_cost_usd,
-    date_diff('millisecond', MIN(ts), MAX(end_ts)) AS latency_ms
+    date_diff('millisecond', MIN(ts), MAX(end_ts)) AS latency_ms,
+    MAX(client_retry_count) AS client_retry_count
 FROM event_costs
 GROUP BY COALESCE(trace_id, event_id);

@@ -19,11 +19,10 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from test_proxy_capture import run_battery
-
 from llmstats.analytics.demo.proxy_config import CALLBACK
 
 from proxy_e2e import proxy_stack
+from test_proxy_capture import run_battery
 
 
 def litellm_file() -> str:

@@ -228,3 +228,57 @@ def test_segments_take_cache_reads_from_the_start_of_the_prompt(data_dir: Path) 
             + any_value(cache_read_cost_usd), 12)
         FROM segments
     """) == [(True,)]
+
+
+def test_a_dataset_mixing_schema_versions_reads_failures_alike(data_dir: Path) -> None:
+    """A failure written by schema version 1 (0 tokens and $0 where nothing was reported,
+    no error_code_source or client_retry_count) and one written by version 2 (NULLs, a code
+    derived from LiteLLM's class, the client's retry number) read the same way: neither is
+    an OK call in the context report, both fail on context length, both are requests."""
+    from llmstats.analytics.connection import open_dataset
+    from llmstats.analytics.query import Query
+    from llmstats.analytics.report.reports import context_report, errors_report
+    from llmstats.plugin.schema import EVENT_SCHEMA
+
+    ts = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
+    v1_columns = [f for f in EVENT_SCHEMA if f.name not in ("client_retry_count", "error_code_source")]
+    v1_row = {
+        "event_id": "v1-fail", "trace_id": "t-v1", "ts": ts, "end_ts": ts, "call_type": "chat",
+        "status": "failure", "provider": "openai", "model": "acme-chat",
+        "error_class": "BadRequestError", "error_code": "context_length_exceeded",
+        "http_status": 400, "input_tokens": 0, "output_tokens": 0, "total_tokens": 0,
+        "reported_cost_usd": 0.0, "max_input_tokens": 1000, "schema_version": 1,
+    }  # fmt: skip
+    old = data_dir / "events" / "date=2026-11-22"
+    old.mkdir(parents=True)
+    table = pa.Table.from_pylist([v1_row], schema=pa.schema(v1_columns))
+    pq.write_table(table, old / "v1writer-00000001.parquet")
+    us = int(ts.timestamp() * 1_000_000)
+    write_events([
+        {"event_id": "v2-fail", "trace_id": "t-v2", "ts": us + 1, "end_ts": us + 2,
+         "call_type": "chat", "status": "failure", "provider": "anthropic", "model": "acme-chat",
+         "error_class": "ContextWindowExceededError", "error_code": "context_length_exceeded",
+         "error_code_source": "derived", "http_status": 400, "client_retry_count": 0},
+        {"event_id": "v2-retry", "trace_id": "t-v2-retry", "ts": us + 3, "end_ts": us + 4,
+         "call_type": "chat", "status": "failure", "provider": "openai", "model": "acme-chat",
+         "error_class": "RateLimitError", "error_code": "rate_limit_exceeded",
+         "error_code_source": "provider", "http_status": 429, "client_retry_count": 1},
+    ], writer_id="v2writer")  # fmt: skip
+    assert rows(
+        "SELECT event_id, schema_version, input_tokens, error_code_source, client_retry_count "
+        "FROM events WHERE date = DATE '2026-11-22' ORDER BY event_id"
+    ) == [
+        ("v1-fail", 1, 0, None, None),
+        ("v2-fail", 2, None, "derived", 0),
+        ("v2-retry", 2, None, "provider", 1),
+    ]
+    assert rows(
+        "SELECT event_id, band, usage_pct FROM context_usage "
+        "WHERE date = DATE '2026-11-22' ORDER BY event_id"
+    ) == [("v1-fail", "EXCEEDED", None), ("v2-fail", "EXCEEDED", None)]
+    dataset = open_dataset()
+    query = Query.parse(since="2026-11-22", until="2026-11-23")
+    (context,) = context_report(dataset.con, query).rows.to_pylist()
+    assert (context["calls"], context["ok"], context["exceeded"]) == (2, 0, 2)
+    totals = errors_report(dataset.con, query).totals
+    assert (totals["requests"], totals["first_attempts"], totals["client_retries"]) == (3, 2, 1)

@@ -237,19 +237,24 @@ def test_sub_reports(data_dir: Path) -> None:
             "error_rate": 1.0,
             "http_status": 429,
             "error_code": "rate_limit_exceeded",
+            "error_code_source": None,  # a file written before schema version 2
             "retries": 0,
             "fallbacks": 0,
+            "requests": 1,
+            "first_attempts": 1,
+            "client_retries": 0,
         }
     ]
     result = invoke("report", "context", "-f", "csv")
     assert result.exit_code == 0, result.output
     header, first = result.stdout.splitlines()[0:2]
     assert header == (
-        "model,calls,ok,low,medium,high,critical,unknown,p95_usage_pct,max_usage_pct,context_window"
+        "model,calls,ok,low,medium,high,critical,exceeded,unknown,p95_usage_pct,max_usage_pct,"
+        "context_window"
     )
     # usage 10, 10, 15, 90 %: the interpolated 95th percentile is 15 + 0.85 × 75.
-    assert first.split(",")[:8] == ["acme-chat", "4", "3", "0", "0", "1", "0", "0"]
-    assert float(first.split(",")[8]) == pytest.approx(78.75)
+    assert first.split(",")[:9] == ["acme-chat", "4", "3", "0", "0", "1", "0", "0", "0"]
+    assert float(first.split(",")[9]) == pytest.approx(78.75)
     result = invoke("report", "savings", "-f", "json", "--by", "team")
     assert result.exit_code == 0, result.output
     savings = {r["team"]: round(r["savings_usd"], 9) for r in json.loads(result.stdout)["rows"]}

@@ -494,7 +494,7 @@ COUNTING_WRITER = textwrap.dedent(
     writer = EventWriter(load_settings(flush_seconds=3600))
     for i in range(50):
         row = event_row(event_id=f"e{{i}}", input_tokens=100)
-        prompt = (row["event_id"], [{{"role": "user", "content": "count me " * 20}}], None, 100, False)
+        prompt = (row["event_id"], {{"messages": [{{"role": "user", "content": "count me " * 20}}]}}, 100, False, None)
         writer.submit(row, prompt)
     writer.segmenter.drain()
     os.kill(os.getpid(), 9)
@@ -528,3 +528,34 @@ def test_without_fallocate_the_window_is_reserved_by_writing_zeros(
         spool.append(line)
     assert read_segment(tmp_path / "w" / "00000001.jsonl") == b"".join(lines)
     spool.close()
+
+
+def test_every_line_read_is_a_row_a_counted_drop_or_carried_on(tmp_path: Path) -> None:
+    """A conversion's own books: lines + carried_in == rows + dropped + carried_out, with
+    each drop under its reason, across a carry into the next segment."""
+    folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
+    twice = event_row()
+    segment = _segment(folder, 1, [
+        callback("a"), marker("a"),  # a marker settled by its event
+        marker("b"),  # a marker whose event comes in the next segment: carried
+        twice, twice,  # LiteLLM reported one attempt twice
+        event_row(ts=None),  # no start time anywhere: no date for a row
+        event_row(),
+    ])  # fmt: skip
+    with segment.open("ab") as out:
+        out.write(b'{"event_id": "torn", "ts": \n')  # a damaged line mid-file
+        out.write(encode_line(event_row()))
+    done = convert_segment(segment, constants=CONSTANTS, sink=sink, name="one.parquet",
+                           carry_after_us=0)  # fmt: skip
+    assert done.balanced and (done.lines, done.carried_in, done.carried.num_rows) == (9, 0, 1)
+    assert sum(done.rows.values()) == 4
+    assert done.dropped == {"no_id_or_start": 1, "unreadable": 1, "duplicate": 1,
+                            "marker_settled": 1}  # fmt: skip
+    carry = tmp_path / "carry"
+    carry.write_bytes(b"".join(encode_line(r) for r in done.carried.to_pylist() + done.recent_ids))
+    later = _segment(folder, 2, [callback("b"), twice])
+    after = convert_segment(later, constants=CONSTANTS, sink=sink, name="two.parquet",
+                            carry_in=carry, carry_after_us=0)  # fmt: skip
+    assert after.balanced and (after.lines, after.carried_in, after.carried.num_rows) == (2, 1, 0)
+    assert after.dropped == {"no_id_or_start": 0, "unreadable": 0, "duplicate": 1,
+                             "marker_settled": 1}  # fmt: skip

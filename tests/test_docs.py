@@ -69,3 +69,20 @@ def test_docs_name_every_view() -> None:
     for name, sql in sql_files():
         for obj in re.findall(r"CREATE OR REPLACE (?:VIEW|MACRO) (\w+)", sql):
             assert obj in text, f"docs/analytics.md does not mention {obj} ({name})"
+
+
+def test_the_derived_error_codes_are_documented_as_the_code_has_them() -> None:
+    from llmstats.plugin.error_codes import DERIVED_CODES
+
+    text = (ROOT / "docs" / "events.md").read_text()
+    documented = dict(re.findall(r"^\| `(\w+)` \| `(\w+)` \|$", text, flags=re.M))
+    assert documented == DERIVED_CODES
+
+
+def test_every_event_column_is_documented() -> None:
+    from llmstats.plugin.schema import EVENT_SCHEMA
+
+    text = (ROOT / "docs" / "events.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    named = {name for line in rows for name in re.findall(r"`(\w+)`", line.split("|")[1])}
+    assert set(EVENT_SCHEMA.names) <= named, set(EVENT_SCHEMA.names) - named

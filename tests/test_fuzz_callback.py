@@ -1,14 +1,19 @@
-"""Property-based: malformed kwargs and payloads never raise out of the callback, and
-whatever the extractor accepts always converts to exactly one Parquet row."""
+"""Property-based: malformed kwargs and payloads never raise out of the callback, whatever
+the extractor accepts always converts to exactly one Parquet row, and the writer's books
+balance (spooled = written + dropped + held) after every call."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from llmstats.plugin.accounts import balanced
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.convert import segment_tables
 from llmstats.plugin.extract import _cache_tokens, extract_event
@@ -138,13 +143,88 @@ logger = LLMStatsLogger(
 )
 
 
+# What LiteLLM passes as the callback's own start_time / end_time, and what it might.
+callback_time = st.one_of(
+    st.none(),
+    st.datetimes(min_value=dt.datetime(1960, 1, 1), max_value=dt.datetime(3100, 1, 1)),
+    st.just(dt.datetime(2026, 11, 18, 12, 0, 0)),
+    json_leaf,
+)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kwargs=kwargs_strategy, response=json_value)
-def test_the_callback_never_raises(kwargs: Any, response: Any) -> None:
-    logger.log_success_event(kwargs, response, None, None)
-    logger.log_failure_event(kwargs, response, None, None)
-    asyncio.run(logger.async_log_success_event(kwargs, response, None, None))
-    asyncio.run(logger.async_log_failure_event(kwargs, response, None, None))
+@given(kwargs=kwargs_strategy, response=json_value, start=callback_time, end=callback_time)
+def test_the_callback_never_raises(kwargs: Any, response: Any, start: Any, end: Any) -> None:
+    logger.log_success_event(kwargs, response, start, end)
+    logger.log_failure_event(kwargs, response, start, end)
+    asyncio.run(logger.async_log_success_event(kwargs, response, start, end))
+    asyncio.run(logger.async_log_failure_event(kwargs, response, start, end))
+    # Its spool cannot be opened: every line waits in memory or is dropped, and counted.
+    writer = logger.writer
+    assert writer is not None and balanced(writer.heartbeat_document())
+
+
+@pytest.fixture(scope="module")
+def books_logger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMStatsLogger]:
+    """A callback with a working writer, shared by the examples (its books add up)."""
+    data_dir = tmp_path_factory.mktemp("books")
+    shared = LLMStatsLogger(load_settings(data_dir=str(data_dir), converter="inline"))
+    yield shared
+    writer = shared.writer
+    if writer is not None:
+        writer.close()
+
+
+calls = st.lists(
+    st.tuples(
+        kwargs_strategy, json_value, st.sampled_from(["success", "failure"]), callback_time,
+        callback_time,
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(calls=calls)
+def test_every_line_spooled_is_written_dropped_with_its_reason_or_held(
+    books_logger: LLMStatsLogger, calls: list[tuple[Any, Any, str, Any, Any]]
+) -> None:
+    """spooled = written + dropped + held at every heartbeat, whatever the callback got;
+    after a flush nothing is held, and a loss is only ever an event with no time at all."""
+    writer = books_logger.writer
+    assert writer is not None
+    for kwargs, response, status, start, end in calls:
+        capture = books_logger.log_success_event if status == "success" else books_logger.log_failure_event
+        capture(kwargs, response, start, end)
+        assert balanced(writer.heartbeat_document())
+    assert books_logger.flush() and books_logger.errors == 0
+    beat = writer.heartbeat_document()
+    assert balanced(beat) and beat["held"] == 0, beat
+    assert beat["lost"] == beat["dropped_by_reason"]["no_id_or_start"], beat
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(payload=mutated_payloads(), response=json_value, status=st.sampled_from(["success", "failure"]))
+def test_with_the_callbacks_own_start_time_no_event_is_lost(
+    books_logger: LLMStatsLogger, payload: dict[str, Any], response: Any, status: str
+) -> None:
+    """A payload whose start is missing or malformed (a string, as some integrations send)
+    still becomes a row: LiteLLM's own start_time argument stands in."""
+    writer = books_logger.writer
+    assert writer is not None
+    before = writer.heartbeat_document()
+    kwargs = {"standard_logging_object": payload, "litellm_call_id": "fallback-call"}
+    start = dt.datetime(2026, 11, 18, 12, 0, 0)
+    capture = books_logger.log_success_event if status == "success" else books_logger.log_failure_event
+    capture(kwargs, response, start, start + dt.timedelta(seconds=1))
+    assert books_logger.flush()
+    beat = writer.heartbeat_document()
+    assert balanced(beat) and beat["lost"] == before["lost"], beat
+    assert beat["spooled"] == before["spooled"] + 1
+    assert beat["written"] + beat["dropped"] == before["written"] + before["dropped"] + 1
 
 
 class _Fields:

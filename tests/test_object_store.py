@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from llmstats.analytics.cli.app import app
 from llmstats.analytics.connection import connect
 from llmstats.analytics.maintenance.compaction import compact, delete_replaced, hide_replaced
+from llmstats.plugin.accounts import balanced
 from llmstats.plugin.audit import verify_chain
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
@@ -353,6 +354,9 @@ def test_credentials_never_reach_the_data_dir_spool_cache_or_logs(
     outputs.append(caplog.text)
     stored = objects(bucket_uri)
     assert any(n.startswith("writers/") for n in stored) and any(n.startswith("audit/") for n in stored)
+    for name, body in stored.items():  # heartbeats the converter child wrote: books booked
+        if name.startswith("writers/"):
+            assert balanced(json.loads(body)), name
     local_files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any("spool" in str(p) for p in tmp_path.rglob("*"))
     for secret in (CANARY_SECRET, CANARY_KEY_ID):

@@ -8,6 +8,7 @@ covers that gap, so the promise here is the stronger one: answered → exactly o
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from llmstats.analytics.demo.identities import token_for
+from llmstats.plugin.accounts import balanced
 
 from proxy_e2e import Stack, proxy_stack, read_events
 
@@ -80,3 +82,12 @@ def test_kill_9_under_load_loses_and_duplicates_no_answered_request(tmp_path: Pa
     assert len(successes) >= len(answered)
     captures = Counter(r["capture"] for r in rows)
     print(f"answered {len(answered)}, rows {len(rows)}, by capture {dict(captures)}")
+    # Every heartbeat's books balance: the killed writer's last one, and the restarted
+    # writer's, which recovered the dead spool (those rows are `recovered`, not its own).
+    beats = [json.loads(p.read_text()) for p in (stack.data_dir / "writers").glob("*.json")]
+    assert len(beats) == 2
+    for beat in beats:
+        assert balanced(beat), beat
+    restarted = max(beats, key=lambda beat: beat["updated_at"])
+    assert restarted["lost"] == 0 and restarted["recovered"] > 0, restarted
+    assert set(restarted["recovered_dropped_by_reason"]) <= {"duplicate", "marker_settled"}

@@ -10,42 +10,84 @@ scalar ever reaches its line.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fuzz_callback import json_value
 
-from llmstats.plugin.convert import segment_tables
-from llmstats.plugin.extract import extract_event
+from llmstats.plugin.convert import COUNTS_SCHEMA, SegmentStream, parse_lines, spool_rows
+from llmstats.plugin.extract import TOOL_CALL_TYPES, extract_event, tool_call_count
 from llmstats.plugin.identity import Hasher
 from llmstats.plugin.raw_row import raw_line
 from llmstats.plugin.spool_line import encode_line
 
+import recorded_calls
+
 RECORDINGS = Path(__file__).parent / "fixtures" / "payloads" / "proxy.jsonl"
-RECORDS = [json.loads(line) for line in RECORDINGS.read_text().splitlines() if line.strip()]
+JSON_RECORDS = [json.loads(line) for line in RECORDINGS.read_text().splitlines() if line.strip()]
+# What the proxy really hands the callback: pydantic responses, Usage objects, datetimes.
+OBJECT_BLOBS = recorded_calls.blobs()
+OBJECT_RECORDS = [recorded_calls.fresh(blob) for blob in OBJECT_BLOBS]
+RECORDS = JSON_RECORDS + OBJECT_RECORDS
 PRIVACY_LEVELS = ("minimal", "standard", "full")
 hasher = Hasher(b"raw-row")
 
 
-def converted(line: bytes) -> list[dict[str, Any]]:
-    tables = segment_tables(line, {"writer_id": "w", "privacy_level": "standard"})
-    return [row for table in tables.values() for row in table.to_pylist()]
+def converted(line: bytes, counts: bytes = b"") -> list[dict[str, Any]]:
+    """Spool line(s) → event rows, as the converter makes them (with a counts file's lines,
+    where the segmenter thread counted the tool calls)."""
+    parts: list[pa.Table] = []
+    stream = SegmentStream({"writer_id": "w", "privacy_level": "standard"},
+                           lambda _date, table: parts.append(table))  # fmt: skip
+    stream.feed(spool_rows(line), parse_lines(counts, COUNTS_SCHEMA) if counts else None)
+    stream.finish(None)
+    return [row for table in parts for row in table.to_pylist()]
 
 
-def assert_same_event(kwargs: dict[str, Any], response: Any, status: str, privacy: str) -> bool:
-    """True when the fast path took the payload (and converted alike), False when not."""
-    fast = raw_line(kwargs, response, status=status, privacy=privacy, hash_id=hasher)
-    reference = extract_event(kwargs, response, status=status, privacy=privacy, hash_id=hasher)
-    if fast is None:
-        return False
-    assert reference is not None, "the fast path took a payload the reference refuses"
-    row, line = fast
-    assert row["event_id"] == reference["event_id"]
-    assert converted(line) == converted(encode_line(reference))
-    return True
+def _times(record: dict[str, Any]) -> dict[str, Any]:
+    return {"start_time": record.get("start_time"), "end_time": record.get("end_time")}
+
+
+def assert_same_event(
+    kwargs: dict[str, Any],
+    response: Any,
+    status: str,
+    privacy: str,
+    start_time: Any = None,
+    end_time: Any = None,
+) -> bool:
+    """True when the fast path took the payload (and converted alike), False when not.
+
+    Both ways the fast row can go: the tool calls counted on the loop (`count_tools`, when
+    the segmenter's queue is full) and left to the segmenter thread, whose count joins the
+    row at conversion as a counts line."""
+    reference = extract_event(kwargs, response, status=status, privacy=privacy, hash_id=hasher,
+                              start_time=start_time, end_time=end_time)  # fmt: skip
+    expected = None if reference is None else converted(encode_line(reference))
+    taken = False
+    for count_tools in (True, False):
+        fast = raw_line(kwargs, response, status=status, privacy=privacy, hash_id=hasher,
+                        count_tools=count_tools)  # fmt: skip
+        if fast is None:
+            continue
+        assert reference is not None, "the fast path took a payload the reference refuses"
+        row, line = fast
+        assert row["event_id"] == reference["event_id"]
+        counts = b""
+        if "tool_call_count" not in row and row["call_type"] in TOOL_CALL_TYPES:
+            assert (not count_tools and response is not None) or response is None
+            if response is not None:
+                counted = tool_call_count(response)
+                entry = {"at": 0, "event_id": row["event_id"], "tool_call_count": counted}
+                counts = encode_line(entry)
+        assert converted(line, counts) == expected
+        taken = True
+    return taken
 
 
 def test_recorded_payloads_convert_to_the_reference_events() -> None:
@@ -53,13 +95,32 @@ def test_recorded_payloads_convert_to_the_reference_events() -> None:
     for record in RECORDS:
         for privacy in PRIVACY_LEVELS:
             status = record["kind"]
-            if assert_same_event(record["kwargs"], record["response"], status, privacy):
+            if assert_same_event(record["kwargs"], record["response"], status, privacy,
+                                 **_times(record)):  # fmt: skip
                 taken.add(f"{status} {privacy} {record['kwargs']['call_type']}")
     # The fast path must carry the common calls, or the hot path's saving is not real.
     for call_type in ("acompletion", "aembedding", "aresponses", "aimage_generation"):
         for privacy in ("minimal", "standard"):
             assert f"success {privacy} {call_type}" in taken, (call_type, privacy, taken)
     assert not any(t.startswith("failure") or " full " in t for t in taken), taken
+
+
+def test_the_fast_path_takes_the_objects_the_proxy_hands_over() -> None:
+    """On the real objects the common calls take the fast path, tool-call counts included
+    (they are read off the loop): every chat, embedding and responses call of the battery
+    but the one whose payload start LiteLLM reset (a /v1/messages stream)."""
+    refused = []
+    for record in OBJECT_RECORDS:
+        kwargs = record["kwargs"]
+        if record["kind"] != "success":
+            continue
+        fast = raw_line(kwargs, record["response"], status="success", privacy="standard",
+                        hash_id=hasher, count_tools=False)  # fmt: skip
+        if fast is None:
+            refused.append(kwargs["call_type"])
+    assert sorted(refused) == sorted(
+        ["anthropic_messages", "aspeech", "amoderation", "arerank"]
+    ), refused
 
 
 def test_old_spool_lines_still_convert() -> None:
@@ -112,24 +173,40 @@ PATHS = (
     ("standard_logging_object", "metadata", "usage_object", "prompt_tokens_details", "cached_tokens"),
     ("standard_logging_object", "metadata", "usage_object", "completion_tokens_details"),
     ("standard_logging_object", "metadata", "usage_object", "completion_tokens_details", "reasoning_tokens"),
+    ("standard_logging_object", "metadata", "usage_object", "prompt_tokens_details", "cache_write_tokens"),
+    ("standard_logging_object", "metadata", "usage_object", "prompt_tokens_details", "cache_creation_tokens"),
+    ("standard_logging_object", "metadata", "requester_custom_headers"),
+    ("standard_logging_object", "metadata", "requester_custom_headers", "x-stainless-retry-count"),
     ("litellm_params", "metadata", "attempted_retries"),
     ("litellm_params", "metadata", "attempted_fallbacks"),
     ("fallback_depth",),
+    ("stream",),
+    ("start_time",),
+    ("api_call_start_time",),
+    ("first_api_call_start_time",),
 )  # fmt: skip
 
-SUCCESSES = [r for r in RECORDS if r["kind"] == "success"]
-CHAT = next(r for r in SUCCESSES if r["kwargs"]["call_type"] == "acompletion")
+SUCCESSES = [i for i, r in enumerate(OBJECT_RECORDS) if r["kind"] == "success"]
+CHAT = next(r for r in OBJECT_RECORDS if r["kwargs"]["call_type"] == "acompletion")
 # A streamed Anthropic call: a first-token time, and cache reads and writes to count.
 STREAMED = next(
-    r for r in SUCCESSES
-    if r["kwargs"]["standard_logging_object"]["stream"] is True
-    and r["kwargs"]["standard_logging_object"]["custom_llm_provider"] == "anthropic"
+    i for i in SUCCESSES
+    if OBJECT_RECORDS[i]["kwargs"]["standard_logging_object"]["stream"] is True
+    and OBJECT_RECORDS[i]["kwargs"]["standard_logging_object"]["custom_llm_provider"] == "anthropic"
 )  # fmt: skip
 
+
+def fresh_record(index: int) -> dict[str, Any]:
+    """A new copy of a recorded call (a deep copy cannot rebuild LiteLLM's exceptions)."""
+    return recorded_calls.fresh(OBJECT_BLOBS[index])
+
 # Values a payload can really hold, and the edges each rule has: empty strings, zeros,
-# negatives, counts past 53 and 64 bits, non-finite floats, times before 1970 and past 3000.
+# negatives, counts past 53 and 64 bits, non-finite floats, times before 1970 and past
+# 3000, datetimes (LiteLLM's naive local ones) and header-like strings.
 EDGES = ["", "0", 0, -1, 1, 2**31, 2**53 - 1, 2**53, -(2**53), 2**63, 0.0, -0.0, 1.5,
-         float("nan"), float("inf"), -5.0, 4e10, 1.7e9, True, False, None]  # fmt: skip
+         float("nan"), float("inf"), -5.0, 4e10, 1.7e9, True, False, None, "7", "０", "-1",
+         "1234567890", dt.datetime(2026, 11, 18, 12), dt.datetime(2099, 1, 1),
+         dt.datetime.min, dt.datetime.max, dt.datetime(1970, 1, 1, tzinfo=dt.UTC)]  # fmt: skip
 edge_value = st.one_of(json_value, st.sampled_from(EDGES))
 
 
@@ -147,12 +224,14 @@ def test_every_field_at_every_edge_converts_alike() -> None:
     plain one has, and a first-token time): the edges are where the converter's rules
     could drift from the reference's."""
     taken = tried = 0
-    for record in (STREAMED,):
+    for index in (STREAMED,):
         for path in PATHS:
             for value in EDGES:
-                kwargs = copy.deepcopy(record["kwargs"])
+                record = fresh_record(index)
+                kwargs = record["kwargs"]
                 _set(kwargs, path, value)
-                taken += assert_same_event(kwargs, record["response"], "success", "standard")
+                taken += assert_same_event(kwargs, record["response"], "success", "standard",
+                                           **_times(record))  # fmt: skip
                 tried += 1
     # Most refusals are a value of another type than the field's: those are meant to go
     # the reference way. A fast path that refused nearly everything would prove nothing.
@@ -161,8 +240,7 @@ def test_every_field_at_every_edge_converts_alike() -> None:
 
 @st.composite
 def mutated_chat_calls(draw: st.DrawFn) -> dict[str, Any]:
-    record = draw(st.sampled_from(SUCCESSES))
-    kwargs = copy.deepcopy(record["kwargs"])
+    kwargs: dict[str, Any] = fresh_record(draw(st.sampled_from(SUCCESSES)))["kwargs"]
     for path in draw(st.lists(st.sampled_from(PATHS), max_size=5, unique=True)):
         _set(kwargs, path, draw(edge_value))
     return kwargs
@@ -173,11 +251,12 @@ def mutated_chat_calls(draw: st.DrawFn) -> dict[str, Any]:
     kwargs=mutated_chat_calls(),
     privacy=st.sampled_from(PRIVACY_LEVELS),
     response=st.one_of(st.none(), st.just(CHAT["response"]), json_value),
+    times=st.sampled_from([_times(CHAT), {}, {"start_time": "2026-11-18T12:00:00"}]),
 )
 def test_malformed_payloads_convert_alike_or_take_the_reference_path(
-    kwargs: dict[str, Any], privacy: str, response: Any
+    kwargs: dict[str, Any], privacy: str, response: Any, times: dict[str, Any]
 ) -> None:
-    assert_same_event(kwargs, response, "success", privacy)
+    assert_same_event(kwargs, response, "success", privacy, **times)
 
 
 CANARY = "CANARY-raw-row-7f3a"
@@ -193,7 +272,7 @@ SCALAR_PATHS = tuple(p for p in PATHS if p[-1] != "request_tags")
 def test_no_container_reaches_a_fast_line(paths: list[tuple[str, ...]], container: str) -> None:
     """Content hides in containers: a dict or list where a scalar belongs never gets into
     the line, whatever field it is in."""
-    kwargs = copy.deepcopy(CHAT["kwargs"])
+    kwargs = fresh_record(OBJECT_RECORDS.index(CHAT))["kwargs"]
     value: Any = {"text": CANARY} if container == "dict" else [CANARY]
     for path in paths:
         _set(kwargs, path, copy.deepcopy(value))

@@ -175,9 +175,10 @@ def counted(segmenter: Segmenter, seq: int = 1) -> list[dict[str, Any]]:
 
 
 def hand_over(segmenter: Segmenter, event_id: str, messages: Any, tools: Any, total: int | None,
-              whole: bool = False, seq: int = 1, offset: int = 0) -> None:
+              whole: bool = False, seq: int = 1, offset: int = 0, response: Any = None) -> None:
     """What the spool does under its lock when the callback appends an event's line."""
-    segmenter.incoming.append((seq, offset, (event_id, messages, tools, total, whole)))
+    payload = {"messages": messages, "model_parameters": {"tools": tools}}
+    segmenter.incoming.append((seq, offset, (event_id, payload, total, whole, response)))
 
 
 def test_segmenter_counts_exactly_within_budget_and_writes_only_counts(tmp_path: Path) -> None:
@@ -371,3 +372,68 @@ def test_the_prompts_waiting_are_counted_in_one_call_as_if_they_came_one_by_one(
     # The shared system prompt went to the tokenizer once, not once a prompt.
     assert sum(calls) < sum(len(m["content"]) for m in prompts[0]) + 2_000 * 4
     assert together.stats.counted == 4 and together.stats.skipped == 1  # the others are kept
+
+
+PASTED_JSON = 'The payload was:\n{\n  "order": 17,\n  "items": [{"sku": "a", "qty": 2}]\n}\n\nThanks'
+PASTED_CODE = "My function fails:\ndef area(r):\n    import math\n    return math.pi * r * r\n\nWhy?"
+
+
+def test_json_or_code_pasted_into_prose_without_a_fence_is_its_own_piece() -> None:
+    assert list(split_text("user", PASTED_JSON)) == [
+        ("user", "text", "The payload was:\n"),
+        ("user", "json", '{\n  "order": 17,\n  "items": [{"sku": "a", "qty": 2}]\n}\n'),
+        ("user", "text", "\nThanks"),
+    ]
+    assert [(kind, text) for _, kind, text in split_text("user", PASTED_CODE)] == [
+        ("text", "My function fails:\n"),
+        ("code", "def area(r):\n    import math\n    return math.pi * r * r\n"),
+        ("text", "\nWhy?"),
+    ]
+    # Whole texts keep their one kind; prose with brackets or a stray code-like line stays text.
+    assert [k for _, k, _ in split_text("user", CODE)] == ["code"]
+    assert [k for _, k, _ in split_text("user", MARKDOWN)] == ["markdown"]
+    for prose in ("See [1] and [2].\nAlso {this} is prose.\nThanks.",
+                  "Please compute f(x) for me.\nAnd g(y) too.\nreturn it soon."):
+        assert [k for _, k, _ in split_text("user", prose)] == ["text"]
+
+
+@given(
+    parts=st.lists(
+        st.sampled_from(["Some words here.\n", PASTED_JSON + "\n", CODE, "\n", "x = 1\n",
+                         "[not json\n", "{\n", "}\n", MARKDOWN, "```\nfenced\n```\n"]),
+        max_size=8,
+    )
+)
+def test_the_pieces_of_a_text_are_the_text_cut_at_line_ends(parts: list[str]) -> None:
+    """Nothing is counted twice or left out: the pieces put back together are the text
+    (whitespace-only stretches between pieces aside, as before)."""
+    text = "".join(parts)
+    pieces = [piece for _, _, piece in split_text("user", text)]
+    assert " ".join(pieces).split() == text.split()
+    position = 0
+    for piece in pieces:
+        found = text.find(piece, position)
+        assert found == position or (found > position and text[position:found].isspace())
+        position = found + len(piece)
+
+
+def test_pasted_json_and_code_reach_the_row_and_the_segments_sum_to_input_tokens(
+    isolated_data_dir: Path,
+) -> None:
+    """Through the real path: the callback, the segmenter thread, the converter, Parquet."""
+    import pyarrow.dataset as ds
+
+    logger = LLMStatsLogger(load_settings())
+    messages = [{"role": "user", "content": PASTED_JSON}, {"role": "user", "content": PASTED_CODE}]
+    payload = {
+        "litellm_call_id": "pasted", "startTime": 1_795_000_000.0, "endTime": 1_795_000_001.0,
+        "call_type": "acompletion", "messages": messages, "prompt_tokens": 321,
+        "metadata": {"usage_object": {"prompt_tokens": 321}}, "hidden_params": {},
+    }  # fmt: skip
+    logger.log_success_event({"standard_logging_object": payload}, None, None, None)
+    assert logger.flush()
+    (row,) = ds.dataset(isolated_data_dir / "events", partitioning="hive").to_table().to_pylist()
+    kinds = [(s["role"], s["kind"]) for s in row["segments"]]
+    assert kinds == [("user", "text"), ("user", "json"), ("user", "text"), ("user", "code"),
+                     ("user", "text")]  # fmt: skip
+    assert sum(s["tokens"] for s in row["segments"]) == row["input_tokens"] == 321

@@ -19,7 +19,7 @@ import pytest
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.convert import segment_tables
 from llmstats.plugin.converter import parquet_name
-from llmstats.plugin.schema import EVENT_SCHEMA
+from llmstats.plugin.schema import EVENT_SCHEMA, SCHEMA_VERSION
 from llmstats.plugin.spool import list_segments
 from llmstats.plugin.writer import ConverterFailed, EventWriter
 
@@ -36,7 +36,7 @@ def read_events(data_dir: Path) -> list[dict]:
     return dataset.to_table().to_pylist()
 
 
-def test_submitted_rows_land_in_date_partitions_with_the_v1_schema(isolated_data_dir: Path) -> None:
+def test_submitted_rows_land_in_date_partitions_with_the_current_schema(isolated_data_dir: Path) -> None:
     writer = EventWriter(load_settings())
     rows = [event_row(ts=BASE_TS + i * 1000, end_ts=BASE_TS + i * 1000 + 250_000) for i in range(5)]
     rows.append(event_row(ts=BASE_TS + DAY_US, end_ts=BASE_TS + DAY_US + 250_000))  # next UTC day
@@ -52,7 +52,7 @@ def test_submitted_rows_land_in_date_partitions_with_the_v1_schema(isolated_data
     assert sorted(r["event_id"] for r in got) == sorted(r["event_id"] for r in rows)
     for row in got:  # writer constants and derived durations are filled at conversion
         assert row["writer_id"] == writer.writer_id and row["privacy_level"] == "standard"
-        assert row["schema_version"] == 1 and row["llmstats_version"]
+        assert row["schema_version"] == SCHEMA_VERSION == 2 and row["llmstats_version"]
         assert row["latency_ms"] == 250.0 and row["ttft_ms"] is None
     assert list_segments(isolated_data_dir / "spool" / writer.writer_id) == [
         isolated_data_dir / "spool" / writer.writer_id / "00000002.jsonl"
@@ -177,10 +177,14 @@ def test_unusable_spool_holds_rows_in_bounded_memory_and_counts_drops(tmp_path: 
         writer.submit(event_row())  # must not raise
     assert writer.stats.dropped == 3
     assert len(writer._held) == 5
+    beat = writer.heartbeat_document()
+    assert (beat["spooled"], beat["held_in_memory"], beat["dropped"]) == (8, 5, 3)
     blocker.unlink()
     writer.flush()
     assert len(read_events(tmp_path / "data")) == 5
-    assert writer.heartbeat_document()["dropped"] == 3
+    beat = writer.heartbeat_document()
+    assert (beat["spooled"], beat["written"], beat["dropped"], beat["held"]) == (8, 5, 3, 0)
+    assert beat["dropped_by_reason"]["memory_full"] == beat["lost"] == 3
 
 
 FULL_DISK_SCRIPT = textwrap.dedent(
@@ -192,9 +196,14 @@ FULL_DISK_SCRIPT = textwrap.dedent(
     from llmstats.plugin.writer import ConverterFailed, EventWriter
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of dying
     writer = EventWriter(load_settings(flush_seconds=3600, max_pending_rows=50))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))
     for _ in range(200):
         writer.submit(event_row())
+    print(json.dumps(writer.heartbeat_document()))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))  # the disk has room again
+    writer.flush()
+    writer.close()
     print(json.dumps(writer.heartbeat_document()))
     """
 )
@@ -204,9 +213,15 @@ def test_a_full_disk_never_raises_and_drops_are_counted(isolated_data_dir: Path)
     script = FULL_DISK_SCRIPT.format(tests=str(Path(__file__).parent))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    beat = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert beat["spooled"] + beat["held"] + beat["dropped"] == 200
-    assert beat["dropped"] > 0 and beat["held"] == 50
+    full, healed = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])
+    # Every line handed over is accounted: held in memory while the spool cannot take it,
+    # or dropped (counted by its reason) once memory is full too; then written.
+    assert full["spooled"] == 200 == full["written"] + full["dropped"] + full["held"]
+    assert full["held_in_memory"] == 50 and full["written"] == 0
+    assert full["dropped"] == full["lost"] == full["dropped_by_reason"]["memory_full"] == 150
+    assert healed["spooled"] == 200 == healed["written"] + healed["dropped"] + healed["held"]
+    assert (healed["written"], healed["held"], healed["dropped"]) == (50, 0, 150)
+    beat = full
     assert "File too large" in beat["last_error"] or "EFBIG" in beat["last_error"]
     assert proc.stderr.count("llmstats:") == 1  # warned once, not per event
 

@@ -137,7 +137,9 @@ SUB_REPORTS: dict[str, Callable[..., None]] = {
     "errors": _sub_report(
         "errors_report",
         "Failed attempts by provider, model and error class (or --by): failures, error rate, "
-        "HTTP status, provider code, retries, fallbacks.\n\nExample: llmstats report errors --since 24h",
+        "HTTP status, provider code (and whether it was derived), LiteLLM's retries and "
+        "fallbacks, client requests split into first attempts and client retries."
+        "\n\nExample: llmstats report errors --since 24h",
     ),
     "latency": _sub_report(
         "latency_report",
@@ -147,7 +149,8 @@ SUB_REPORTS: dict[str, Callable[..., None]] = {
     "context": _sub_report(
         "context_report",
         "Context-window use per call in bands OK <50 %, LOW 50–70, MEDIUM 70–85, HIGH 85–95, "
-        "CRITICAL ≥95 %; by model unless --by.\n\nExample: llmstats report context --by team",
+        "CRITICAL ≥95 %, and EXCEEDED (failed on context length); by model unless --by."
+        "\n\nExample: llmstats report context --by team",
     ),
     "requests": _sub_report(
         "recent_requests_report",

@@ -12,6 +12,8 @@ from typing import Any
 CALLBACK = "llmstats.plugin.callback"
 AUTH_HOOK = "llmstats.analytics.demo.identities.user_api_key_auth"
 
+SLOW_MS = 1000  # how long the slow-* aliases' upstream takes to answer
+
 FAKE_AWS = {
     "aws_access_key_id": "fake-access-key",
     "aws_secret_access_key": "fake-secret-key",
@@ -63,8 +65,24 @@ def model_list(base: str) -> list[dict[str, Any]]:
         "broken-400": _openai("gpt-4o-mini", base, "/fail/400"),
         "broken-429": _openai("gpt-4o-mini", base, "/fail/429"),
         "broken-500": _openai("gpt-4o-mini", base, "/fail/500"),
+        "broken-503": _openai("gpt-4o-mini", base, "/fail/503"),
         "flaky-gpt-4o-mini": _openai("gpt-4o-mini", base, "/flaky/1"),
         "primary-down": _openai("gpt-4o", base, "/fail/503"),
+        # A request whose first two attempts get a 429 (the proxy retries one of them, the
+        # client's SDK the other): client retries, tests/test_proxy_payloads.py.
+        "flaky-429": _openai("gpt-4o-mini", base, "/flaky/2-429"),
+        "broken-anthropic-400": {
+            "model": "anthropic/claude-haiku-4-5",
+            "api_base": f"{base}/fail/400",
+            "api_key": "fake-key",
+        },
+        # An upstream that answers (or starts its stream) after a second.
+        "slow-gpt-4o-mini": _openai("gpt-4o-mini", base, f"/slow/{SLOW_MS}"),
+        "slow-claude-haiku": {
+            "model": "anthropic/claude-haiku-4-5",
+            "api_base": f"{base}/slow/{SLOW_MS}",
+            "api_key": "fake-key",
+        },
     }
     return [{"model_name": alias, "litellm_params": params} for alias, params in entries.items()]
 

@@ -386,9 +386,10 @@ def errors_by_class(report: Report) -> Chart | None:
 
 CONTEXT_BANDS = (
     ("ok", "OK < 50 %"), ("low", "LOW 50–70 %"), ("medium", "MEDIUM 70–85 %"),
-    ("high", "HIGH 85–95 %"), ("critical", "CRITICAL ≥ 95 %"), ("unknown", "window unknown"),
+    ("high", "HIGH 85–95 %"), ("critical", "CRITICAL ≥ 95 %"),
+    ("exceeded", "EXCEEDED (failed: too long)"), ("unknown", "window unknown"),
 )  # fmt: skip
-BAND_COLORS = ("#59a14f", "#8cd17d", "#edc948", "#f28e2b", "#e15759", "#bab0ac")
+BAND_COLORS = ("#59a14f", "#8cd17d", "#edc948", "#f28e2b", "#e15759", "#9c1d2a", "#bab0ac")
 
 
 def context(report: Report) -> Chart | None:

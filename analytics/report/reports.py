@@ -266,7 +266,13 @@ def savings_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
 
 
 def errors_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
-    """Failed attempts: how many, how often, and how (class, provider code, HTTP status)."""
+    """Failed attempts: how many, how often, and how (class, provider code, HTTP status).
+
+    `retries` and `fallbacks` are LiteLLM's own (inside one client request); beside them,
+    `requests` (client requests: trace ids), of which `client_retries` were sent by the
+    client as a retry of an earlier one (the OpenAI and Anthropic SDKs' retry header) and
+    `first_attempts` were not. What can and cannot be linked across client retries:
+    docs/analytics.md."""
     grouped = _group(query, ("provider", "model", "error"))
     select, group = _select_groups(grouped, cost_columns=False)
     source, params = grouped.source("events", cost_columns=False)
@@ -277,14 +283,22 @@ def errors_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """
     tail = """
         CAST(COALESCE(sum(retries), 0) AS BIGINT) AS retries,
-        CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks
+        CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks,
+        count(DISTINCT COALESCE(trace_id, event_id)) AS requests,
+        count(DISTINCT COALESCE(trace_id, event_id))
+            - count(DISTINCT COALESCE(trace_id, event_id)) FILTER (WHERE client_retry_count > 0)
+            AS first_attempts,
+        count(DISTINCT COALESCE(trace_id, event_id)) FILTER (WHERE client_retry_count > 0)
+            AS client_retries
     """
     rows = run(
         con,
         f"""
         SELECT {select}, {counts},
             mode(http_status) FILTER (WHERE status = 'failure') AS http_status,
-            mode(error_code) FILTER (WHERE status = 'failure') AS error_code, {tail}
+            mode(error_code) FILTER (WHERE status = 'failure') AS error_code,
+            mode(error_code_source) FILTER (WHERE status = 'failure') AS error_code_source,
+            {tail}
         FROM {source} GROUP BY {group} HAVING failures > 0
         ORDER BY failures DESC, {group} {_limit(grouped)}
     """,
@@ -350,12 +364,14 @@ def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
             count(*) FILTER (WHERE band = 'MEDIUM') AS medium,
             count(*) FILTER (WHERE band = 'HIGH') AS high,
             count(*) FILTER (WHERE band = 'CRITICAL') AS critical,
+            count(*) FILTER (WHERE band = 'EXCEEDED') AS exceeded,
             count(*) FILTER (WHERE band = 'UNKNOWN') AS unknown,
             quantile_cont(usage_pct, 0.95) AS p95_usage_pct,
             max(usage_pct) AS max_usage_pct,
             max(context_window) AS context_window
         FROM {source}
-        GROUP BY {group} ORDER BY critical DESC, high DESC, calls DESC, {group} {_limit(grouped)}
+        GROUP BY {group}
+        ORDER BY exceeded DESC, critical DESC, high DESC, calls DESC, {group} {_limit(grouped)}
     """,
         params,
     )
@@ -365,7 +381,8 @@ def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
         {},
         [
             "Bands: OK < 50 %, LOW 50–70 %, MEDIUM 70–85 %, HIGH 85–95 %, "
-            "CRITICAL ≥ 95 % of the model's input window."
+            "CRITICAL ≥ 95 % of the model's input window; EXCEEDED: failed because the "
+            "prompt did not fit (context_length_exceeded)."
         ],
     )
 

@@ -32,7 +32,10 @@ def writer_health(data_dir: str, now: float | None = None) -> list[dict[str, Any
         updated = beat.get("updated_at")
         age = now - updated if isinstance(updated, int | float) else None
         limit = max(STALE_AFTER_SECONDS, 3 * float(beat.get("flush_seconds") or 0))
-        if beat.get("dropped"):
+        # `lost`: the drops that lose an event (a duplicate or a settled response marker
+        # is dropped too, by design); a heartbeat older than that field counted only those.
+        lost = beat.get("lost", beat.get("dropped"))
+        if lost:
             health = "dropping events"
         elif age is not None and age > limit:
             health = "stale (exited or stopped)"
@@ -50,6 +53,7 @@ def writer_health(data_dir: str, now: float | None = None) -> list[dict[str, Any
                 "written": beat.get("written"),
                 "recovered": beat.get("recovered"),
                 "dropped": beat.get("dropped"),
+                "lost": lost,
                 "held": beat.get("held"),
                 "last_error": beat.get("last_error"),
             }

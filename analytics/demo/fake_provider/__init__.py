@@ -10,7 +10,8 @@ Behaviour is chosen by a prefix on the path, so the model name (which decides th
 stays real:
     /fail/<status>/...   every call fails with that status; the error body echoes the request
     /flaky/<n>/...       the first n attempts of an identical request fail with 500
-    /slow/<ms>/...       answer after a delay
+    /flaky/<n>-<status>/ the same with that status (e.g. /flaky/2-429)
+    /slow/<ms>/...       answer after a delay (a stream's first byte comes after it)
 Every answer is appended to a ledger (JSON lines) with the usage exactly as sent, so tests
 compare what was captured with what the provider said, not with what LiteLLM passed on.
 """

@@ -49,6 +49,15 @@ ERROR_CODES = {
 # its status (exception_mapping_utils: "invalid_request_error" in the text → BadRequestError),
 # so a 5xx labelled invalid_request_error would be reported as a BadRequestError.
 OPENAI_ERROR_TYPES = {429: "requests", 500: "server_error", 503: "server_error"}
+# Anthropic's `error.type` per status (its error body has no other code).
+ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "overloaded_error",
+}
 
 
 class FakeProvider(ThreadingHTTPServer):
@@ -97,7 +106,12 @@ def _error(status: int, route: str, request: dict[str, Any], model: str | None) 
     echo = json.dumps(request)[:4000]
     message = f"{code}: could not process request {echo}"
     if route.startswith("anthropic"):
-        payload: dict[str, Any] = {"type": "error", "error": {"type": code, "message": message}}
+        kind = ANTHROPIC_ERROR_TYPES.get(status, code)
+        if status == 400:
+            # As Anthropic words a prompt past the window: LiteLLM maps it by this text to
+            # ContextWindowExceededError, and no machine-readable code survives.
+            message = f"prompt is too long: 210000 tokens > 200000 maximum {echo}"
+        payload: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": message}}
     elif route.startswith("gemini"):
         payload = {"error": {"code": status, "message": message, "status": code.upper()}}
     elif route.startswith("bedrock"):
@@ -141,8 +155,13 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(float(arg) / 1000.0)
             elif kind == "fail":
                 return _error(int(arg), route_name, request, ctx.model or request.get("model"))
-            elif kind == "flaky" and self.server.attempt(digest([path, request])) <= int(arg):
-                return _error(500, route_name, request, ctx.model or request.get("model"))
+            elif kind == "flaky":
+                # /flaky/N: the first N attempts of a request fail with a 500;
+                # /flaky/N-STATUS: with that status.
+                failures, _, status = arg.partition("-")
+                if self.server.attempt(digest([path, request])) <= int(failures):
+                    model = ctx.model or request.get("model")
+                    return _error(int(status or 500), route_name, request, model)
         if route is None:
             return json_reply(
                 {"error": {"message": f"no route for {path}"}}, {"route": "none"}, 404
