@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from llmstats.plugin.config import ConfigError, load_settings, user_data_dir
+from llmstats.plugin.config import (
+    CHOICES,
+    ENV_PREFIX,
+    KNOWN_KEYS,
+    MIN_HASH_KEY_LENGTH,
+    NUMBER_RANGES,
+    OBJECT_STORE_SCHEMES,
+    ConfigError,
+    load_settings,
+    user_data_dir,
+)
 
 
 def test_defaults_use_the_xdg_data_home(tmp_path: Path) -> None:
@@ -146,3 +156,21 @@ def test_object_store_data_dir_keeps_a_local_spool(tmp_path: Path) -> None:
 def test_the_autouse_fixture_keeps_tests_out_of_the_real_data_dir(isolated_data_dir: Path) -> None:
     assert load_settings().data_dir == str(isolated_data_dir)
     assert Path(load_settings().data_dir) != user_data_dir()
+
+
+def test_the_readme_states_what_every_setting_accepts() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    rows = {
+        line.split("|")[1].strip().strip("`"): line.split("|")[3]
+        for line in readme.splitlines()
+        if line.startswith("| `LLMSTATS_")
+    }
+    assert set(rows) == {ENV_PREFIX + key.upper() for key in KNOWN_KEYS}
+    for key, spec in NUMBER_RANGES.items():
+        low, high = spec.describe().split(" from ")[1].split(" to ")
+        assert f"from {low} to {high}" in rows[ENV_PREFIX + key.upper()], key
+    for key, choices in CHOICES.items():
+        assert all(f"`{choice}`" in rows[ENV_PREFIX + key.upper()] for choice in choices), key
+    assert f"at least {MIN_HASH_KEY_LENGTH} characters" in rows["LLMSTATS_HASH_KEY"]
+    for scheme in OBJECT_STORE_SCHEMES:
+        assert f"`{scheme}`" in rows["LLMSTATS_DATA_DIR"], scheme
