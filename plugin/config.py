@@ -267,10 +267,10 @@ def _hash_key(value: _Value) -> str:
 
 
 def _default_spool_dir(data_dir: str, env: Mapping[str, str]) -> Path:
-    if "://" in data_dir and not data_dir.startswith("file://"):
+    if is_remote(data_dir):
         digest = hashlib.sha256(data_dir.encode()).hexdigest()[:12]
         return user_state_dir(env) / "spool" / digest
-    return Path(data_dir.removeprefix("file://")) / "spool"
+    return local_path(data_dir) / "spool"
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -35,6 +35,8 @@ def writer_health(
         try:
             beat = json.loads(raw)
         except ValueError:
+            beat = None
+        if not isinstance(beat, dict):
             rows[name] = {"writer_id": name, "health": "unreadable heartbeat", "last_seen_s_ago": None}
             continue
         updated = beat.get("updated_at")
