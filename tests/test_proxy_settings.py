@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llmstats.analytics.proxy_identities import token_for
+from llmstats.analytics.demo.identities import token_for
 
 from proxy_e2e import proxy_stack
 
