@@ -301,7 +301,12 @@ class EventWriter:
             retention=retention,
             heartbeat=self.heartbeat_document() if remote else None,
         )
-        result = self._run_converter(request)
+        try:
+            result = self._run_converter(request)
+        except ConverterFailed:
+            # The child's round did not finish: its heartbeat did not reach the bucket.
+            self._remote_heartbeat_failed = request.heartbeat is not None
+            raise
         s = self.stats
         s.written += int(result.get("written", 0))
         s.recovered += int(result.get("recovered", 0))

@@ -21,8 +21,10 @@ from llmstats.analytics.cli import app
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.identity import SECRET_FILE_NAME
 from llmstats.plugin.litellm_logger import LLMStatsLogger
-from llmstats.plugin.writer import EventWriter
+from llmstats.plugin.writer import ConverterFailed, EventWriter
 
+from moto_server import create_bucket, s3_env
+from rows import event_row
 from tmpfs import fill, remount, small_tmpfs
 
 RECORDINGS = Path(__file__).parent / "fixtures" / "payloads" / "proxy.jsonl"
@@ -181,3 +183,31 @@ def test_a_data_dir_that_fills_up_while_the_writer_runs_shows_its_drops(
         finally:
             writer.close()
         assert f"{dropped} events dropped in all" in caplog.text
+
+
+def test_a_missing_bucket_leaves_the_heartbeat_in_the_local_spool_dir_until_it_exists(
+    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in s3_env(s3_endpoint).items():
+        monkeypatch.setenv(key, value)
+    bucket = f"llm-later-{uuid.uuid4().hex[:10]}"
+    settings = load_settings(data_dir=f"s3://{bucket}/fleet")
+    writer = EventWriter(settings)
+    try:
+        writer.submit(event_row())
+        with pytest.raises(ConverterFailed):
+            writer.flush()
+        fallback = settings.spool_dir / ".heartbeats" / f"{writer.writer_id}.json"
+        beat = heartbeat(fallback)
+        assert (beat["spooled"], beat["written"], beat["dropped"]) == (1, 0, 0)
+        assert beat["last_error"]
+
+        create_bucket(s3_endpoint, bucket)
+        writer.flush()
+        assert not fallback.exists()  # the bucket has the heartbeat now
+    finally:
+        writer.close()
+    result = CliRunner().invoke(app, ["status", "--format", "json", "--data-dir", settings.data_dir])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["rows"]
+    assert (row["writer_id"], row["written"]) == (writer.writer_id, 1) and "heartbeat_in" not in row
