@@ -18,8 +18,9 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from . import shutdown
 from .config import Settings, load_settings
+from .errors import ConfigError
 from .extract import TOOL_CALL_TYPES, extract_event
-from .identity import Hasher, load_or_create_secret
+from .identity import Hasher, Withheld, load_or_create_secret
 from .raw_row import raw_line
 from .response_marker import extract_marker
 from .segmenter import MAX_INCOMING, Job
@@ -39,7 +40,9 @@ class LLMStatsLogger(CustomLogger):
         self._settings = settings
         self._writer: EventWriter | None = None
         # Replaced by the installation's secret in _setup; nothing is captured before.
-        self._hasher = Hasher(b"")
+        self._hasher: Hasher | Withheld = Withheld()
+        self.config_error: str | None = None
+        """Why capture is off: a setting llmstats cannot use (said once in the log)."""
         self._privacy = "standard"
         # Set once the writer is up; a forked child starts over (see _forked), which is
         # cheaper to test on every call than os.getpid(), a system call.
@@ -62,30 +65,73 @@ class LLMStatsLogger(CustomLogger):
 
     def _setup(self) -> None:
         self._writer = None
-        settings = self._settings or load_settings()
+        try:
+            settings = self._settings or load_settings()
+        except ConfigError as exc:
+            self._refuse_settings(exc)
+            return
         self._settings = settings
         self._privacy = settings.privacy
         if not settings.enabled:
             self._ready = True
             return
-        secret = (
-            settings.hash_key.encode()
-            if settings.hash_key
-            else load_or_create_secret(settings.local_data_dir or settings.spool_dir.parent)
-        )
-        self._hasher = Hasher(secret)
+        # The writer first: whether a secret can be had must never decide whether events
+        # are captured (a read-only or full data dir still spools, or holds, every event).
         writer = EventWriter(settings)
+        self._hasher = self._installation_hasher(settings, writer)
         writer.start()
         shutdown.install(writer)
         self._writer = writer
         # Last: other threads skip the lock once this is set, so the writer must exist.
         self._ready = True
 
+    def _refuse_settings(self, exc: ConfigError) -> None:
+        """A setting llmstats cannot use: said once, in its own words (it names the setting
+        and what it accepts, never a payload), and capture stays off in this process; the
+        proxy serves as before. Retrying on every call would only repeat the same error."""
+        self.config_error = str(exc)
+        log.error("llmstats: %s (capture is off until it is fixed)", exc)
+        self._ready = True
+
+    def _installation_hasher(self, settings: Settings, writer: EventWriter) -> Hasher | Withheld:
+        """The fleet's LLMSTATS_HASH_KEY, else the data dir's secret; while neither can be
+        had, identifiers are withheld (null, counted) and the writer thread keeps trying."""
+        if settings.hash_key:
+            return Hasher(settings.hash_key.encode())
+        folder = settings.local_data_dir or settings.spool_dir.parent
+        try:
+            return Hasher(load_or_create_secret(folder))
+        except OSError as exc:
+            withheld = Withheld()
+            writer.record_error(exc)
+            writer.before_round.append(lambda: self._retry_secret(folder, writer, withheld))
+            log.warning(
+                "llmstats: no secret for end-user hashes in %s (%s: %s): events are captured "
+                "with end_user_hash empty (counted as hashes_withheld) until one can be made "
+                "there; or set LLMSTATS_HASH_KEY",
+                folder,
+                type(exc).__name__,
+                exc.strerror or exc,
+            )
+            return withheld
+
+    def _retry_secret(self, folder: Path, writer: EventWriter, withheld: Withheld) -> None:
+        """On the writer thread, every round, while identifiers are withheld."""
+        writer.stats.extra["hashes_withheld"] = withheld.count
+        if self._hasher is not withheld:
+            return
+        try:
+            secret = load_or_create_secret(folder)
+        except OSError:
+            return
+        self._hasher = Hasher(secret)
+        log.warning("llmstats: end-user hashes resume with the secret in %s", folder)
+
     def _forked(self) -> None:
         """In a forked child: the parent's writer (its threads are gone, its spool folder
         and lock belong to the parent) is let go, and the next call sets up a new one."""
         writer = self._writer
-        self._ready = False
+        self._ready = self.config_error is not None  # refused settings stay refused
         self._writer = None
         self._init_lock = threading.Lock()
         if writer is not None:

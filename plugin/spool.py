@@ -439,7 +439,8 @@ def orphaned_folder(folder: Path) -> Iterator[bool]:
 
 
 def writer_folders(spool_dir: Path) -> list[Path]:
+    """Every writer's folder; dot names (the heartbeat fallback, heartbeat.py) are not."""
     try:
-        return sorted(p for p in spool_dir.iterdir() if p.is_dir())
+        return sorted(p for p in spool_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     except FileNotFoundError:
         return []

@@ -23,7 +23,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import converter
@@ -31,6 +33,7 @@ from .accounts import MEMORY_FULL, Books, add_drops
 from .atomic import write_atomically
 from .config import Settings
 from .converter import RECOVERY_STEP
+from .heartbeat import remove_fallbacks, write_fallback
 from .segmenter import Segmenter
 from .spool import SpoolSegments, orphaned_folder, writer_folders
 from .spool_line import encode_line
@@ -119,7 +122,13 @@ class EventWriter:
         self._flush_served = 0  # requests covered by a completed writer round
         self._flush_seconds = settings.flush_seconds
         self._last_warning = 0.0
+        self._warned_dropped = 0  # the drop count the last warning reported
         self._last_heartbeat = 0.0
+        self._heartbeat_fallback: Path | None = None  # where it went while the data dir refused it
+        self._remote_heartbeat_failed = False
+        self.before_round: list[Callable[[], None]] = []
+        """Run on the writer thread at the start of every round (the callback's retry of a
+        secret it could not have at start): never on the caller's thread."""
         self._next_recovery = 0.0  # the first round recovers
         self._next_retention = 0.0  # first run in the first round, then once a day
         self._thread: threading.Thread | None = None
@@ -158,7 +167,7 @@ class EventWriter:
         try:
             self._flush_once()
         except Exception as exc:  # the spool still holds it; the next writer recovers it
-            self._record_error(exc)
+            self.record_error(exc)
 
     def _hold(self, line: bytes, exc: OSError | None, prompt: object) -> None:
         if prompt is not None and self.segmenter is not None:
@@ -173,7 +182,7 @@ class EventWriter:
         self.books.held_ever += 1
         self.stats.held = len(self._held)
         if exc is not None:
-            self._record_error(exc)
+            self.record_error(exc)
             self._warn("spool write failed; holding events in memory", exc)
         self._wake.set()
 
@@ -216,8 +225,21 @@ class EventWriter:
         self._closed = True
         # LiteLLM may deliver callbacks from its own exit handler after this one ran:
         # from here on, submit() converts each late event itself, in this process.
-        self._flush_once()
-        self._in_process = True
+        try:
+            self._flush_once()
+        finally:
+            self._in_process = True
+            self._report_final_drops()
+
+    def _report_final_drops(self) -> None:
+        """Drops the throttled warnings have not reported yet are said at the end."""
+        if self.stats.dropped > self._warned_dropped:
+            log.warning(
+                "llmstats: %d events dropped in all (%d since the last warning)",
+                self.stats.dropped,
+                self.stats.dropped - self._warned_dropped,
+            )
+            self._warned_dropped = self.stats.dropped
 
     def abandon(self) -> None:
         """In a forked child: let go of the parent's spool without touching its files or
@@ -250,7 +272,7 @@ class EventWriter:
             try:
                 self._flush_once()
             except Exception as exc:  # the thread must outlive any single failure
-                self._record_error(exc)
+                self.record_error(exc)
                 self._warn("writer round failed", exc)
             with self._flushed:
                 self._flush_served = serving
@@ -261,25 +283,36 @@ class EventWriter:
     def _flush_once(self) -> None:
         """One round: close the segment, wait for its counts, convert what is closed."""
         with self._flush_lock:
-            self._retry_spool()
-            spool = self._spool
-            through = None
-            if spool is not None:
-                spool.rotate()
-                if spool.closed_segments():
-                    through = spool.current_seq - 1
-                    if self.segmenter is not None:
-                        self.segmenter.drain(through_seq=through, estimate=self._shutting_down)
-            now = time.monotonic()
-            recover = now >= self._next_recovery and self._orphans_waiting()
-            retention = bool(self.settings.retention_days) and now >= self._next_retention
-            if now >= self._next_recovery:
-                self._next_recovery = now + RECOVERY_INTERVAL_SECONDS
-            if retention:
-                self._next_retention = now + RETENTION_INTERVAL_SECONDS
-            if through is not None or recover or retention:
-                self._convert(through, recover=recover, retention=retention)
-            self._heartbeat(force=True)
+            self._run_round_hooks()
+            try:
+                self._retry_spool()
+                spool = self._spool
+                through = None
+                if spool is not None:
+                    spool.rotate()
+                    if spool.closed_segments():
+                        through = spool.current_seq - 1
+                        if self.segmenter is not None:
+                            self.segmenter.drain(through_seq=through, estimate=self._shutting_down)
+                now = time.monotonic()
+                recover = now >= self._next_recovery and self._orphans_waiting()
+                retention = bool(self.settings.retention_days) and now >= self._next_retention
+                if now >= self._next_recovery:
+                    self._next_recovery = now + RECOVERY_INTERVAL_SECONDS
+                if retention:
+                    self._next_retention = now + RETENTION_INTERVAL_SECONDS
+                if through is not None or recover or retention:
+                    self._convert(through, recover=recover, retention=retention)
+            finally:
+                # Above all when the round failed: a full data dir is when drops happen.
+                self._heartbeat(force=True)
+
+    def _run_round_hooks(self) -> None:
+        for hook in list(self.before_round):
+            try:
+                hook()
+            except Exception as exc:  # a hook's failure must not stop the round
+                self.record_error(exc)
 
     def _convert(self, through: int | None, *, recover: bool, retention: bool) -> dict[str, Any]:
         remote = self.settings.is_remote
@@ -295,6 +328,8 @@ class EventWriter:
         try:
             result = self._run_converter(request)
         except ConverterFailed as died:
+            # The child's round did not finish: its heartbeat did not reach the bucket.
+            self._remote_heartbeat_failed = request.heartbeat is not None
             if died.partial is not None:  # what the round did before it died
                 self._book(died.partial)
             raise
@@ -305,6 +340,8 @@ class EventWriter:
         if result.get("peak_rss_kb"):
             peak = max(int(result["peak_rss_kb"]), s.extra.get("converter_peak_rss_kb", 0))
             s.extra["converter_peak_rss_kb"] = peak
+        if request.heartbeat is not None:
+            self._remote_heartbeat_failed = "heartbeat write" in (result.get("failed") or [])
         errors = result.get("errors") or []
         if errors:
             self.stats.last_error, self.stats.last_error_at = str(errors[-1]), time.time()
@@ -348,7 +385,7 @@ class EventWriter:
             except (OSError, subprocess.SubprocessError) as exc:
                 # No child to be had (an embedded interpreter, a process limit): keep
                 # capturing, at the price of converting in this process from now on.
-                self._record_error(exc)
+                self.record_error(exc)
                 self._warn("cannot start the converter; converting in-process", exc)
                 self._in_process = True
             else:
@@ -382,7 +419,7 @@ class EventWriter:
             try:
                 spool.append(line)
             except OSError as exc:
-                self._record_error(exc)
+                self.record_error(exc)
                 return
             self._held.popleft()
             self.books.retried += 1
@@ -394,23 +431,29 @@ class EventWriter:
             self._spool = SpoolSegments(self.folder, self.constants, incoming)
         except OSError as exc:
             self._spool = None
-            self._record_error(exc)
+            self.record_error(exc)
             self._warn("cannot open the spool; holding events in memory", exc)
 
     # ---- health -----------------------------------------------------------------
 
-    def _record_error(self, exc: BaseException) -> None:
+    def record_error(self, exc: BaseException) -> None:
         # Our own I/O errors only (paths, errno): never a LiteLLM error string.
         self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
         self.stats.last_error_at = time.time()
 
     def _warn(self, message: str, exc: BaseException | None) -> None:
+        """One warning a minute at most, with one exception: the first drop is said at
+        once, even right after another warning (which would otherwise have been the only
+        one of the minute, saying "dropped so far: 0" while thousands went)."""
         now = time.monotonic()
-        if now - self._last_warning < WARN_INTERVAL_SECONDS:
+        dropped = self.stats.dropped
+        first_drop = dropped > 0 and self._warned_dropped == 0
+        if now - self._last_warning < WARN_INTERVAL_SECONDS and not first_drop:
             return
         self._last_warning = now
+        self._warned_dropped = dropped
         detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
-        log.warning("llmstats: %s%s [dropped so far: %d]", message, detail, self.stats.dropped)
+        log.warning("llmstats: %s%s [dropped so far: %d]", message, detail, dropped)
 
     def heartbeat_document(self) -> dict[str, Any]:
         s = self.stats
@@ -445,18 +488,38 @@ class EventWriter:
         }
 
     def _heartbeat(self, force: bool = False) -> None:
-        """The local heartbeat file (object storage: the converter writes it)."""
+        """The local heartbeat file (object storage: the converter writes it), or a
+        fallback (heartbeat.py) while the data dir cannot take it."""
         local = self.settings.local_data_dir
         now = time.monotonic()
-        if local is None or (not force and now - self._last_heartbeat < HEARTBEAT_INTERVAL_SECONDS):
+        if not force and now - self._last_heartbeat < HEARTBEAT_INTERVAL_SECONDS:
+            return
+        if local is None and not self._remote_heartbeat_failed:
+            self._drop_heartbeat_fallback()
             return
         self._last_heartbeat = now
-        target = local / "writers" / f"{self.writer_id}.json"
         body = json.dumps(self.heartbeat_document(), indent=1).encode()
+        if local is not None:
+            target = local / "writers" / f"{self.writer_id}.json"
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(target, body)
+            except OSError as exc:
+                self.record_error(exc)
+                self._warn("heartbeat write failed", exc)
+            else:
+                self._drop_heartbeat_fallback()
+                return
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(target, body)
+            fallback = write_fallback(self.settings, self.writer_id, body)
         except OSError as exc:
-            self._record_error(exc)
-            self._warn("heartbeat write failed", exc)
+            self.record_error(exc)
+            return
+        if fallback != self._heartbeat_fallback:
+            self._heartbeat_fallback = fallback
+            log.warning("llmstats: the data dir refuses the heartbeat; it is in %s", fallback)
 
+    def _drop_heartbeat_fallback(self) -> None:
+        if self._heartbeat_fallback is not None:
+            remove_fallbacks(self.settings, self.writer_id)
+            self._heartbeat_fallback = None

@@ -53,14 +53,19 @@ def status(
 
     Example: llmstats status --format json
     """
-    from ..report.status import dataset_status, maintenance_notes, writer_health
+    from ..report.status import (
+        dataset_status,
+        fallback_heartbeats,
+        maintenance_notes,
+        writer_health,
+        writer_notes,
+    )
 
     dataset = open_data(data_dir, quarantine)
     with spinner("Reading the dataset…"):
         summary = dataset_status(dataset)
-        writers = writer_health(dataset.data_dir)
-    notes = [] if writers else ["No writer heartbeats yet (writers/*.json)."]
-    notes += maintenance_notes(summary)
+        writers = writer_health(dataset.data_dir, fallbacks=fallback_heartbeats(dataset.data_dir))
+    notes = writer_notes(writers) + maintenance_notes(summary)
     emit(render(writers, fmt, title="Writers", totals=summary, notes=notes, raw_csv=raw_csv),
          output)
 

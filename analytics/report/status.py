@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..store.files import list_files, read_bytes
@@ -15,50 +17,94 @@ STALE_AFTER_SECONDS = 300.0
 """A heartbeat older than this (or three flush intervals, if longer) marks a writer stale."""
 
 
-def writer_health(data_dir: str, now: float | None = None) -> list[dict[str, Any]]:
-    """One row per `writers/<writer>.json` heartbeat (keys: see EventWriter.heartbeat_document)."""
+def writer_health(
+    data_dir: str, now: float | None = None, fallbacks: Iterable[tuple[Path, bytes]] = ()
+) -> list[dict[str, Any]]:
+    """One row per writer: its `writers/<writer>.json` heartbeat, or the newer copy a writer
+    left in a fallback folder while the data dir refused it (plugin/heartbeat.py; such a
+    row says where in `heartbeat_in`). Keys: see EventWriter.heartbeat_document."""
     now = time.time() if now is None else now
-    rows: list[dict[str, Any]] = []
+    found: list[tuple[str, str | None, bytes]] = []  # (file, fallback folder, content)
     for entry in list_files(data_dir, "writers", ".json"):
         relative = entry.path[len(data_dir.rstrip("/")) + 1 :]
-        raw = read_bytes(data_dir, relative)
+        found.append((relative, None, read_bytes(data_dir, relative) or b"{}"))
+    found += [(str(path), str(path.parent), body) for path, body in fallbacks]
+    rows: dict[str, dict[str, Any]] = {}
+    newest: dict[str, float] = {}
+    for name, where, raw in found:
         try:
-            beat = json.loads(raw or b"{}")
+            beat = json.loads(raw)
         except ValueError:
-            rows.append(
-                {"writer_id": relative, "health": "unreadable heartbeat", "last_seen_s_ago": None}
-            )
+            beat = None
+        if not isinstance(beat, dict):
+            rows[name] = {"writer_id": name, "health": "unreadable heartbeat", "last_seen_s_ago": None}
             continue
         updated = beat.get("updated_at")
-        age = now - updated if isinstance(updated, int | float) else None
-        limit = max(STALE_AFTER_SECONDS, 3 * float(beat.get("flush_seconds") or 0))
-        # `lost`: the drops that lose an event (a duplicate or a settled response marker
-        # is dropped too, by design); a heartbeat older than that field counted only those.
-        lost = beat.get("lost", beat.get("dropped"))
-        if lost:
-            health = "dropping events"
-        elif age is not None and age > limit:
-            health = "stale (exited or stopped)"
-        elif beat.get("last_error"):
-            health = "error"
-        else:
-            health = "ok"
-        rows.append(
-            {
-                "writer_id": beat.get("writer_id"),
-                "host": beat.get("host"),
-                "pid": beat.get("pid"),
-                "health": health,
-                "last_seen_s_ago": None if age is None else round(age, 1),
-                "written": beat.get("written"),
-                "recovered": beat.get("recovered"),
-                "dropped": beat.get("dropped"),
-                "lost": lost,
-                "held": beat.get("held"),
-                "last_error": beat.get("last_error"),
-            }
-        )
-    return rows
+        stamp = float(updated) if isinstance(updated, int | float) else 0.0
+        writer = str(beat.get("writer_id"))
+        if writer in rows and newest[writer] >= stamp:
+            continue
+        newest[writer] = stamp
+        rows[writer] = _health_row(beat, now, where)
+    return list(rows.values())
+
+
+def _health_row(beat: dict[str, Any], now: float, where: str | None) -> dict[str, Any]:
+    updated = beat.get("updated_at")
+    age = now - updated if isinstance(updated, int | float) else None
+    limit = max(STALE_AFTER_SECONDS, 3 * float(beat.get("flush_seconds") or 0))
+    # `lost`: the drops that lose an event (a duplicate or a settled response marker is
+    # dropped too, by design); a heartbeat older than that field counted only those.
+    lost = beat.get("lost", beat.get("dropped"))
+    if lost:
+        health = "dropping events"
+    elif age is not None and age > limit:
+        health = "stale (exited or stopped)"
+    elif beat.get("last_error"):
+        health = "error"
+    else:
+        health = "ok"
+    row = {
+        "writer_id": beat.get("writer_id"),
+        "host": beat.get("host"),
+        "pid": beat.get("pid"),
+        "health": health,
+        "last_seen_s_ago": None if age is None else round(age, 1),
+        "written": beat.get("written"),
+        "recovered": beat.get("recovered"),
+        "dropped": beat.get("dropped"),
+        "lost": lost,
+        "held": beat.get("held"),
+        "last_error": beat.get("last_error"),
+    }
+    if beat.get("hashes_withheld"):
+        row["hashes_withheld"] = beat["hashes_withheld"]
+    if where is not None:
+        row["heartbeat_in"] = where
+    return row
+
+
+def fallback_heartbeats(data_dir: str) -> list[tuple[Path, bytes]]:
+    """Heartbeats writers of this data dir left in their fallback folders (spool dir, state
+    dir) while the data dir refused them."""
+    from llmstats.plugin.config import ConfigError, load_settings
+    from llmstats.plugin.heartbeat import read_fallbacks
+
+    try:
+        settings = load_settings(data_dir=data_dir)
+    except ConfigError:  # `--data-dir` given, another setting broken: where is unknown
+        return []
+    return read_fallbacks(settings)
+
+
+def writer_notes(writers: list[dict[str, Any]]) -> list[str]:
+    if not writers:
+        return ["No writer heartbeats yet (writers/*.json)."]
+    elsewhere = sorted({w["heartbeat_in"] for w in writers if w.get("heartbeat_in")})
+    return [
+        f"Heartbeats read from {where}: the data dir refused them (full, read-only or unreachable)."
+        for where in elsewhere
+    ]
 
 
 def dataset_status(dataset: Dataset) -> dict[str, Any]:
