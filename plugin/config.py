@@ -246,6 +246,12 @@ def _data_dir(value: _Value) -> str:
     return data_dir.rstrip("/")
 
 
+def check_data_dir(data_dir: str, name: str = "--data-dir") -> str:
+    """A data dir given outside the settings (a command's `--data-dir`), held to the same
+    rules as LLMSTATS_DATA_DIR: ConfigError naming `name` otherwise."""
+    return _data_dir(_Value(data_dir, name))
+
+
 def _spool_dir(value: _Value) -> Path:
     accepts = "a local path (the spool never leaves the machine)"
     text = _text(value, accepts)

@@ -90,3 +90,15 @@ def test_the_installed_command_says_the_same_line(tmp_path: Path) -> None:
         "llmstats: LLMSTATS_FLUSH_SECONDS must be a number of seconds from 0.05 to 86,400, "
         "not 'nan'\n"
     )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c))
+def test_a_data_dir_option_with_credentials_is_refused_without_repeating_them(
+    command: list[str],
+) -> None:
+    """`--data-dir` is held to LLMSTATS_DATA_DIR's rules: no credentials in it, and the
+    refusal never repeats the URI (it may hold a secret)."""
+    result = CliRunner().invoke(app, [*command, "--data-dir", "s3://AKIAEXAMPLE:s3cr3t@bucket/llm"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "must not carry credentials" in result.stderr
+    assert "s3cr3t" not in result.output and "AKIAEXAMPLE" not in result.output

@@ -27,10 +27,10 @@ REMOTE_THREADS = 16
 
 def resolve_data_dir(data_dir: str | None = None) -> str:
     """The data dir: the argument, else what `load_settings()` resolves (env, file, default)."""
-    if data_dir is not None:
-        return str(data_dir)
-    from llmstats.plugin.config import load_settings
+    from llmstats.plugin.config import check_data_dir, load_settings
 
+    if data_dir is not None:
+        return check_data_dir(str(data_dir))
     return load_settings().data_dir
 
 
