@@ -10,16 +10,16 @@ from cli_checks import assert_one_line, invoke
 SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
 
 
-@pytest.mark.parametrize("args", [
-    ["athena", "--data-dir", f"s3://AKIAEXAMPLE:{SECRET}@acme-llm/llmstats"],
-    ["spark", "--data-dir", f"s3://AKIAEXAMPLE:{SECRET}@acme-llm/llmstats"],
-    ["trino", "--location", f"s3://AKIAEXAMPLE:{SECRET}@acme-llm/llmstats/events"],
-    ["athena", "--location", f"s3://{SECRET}@acme-llm/events"],
+@pytest.mark.parametrize(("args", "what"), [
+    (["athena", "--data-dir", f"s3://AKIAEXAMPLE:{SECRET}@acme-llm/llmstats"], "--data-dir"),
+    (["spark", "--data-dir", f"s3://AKIAEXAMPLE:{SECRET}@acme-llm/llmstats"], "--data-dir"),
+    (["trino", "--location", f"s3://AKIAEXAMPLE:{SECRET}@acme-llm/llmstats/events"],
+     "the location"),
+    (["athena", "--location", f"s3://{SECRET}@acme-llm/events"], "the location"),
 ])
-def test_a_uri_with_credentials_is_refused_without_repeating_it(args: list[str]) -> None:
+def test_a_uri_with_credentials_is_refused_without_repeating_it(args: list[str], what: str) -> None:
     result = invoke("ddl", *args)
-    assert_one_line(result, 2, "llmstats: the location must not carry credentials "
-                    "(user:secret@)")
+    assert_one_line(result, 2, f"llmstats: {what} must not carry credentials (user:secret@)")
     assert SECRET not in result.output
 
 
