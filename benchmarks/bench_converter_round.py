@@ -14,6 +14,8 @@ line through the two medians.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # Before anything imports LiteLLM: use the price map it ships, never download one.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -28,7 +30,8 @@ from bench_writer import distinct_calls
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.litellm_logger import LLMStatsLogger
 
-from payloads import load_records
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
+from benchmarks.payloads import load_records
 
 
 def children_cpu() -> float:

@@ -1,6 +1,6 @@
 """Cost accuracy over LiteLLM's whole bundled price map (issue 21).
 
-Every entry and every pattern its rates support (tests/litellm_cases.py) is billed by
+Every entry and every pattern its rates support (tests/support/litellm_cases.py) is billed by
 LiteLLM's own logging object (billing time pinned to the call's start) and captured by
 llmstats' callback → converter → Parquet → event_costs. Prints and, with --write, adds to
 benchmarks/RESULTS.md: the share of cases within 0.5 % of LiteLLM where LiteLLM follows
@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))  # the repo root: benchmarks.*, tests.support.*
 
 COMMAND = "python benchmarks/bench_cost_accuracy.py --write"
 
@@ -39,7 +39,7 @@ def main() -> None:
                             "LLMSTATS_CONVERTER": "inline",
                             "LITELLM_LOCAL_MODEL_COST_MAP": "True"}.items():
             os.environ[name] = value
-        import litellm_cases
+        from tests.support import litellm_cases
 
         started = time.perf_counter()
         outcomes = litellm_cases.run(litellm_cases.cases(), f"{tmp}/data")

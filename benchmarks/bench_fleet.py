@@ -38,9 +38,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
-sys.path.insert(0, str(HERE))
-from moto_server import create_bucket, moto_s3, s3_env  # noqa: E402
+sys.path.insert(0, str(HERE.parent))  # the repo root: benchmarks.*, tests.support.*
+from tests.support.moto_server import create_bucket, moto_s3, s3_env  # noqa: E402
 
 DAY_INTERVALS = 86_400 / 60.0  # default flush: 60 s → 1,440 flushes a day
 
@@ -61,8 +60,7 @@ def objects_per_day(endpoint: str, rate: float, flush: float, intervals: int) ->
     from llmstats.analytics.maintenance.compaction import compact, delete_replaced
     from llmstats.plugin.config import load_settings
     from llmstats.plugin.writer import EventWriter
-
-    from rows import event_row
+    from tests.support.rows import event_row
 
     bucket = f"objs-{uuid.uuid4().hex[:8]}"
     create_bucket(endpoint, bucket)
@@ -134,12 +132,11 @@ def run_report(data_dir: str, args: list[str], env: dict[str, str]) -> float:
 
 def report_times(endpoint: str, work: Path, events: int, days: int, runs: int) -> dict[str, Any]:
     import pyarrow.fs as pafs
-    from generate import generate
 
+    from benchmarks.generate import generate
     from llmstats.plugin.config import load_settings
     from llmstats.plugin.writer import EventWriter
-
-    from rows import event_row
+    from tests.support.rows import event_row
 
     local = work / "local"
     if not (local / "events").exists():

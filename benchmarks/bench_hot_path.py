@@ -22,6 +22,8 @@ a call that starts on an idle vCPU finds its code and data cold.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # Before anything imports LiteLLM: use the price map it ships, never download one.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -41,8 +43,9 @@ from llmstats.plugin.config import load_settings
 from llmstats.plugin.extract import call_type_of
 from llmstats.plugin.litellm_logger import SEGMENTED_CALL_TYPES, LLMStatsLogger
 
-from fresh_process import child_result
-from payloads import fresh_call, litellm_version, load_calls, load_records, wait_for_turn
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
+from benchmarks.fresh_process import child_result
+from benchmarks.payloads import fresh_call, litellm_version, load_calls, load_records, wait_for_turn
 
 
 class DoNothing(CustomLogger):

@@ -16,6 +16,8 @@ are paced (events/s, all variants together) and the loop sleeps between them, as
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # Before anything imports LiteLLM: use the price map it ships, never download one.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -40,8 +42,9 @@ from llmstats.plugin.litellm_logger import LLMStatsLogger
 from llmstats.plugin.raw_row import raw_line
 from llmstats.plugin.spool_line import encode_line
 
-from fresh_process import child_result
-from payloads import fresh_call, litellm_version, load_calls, wait_for_turn
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
+from benchmarks.fresh_process import child_result
+from benchmarks.payloads import fresh_call, litellm_version, load_calls, wait_for_turn
 
 Variant = Callable[[dict[str, Any], Any, Any, Any], object]
 

@@ -30,9 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import build_batch
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
+from benchmarks.generate import build_batch
 from llmstats.plugin.sink import PARQUET_OPTIONS
 
 BIN = Path(sys.executable).parent

@@ -22,6 +22,8 @@ Two more figures, printed beside it:
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # Before anything imports LiteLLM: use the price map it ships, never download one.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -32,6 +34,8 @@ import gc
 import tempfile
 import time
 import uuid
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
 
 
 def memory_mb() -> dict[str, float]:
@@ -55,7 +59,7 @@ def main() -> None:
     import litellm
     import litellm.proxy.proxy_server  # noqa: F401
 
-    from payloads import load_records
+    from benchmarks.payloads import load_records
 
     records = load_records()
     templates = [(r["kwargs"], r["response"]) for r in records]

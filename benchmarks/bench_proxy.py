@@ -84,8 +84,8 @@ from llmstats.analytics.demo.proxy_config import CALLBACK, proxy_config
 from llmstats.plugin.config import Settings
 
 # The tests' moto server helper: one way to start S3 on loopback, not two.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from moto_server import create_bucket, moto_s3
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
+from tests.support.moto_server import create_bucket, moto_s3
 
 CAPTURE_CONFIGS = ("none", "llmstats", "s3_v2")
 SEGMENT_CONFIGS = ("none", "llmstats-nosegments", "llmstats")

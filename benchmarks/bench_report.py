@@ -303,9 +303,8 @@ def main() -> None:
     parser.add_argument("--no-rollups", action="store_true",
                         help="drop the rollups and measure reports read from the events")
     args = parser.parse_args()
-    sys.path.insert(0, str(HERE))
-    from generate import generate
-
+    sys.path.insert(0, str(HERE.parent))
+    from benchmarks.generate import generate
     from llmstats.analytics.store.dataset import event_files
 
     if not event_files(args.data_dir):

@@ -20,6 +20,7 @@ counts file included):
 from __future__ import annotations
 
 import os
+import sys
 
 # Before anything imports LiteLLM: use the price map it ships, never download one.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -37,7 +38,8 @@ from llmstats.plugin.extract import call_type_of
 from llmstats.plugin.segmenter import Segmenter
 from llmstats.plugin.segments import exact_tokens, split_prompt
 
-from payloads import load_records
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
+from benchmarks.payloads import load_records
 
 PROSE = "The quarterly review covers revenue, churn and the roadmap for the next release. "
 CODE = "```python\ndef handler(event):\n    total = sum(x['qty'] for x in event['items'])\n    return total\n```\n"

@@ -24,6 +24,7 @@ import argparse
 import mmap
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +35,8 @@ from llmstats.plugin.extract import extract_event
 from llmstats.plugin.spool import WINDOW_BYTES, SpoolSegments, _populate
 from llmstats.plugin.spool_line import encode_line
 
-from payloads import fresh_call, load_calls
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
+from benchmarks.payloads import fresh_call, load_calls
 
 PAGE = mmap.PAGESIZE
 

@@ -14,6 +14,8 @@ figures:
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # Before anything imports LiteLLM: use the price map it ships, never download one.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -31,7 +33,8 @@ from llmstats.plugin.litellm_logger import LLMStatsLogger
 from llmstats.plugin.raw_row import event_line
 from llmstats.plugin.writer import EventWriter
 
-from payloads import load_records
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
+from benchmarks.payloads import load_records
 
 
 def writer_rate(lines: list[bytes], data_dir: str) -> float:

@@ -1,8 +1,8 @@
 """Realistic callback inputs for the benchmarks: the objects the real proxy handed a callback.
 
-`tests/fixtures/objects/litellm-<version>.pickle.gz` is written by `tests/record_objects.py`
+`tests/fixtures/objects/litellm-<version>.pickle.gz` is written by `tests/support/record_objects.py`
 (the real LiteLLM proxy in front of the fake provider, every call shape of the end-to-end
-tests) and read by `tests/recorded_calls.py`. A call is what LiteLLM passes the callback —
+tests) and read by `tests/support/recorded_calls.py`. A call is what LiteLLM passes the callback —
 kwargs with the standard logging payload, a pydantic response (`ModelResponse` with
 `Usage` objects, not the dict a JSON recording gives back), the start and end datetimes —
 rebuilt from its pickle for every call, so no call finds another's objects warm in the
@@ -20,11 +20,11 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch prices
 
-TESTS = Path(__file__).resolve().parent.parent / "tests"
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-import recorded_calls  # noqa: E402
+from tests.support import recorded_calls  # noqa: E402
 
 Call = tuple[dict[str, Any], Any, Any, Any]
 """(kwargs, response, start_time, end_time): what the callback is called with."""

@@ -42,8 +42,8 @@ from pathlib import Path
 from llmstats.analytics.demo.litellm_proxy import LiteLLMProxy
 from llmstats.analytics.demo.proxy_config import CALLBACK, proxy_config
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_proxy import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*
+from benchmarks.bench_proxy import (
     big_body,
     chat_body,
     cpu_ticks,

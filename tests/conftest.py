@@ -71,7 +71,7 @@ def use_callbacks() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     """A moto S3 server on loopback, one per test module that asks for it."""
-    from moto_server import moto_s3
+    from tests.support.moto_server import moto_s3
 
     with moto_s3() as endpoint:
         yield endpoint

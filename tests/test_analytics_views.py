@@ -13,8 +13,7 @@ import pytest
 
 from llmstats.analytics.connection import connect, open_dataset
 from llmstats.analytics.pricing.catalog import Catalog, build_catalog_table, snapshot_catalog
-
-from event_data import PRICE_MAP, fixture_events, write_events
+from tests.support.event_data import PRICE_MAP, fixture_events, write_events
 
 
 @pytest.fixture

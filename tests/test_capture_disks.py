@@ -22,10 +22,9 @@ from llmstats.plugin.config import load_settings
 from llmstats.plugin.identity import SECRET_FILE_NAME
 from llmstats.plugin.litellm_logger import LLMStatsLogger
 from llmstats.plugin.writer import ConverterFailed, EventWriter
-
-from moto_server import create_bucket, s3_env
-from rows import event_row
-from tmpfs import fill, remount, small_tmpfs
+from tests.support.moto_server import create_bucket, s3_env
+from tests.support.rows import event_row
+from tests.support.tmpfs import fill, remount, small_tmpfs
 
 RECORDINGS = Path(__file__).parent / "fixtures" / "payloads" / "proxy.jsonl"
 RECORD = next(

@@ -15,8 +15,7 @@ from llmstats.plugin.accounts import balanced
 from llmstats.plugin.attempt_times import epoch_seconds
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.litellm_logger import LLMStatsLogger
-
-import recorded_calls
+from tests.support import recorded_calls
 
 BLOBS = recorded_calls.blobs()
 

@@ -14,8 +14,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from llmstats.analytics.cli.app import app
-
-from event_data import write_fixture_dataset
+from tests.support.event_data import write_fixture_dataset
 
 runner = CliRunner()
 

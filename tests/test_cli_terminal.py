@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from event_data import write_fixture_dataset
+from tests.support.event_data import write_fixture_dataset
 
 COLOUR = re.compile(rb"\x1b\[[0-9;]*(?:3[0-7]|38;[0-9;]+|9[0-7])m")
 ESCAPE = re.compile(rb"\x1b\[")

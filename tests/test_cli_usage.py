@@ -14,9 +14,8 @@ from typer.main import get_command
 
 from llmstats.analytics.cli.app import app
 from llmstats.analytics.query import DIMENSIONS
-
-from cli_checks import assert_one_line, invoke
-from event_data import write_fixture_dataset
+from tests.support.cli_checks import assert_one_line, invoke
+from tests.support.event_data import write_fixture_dataset
 
 
 @pytest.fixture

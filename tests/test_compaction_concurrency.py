@@ -17,9 +17,8 @@ from llmstats.analytics.connection import connect
 from llmstats.analytics.maintenance.compaction import compact, delete_replaced
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
-
-from moto_server import create_bucket, moto_s3, s3_env
-from rows import event_row
+from tests.support.moto_server import create_bucket, moto_s3, s3_env
+from tests.support.rows import event_row
 
 RUN_SECONDS = 15.0
 MAX_EXTRA_SECONDS = 60.0

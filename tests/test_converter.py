@@ -18,7 +18,6 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from test_writer import read_events
 
 from llmstats.plugin import convert as convert_module
 from llmstats.plugin import spool as spool_module
@@ -36,8 +35,8 @@ from llmstats.plugin.spool import (
 )
 from llmstats.plugin.spool_line import encode_line
 from llmstats.plugin.writer import ConverterFailed, EventWriter
-
-from rows import BASE_TS, event_row
+from tests.support.rows import BASE_TS, event_row
+from tests.test_writer import read_events
 
 DAY_US = 86_400_000_000
 CONSTANTS = {"writer_id": "w", "privacy_level": "standard", "schema_version": 1}
@@ -453,7 +452,7 @@ PROXY_LIKE = textwrap.dedent(
     """
     import json, os, sys
     sys.path.insert(0, {tests!r})
-    from rows import event_row
+    from tests.support.rows import event_row
     from llmstats.plugin.config import load_settings
     from llmstats.plugin.litellm_logger import LLMStatsLogger
     logger = LLMStatsLogger(load_settings())
@@ -470,7 +469,7 @@ PROXY_LIKE = textwrap.dedent(
 
 def test_a_process_that_captures_never_loads_pyarrow(isolated_data_dir: Path) -> None:
     env = {**os.environ, "LLMSTATS_CONVERTER": "process"}
-    script = PROXY_LIKE.format(tests=str(Path(__file__).parent))
+    script = PROXY_LIKE.format(tests=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
     )
@@ -488,7 +487,7 @@ COUNTING_WRITER = textwrap.dedent(
     """
     import os, sys
     sys.path.insert(0, {tests!r})
-    from rows import event_row
+    from tests.support.rows import event_row
     from llmstats.plugin.config import load_settings
     from llmstats.plugin.writer import EventWriter
     writer = EventWriter(load_settings(flush_seconds=3600))
@@ -503,7 +502,7 @@ COUNTING_WRITER = textwrap.dedent(
 
 
 def test_counts_written_before_a_kill_9_reach_the_recovered_rows(isolated_data_dir: Path) -> None:
-    script = COUNTING_WRITER.format(tests=str(Path(__file__).parent))
+    script = COUNTING_WRITER.format(tests=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == -9, proc.stderr
     EventWriter(load_settings()).recover_orphans()

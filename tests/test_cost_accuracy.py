@@ -1,7 +1,7 @@
 """Our cost (the event_costs view) against LiteLLM's own cost functions, over the whole
 bundled price map.
 
-Every entry of LiteLLM's map, in every pattern its rates support (tests/litellm_cases.py:
+Every entry of LiteLLM's map, in every pattern its rates support (tests/support/litellm_cases.py:
 chat, completion and responses models with cache reads and writes, reasoning, audio,
 image output tokens, each long-context band, each service tier, off-peak and peak hours,
 regional multipliers; images at each size/quality entry, speech, transcription, rerank,
@@ -24,7 +24,8 @@ import os
 from pathlib import Path
 
 import pytest
-from litellm_cases import Outcome, cases, run
+
+from tests.support.litellm_cases import Outcome, cases, run
 
 GOAL = 0.995
 

@@ -23,8 +23,7 @@ from llmstats.analytics.query import Query
 from llmstats.analytics.report.format import human
 from llmstats.analytics.report.recent import recent_requests_report
 from llmstats.analytics.report.reports import usage_report
-
-from sample_dataset import (
+from tests.support.sample_dataset import (
     HOSTILE_MODEL,
     HOSTILE_TAG,
     HOSTILE_TEAM,

@@ -21,9 +21,8 @@ from llmstats.analytics.connection import connect
 from llmstats.analytics.query import Query
 from llmstats.analytics.report.format import human
 from llmstats.analytics.report.reports import usage_report
-
-from html_page_parts import PageParts, read_page
-from sample_dataset import (
+from tests.support.html_page_parts import PageParts, read_page
+from tests.support.sample_dataset import (
     HOSTILE_KEY,
     HOSTILE_MODEL,
     HOSTILE_TAG,

@@ -15,9 +15,8 @@ from llmstats.analytics.pricing.catalog import Catalog, build_catalog_table, sna
 from llmstats.analytics.query import Query
 from llmstats.analytics.report.dashboard import Dashboard, build_dashboard
 from llmstats.analytics.rollups.plan import plan_part
-
-from event_data import write_events
-from rollup_data import PRICE_MAP, rollup_events
+from tests.support.event_data import write_events
+from tests.support.rollup_data import PRICE_MAP, rollup_events
 
 NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
 

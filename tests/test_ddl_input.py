@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli_checks import assert_one_line, invoke
+from tests.support.cli_checks import assert_one_line, invoke
 
 SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
 

@@ -32,8 +32,7 @@ from llmstats.analytics.demo.fake_provider import serve_in_thread
 from llmstats.analytics.demo.identities import token_for
 from llmstats.analytics.demo.litellm_proxy import LiteLLMProxy
 from llmstats.analytics.demo.proxy_config import CALLBACK, proxy_config
-
-from moto_server import create_bucket, s3_env
+from tests.support.moto_server import create_bucket, s3_env
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from llmstats.analytics.store.dataset import layout_problem
-
-from cli_checks import invoke
-from event_data import fixture_events, write_events, write_fixture_dataset
+from tests.support.cli_checks import invoke
+from tests.support.event_data import fixture_events, write_events, write_fixture_dataset
 
 CALLS = 8  # the fixture dataset's events
 

@@ -20,8 +20,7 @@ from llmstats.plugin.identity import (
     Withheld,
     load_or_create_secret,
 )
-
-from tmpfs import fill, remount, small_tmpfs
+from tests.support.tmpfs import fill, remount, small_tmpfs
 
 
 def test_secret_is_created_once_with_0600(tmp_path: Path) -> None:

@@ -21,8 +21,7 @@ from llmstats.plugin.audit import append_entry, verify_chain
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.spool import SpoolSegments
 from llmstats.plugin.writer import EventWriter
-
-from rows import event_row
+from tests.support.rows import event_row
 
 runner = CliRunner()
 DAY_US = 86_400_000_000

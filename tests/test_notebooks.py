@@ -12,7 +12,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from sample_dataset import write_sample_dataset
+from tests.support.sample_dataset import write_sample_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

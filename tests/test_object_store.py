@@ -26,10 +26,9 @@ from llmstats.plugin.accounts import balanced
 from llmstats.plugin.audit import verify_chain
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
-
-from event_data import write_fixture_dataset
-from moto_server import use_fresh_bucket
-from rows import event_row
+from tests.support.event_data import write_fixture_dataset
+from tests.support.moto_server import use_fresh_bucket
+from tests.support.rows import event_row
 
 runner = CliRunner()
 
@@ -373,7 +372,7 @@ import os, sys
 sys.path.insert(0, sys.argv[1])
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
-from rows import event_row
+from tests.support.rows import event_row
 writer = EventWriter(load_settings(flush_seconds=3600))
 for i in range(5):
     writer.submit(event_row(event_id=f"orphan-{i}"))
@@ -382,7 +381,7 @@ os._exit(0)  # gone before any flush: the rows are only in the local spool
 
 
 def test_recover_uploads_what_a_stopped_writer_left_in_its_spool(bucket_uri: str) -> None:
-    tests = str(Path(__file__).resolve().parent)
+    tests = str(Path(__file__).resolve().parents[1])
     subprocess.run([sys.executable, "-c", DYING_WRITER, tests], check=True, timeout=60)
     assert event_ids(bucket_uri) == []
     result = invoke("recover")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from cli_checks import assert_one_line, invoke
-from event_data import at, write_events, write_fixture_dataset
+from tests.support.cli_checks import assert_one_line, invoke
+from tests.support.event_data import at, write_events, write_fixture_dataset
 
 TERMINAL = {
     "clear": "\x1b[2J\x1b[Hgone",

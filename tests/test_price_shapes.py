@@ -20,8 +20,7 @@ from llmstats.analytics.pricing.catalog import (
     candidate_keys,
     snapshot_catalog,
 )
-
-from event_data import at, write_events
+from tests.support.event_data import at, write_events
 
 M = 1e-6
 PRICE_MAP: dict[str, Any] = {

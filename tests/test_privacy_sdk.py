@@ -14,8 +14,7 @@ import pytest
 
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.litellm_logger import LLMStatsLogger
-
-from canaries import files_under, leaked_canaries, new_canary
+from tests.support.canaries import files_under, leaked_canaries, new_canary
 
 
 @pytest.mark.parametrize("privacy", ["minimal", "standard", "full"])

@@ -18,7 +18,7 @@ import httpx
 import openai
 import pytest
 
-from proxy_e2e import Stack, proxy_stack, read_events
+from tests.support.proxy_e2e import Stack, proxy_stack, read_events
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,7 @@ import pytest
 
 from llmstats.analytics.demo.identities import token_for
 from llmstats.plugin.accounts import balanced
-
-from proxy_e2e import Stack, proxy_stack, read_events
+from tests.support.proxy_e2e import Stack, proxy_stack, read_events
 
 pytestmark = pytest.mark.slow
 

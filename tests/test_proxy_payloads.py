@@ -24,8 +24,7 @@ import pytest
 
 from llmstats.analytics.demo.identities import token_for
 from llmstats.analytics.demo.proxy_config import SLOW_MS
-
-from proxy_e2e import Stack, proxy_stack, read_events
+from tests.support.proxy_e2e import Stack, proxy_stack, read_events
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ import httpx
 import openai
 import pytest
 
-from canaries import files_under, leaked_canaries, new_canary
-from proxy_e2e import proxy_stack, read_events
+from tests.support.canaries import files_under, leaked_canaries, new_canary
+from tests.support.proxy_e2e import proxy_stack, read_events
 
 pytestmark = pytest.mark.slow
 

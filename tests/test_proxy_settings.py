@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from llmstats.analytics.demo.identities import token_for
-
-from proxy_e2e import proxy_stack
+from tests.support.proxy_e2e import proxy_stack
 
 pytestmark = pytest.mark.slow
 

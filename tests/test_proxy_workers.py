@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from llmstats.analytics.demo.identities import token_for
-
-from proxy_e2e import proxy_stack, read_events
+from tests.support.proxy_e2e import proxy_stack, read_events
 
 pytestmark = pytest.mark.slow
 

@@ -18,15 +18,14 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fuzz_callback import json_value
 
 from llmstats.plugin.convert import COUNTS_SCHEMA, SegmentStream, parse_lines, spool_rows
 from llmstats.plugin.extract import TOOL_CALL_TYPES, extract_event, tool_call_count
 from llmstats.plugin.identity import Hasher
 from llmstats.plugin.raw_row import raw_line
 from llmstats.plugin.spool_line import encode_line
-
-import recorded_calls
+from tests.support import recorded_calls
+from tests.test_fuzz_callback import json_value
 
 RECORDINGS = Path(__file__).parent / "fixtures" / "payloads" / "proxy.jsonl"
 JSON_RECORDS = [json.loads(line) for line in RECORDINGS.read_text().splitlines() if line.strip()]

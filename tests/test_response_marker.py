@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import litellm
-from test_writer import read_events
 
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.identity import Hasher
 from llmstats.plugin.litellm_logger import LLMStatsLogger
 from llmstats.plugin.response_marker import CAPTURE_MARKER, extract_marker
 from llmstats.plugin.writer import EventWriter
-
-from rows import BASE_TS, event_row
+from tests.support.rows import BASE_TS, event_row
+from tests.test_writer import read_events
 
 
 def marker_row(call_id: str, **overrides: Any) -> dict[str, Any]:
@@ -83,7 +82,7 @@ DYING_WRITER = textwrap.dedent(
     """
     import os, sys, json
     sys.path.insert(0, {tests!r})
-    from test_response_marker import marker_row, callback_row
+    from tests.test_response_marker import marker_row, callback_row
     from llmstats.plugin.config import load_settings
     from llmstats.plugin.writer import EventWriter
     writer = EventWriter(load_settings(flush_seconds=3600))
@@ -99,7 +98,7 @@ DYING_WRITER = textwrap.dedent(
 def test_a_dead_writers_unsettled_marker_becomes_its_row_exactly_once(
     isolated_data_dir: Path,
 ) -> None:
-    script = DYING_WRITER.format(tests=str(Path(__file__).parent))
+    script = DYING_WRITER.format(tests=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     EventWriter(load_settings()).recover_orphans()

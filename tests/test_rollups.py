@@ -29,9 +29,8 @@ from llmstats.analytics.report import reports
 from llmstats.analytics.rollups.index import context_of
 from llmstats.analytics.rollups.plan import plan_part
 from llmstats.analytics.rollups.spec import CUBES_BY_NAME, ROLLUPS_FOLDER
-
-from event_data import DAY0, write_events
-from rollup_data import PRICE_MAP, answers, rollup_events
+from tests.support.event_data import DAY0, write_events
+from tests.support.rollup_data import PRICE_MAP, answers, rollup_events
 
 NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
 

@@ -19,10 +19,9 @@ from llmstats.analytics.pricing.catalog import Catalog, build_catalog_table, sna
 from llmstats.analytics.query import Query
 from llmstats.analytics.rollups.plan import plan_part
 from llmstats.analytics.rollups.spec import ROLLUPS_FOLDER
-
-from event_data import write_events
-from moto_server import use_fresh_bucket
-from rollup_data import PRICE_MAP, answers, rollup_events
+from tests.support.event_data import write_events
+from tests.support.moto_server import use_fresh_bucket
+from tests.support.rollup_data import PRICE_MAP, answers, rollup_events
 
 NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
 DAYS = ["2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]

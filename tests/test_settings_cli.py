@@ -12,8 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from llmstats.analytics.cli import app
-
-from event_data import write_fixture_dataset
+from tests.support.event_data import write_fixture_dataset
 
 COMMANDS = [
     ["report"],

@@ -10,9 +10,8 @@ import pytest
 
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
-
-from moto_server import create_bucket, s3_env
-from rows import event_row
+from tests.support.moto_server import create_bucket, s3_env
+from tests.support.rows import event_row
 
 
 def test_writer_puts_complete_parquet_objects_and_heartbeats(

@@ -21,9 +21,8 @@ import pytest
 from llmstats.analytics.maintenance.compaction import compact
 from llmstats.plugin.config import load_settings
 from llmstats.plugin.writer import EventWriter
-
-from moto_server import create_bucket, moto_s3, s3_env
-from rows import BASE_TS, event_row
+from tests.support.moto_server import create_bucket, moto_s3, s3_env
+from tests.support.rows import BASE_TS, event_row
 
 pytestmark = pytest.mark.slow
 

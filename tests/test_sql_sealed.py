@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from llmstats.analytics.cli.app import app
 from llmstats.analytics.connection import connect
-
-from event_data import write_fixture_dataset
+from tests.support.event_data import write_fixture_dataset
 
 runner = CliRunner()
 

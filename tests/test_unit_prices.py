@@ -21,8 +21,7 @@ from llmstats.analytics.query import Query
 from llmstats.analytics.report import reports
 from llmstats.analytics.rollups.plan import plan_part
 from llmstats.plugin.extract import extract_event
-
-from event_data import write_events
+from tests.support.event_data import write_events
 
 PAYLOADS = Path(__file__).parent / "fixtures" / "payloads" / "proxy.jsonl"
 DAY = dt.datetime(2026, 11, 18, 12, tzinfo=dt.UTC)

@@ -22,8 +22,7 @@ from llmstats.plugin.converter import parquet_name
 from llmstats.plugin.schema import EVENT_SCHEMA, SCHEMA_VERSION
 from llmstats.plugin.spool import list_segments
 from llmstats.plugin.writer import ConverterFailed, EventWriter
-
-from rows import BASE_TS, event_row
+from tests.support.rows import BASE_TS, event_row
 
 DAY_US = 86_400_000_000
 
@@ -90,7 +89,7 @@ WRITER_SCRIPT = textwrap.dedent(
     """
     import os, sys, json
     sys.path.insert(0, {tests!r})
-    from rows import event_row
+    from tests.support.rows import event_row
     from llmstats.plugin.config import load_settings
     from llmstats.plugin.writer import ConverterFailed, EventWriter
     writer = EventWriter(load_settings(flush_seconds=3600))
@@ -108,7 +107,7 @@ WRITER_SCRIPT = textwrap.dedent(
 
 
 def _run_and_kill(count: int, flush_at: int = -1) -> list[str]:
-    script = WRITER_SCRIPT.format(tests=str(Path(__file__).parent), count=count, flush_at=flush_at)
+    script = WRITER_SCRIPT.format(tests=str(Path(__file__).resolve().parents[1]), count=count, flush_at=flush_at)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     return json.loads(proc.stdout)
@@ -191,7 +190,7 @@ FULL_DISK_SCRIPT = textwrap.dedent(
     """
     import resource, signal, sys, json
     sys.path.insert(0, {tests!r})
-    from rows import event_row
+    from tests.support.rows import event_row
     from llmstats.plugin.config import load_settings
     from llmstats.plugin.writer import ConverterFailed, EventWriter
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of dying
@@ -210,7 +209,7 @@ FULL_DISK_SCRIPT = textwrap.dedent(
 
 
 def test_a_full_disk_never_raises_and_drops_are_counted(isolated_data_dir: Path) -> None:
-    script = FULL_DISK_SCRIPT.format(tests=str(Path(__file__).parent))
+    script = FULL_DISK_SCRIPT.format(tests=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     full, healed = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])

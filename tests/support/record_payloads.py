@@ -1,9 +1,9 @@
 """Re-record tests/fixtures/payloads/proxy.jsonl: what the real proxy hands a callback.
 
-    .venv/bin/python tests/record_payloads.py
+    .venv/bin/python tests/support/record_payloads.py
 
 Runs the end-to-end battery (every call type, four provider usage shapes, errors, a retry
-and a fallback) through the real LiteLLM proxy with `payload_recorder.recorder` next to
+and a fallback) through the real LiteLLM proxy with `tests.support.payload_recorder.recorder` next to
 llmstats' callback. Unit tests and the hot-path benchmark replay the recordings; re-record
 after upgrading LiteLLM.
 """
@@ -17,12 +17,11 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from llmstats.analytics.demo.proxy_config import CALLBACK
-
-from proxy_e2e import proxy_stack
-from test_proxy_capture import run_battery
+from tests.support.proxy_e2e import proxy_stack
+from tests.test_proxy_capture import run_battery
 
 
 def litellm_file() -> str:
@@ -33,7 +32,7 @@ def litellm_file() -> str:
     return spec.origin
 
 
-TARGET = Path(__file__).resolve().parent / "fixtures" / "payloads" / "proxy.jsonl"
+TARGET = Path(__file__).resolve().parents[1] / "fixtures" / "payloads" / "proxy.jsonl"
 
 
 def main() -> None:
@@ -41,7 +40,7 @@ def main() -> None:
         record = Path(tmp) / "recorded.jsonl"
         with proxy_stack(
             Path(tmp),
-            callbacks=[CALLBACK, "payload_recorder.recorder"],
+            callbacks=[CALLBACK, "tests.support.payload_recorder.recorder"],
             env={"PAYLOAD_RECORD_FILE": str(record)},
         ) as stack:
             run_battery(stack)

@@ -18,7 +18,7 @@ from llmstats.analytics.demo.identities import token_for
 from llmstats.analytics.demo.litellm_proxy import LiteLLMProxy
 from llmstats.analytics.demo.proxy_config import CALLBACK, proxy_config
 
-TESTS_DIR = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -80,7 +80,7 @@ def stack_env(data_dir: Path, extra: Mapping[str, str] | None = None) -> dict[st
         "LLMSTATS_FLUSH_SECONDS": "2",
         "LLMSTATS_CONVERTER": "process",
         "LLMSTATS_CONFIG": str(data_dir.parent / "no-config.toml"),
-        "PYTHONPATH": str(TESTS_DIR),
+        "PYTHONPATH": str(ROOT),
     }
     env.update(extra or {})
     return env

@@ -1,6 +1,6 @@
 """The objects the real LiteLLM proxy handed a callback, pickled: load them, replay them.
 
-`tests/fixtures/objects/litellm-<version>.pickle.gz` is written by `tests/record_objects.py`
+`tests/fixtures/objects/litellm-<version>.pickle.gz` is written by `tests/support/record_objects.py`
 (the real proxy in front of the fake provider, every call shape of tests/test_proxy_capture
 .py and tests/test_proxy_payloads.py). A record is what one callback got: `kind`
 (success / failure), `kwargs` (every value that pickles: the standard logging payload,
@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "objects"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "objects"
 
 
 def litellm_version() -> str:
@@ -44,7 +44,7 @@ def blobs(kind: str | None = None, version: str | None = None) -> list[bytes]:
     if not path.exists():
         raise FileNotFoundError(
             f"no recorded objects for litellm {litellm_version()} (recorded: "
-            f"{', '.join(recorded_versions()) or 'none'}); run tests/record_objects.py"
+            f"{', '.join(recorded_versions()) or 'none'}); run tests/support/record_objects.py"
         )
     with gzip.open(path, "rb") as handle:
         records = pickle.load(handle)

@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from event_data import DAY0, DAY_US
+from tests.support.event_data import DAY0, DAY_US
 
 # USD per token. `tiered` switches at 1,000 prompt tokens (above), `xtiered` at 1,000
 # (at or above, as LiteLLM bills xAI), `free` is a $0 catalog entry; `mystery` is not in

@@ -1,12 +1,12 @@
 """Re-record tests/fixtures/objects/litellm-<version>.pickle.gz: what the real proxy hands a
 callback, as the objects themselves (see recorded_calls.py).
 
-    .venv/bin/python tests/record_objects.py
+    .venv/bin/python tests/support/record_objects.py
 
 Runs the end-to-end batteries of tests/test_proxy_capture.py (every call type, four
 provider usage shapes, errors, a retry and a fallback) and tests/test_proxy_payloads.py
 (a delayed upstream on every route, failed streams, context-length errors, client
-retries) through the real LiteLLM proxy with `payload_recorder.object_recorder` next to
+retries) through the real LiteLLM proxy with `tests.support.payload_recorder.object_recorder` next to
 llmstats' callback. Re-record after upgrading LiteLLM: the file name carries its version.
 """
 
@@ -21,14 +21,13 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from llmstats.analytics.demo.proxy_config import CALLBACK
-
-from proxy_e2e import proxy_stack
-from recorded_calls import fixture_path, litellm_version
-from test_proxy_capture import run_battery
-from test_proxy_payloads import run_shapes
+from tests.support.proxy_e2e import proxy_stack
+from tests.support.recorded_calls import fixture_path, litellm_version
+from tests.test_proxy_capture import run_battery
+from tests.test_proxy_payloads import run_shapes
 
 
 def main() -> None:
@@ -36,7 +35,7 @@ def main() -> None:
         record = Path(tmp) / "recorded.pickles"
         with proxy_stack(
             Path(tmp),
-            callbacks=[CALLBACK, "payload_recorder.object_recorder"],
+            callbacks=[CALLBACK, "tests.support.payload_recorder.object_recorder"],
             env={"OBJECT_RECORD_FILE": str(record)},
         ) as stack:
             run_battery(stack)
