@@ -1,6 +1,6 @@
 """What a converter round costs: CPU of the child process the writer starts per round.
 
-The proxy's writer starts `python -m llmstats.plugin.converter` once a round (a minute by
+The proxy's writer starts `python -m llmstats.plugin.conversion_round` once a round (a minute by
 default) when there is work; its start-up (the interpreter, pyarrow) is paid every round,
 whatever the round holds. This script measures the child's user + system CPU for rounds of
 a few and of many events (recorded proxy payloads through the callback, segments on, as a

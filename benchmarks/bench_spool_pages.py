@@ -32,7 +32,7 @@ from pathlib import Path
 from bench_hot_path import percentile
 
 from llmstats.plugin.extract import extract_event
-from llmstats.plugin.spool import WINDOW_BYTES, SpoolSegments, _populate
+from llmstats.plugin.spool import WINDOW_BYTES, SpoolFiles, _populate
 from llmstats.plugin.spool_line import encode_line
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
@@ -96,8 +96,8 @@ def main() -> None:
 
         lines = event_lines(2_000)
         spools = {
-            "thread on": SpoolSegments(folder / "on", {"writer_id": "on"}),
-            "thread off": SpoolSegments(folder / "off", {"writer_id": "off"}),
+            "thread on": SpoolFiles(folder / "on", {"writer_id": "on"}),
+            "thread off": SpoolFiles(folder / "off", {"writer_id": "off"}),
         }
         spools["thread off"]._prepare_next = lambda: None  # type: ignore[method-assign]
         timings: dict[str, list[float]] = {name: [] for name in spools}

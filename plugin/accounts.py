@@ -10,12 +10,12 @@
   `no_id_or_start` (no event id or no usable start time), `unreadable` (a damaged line),
   `duplicate` (LiteLLM reported an attempt twice) and `marker_settled` (a response marker
   whose callback event came). Only the first three lose an event: `lost` counts them;
-- `held`: lines not yet a row: in memory (`held_in_memory`), in spool segments not
+- `held`: lines not yet a row: in memory (`held_in_memory`), in spool files not
   converted yet (`held_in_spool`), and markers carried forward to wait for their event
   (`held_carried`).
 
 The spool counts its own appends (under its lock) and the converter accounts for every
-line it reads (convert.Converted.balanced); the rest is counted on the writer's thread,
+line it reads (spool_to_parquet.Converted.balanced); the rest is counted on the writer's thread,
 which also takes the heartbeat, so a heartbeat is one consistent snapshot. Rows recovered
 from a dead writer's spool are that writer's lines: they are `recovered`, with their own
 drops in `recovered_dropped_by_reason`, and outside these books.

@@ -49,7 +49,7 @@ class Settings:
     segments: bool = True
     """Count where input tokens go (off: no tokenizer runs, `segments` stays null)."""
     converter: ConverterMode = "process"
-    """Where spool segments become Parquet: a short-lived child process per round (the
+    """Where spool files become Parquet: a short-lived child process per round (the
     proxy process then never loads pyarrow), or `inline` on the writer thread."""
     config_file: Path | None = None
 

@@ -16,15 +16,15 @@ from .writer import EventWriter, new_writer_id
 
 
 def recover_spools(settings: Settings) -> tuple[int, int]:
-    """(spool segments converted, rows written) for every dead writer under the spool dir.
+    """(spool files converted, rows written) for every dead writer under the spool dir.
     Live writers hold their folder's lock and are left alone."""
     writer = EventWriter(settings, writer_id=f"recover-{new_writer_id()}")
     try:
-        segments = writer.recover_orphans()
+        spool_files = writer.recover_orphans()
     finally:
         # This writer only borrowed an id to convert others' spools: leave no folder.
         spool = writer._spool
         if spool is not None:
             spool.close()
             shutil.rmtree(spool.folder, ignore_errors=True)
-    return segments, writer.stats.recovered
+    return spool_files, writer.stats.recovered

@@ -31,7 +31,6 @@ import pyarrow.parquet as pq
 
 from .audit import append_entry, note_config
 from .config import Settings
-from .convert import SEEN
 from .data_dir_files import filesystem, is_remote, local_path
 from .manifests import HIDDEN_PREFIX, superseded
 from .rollup_files import forget_partitions
@@ -41,11 +40,12 @@ from .spool import (
     counts_path,
     list_carries,
     list_counts,
-    list_segments,
+    list_spool_files,
     orphaned_folder,
-    read_segment,
+    read_spool_file,
     writer_folders,
 )
+from .spool_to_parquet import SEEN
 
 EVENTS_FOLDER = "events"
 _SEEN_LINE = f'"capture":"{SEEN}"'.encode()
@@ -179,8 +179,8 @@ def _remove_folder(fs: pafs.FileSystem, path: str, local: bool) -> None:
 
 def _prune_spool(spool_dir: Path | None, before: dt.datetime | None,
                  result: RemovalResult) -> None:
-    """Remove dead writers' spool segments last written before `before` (all of them
-    when None). A segment written before the cut-off instant only holds events of
+    """Remove dead writers' spool files last written before `before` (all of them
+    when None). A spool file written before the cut-off instant only holds events of
     partitions that are being removed anyway. Live writers hold their folder's flock,
     so `orphaned_folder` never yields True for them."""
     if spool_dir is None:
@@ -190,24 +190,24 @@ def _prune_spool(spool_dir: Path | None, before: dt.datetime | None,
         with orphaned_folder(folder) as orphaned:
             if not orphaned:
                 continue
-            # Segments and the markers carried out of them are rows-to-be; a segment's
+            # Spool files and the markers carried out of them are rows-to-be; a spool file's
             # counts file goes with it.
-            for segment in list_segments(folder) + list_carries(folder):
+            for spool_file in list_spool_files(folder) + list_carries(folder):
                 try:
-                    stat = segment.stat()
+                    stat = spool_file.stat()
                 except FileNotFoundError:
                     continue
                 if limit is not None and stat.st_mtime >= limit:
                     continue
                 result.spool_files += 1
                 result.spool_bytes += stat.st_size
-                data = read_segment(segment)
+                data = read_spool_file(spool_file)
                 # A carry file's SEEN lines are ids of rows already converted, not rows.
                 result.spool_rows += data.count(b"\n") - data.count(_SEEN_LINE)
                 if not result.dry_run:
-                    segment.unlink(missing_ok=True)
-                    counts_path(segment).unlink(missing_ok=True)
-            if not result.dry_run and not list_segments(folder) and not list_carries(folder):
+                    spool_file.unlink(missing_ok=True)
+                    counts_path(spool_file).unlink(missing_ok=True)
+            if not result.dry_run and not list_spool_files(folder) and not list_carries(folder):
                 for leftover in (*list_counts(folder), folder / LOCK_NAME, folder / META_NAME):
                     leftover.unlink(missing_ok=True)
                 with contextlib.suppress(OSError):
@@ -222,7 +222,7 @@ def retention_cutoff(days: int, today: dt.date | None = None) -> dt.date:
 
 def prune_partitions(data_dir: str, cutoff: dt.date, *, spool_dir: Path | None = None,
                      dry_run: bool = False) -> RemovalResult:
-    """Remove every `date=D` partition with D < cutoff, and dead writers' spool segments
+    """Remove every `date=D` partition with D < cutoff, and dead writers' spool files
     written before the cut-off. Call under `maintenance_lock`."""
     result = RemovalResult(dry_run=dry_run, cutoff=cutoff.isoformat())
     fs, _ = filesystem(data_dir)

@@ -1,28 +1,28 @@
-"""The local write-ahead spool: append-only segment files, one folder per writer.
+"""The local write-ahead spool: append-only files, one folder per writer.
 
 Layout of `<spool_dir>/<writer_id>/`:
-- `NNNNNNNN.jsonl`: segment N, one event row per line (JSON), appended by the callback;
-- `NNNNNNNN.counts`: the prompt-segment counts of segment N's events (segmenter.py);
-- `NNNNNNNN.carry`: response markers still waiting for their event after segment N was
-  converted (converter.py); read with the next segment;
+- `NNNNNNNN.jsonl`: spool file N, one event row per line (JSON), appended by the callback;
+- `NNNNNNNN.counts`: the prompt-segment counts of spool file N's events (segmenter.py);
+- `NNNNNNNN.carry`: response markers still waiting for their event after spool file N was
+  converted (conversion_round.py); read with the next spool file;
 - `lock`, held with flock by the live writer. The kernel drops the lock when the process
   dies (kill -9 included), which is how a later writer knows a folder is orphaned and safe
   to convert; `meta.json`, what every row of the folder shares.
 
-The callback appends into a memory-mapped window of the current segment: a copy into the
+The callback appends into a memory-mapped window of the current spool file: a copy into the
 page cache with no system call, so LiteLLM's event loop neither waits in the kernel nor
 lets go of the GIL in the middle of a call (another thread would then hold it until its
 next pause). The copy is in the page cache as soon as it is made and survives a kill -9 of
 the process; disk blocks for a window are reserved before it is mapped, so a full disk is
-an OSError there and never a SIGBUS later. A segment is cut to its written length when it
-is closed; a dead writer's last segment ends in zero bytes instead, which readers stop at.
+an OSError there and never a SIGBUS later. A spool file is cut to its written length when it
+is closed; a dead writer's last spool file ends in zero bytes instead, which readers stop at.
 
-Once a segment has its first window, a thread of the spool's own gets the next one ready
+Once a spool file has its first window, a thread of the spool's own gets the next one ready
 before the callback needs it: blocks reserved, window mapped, and its pages faulted in,
 writable (`madvise(MADV_POPULATE_WRITE)` through ctypes, which lets go of the GIL). The
 first copy into a page that is not mapped yet costs a page fault of about 4 µs here, one
 every three or four events; into a page faulted in ahead, 0.04 µs
-(`benchmarks/bench_spool_pages.py`, RESULTS.md). A segment's first window is left to the
+(`benchmarks/bench_spool_pages.py`, RESULTS.md). A spool file's first window is left to the
 first append, so an idle process maps nothing.
 """
 
@@ -45,32 +45,31 @@ from typing import Any, NamedTuple
 
 from .atomic import write_atomically
 
-SEGMENT_SUFFIX = ".jsonl"
+SPOOL_FILE_SUFFIX = ".jsonl"
 COUNTS_SUFFIX = ".counts"
 CARRY_SUFFIX = ".carry"
 LOCK_NAME = "lock"
 META_NAME = "meta.json"
 
 WINDOW_BYTES = 1 << 20  # mapped (and resident) at a time: about 900 events
-READ_CHUNK_BYTES = 4 << 20  # what readers hold of a segment at a time
+READ_CHUNK_BYTES = 4 << 20  # what readers hold of a spool file at a time
 
 Prompt = tuple[int, int, Any]
-"""(segment seq, offset of the event's line, what the segmenter needs): see segmenter.py"""
+"""(spool file seq, offset of the event's line, what the segmenter needs): see segmenter.py"""
 
 
-def segment_name(seq: int) -> str:
-    return f"{seq:08d}{SEGMENT_SUFFIX}"
+def spool_file_name(seq: int) -> str:
+    return f"{seq:08d}{SPOOL_FILE_SUFFIX}"
 
 
 def file_seq(path: Path) -> int:
     return int(path.name.split(".", 1)[0])
 
 
-segment_seq = file_seq
 
 
-def counts_path(segment: Path) -> Path:
-    return segment.with_suffix(COUNTS_SUFFIX)
+def counts_path(spool_file: Path) -> Path:
+    return spool_file.with_suffix(COUNTS_SUFFIX)
 
 
 def carry_path(folder: Path, seq: int) -> Path:
@@ -85,8 +84,8 @@ def _listing(folder: Path, suffix: str) -> list[Path]:
     return sorted(names, key=file_seq)
 
 
-def list_segments(folder: Path) -> list[Path]:
-    return _listing(folder, SEGMENT_SUFFIX)
+def list_spool_files(folder: Path) -> list[Path]:
+    return _listing(folder, SPOOL_FILE_SUFFIX)
 
 
 def list_carries(folder: Path) -> list[Path]:
@@ -101,7 +100,7 @@ def spool_chunks(path: Path, chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[tu
     """(offset, complete lines) of a spool file, in order, about `chunk_bytes` at a time.
 
     Reading stops at the first zero byte (the unused, reserved end of a dead writer's
-    segment) and leaves out a torn last line (a crash mid-write)."""
+    spool file) and leaves out a torn last line (a crash mid-write)."""
     offset = 0
     rest = b""
     try:
@@ -126,7 +125,7 @@ def spool_chunks(path: Path, chunk_bytes: int = READ_CHUNK_BYTES) -> Iterator[tu
                 return
 
 
-def read_segment(path: Path) -> bytes:
+def read_spool_file(path: Path) -> bytes:
     """Every complete line of a spool file at once (small files and tests)."""
     return b"".join(data for _, data in spool_chunks(path))
 
@@ -217,20 +216,20 @@ def _populate(window: mmap.mmap) -> bool:
 
 
 class _Window(NamedTuple):
-    """A mapped window of the current segment, covering file offsets [start, end). A
-    rotation discards it (`_finish`), so it never outlives its segment."""
+    """A mapped window of the current spool file, covering file offsets [start, end). A
+    rotation discards it (`_finish`), so it never outlives its spool file."""
 
     start: int
     end: int
     map: mmap.mmap
 
 
-class SpoolSegments:
+class SpoolFiles:
     """The live writer's own spool folder: append on any thread, rotate from the writer.
 
     `prompts`, when given, receives `(seq, offset, prompt)` for each line appended with a
     prompt, under the same lock as the append: once `rotate()` has returned, every prompt of
-    a closed segment's events is in it (the writer relies on that to wait for their counts).
+    a closed spool file's events is in it (the writer relies on that to wait for their counts).
     """
 
     def __init__(
@@ -246,7 +245,7 @@ class SpoolSegments:
         # What every row of this folder shares (writer id, privacy level, versions): written
         # once here instead of on every line, and read back by whoever converts the folder.
         write_atomically(folder / META_NAME, json.dumps(meta).encode())
-        existing = list_segments(folder)
+        existing = list_spool_files(folder)
         self._seq = file_seq(existing[-1]) + 1 if existing else 1
         self._mutex = threading.Lock()
         self._fd = self._open(self._seq)
@@ -254,10 +253,10 @@ class SpoolSegments:
         self._map_start = 0  # file offsets covered by the mapping: [start, end)
         self._map_end = 0
         self._pos = 0  # where the next line goes
-        self.rows_in_segment = 0
+        self.rows_in_file = 0
         self.appended = 0  # lines taken, ever (the writer's books: accounts.py)
         # The next window, made ready by the preparing thread; while it works on the
-        # segment's file (`_filling`), nobody else reserves, maps or closes it.
+        # spool file's file (`_filling`), nobody else reserves, maps or closes it.
         self._ready: _Window | None = None
         self._filling = False
         self._filled = threading.Condition(self._mutex)
@@ -266,10 +265,10 @@ class SpoolSegments:
         threading.Thread(target=self._prepare_windows, name="llmstats-spool", daemon=True).start()
 
     def _open(self, seq: int) -> int:
-        return os.open(self.folder / segment_name(seq), os.O_RDWR | os.O_CREAT, 0o600)
+        return os.open(self.folder / spool_file_name(seq), os.O_RDWR | os.O_CREAT, 0o600)
 
     def append(self, line: bytes, prompt: object = None) -> int:
-        """Append one line; returns the rows now in the current segment."""
+        """Append one line; returns the rows now in the current spool file."""
         with self._mutex:
             if self._pos + len(line) > self._map_end:
                 # It can wait for the preparing thread, letting go of the mutex, and a
@@ -282,9 +281,9 @@ class SpoolSegments:
             self._pos = end
             if prompt is not None and self.prompts is not None:
                 self.prompts.append((self._seq, pos, prompt))
-            self.rows_in_segment += 1
+            self.rows_in_file += 1
             self.appended += 1
-            return self.rows_in_segment
+            return self.rows_in_file
 
     def _next_window(self, size: int) -> None:
         """Under the mutex: move to a window that holds the next `size` bytes whole."""
@@ -334,13 +333,13 @@ class SpoolSegments:
         """Reserve, map and fault in the window after the current one, outside the mutex."""
         page = mmap.ALLOCATIONGRANULARITY
         with self._mutex:
-            # A segment's first window is the first append's (an idle process maps nothing).
+            # A spool file's first window is the first append's (an idle process maps nothing).
             if self._ready is not None or self._stopping or self._map is None:
                 return
             fd, after = self._fd, self._map_end
             # It overlaps the current window by a page: a line that starts in the current
             # window's last page is then in the next one whole. A rotation waits for
-            # `_filling`, so `fd` stays this segment's until the window is published.
+            # `_filling`, so `fd` stays this spool file's until the window is published.
             start = after - page
             self._filling = True
         window = None
@@ -358,7 +357,7 @@ class SpoolSegments:
                 window.close()
 
     def _finish(self) -> None:
-        """Under the mutex: unmap the current segment and cut it to what was written."""
+        """Under the mutex: unmap the current spool file and cut it to what was written."""
         while self._filling:
             self._filled.wait()
         ready, self._ready = self._ready, None
@@ -372,14 +371,14 @@ class SpoolSegments:
         self._map_start = self._map_end = self._pos = 0
 
     def rotate(self) -> None:
-        """Close the current segment (if it has rows) and start the next one."""
+        """Close the current spool file (if it has rows) and start the next one."""
         with self._mutex:
-            if self.rows_in_segment == 0:
+            if self.rows_in_file == 0:
                 return
             self._finish()
             self._seq += 1
             self._fd = self._open(self._seq)
-            self.rows_in_segment = 0
+            self.rows_in_file = 0
 
     @property
     def current_seq(self) -> int:
@@ -390,18 +389,18 @@ class SpoolSegments:
         """The descriptor holding the folder's flock (a child that inherits it holds it too)."""
         return self._lock_fd
 
-    def closed_segments(self) -> list[Path]:
-        """Segments before the current one, oldest first: ready to convert."""
-        return [p for p in list_segments(self.folder) if file_seq(p) < self._seq]
+    def closed_files(self) -> list[Path]:
+        """Spool files before the current one, oldest first: ready to convert."""
+        return [p for p in list_spool_files(self.folder) if file_seq(p) < self._seq]
 
     def close(self) -> None:
         with self._mutex:
             self._stopping = True
             self._finish()
-            empty = self.rows_in_segment == 0
+            empty = self.rows_in_file == 0
         self._wanted.set()
         if empty:
-            (self.folder / segment_name(self._seq)).unlink(missing_ok=True)
+            (self.folder / spool_file_name(self._seq)).unlink(missing_ok=True)
         os.close(self._lock_fd)
 
 

@@ -2,8 +2,8 @@
 
 `submit()` is the only thing the hot path calls: one JSON encode and one copy into the
 memory-mapped spool (spool.py). The writer thread wakes every LLMSTATS_FLUSH_SECONDS (or
-at LLMSTATS_FLUSH_ROWS), closes the segment, waits for the segmenter to count its prompts,
-and hands the closed segments to a converter child process (converter.py), which also
+at LLMSTATS_FLUSH_ROWS), closes the spool file, waits for the segmenter to count its prompts,
+and hands the closed spool files to a converter child process (conversion_round.py), which also
 recovers spools of dead processes once a minute and runs retention once a day. When the
 spool cannot be written, rows wait in bounded memory and are counted when dropped; the
 caller never sees an exception from here.
@@ -28,14 +28,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import converter
+from . import conversion_round
 from .accounts import MEMORY_FULL, Books, add_drops
 from .atomic import write_atomically
 from .config import Settings
-from .converter import RECOVERY_STEP
+from .conversion_round import RECOVERY_STEP
 from .heartbeat import remove_fallbacks, write_fallback
 from .segmenter import Segmenter
-from .spool import SpoolSegments, orphaned_folder, writer_folders
+from .spool import SpoolFiles, orphaned_folder, writer_folders
 from .spool_line import encode_line
 from .versions import SCHEMA_VERSION, package_version
 
@@ -85,7 +85,7 @@ class ConverterFailed(OSError):
 
 
 def _last_report(lines: list[str]) -> dict[str, Any] | None:
-    """The converter child reports the round so far after each segment (converter.main)."""
+    """The converter child reports the round so far after each spool file (converter.main)."""
     for line in reversed(lines):
         try:
             report = json.loads(line)
@@ -113,7 +113,7 @@ class EventWriter:
         self.segmenter = Segmenter(self.folder, tokenize=settings.segments)
         self._held: deque[bytes] = deque()
         self._recovered_dropped: dict[str, int] = {}
-        self._spool: SpoolSegments | None = None
+        self._spool: SpoolFiles | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._flush_lock = threading.Lock()
@@ -250,10 +250,10 @@ class EventWriter:
             spool.abandon()
 
     def recover_orphans(self) -> int:
-        """Convert spools left by dead writers now; returns the segments converted."""
+        """Convert spools left by dead writers now; returns the spool files converted."""
         with self._flush_lock:
             result = self._convert(None, recover=True, retention=False)
-        return int(result.get("recovered_segments", 0))
+        return int(result.get("recovered_files", 0))
 
     # ---- writer thread ----------------------------------------------------------
 
@@ -281,7 +281,7 @@ class EventWriter:
                 return
 
     def _flush_once(self) -> None:
-        """One round: close the segment, wait for its counts, convert what is closed."""
+        """One round: close the spool file, wait for its counts, convert what is closed."""
         with self._flush_lock:
             self._run_round_hooks()
             try:
@@ -290,7 +290,7 @@ class EventWriter:
                 through = None
                 if spool is not None:
                     spool.rotate()
-                    if spool.closed_segments():
+                    if spool.closed_files():
                         through = spool.current_seq - 1
                         if self.segmenter is not None:
                             self.segmenter.drain(through_seq=through, estimate=self._shutting_down)
@@ -316,8 +316,8 @@ class EventWriter:
 
     def _convert(self, through: int | None, *, recover: bool, retention: bool) -> dict[str, Any]:
         remote = self.settings.is_remote
-        request = converter.Request(
-            settings=converter.settings_fields(self.settings),
+        request = conversion_round.Request(
+            settings=conversion_round.settings_fields(self.settings),
             writer_id=self.writer_id,
             constants=self.constants,
             convert_through=through,
@@ -367,7 +367,7 @@ class EventWriter:
         if result.get("recovered_dropped"):
             add_drops(self._recovered_dropped, result["recovered_dropped"])
 
-    def _run_converter(self, request: converter.Request) -> dict[str, Any]:
+    def _run_converter(self, request: conversion_round.Request) -> dict[str, Any]:
         payload = json.dumps(asdict(request)).encode()
         if not self._in_process:
             # The child inherits the spool folder's lock: while it works, the folder is
@@ -375,7 +375,7 @@ class EventWriter:
             spool = self._spool
             try:
                 answer = subprocess.run(
-                    [sys.executable, "-m", "llmstats.plugin.converter"],
+                    [sys.executable, "-m", "llmstats.plugin.conversion_round"],
                     input=payload,
                     capture_output=True,
                     timeout=CONVERTER_TIMEOUT_SECONDS,
@@ -397,7 +397,7 @@ class EventWriter:
                     f"converter exited with {answer.returncode}: {' '.join(tail)[:200]}",
                     partial=_last_report(lines),
                 )
-        return asdict(converter.run(converter.Request(**json.loads(payload))))
+        return asdict(conversion_round.run(conversion_round.Request(**json.loads(payload))))
 
     def _orphans_waiting(self) -> bool:
         """Is there a spool folder no live writer holds? (A child is started only then.)"""
@@ -428,7 +428,7 @@ class EventWriter:
     def _open_spool(self) -> None:
         incoming = self.segmenter.incoming if self.segmenter is not None else None
         try:
-            self._spool = SpoolSegments(self.folder, self.constants, incoming)
+            self._spool = SpoolFiles(self.folder, self.constants, incoming)
         except OSError as exc:
             self._spool = None
             self.record_error(exc)

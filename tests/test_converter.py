@@ -19,21 +19,21 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from llmstats.plugin import convert as convert_module
 from llmstats.plugin import spool as spool_module
+from llmstats.plugin import spool_to_parquet
 from llmstats.plugin.config import load_settings
-from llmstats.plugin.convert import convert_segment
-from llmstats.plugin.converter import Result, convert_folder, parquet_name
+from llmstats.plugin.conversion_round import Result, convert_folder, parquet_name
 from llmstats.plugin.sink import Sink
 from llmstats.plugin.spool import (
-    SpoolSegments,
+    SpoolFiles,
     carry_path,
     list_carries,
-    list_segments,
-    read_segment,
+    list_spool_files,
+    read_spool_file,
     spool_chunks,
 )
 from llmstats.plugin.spool_line import encode_line
+from llmstats.plugin.spool_to_parquet import convert_spool_file
 from llmstats.plugin.writer import ConverterFailed, EventWriter
 from tests.support.rows import BASE_TS, event_row
 from tests.test_writer import read_events
@@ -56,19 +56,19 @@ def callback(call_id: str) -> dict[str, Any]:
 # ---- streamed conversion ----------------------------------------------------------------
 
 
-def test_a_segment_many_chunks_long_over_two_dates_with_a_torn_end_converts_exactly(
+def test_a_spool_file_many_chunks_long_over_two_dates_with_a_torn_end_converts_exactly(
     tmp_path: Path,
 ) -> None:
     rows = [event_row(ts=BASE_TS + i * 1000) for i in range(600)]
     rows += [event_row(ts=BASE_TS + DAY_US + i) for i in range(400)]  # the next UTC day
     rows.insert(300, dict(rows[10]))  # a duplicate id, far from its first
-    segment = tmp_path / "00000001.jsonl"
+    spool_file = tmp_path / "00000001.jsonl"
     data = b"".join(encode_line(r) for r in rows) + b'{"event_id": "torn", "ts": 1'
-    segment.write_bytes(data)
-    assert len(list(spool_chunks(segment, 8192))) > 50
+    spool_file.write_bytes(data)
+    assert len(list(spool_chunks(spool_file, 8192))) > 50
 
-    done = convert_segment(
-        segment,
+    done = convert_spool_file(
+        spool_file,
         constants=CONSTANTS,
         sink=Sink(str(tmp_path / "data")),
         name="w-00000001.parquet",
@@ -85,20 +85,20 @@ def test_a_segment_many_chunks_long_over_two_dates_with_a_torn_end_converts_exac
         assert ts == sorted(ts)
 
 
-def test_converting_the_same_segment_twice_gives_the_same_rows(tmp_path: Path) -> None:
-    segment = tmp_path / "00000001.jsonl"
-    segment.write_bytes(b"".join(encode_line(event_row(ts=BASE_TS + i)) for i in range(300)))
+def test_converting_the_same_spool_file_twice_gives_the_same_rows(tmp_path: Path) -> None:
+    spool_file = tmp_path / "00000001.jsonl"
+    spool_file.write_bytes(b"".join(encode_line(event_row(ts=BASE_TS + i)) for i in range(300)))
     sink = Sink(str(tmp_path / "data"))
     for _ in range(2):
-        convert_segment(segment, constants=CONSTANTS, sink=sink, name="x.parquet", chunk_bytes=4096)
+        convert_spool_file(spool_file, constants=CONSTANTS, sink=sink, name="x.parquet", chunk_bytes=4096)
     assert len(read_events(tmp_path / "data")) == 300
 
 
 def test_counts_join_their_events_by_line_offset_across_chunks(tmp_path: Path) -> None:
-    segment = tmp_path / "00000001.jsonl"
+    spool_file = tmp_path / "00000001.jsonl"
     counts = tmp_path / "00000001.counts"
     lines = [encode_line(event_row(event_id=f"e{i}", ts=BASE_TS + i)) for i in range(200)]
-    segment.write_bytes(b"".join(lines))
+    spool_file.write_bytes(b"".join(lines))
     offsets = [sum(len(line) for line in lines[:i]) for i in range(200)]
     counted = [
         encode_line(
@@ -112,8 +112,8 @@ def test_counts_join_their_events_by_line_offset_across_chunks(tmp_path: Path) -
         for i in range(0, 200, 3)  # not every event has counts
     ]
     counts.write_bytes(b"".join(counted) + b'{"at": 99999999, "event_id": "stray"}\n')
-    convert_segment(
-        segment,
+    convert_spool_file(
+        spool_file,
         constants=CONSTANTS,
         sink=Sink(str(tmp_path / "data")),
         name="x.parquet",
@@ -133,24 +133,24 @@ def test_counts_join_their_events_by_line_offset_across_chunks(tmp_path: Path) -
 # ---- the memory-mapped spool --------------------------------------------------------------
 
 
-def test_lines_across_many_windows_come_back_whole_and_a_closed_segment_has_no_slack(
+def test_lines_across_many_windows_come_back_whole_and_a_closed_spool_file_has_no_slack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(spool_module, "WINDOW_BYTES", 4096)
-    spool = SpoolSegments(tmp_path / "w", {"writer_id": "w"})
+    spool = SpoolFiles(tmp_path / "w", {"writer_id": "w"})
     lines = [encode_line(event_row(tags=["t" * (i * 37 % 9000)])) for i in range(200)]
     for line in lines:
         spool.append(line)
     current = tmp_path / "w" / "00000001.jsonl"
     assert current.stat().st_size > sum(map(len, lines))  # reserved room at the end
-    assert read_segment(current) == b"".join(lines)  # readers stop at the zeros
+    assert read_spool_file(current) == b"".join(lines)  # readers stop at the zeros
     spool.rotate()
     assert current.stat().st_size == sum(map(len, lines))
     assert (tmp_path / "w" / "00000002.jsonl").stat().st_size == 0
     spool.close()
 
 
-def test_after_a_segments_first_window_the_next_ones_come_ready_and_faulted_in(
+def test_after_a_spool_files_first_window_the_next_ones_come_ready_and_faulted_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     probe_fd = os.open(tmp_path / "probe", os.O_RDWR | os.O_CREAT)
@@ -159,7 +159,7 @@ def test_after_a_segments_first_window_the_next_ones_come_ready_and_faulted_in(
         can_populate = spool_module._populate(probe)
     os.close(probe_fd)
     monkeypatch.setattr(spool_module, "WINDOW_BYTES", 32 * mmap.PAGESIZE)
-    spool = SpoolSegments(tmp_path / "w", {"writer_id": "w"})
+    spool = SpoolFiles(tmp_path / "w", {"writer_id": "w"})
     mapped_by_append = []
     map_window = spool._map_window
     monkeypatch.setattr(
@@ -187,11 +187,11 @@ def test_after_a_segments_first_window_the_next_ones_come_ready_and_faulted_in(
             ready.map[offset] = 0
         faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     assert len(windows) > 3
-    assert len(mapped_by_append) == 1  # the segment's first window only
+    assert len(mapped_by_append) == 1  # the spool file's first window only
     if can_populate:  # the kernel has MADV_POPULATE_WRITE (Linux 5.14)
         assert max(faults) < 8, faults  # against 31 a window without it
     current = tmp_path / "w" / "00000001.jsonl"
-    assert read_segment(current) == b"".join(lines)
+    assert read_spool_file(current) == b"".join(lines)
     spool.rotate()
     assert current.stat().st_size == sum(map(len, lines))
     spool.close()
@@ -222,7 +222,7 @@ def test_a_dead_writers_zero_tail_and_torn_line_lose_only_the_torn_line(
     isolated_data_dir: Path,
 ) -> None:
     folder = isolated_data_dir / "spool" / "dead-writer"
-    spool = SpoolSegments(folder, {"writer_id": "dead-writer"})
+    spool = SpoolFiles(folder, {"writer_id": "dead-writer"})
     rows = [event_row() for _ in range(20)]
     for row in rows:
         spool.append(encode_line(row))
@@ -241,21 +241,21 @@ def test_a_dead_writers_zero_tail_and_torn_line_lose_only_the_torn_line(
     assert not folder.exists()
 
 
-def test_a_rotation_while_an_append_waits_for_its_window_puts_the_line_in_the_new_segment(
+def test_a_rotation_while_an_append_waits_for_its_window_puts_the_line_in_the_new_spool_file(
     tmp_path: Path,
 ) -> None:
     """An append that needs the next window can wait for the preparing thread, which lets
     go of the mutex; the writer can rotate in between. The line then belongs at the start
-    of the new segment (it was written at the old segment's offset once: a segment whose
+    of the new spool file (it was written at the old spool file's offset once: a spool file whose
     first megabyte was zeros, which readers take for its end, or an IndexError)."""
-    spool = SpoolSegments(tmp_path / "w", {"writer_id": "w"})
+    spool = SpoolFiles(tmp_path / "w", {"writer_id": "w"})
     # The preparing thread stays idle; the test plays its part (`_filling`) by hand.
     spool._prepare_next = lambda: None  # type: ignore[method-assign]
     line = encode_line(event_row())
-    spool.append(line)  # maps the segment's first window
+    spool.append(line)  # maps the spool file's first window
     while spool._pos + len(line) <= spool._map_end:
         spool.append(line)
-    first_rows = spool.rows_in_segment
+    first_rows = spool.rows_in_file
     with spool._mutex:  # as if the preparing thread were at work on the next window
         spool._filling = True
     waiters = spool._filled._waiters  # type: ignore[attr-defined]
@@ -289,33 +289,33 @@ def test_a_rotation_while_an_append_waits_for_its_window_puts_the_line_in_the_ne
     appending.join(5)
     assert not failures and not rotation.is_alive() and not appending.is_alive()
     spool.rotate()
-    first, second, _current = list_segments(tmp_path / "w")
-    assert read_segment(first).count(b"\n") == first_rows
-    assert read_segment(second) == line
+    first, second, _current = list_spool_files(tmp_path / "w")
+    assert read_spool_file(first).count(b"\n") == first_rows
+    assert read_spool_file(second) == line
     spool.close()
 
 
 # ---- carry files ----------------------------------------------------------------------------
 
 
-def _segment(folder: Path, seq: int, rows: list[dict[str, Any]]) -> Path:
+def _spool_file(folder: Path, seq: int, rows: list[dict[str, Any]]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{seq:08d}.jsonl"
     path.write_bytes(b"".join(encode_line(r) for r in rows))
     return path
 
 
-def test_a_marker_is_carried_from_segment_to_segment_until_its_event_comes(
+def test_a_marker_is_carried_from_spool_file_to_spool_file_until_its_event_comes(
     tmp_path: Path,
 ) -> None:
     folder, sink, result = tmp_path / "w", Sink(str(tmp_path / "data")), Result()
-    _segment(folder, 1, [marker("late"), callback("other")])
+    _spool_file(folder, 1, [marker("late"), callback("other")])
     convert_folder(folder, CONSTANTS, sink, result, through=1, final=False, own=True)
     assert [c.name for c in list_carries(folder)] == ["00000001.carry"]
-    _segment(folder, 2, [event_row()])
+    _spool_file(folder, 2, [event_row()])
     convert_folder(folder, CONSTANTS, sink, result, through=2, final=False, own=True)
     assert [c.name for c in list_carries(folder)] == ["00000002.carry"]  # superseded
-    _segment(folder, 3, [callback("late")])
+    _spool_file(folder, 3, [callback("late")])
     convert_folder(folder, CONSTANTS, sink, result, through=3, final=False, own=True)
     rows = read_events(tmp_path / "data")
     assert sorted(r["call_id"] or "" for r in rows if r["call_id"] in ("late", "other")) == [
@@ -323,23 +323,23 @@ def test_a_marker_is_carried_from_segment_to_segment_until_its_event_comes(
         "other",
     ]
     assert {r["capture"] for r in rows} == {"callback"} and len(rows) == 3
-    assert list_segments(folder) == [] and result.written == 3
+    assert list_spool_files(folder) == [] and result.written == 3
 
 
 def test_a_crash_at_any_step_of_a_carried_conversion_repeats_it_without_duplicates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
-    _segment(folder, 1, [marker("m1"), marker("m2", end_ts=BASE_TS), callback("a")])
+    _spool_file(folder, 1, [marker("m1"), marker("m2", end_ts=BASE_TS), callback("a")])
     convert_folder(folder, CONSTANTS, sink, Result(), through=1, final=False, own=True)
-    _segment(folder, 2, [callback("m1"), callback("b")])
+    _spool_file(folder, 2, [callback("m1"), callback("b")])
 
     # Die after the Parquet file and the new carry file are in place, before any delete.
     monkeypatch.setattr(Path, "unlink", lambda self, missing_ok=False: None)
     convert_folder(folder, CONSTANTS, sink, Result(), through=2, final=False, own=True)
     monkeypatch.undo()
     assert carry_path(folder, 1).exists() and carry_path(folder, 2).exists()
-    # Next round (or a recovering writer) converts segment 2 again, then the folder as dead.
+    # Next round (or a recovering writer) converts spool file 2 again, then the folder as dead.
     convert_folder(folder, CONSTANTS, sink, Result(), through=None, final=True, own=False)
     rows = read_events(tmp_path / "data")
     assert sorted(r["call_id"] for r in rows) == ["a", "b", "m1", "m2"]
@@ -347,13 +347,13 @@ def test_a_crash_at_any_step_of_a_carried_conversion_repeats_it_without_duplicat
     assert list(folder.iterdir()) == []
 
 
-def test_a_duplicate_across_a_segment_cut_is_dropped(tmp_path: Path) -> None:
-    """LiteLLM fired the callback twice and the segment was cut in between: the carried
-    ids of segment 1 recognise the second one in segment 2."""
+def test_a_duplicate_across_a_spool_file_cut_is_dropped(tmp_path: Path) -> None:
+    """LiteLLM fired the callback twice and the spool file was cut in between: the carried
+    ids of spool file 1 recognise the second one in spool file 2."""
     folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
-    _segment(folder, 1, [callback("a"), callback("b")])
+    _spool_file(folder, 1, [callback("a"), callback("b")])
     convert_folder(folder, CONSTANTS, sink, Result(), through=1, final=False, own=True)
-    _segment(folder, 2, [callback("a"), callback("c")])
+    _spool_file(folder, 2, [callback("a"), callback("c")])
     result = Result()
     convert_folder(folder, CONSTANTS, sink, result, through=2, final=False, own=True)
     assert sorted(r["call_id"] for r in read_events(tmp_path / "data")) == ["a", "b", "c"]
@@ -366,20 +366,20 @@ def test_a_duplicate_across_a_segment_cut_is_dropped(tmp_path: Path) -> None:
 def test_the_carried_ids_are_the_folders_last_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A window of RECENT_IDS rows, across segments (a short segment does not shrink it);
+    """A window of RECENT_IDS rows, across spool files (a short spool file does not shrink it);
     an id older than the window is forgotten."""
-    monkeypatch.setattr(convert_module, "RECENT_IDS", 3)
-    monkeypatch.setattr(convert_module, "SEEN_PER_LINE", 2)
+    monkeypatch.setattr(spool_to_parquet, "RECENT_IDS", 3)
+    monkeypatch.setattr(spool_to_parquet, "SEEN_PER_LINE", 2)
     folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
-    _segment(folder, 1, [callback(f"e{i}") for i in range(4)])
+    _spool_file(folder, 1, [callback(f"e{i}") for i in range(4)])
     convert_folder(folder, CONSTANTS, sink, Result(), through=1, final=False, own=True)
-    _segment(folder, 2, [callback("e4")])
+    _spool_file(folder, 2, [callback("e4")])
     convert_folder(folder, CONSTANTS, sink, Result(), through=2, final=False, own=True)
     lines = [json.loads(line) for line in carry_path(folder, 2).read_text().splitlines()]
     assert [line["capture"] for line in lines] == ["seen", "seen"]  # two ids a line
     assert [i for line in lines for i in line["seen_events"]] == [f"e{i}@{BASE_TS}" for i in (2, 3, 4)]
     assert [i for line in lines for i in line["seen_calls"]] == ["e2", "e3", "e4"]
-    _segment(folder, 3, [callback("e3"), callback("e0")])
+    _spool_file(folder, 3, [callback("e3"), callback("e0")])
     convert_folder(folder, CONSTANTS, sink, Result(), through=3, final=False, own=True)
     ids = sorted(r["call_id"] for r in read_events(tmp_path / "data"))
     assert ids == ["e0", "e0", "e1", "e2", "e3", "e4"]
@@ -387,9 +387,9 @@ def test_the_carried_ids_are_the_folders_last_ones(
 
 def test_a_carry_file_left_alone_becomes_rows_once(tmp_path: Path) -> None:
     folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
-    _segment(folder, 4, [marker("never")])
+    _spool_file(folder, 4, [marker("never")])
     convert_folder(folder, CONSTANTS, sink, Result(), through=4, final=False, own=True)
-    assert list_carries(folder) and not list_segments(folder)
+    assert list_carries(folder) and not list_spool_files(folder)
     for _ in range(2):  # the writer is gone; recovery may run twice
         convert_folder(folder, CONSTANTS, sink, Result(), through=None, final=True, own=False)
     (row,) = read_events(tmp_path / "data")
@@ -430,7 +430,7 @@ def test_a_failing_child_keeps_the_spool_and_says_why(
     writer.submit(event_row())
     with pytest.raises(ConverterFailed, match="NotADirectoryError"):
         writer.flush()
-    assert list_segments(writer.folder)  # still there for the next round
+    assert list_spool_files(writer.folder)  # still there for the next round
     blocker.unlink()
     writer.flush()
     assert len(read_events(blocker / "data")) == 1
@@ -521,30 +521,30 @@ def test_without_fallocate_the_window_is_reserved_by_writing_zeros(
 
     monkeypatch.setattr(os, "posix_fallocate", unavailable)
     monkeypatch.setattr(spool_module, "WINDOW_BYTES", 8192)
-    spool = SpoolSegments(tmp_path / "w", {"writer_id": "w"})
+    spool = SpoolFiles(tmp_path / "w", {"writer_id": "w"})
     lines = [encode_line(event_row()) for _ in range(40)]
     for line in lines:
         spool.append(line)
-    assert read_segment(tmp_path / "w" / "00000001.jsonl") == b"".join(lines)
+    assert read_spool_file(tmp_path / "w" / "00000001.jsonl") == b"".join(lines)
     spool.close()
 
 
 def test_every_line_read_is_a_row_a_counted_drop_or_carried_on(tmp_path: Path) -> None:
     """A conversion's own books: lines + carried_in == rows + dropped + carried_out, with
-    each drop under its reason, across a carry into the next segment."""
+    each drop under its reason, across a carry into the next spool file."""
     folder, sink = tmp_path / "w", Sink(str(tmp_path / "data"))
     twice = event_row()
-    segment = _segment(folder, 1, [
+    spool_file = _spool_file(folder, 1, [
         callback("a"), marker("a"),  # a marker settled by its event
-        marker("b"),  # a marker whose event comes in the next segment: carried
+        marker("b"),  # a marker whose event comes in the next spool file: carried
         twice, twice,  # LiteLLM reported one attempt twice
         event_row(ts=None),  # no start time anywhere: no date for a row
         event_row(),
     ])  # fmt: skip
-    with segment.open("ab") as out:
+    with spool_file.open("ab") as out:
         out.write(b'{"event_id": "torn", "ts": \n')  # a damaged line mid-file
         out.write(encode_line(event_row()))
-    done = convert_segment(segment, constants=CONSTANTS, sink=sink, name="one.parquet",
+    done = convert_spool_file(spool_file, constants=CONSTANTS, sink=sink, name="one.parquet",
                            carry_after_us=0)  # fmt: skip
     assert done.balanced and (done.lines, done.carried_in, done.carried.num_rows) == (9, 0, 1)
     assert sum(done.rows.values()) == 4
@@ -552,8 +552,8 @@ def test_every_line_read_is_a_row_a_counted_drop_or_carried_on(tmp_path: Path) -
                             "marker_settled": 1}  # fmt: skip
     carry = tmp_path / "carry"
     carry.write_bytes(b"".join(encode_line(r) for r in done.carried.to_pylist() + done.recent_ids))
-    later = _segment(folder, 2, [callback("b"), twice])
-    after = convert_segment(later, constants=CONSTANTS, sink=sink, name="two.parquet",
+    later = _spool_file(folder, 2, [callback("b"), twice])
+    after = convert_spool_file(later, constants=CONSTANTS, sink=sink, name="two.parquet",
                             carry_in=carry, carry_after_us=0)  # fmt: skip
     assert after.balanced and (after.lines, after.carried_in, after.carried.num_rows) == (2, 1, 0)
     assert after.dropped == {"no_id_or_start": 0, "unreadable": 0, "duplicate": 1,

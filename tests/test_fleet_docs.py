@@ -53,7 +53,7 @@ def test_fleet_docs_show_what_ddl_prints() -> None:
     athena = table_ddl(Engine.athena, "s3://acme-llm/llmstats/events")
     # The page abbreviates the column list; everything around it is the command's output.
     for line in athena.splitlines():
-        if line.startswith("  `") and "`segments`" not in line and "`tags`" not in line \
+        if line.startswith("  `") and "`segments`" not in line and "`tags`" not in line\
                 and "`event_id`" not in line:
             continue
         assert line in docs, line

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from llmstats.plugin.accounts import balanced
 from llmstats.plugin.config import load_settings
-from llmstats.plugin.convert import segment_tables
 from llmstats.plugin.extract import _cache_tokens, extract_event
 from llmstats.plugin.identity import Hasher
 from llmstats.plugin.litellm_logger import LLMStatsLogger
 from llmstats.plugin.spool_line import encode_line
+from llmstats.plugin.spool_to_parquet import spool_file_tables
 
 json_leaf = st.one_of(
     st.none(),
@@ -118,7 +118,7 @@ def test_accepted_rows_always_convert_to_exactly_one_row(
     )
     if row is None:
         return
-    tables = segment_tables(encode_line(row), {"writer_id": "w"})
+    tables = spool_file_tables(encode_line(row), {"writer_id": "w"})
     if row.get("ts") is not None:
         assert sum(t.num_rows for t in tables.values()) == 1, row
 

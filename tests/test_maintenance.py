@@ -19,7 +19,7 @@ from llmstats.analytics.maintenance.compaction import compact, delete_replaced
 from llmstats.analytics.store.dataset import event_files
 from llmstats.plugin.audit import append_entry, verify_chain
 from llmstats.plugin.config import load_settings
-from llmstats.plugin.spool import SpoolSegments
+from llmstats.plugin.spool import SpoolFiles
 from llmstats.plugin.writer import EventWriter
 from tests.support.rows import event_row
 
@@ -229,7 +229,7 @@ def test_prune_removes_dead_spools_before_the_cutoff_and_never_a_live_one(
     (dead / "00000001.jsonl").write_bytes(b'{"event_id":"a"}\n{"event_id":"b"}\n')
     old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=60)).timestamp()
     os.utime(dead / "00000001.jsonl", (old, old))
-    live = SpoolSegments(spool / "live-writer", {"writer_id": "live-writer"})
+    live = SpoolFiles(spool / "live-writer", {"writer_id": "live-writer"})
     live.append(b'{"event_id":"c"}\n')
     os.utime(spool / "live-writer" / "00000001.jsonl", (old, old))
     try:

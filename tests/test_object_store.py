@@ -386,7 +386,7 @@ def test_recover_uploads_what_a_stopped_writer_left_in_its_spool(bucket_uri: str
     assert event_ids(bucket_uri) == []
     result = invoke("recover")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("recovered 5 rows from 1 spool segment(s)")
+    assert result.stdout.startswith("recovered 5 rows from 1 spool file(s)")
     assert event_ids(bucket_uri) == [f"orphan-{i}" for i in range(5)]
     assert not [p for p in load_settings().spool_dir.rglob("*.jsonl") if p.stat().st_size]
     assert invoke("recover").stdout.startswith("recovered 0 rows")

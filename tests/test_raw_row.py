@@ -19,11 +19,11 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmstats.plugin.convert import COUNTS_SCHEMA, SegmentStream, parse_lines, spool_rows
 from llmstats.plugin.extract import TOOL_CALL_TYPES, extract_event, tool_call_count
 from llmstats.plugin.identity import Hasher
 from llmstats.plugin.raw_row import raw_line
 from llmstats.plugin.spool_line import encode_line
+from llmstats.plugin.spool_to_parquet import COUNTS_SCHEMA, SpoolFileStream, parse_lines, spool_rows
 from tests.support import recorded_calls
 from tests.test_fuzz_callback import json_value
 
@@ -41,7 +41,7 @@ def converted(line: bytes, counts: bytes = b"") -> list[dict[str, Any]]:
     """Spool line(s) → event rows, as the converter makes them (with a counts file's lines,
     where the segmenter thread counted the tool calls)."""
     parts: list[pa.Table] = []
-    stream = SegmentStream({"writer_id": "w", "privacy_level": "standard"},
+    stream = SpoolFileStream({"writer_id": "w", "privacy_level": "standard"},
                            lambda _date, table: parts.append(table))  # fmt: skip
     stream.feed(spool_rows(line), parse_lines(counts, COUNTS_SCHEMA) if counts else None)
     stream.finish(None)

@@ -35,7 +35,7 @@ def callback_row(call_id: str) -> dict[str, Any]:
     return event_row(call_id=call_id, event_id=f"{call_id}@{BASE_TS}")
 
 
-def test_marker_and_event_in_one_segment_are_one_row(isolated_data_dir: Path) -> None:
+def test_marker_and_event_in_one_spool_file_are_one_row(isolated_data_dir: Path) -> None:
     writer = EventWriter(load_settings())
     writer.submit(marker_row("c1"))
     writer.submit(callback_row("c1"))
@@ -88,7 +88,7 @@ DYING_WRITER = textwrap.dedent(
     writer = EventWriter(load_settings(flush_seconds=3600))
     writer.submit(marker_row("settled-later"))
     writer.submit(marker_row("never-settled"))
-    writer._spool.rotate()  # the event lands in a later segment than its marker
+    writer._spool.rotate()  # the event lands in a later spool file than its marker
     writer.submit(callback_row("settled-later"))
     os.kill(os.getpid(), 9)
     """
@@ -169,11 +169,11 @@ def test_a_marker_names_the_provider_and_model_as_the_event_does() -> None:
     assert (row["provider"], row["model"]) == ("anthropic", "claude-haiku-4-5")
 
 
-def test_a_marker_after_its_event_is_settled_across_a_segment_cut(
+def test_a_marker_after_its_event_is_settled_across_a_spool_file_cut(
     isolated_data_dir: Path,
 ) -> None:
     """The callback can run before the response hook; the marker then comes after the
-    event, maybe in the next segment: the carried ids of the segment before settle it."""
+    event, maybe in the next spool file: the carried ids of the spool file before settle it."""
     writer = EventWriter(load_settings())
     writer.submit(callback_row("c1"))
     writer.flush()

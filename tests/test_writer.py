@@ -17,10 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from llmstats.plugin.config import load_settings
-from llmstats.plugin.convert import segment_tables
-from llmstats.plugin.converter import parquet_name
+from llmstats.plugin.conversion_round import parquet_name
 from llmstats.plugin.schema import EVENT_SCHEMA, SCHEMA_VERSION
-from llmstats.plugin.spool import list_segments
+from llmstats.plugin.spool import list_spool_files
+from llmstats.plugin.spool_to_parquet import spool_file_tables
 from llmstats.plugin.writer import ConverterFailed, EventWriter
 from tests.support.rows import BASE_TS, event_row
 
@@ -53,16 +53,16 @@ def test_submitted_rows_land_in_date_partitions_with_the_current_schema(isolated
         assert row["writer_id"] == writer.writer_id and row["privacy_level"] == "standard"
         assert row["schema_version"] == SCHEMA_VERSION == 2 and row["llmstats_version"]
         assert row["latency_ms"] == 250.0 and row["ttft_ms"] is None
-    assert list_segments(isolated_data_dir / "spool" / writer.writer_id) == [
+    assert list_spool_files(isolated_data_dir / "spool" / writer.writer_id) == [
         isolated_data_dir / "spool" / writer.writer_id / "00000002.jsonl"
     ]
 
 
-def test_duplicate_event_ids_in_a_segment_become_one_row() -> None:
+def test_duplicate_event_ids_in_a_spool_file_become_one_row() -> None:
     first = event_row(event_id="same", input_tokens=1)
     again = event_row(event_id="same", input_tokens=2)
     data = b"".join(json.dumps(r).encode() + b"\n" for r in (first, again, event_row()))
-    tables = segment_tables(data, {"writer_id": "w"})
+    tables = spool_file_tables(data, {"writer_id": "w"})
     (table,) = tables.values()
     assert table.num_rows == 2
     assert table.filter(pc.equal(table.column("event_id"), "same")).column(
@@ -81,7 +81,7 @@ def test_a_torn_line_and_a_fragment_lose_only_themselves() -> None:
         + json.dumps(good[2]).encode()
         + b"\n"
     )
-    (table,) = segment_tables(data, {"writer_id": "w"}).values()
+    (table,) = spool_file_tables(data, {"writer_id": "w"}).values()
     assert sorted(table.column("event_id").to_pylist()) == sorted(r["event_id"] for r in good)
 
 
@@ -131,7 +131,7 @@ def test_kill_9_loses_nothing_and_recovery_is_exactly_once(isolated_data_dir: Pa
     ]
 
 
-def test_a_crash_between_rename_and_segment_delete_yields_no_duplicates(
+def test_a_crash_between_rename_and_spool_file_delete_yields_no_duplicates(
     isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = _run_and_kill(count=300)

@@ -134,8 +134,8 @@ def recover(
     from llmstats.plugin.recovery import recover_spools
 
     settings = settings_for(data_dir, spool_dir=spool_dir)
-    segments, rows = recover_spools(settings)
-    typer.echo(f"recovered {rows} rows from {segments} spool segment(s) of stopped writers "
+    spool_files, rows = recover_spools(settings)
+    typer.echo(f"recovered {rows} rows from {spool_files} spool file(s) of stopped writers "
                f"into {settings.data_dir}")
 
 

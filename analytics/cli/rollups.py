@@ -64,7 +64,7 @@ def rollup(
     rows = [{"date": p.date, "files": p.files, "rows": sum(p.rows.values()),
              "seconds": p.seconds} for p in run.built]
     notes = [f"{run.up_to_date} partition(s) already up to date; {run.bytes:,} bytes written; "
-             f"{len(run.merged)} cube(s) merged; {run.removed} unused segment(s) removed"]
+             f"{len(run.merged)} cube(s) merged; {run.removed} unused part(s) removed"]
     notes += [f"failed: {error} (reports read that day's events)" for error in run.errors]
     if not rows:
         notes.insert(0, "No partition needed a rollup.")

@@ -1,6 +1,6 @@
-"""Spool segment → Parquet, streamed: a few MB of the segment at a time, never all of it.
+"""Spool file → Parquet, streamed: a few MB of the spool file at a time, never all of it.
 
-A proxy spools a minute of traffic per segment (60,000 rows and ~60 MB of JSON at 1,000
+A proxy spools a minute of traffic per spool file (60,000 rows and ~60 MB of JSON at 1,000
 calls a second). Holding that at once as bytes, as an Arrow table, its conformed copy and
 the Parquet encoding costs hundreds of MB for a moment every minute; streaming keeps the
 working set to one chunk (READ_CHUNK_BYTES of JSON) plus one row group per date being
@@ -8,17 +8,17 @@ gathered, plus the compressed output, which is small.
 
 Converting the same inputs twice yields the same rows under the same names, which is what
 makes crash recovery exactly-once: a crash after a file is in place but before its
-segment is deleted just rewrites identical files. Chunks are read in order and each row
-group is sorted by start time on its own, so the same segment always gives the same file.
+spool file is deleted just rewrites identical files. Chunks are read in order and each row
+group is sorted by start time on its own, so the same spool file always gives the same file.
 
-Per segment, in one pass:
-- rows without an id or a start time are dropped; an id seen before in the segment too;
+Per spool file, in one pass:
+- rows without an id or a start time are dropped; an id seen before in the spool file too;
   a line that does not parse costs only itself;
-- the segment's prompt counts (`NNNNNNNN.counts`, written by the segmenter in line order)
+- the spool file's prompt counts (`NNNNNNNN.counts`, written by the segmenter in line order)
   are joined to its events by the offset of each event's line;
 - response markers (response_marker.py) are dropped once a successful event of their call
   has been seen; the rest wait until the end, where they are either carried to the next
-  segment (still within their patience) or become the row.
+  spool file (still within their patience) or become the row.
 
 Nothing goes without being counted: every line read and every marker carried in ends as a
 row, a dropped line (counted by its reason, DROP_REASONS) or a marker carried out, so that
@@ -57,7 +57,7 @@ from .spool import READ_CHUNK_BYTES, spool_chunks, valid_lines
 ROW_GROUP_ROWS = 16_384  # rows gathered per date before a row group is written
 
 # A duplicate callback or a late response marker arrives soon after its event, but maybe
-# after a segment was cut: the event ids of a folder's last RECENT_IDS rows, and the call
+# after a spool file was cut: the event ids of a folder's last RECENT_IDS rows, and the call
 # ids of its last RECENT_IDS successful ones, ride along in the carry file (lines whose
 # `capture` is SEEN, SEEN_PER_LINE ids each) and go on recognising them in the next one.
 RECENT_IDS = 16_384
@@ -131,7 +131,7 @@ def _derived(table: pa.Table, name: str) -> pa.ChunkedArray | None:
         return None
     micros = pc.subtract(table.column(end_name), start)
     # Unsafe: a malformed payload's duration past 2**53 µs (285 years) must lose precision,
-    # not fail the whole segment's conversion.
+    # not fail the whole spool file's conversion.
     return pc.divide(micros.cast(pa.float64(), safe=False), 1000.0)
 
 
@@ -211,8 +211,8 @@ Emit = Callable[[str, pa.Table], None]
 """Receives conformed rows of one UTC date (YYYY-MM-DD)."""
 
 
-class SegmentStream:
-    """The state of one segment's conversion, fed chunk by chunk (see the module doc)."""
+class SpoolFileStream:
+    """The state of one spool file's conversion, fed chunk by chunk (see the module doc)."""
 
     def __init__(self, constants: Mapping[str, object], emit: Emit) -> None:
         self._constants = constants
@@ -363,7 +363,7 @@ def _with_counts(events: pa.Table, counts: pa.Table) -> pa.Table:
 
 
 class _Counts:
-    """The counts file of a segment, read alongside it: rows come in line order."""
+    """The counts file of a spool file, read alongside it: rows come in line order."""
 
     def __init__(self, path: Path | None) -> None:
         self._chunks = iter(spool_chunks(path)) if path is not None else iter(())
@@ -390,7 +390,7 @@ class _Counts:
 
 class _DateFiles:
     """One Parquet file per date, written row group by row group into memory (compressed,
-    so small: ~90 bytes a row) and handed to the sink whole once the segment is done."""
+    so small: ~90 bytes a row) and handed to the sink whole once the spool file is done."""
 
     def __init__(self, row_group_rows: int) -> None:
         self._row_group_rows = row_group_rows
@@ -433,7 +433,7 @@ class Converted:
     carried: pa.Table  # markers to carry forward (SPOOL_SCHEMA rows)
     recent_ids: list[dict[str, object]]  # SEEN rows to carry forward
     dropped: dict[str, int]  # lines that did not become rows, by reason (DROP_REASONS)
-    lines: int  # lines read from the segment
+    lines: int  # lines read from the spool file
     carried_in: int  # markers read from the carry file
 
     @property
@@ -449,8 +449,8 @@ class Converted:
         )
 
 
-def convert_segment(
-    segment: Path | None,
+def convert_spool_file(
+    spool_file: Path | None,
     *,
     constants: Mapping[str, object],
     sink: Sink,
@@ -461,19 +461,19 @@ def convert_segment(
     row_group_rows: int = ROW_GROUP_ROWS,
     chunk_bytes: int = READ_CHUNK_BYTES,
 ) -> Converted:
-    """Stream `carry_in` (markers carried from earlier segments), then `segment` with its
+    """Stream `carry_in` (markers carried from earlier spool files), then `spool_file` with its
     `counts`, into `events/date=…/<name>` files. See SegmentStream.finish for markers."""
     files = _DateFiles(row_group_rows)
-    stream = SegmentStream(constants, files.add)
+    stream = SpoolFileStream(constants, files.add)
     if carry_in is not None:
         for _, data in spool_chunks(carry_in, chunk_bytes):
             carried = parse_lines(data, SPOOL_READ_SCHEMA)
             stream.remember(carried)
             stream.feed(normalise(carried))
     lines = 0
-    if segment is not None:
+    if spool_file is not None:
         counts_rows = _Counts(counts)
-        for offset, data in spool_chunks(segment, chunk_bytes):
+        for offset, data in spool_chunks(spool_file, chunk_bytes):
             chunk_lines = line_count(data)
             lines += chunk_lines
             stream.feed(spool_rows(data), counts_rows.before(offset + len(data)), chunk_lines)
@@ -485,10 +485,10 @@ def convert_segment(
     )  # fmt: skip
 
 
-def segment_tables(data: bytes, constants: Mapping[str, object]) -> dict[str, pa.Table]:
+def spool_file_tables(data: bytes, constants: Mapping[str, object]) -> dict[str, pa.Table]:
     """Spool lines → conformed tables by date, every marker a row (tests and tools)."""
     parts: dict[str, list[pa.Table]] = {}
-    stream = SegmentStream(constants, lambda date, table: parts.setdefault(date, []).append(table))
+    stream = SpoolFileStream(constants, lambda date, table: parts.setdefault(date, []).append(table))
     stream.feed(spool_rows(data))
     stream.finish(None)
     return {date: sorted_by_ts(pa.concat_tables(tables)) for date, tables in parts.items()}

@@ -1,24 +1,24 @@
 """Spool folders → Parquet: the writer's heavy round, run in a child process.
 
-The proxy's writer thread starts `python -m llmstats.plugin.converter` for each round that
-has work (closed segments, the minute's check for spools of dead writers, the daily
+The proxy's writer thread starts `python -m llmstats.plugin.conversion_round` for each round that
+has work (closed spool files, the minute's check for spools of dead writers, the daily
 retention run), hands it a JSON request on stdin and reads a JSON result from stdout.
-The child holds pyarrow, the Parquet encoder and a segment's working set; the proxy
+The child holds pyarrow, the Parquet encoder and a spool file's working set; the proxy
 process holds none of it (pyarrow alone is ~55 MB resident), never waits on the GIL behind
 it, and a crash or out-of-memory in the encoder cannot take the proxy down: the spool is
 still there, and the next round converts it. `run()` is the same work in-process (late
 events after shutdown, tests). The writer imports this module for `Request` only: pyarrow
 comes in with `convert` and `sink`, imported where a round actually runs.
 
-Exactly once, per folder, segment by segment (see convert.py for one segment):
-1. convert segment N, with the newest carry file before N (markers carried so far) and
+Exactly once, per folder, spool file by spool file (see spool_to_parquet.py for one spool file):
+1. convert spool file N, with the newest carry file before N (markers carried so far) and
    N's counts, into `events/date=…/<writer>-N.parquet` (temporary name + rename);
 2. write `N.carry` with the markers still waiting and the ids of the folder's last rows
-   (convert.RECENT_IDS: a duplicate or a late marker across the cut is still recognised;
+   (spool_to_parquet.RECENT_IDS: a duplicate or a late marker across the cut is still recognised;
    always, when a carry file was read, so that it is superseded even if empty);
-3. delete segment N, its counts and every carry file before N.
+3. delete spool file N, its counts and every carry file before N.
 A crash at any step repeats the same step with the same inputs: the same files, no
-duplicates. Markers left in a dead writer's last segment become rows.
+duplicates. Markers left in a dead writer's last spool file become rows.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from .spool import (
     file_seq,
     list_carries,
     list_counts,
-    list_segments,
+    list_spool_files,
     orphaned_folder,
     read_meta,
     writer_folders,
@@ -51,8 +51,8 @@ from .spool import (
 from .spool_line import encode_line
 
 if TYPE_CHECKING:
-    from .convert import Converted
     from .sink import Sink
+    from .spool_to_parquet import Converted
 
 # How long a response marker waits for the callback's event before it becomes the row:
 # LiteLLM's logging queue can lag far behind under load, and a row counted twice is as
@@ -70,7 +70,7 @@ class Request:
     settings: dict[str, Any]  # Settings fields (the hash key itself is never sent)
     writer_id: str
     constants: dict[str, object]
-    convert_through: int | None = None  # own segments up to this seq are closed
+    convert_through: int | None = None  # own spool files up to this seq are closed
     recover: bool = False  # convert spools of dead writers too
     retention: bool = False
     heartbeat: dict[str, Any] | None = None  # to write through the sink (object storage)
@@ -83,11 +83,11 @@ class Result:
     files: int = 0
     marker_rows: int = 0
     duplicates: int = 0  # rows dropped: their event id was converted already
-    segments: int = 0  # own segments converted
-    recovered_segments: int = 0
+    spool_files: int = 0  # own spool files converted
+    recovered_files: int = 0
     # The writer's own lines, accounted (convert.Converted.balanced): read from its
-    # segments, dropped by reason, and its markers still carried after the last segment
-    # converted (None when no own segment was).
+    # spool files, dropped by reason, and its markers still carried after the last spool file
+    # converted (None when no own spool file was).
     lines: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     carried: int | None = None
@@ -133,22 +133,22 @@ def convert_folder(
     own: bool,
     progress: Callable[[Result], None] | None = None,
 ) -> None:
-    """Convert a folder's segments up to `through` (all when None). `final`: the writer is
-    gone, so markers of the last segment (or a carry file left alone) become rows.
-    `progress` is told the result so far after each segment (a round that dies later
+    """Convert a folder's spool files up to `through` (all when None). `final`: the writer is
+    gone, so markers of the last spool file (or a carry file left alone) become rows.
+    `progress` is told the result so far after each spool file (a round that dies later
     still reports what it did)."""
-    from .convert import convert_segment
+    from .spool_to_parquet import convert_spool_file
 
     writer_id = str(constants["writer_id"])
-    segments = [s for s in list_segments(folder) if through is None or file_seq(s) <= through]
+    spool_files = [s for s in list_spool_files(folder) if through is None or file_seq(s) <= through]
     cutoff = int((time.time() - MARKER_PATIENCE_SECONDS) * 1_000_000)
-    for index, segment in enumerate(segments):
-        seq = file_seq(segment)
+    for index, spool_file in enumerate(spool_files):
+        seq = file_seq(spool_file)
         carry_in = _newest_before(list_carries(folder), seq)
-        last = final and index == len(segments) - 1
-        counts = counts_path(segment)
-        done = convert_segment(
-            segment,
+        last = final and index == len(spool_files) - 1
+        counts = counts_path(spool_file)
+        done = convert_spool_file(
+            spool_file,
             constants=constants,
             sink=sink,
             name=parquet_name(writer_id, seq),
@@ -164,7 +164,7 @@ def convert_folder(
             progress(result)
         if carry_in is not None or done.carried.num_rows or done.recent_ids:
             _write_carry(carry_path(folder, seq), done.carried.to_pylist() + done.recent_ids)
-        segment.unlink()
+        spool_file.unlink()
         counts.unlink(missing_ok=True)
         for old in list_carries(folder):
             if file_seq(old) < seq:
@@ -182,15 +182,15 @@ def _convert_lone_carry(
     result: Result,
     own: bool,
 ) -> None:
-    """A carry file with no segment after it (the writer closed or died right after a
+    """A carry file with no spool file after it (the writer closed or died right after a
     round): its markers will never be settled now, so they become rows."""
-    from .convert import convert_segment
+    from .spool_to_parquet import convert_spool_file
 
     carries = list_carries(folder)
-    if list_segments(folder) or not carries:
+    if list_spool_files(folder) or not carries:
         return
     newest = carries[-1]
-    done = convert_segment(
+    done = convert_spool_file(
         None,
         constants=constants,
         sink=sink,
@@ -204,8 +204,8 @@ def _convert_lone_carry(
 
 
 def _drop_stray_counts(folder: Path) -> None:
-    """Counts whose segment is gone (a crash between the two deletes)."""
-    live = {file_seq(s) for s in list_segments(folder)}
+    """Counts whose spool file is gone (a crash between the two deletes)."""
+    live = {file_seq(s) for s in list_spool_files(folder)}
     for counts in list_counts(folder):
         if file_seq(counts) not in live:
             counts.unlink(missing_ok=True)
@@ -216,10 +216,10 @@ def _account(result: Result, done: Converted, own: bool) -> None:
     dropped = result.dropped if own else result.recovered_dropped
     if own:
         result.written += total
-        result.segments += 1
+        result.spool_files += 1
     else:
         result.recovered += total
-        result.recovered_segments += 1
+        result.recovered_files += 1
     for reason, count in done.dropped.items():
         if count:
             dropped[reason] = dropped.get(reason, 0) + count
@@ -249,7 +249,7 @@ def recover_orphans(spool_dir: Path, own_id: str, sink: Sink, result: Result) ->
 def run(request: Request, progress: Callable[[Result], None] | None = None) -> Result:
     """One round. Errors are collected per step (one failing step does not stop the
     others); what failed stays in the spool for the next round. `progress` is told the
-    result so far after each of the writer's own segments."""
+    result so far after each of the writer's own spool files."""
     from .sink import Sink
 
     settings = _settings(request.settings)
@@ -350,7 +350,7 @@ def main() -> None:
     import pyarrow as pa
 
     # A process that lives for one round gains nothing from an allocator that keeps freed
-    # pages for reuse: with the system allocator a 50,000-row segment peaks ~75 MB lower.
+    # pages for reuse: with the system allocator a 50,000-row spool file peaks ~75 MB lower.
     pa.set_memory_pool(pa.system_memory_pool())
     request = Request(**json.loads(sys.stdin.buffer.read()))
     result = run(request, progress=_report)
@@ -359,7 +359,7 @@ def main() -> None:
 
 
 def _report(result: Result) -> None:
-    """One JSON line: the round so far (after each segment) or done (the last line). A
+    """One JSON line: the round so far (after each spool file) or done (the last line). A
     round that dies half-way has still told the writer what it converted."""
     with contextlib.suppress(OSError):  # the writer is gone (it waits at most so long)
         sys.stdout.write(json.dumps(asdict(result)) + "\n")
