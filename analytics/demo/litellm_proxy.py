@@ -84,6 +84,11 @@ class LiteLLMProxy:
             }
         )
         env.pop("DATABASE_URL", None)
+        # With --num_workers, uvicorn's supervisor kills a worker that does not answer its
+        # health check within 5 s; importing LiteLLM holds a worker longer than that on a
+        # busy 2-core machine (15–50 s seen), so every worker was killed as it started and
+        # the proxy never answered.
+        env.setdefault("TIMEOUT_WORKER_HEALTHCHECK", str(int(STARTUP_TIMEOUT_SECONDS)))
         env.update(self.extra_env)
         return env
 
