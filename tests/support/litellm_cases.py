@@ -55,6 +55,10 @@ class Case:
     audio_seconds: float = 0.0
     search_units: int = 0
     text: str | None = None
+    batch: bool = False
+    """A batch job: LiteLLM prices its output file's line at batch rates and logs the
+    retrieve_batch call that reports it (one line per batch, so both sides decide the
+    long-context band on the same prompt)."""
 
 
 def price_map() -> dict[str, Any]:
@@ -154,6 +158,33 @@ def _chat_cases(key: str, entry: dict[str, Any], provider: str, mode: str) -> It
         yield Case(**base, pattern="fast", usage=_usage(1_200, 300, speed="fast"))
 
 
+# Providers whose batch output LiteLLM prices (litellm/batches/batch_utils.py), plus any
+# entry that states batch rates of its own.
+BATCH_PROVIDERS = frozenset({"openai", "azure", "vertex_ai", "anthropic", "bedrock",
+                             "hosted_vllm", "mistral"})
+
+
+def _batch_cases(key: str, entry: dict[str, Any], provider: str, mode: str) -> Iterator[Case]:
+    """A batch job of one request to the entry: plain, cache read and write, reasoning,
+    image output tokens, and each long-context band (the `…_above_N_tokens_batches` tiers
+    among them)."""
+    stated = any(k.endswith("_batches") for k in entry)
+    if not stated and provider not in BATCH_PROVIDERS and not entry.get("tiered_pricing"):
+        return
+    base = {"key": key, "provider": provider, "model": _model(key, provider), "mode": mode,
+            "call_type": "retrieve_batch", "batch": True}
+    if mode == "embedding":
+        yield Case(**base, pattern="batch_embedding", usage=_usage(2_000, 0))
+        return
+    yield Case(**base, pattern="batch_plain", usage=_usage(1200, 300))
+    yield Case(**base, pattern="batch_cache_read", usage=_usage(50_000, 800, read=40_000))
+    if stated:
+        yield Case(**base, pattern="batch_cache_write", usage=_usage(12_000, 500, write=10_000))
+        yield Case(**base, pattern="batch_reasoning", usage=_usage(3_000, 4_000, reasoning=3_000))
+    for start in _thresholds(entry, provider):
+        yield Case(**base, pattern=f"batch_band_{start}", usage=_usage(start, 1_000))
+
+
 def cases(entries: dict[str, Any] | None = None) -> list[Case]:
     """Every case of the map (or of `entries`), in the map's order."""
     found: list[Case] = []
@@ -173,9 +204,11 @@ def _cases_of(key: str, entry: dict[str, Any], provider: str, mode: Any) -> Iter
     base = {"key": key, "provider": provider, "mode": mode}
     if mode in CHAT_MODES:
         yield from _chat_cases(key, entry, provider, mode)
+        yield from _batch_cases(key, entry, provider, mode)
     elif mode == "embedding":
         yield Case(**base, model=model, pattern="embedding", call_type="embedding",
                    usage={"prompt_tokens": 2_000, "completion_tokens": 0, "total_tokens": 2_000})
+        yield from _batch_cases(key, entry, provider, mode)
     elif mode == "rerank":
         yield Case(**base, model=model, pattern="rerank", call_type="rerank", search_units=3)
     elif mode == "audio_speech":
@@ -295,6 +328,86 @@ def bill(case: Case, index: int, callback: Any) -> Billed:
     return Billed(case, float(cost) if cost is not None else None, f"case-{index}@{start_us}")
 
 
+def _batch_output_line(case: Case) -> dict[str, Any]:
+    """The case's request as one line of the batch's output file, in the provider's own
+    format (LiteLLM reads Anthropic's and Bedrock's results lines apart)."""
+    usage = dict(case.usage or {})
+    prompt, completion = usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+    details = usage.get("prompt_tokens_details") or {}
+    read, write = details.get("cached_tokens", 0), details.get("cache_creation_tokens", 0)
+    if case.provider == "anthropic":
+        return {"custom_id": "r", "result": {"type": "succeeded", "message": {
+            "id": "m", "type": "message", "role": "assistant", "model": case.model,
+            "content": [], "stop_reason": "end_turn",
+            "usage": {"input_tokens": prompt - read - write, "output_tokens": completion,
+                      "cache_read_input_tokens": read, "cache_creation_input_tokens": write}}}}
+    if case.provider == "bedrock":
+        return {"recordId": "r", "modelInput": {}, "modelOutput": {"usage": {
+            "inputTokens": prompt - read - write, "outputTokens": completion,
+            "totalTokens": prompt + completion, "cacheReadInputTokens": read,
+            "cacheWriteInputTokens": write}}}
+    if write:
+        usage["cache_creation_input_tokens"] = write
+    body: dict[str, Any] = {"id": "c", "object": "chat.completion", "created": 1,
+                            "model": case.model, "usage": usage,
+                            "choices": [{"index": 0, "finish_reason": "stop",
+                                         "message": {"role": "assistant", "content": "ok"}}]}
+    if case.mode == "embedding":
+        body = {"object": "list", "model": case.model, "data": [],
+                "usage": {"prompt_tokens": prompt, "total_tokens": prompt}}
+    return {"id": "b", "custom_id": "r", "error": None,
+            "response": {"status_code": 200, "request_id": "q", "body": body}}
+
+
+async def _bill_batch(case: Case, index: int, callback: Any) -> Billed:
+    """LiteLLM prices the batch's output file (batch_utils, the code its retrieve_batch
+    logging runs once a batch completes; only the download is left out) and logs the
+    retrieve_batch call that reports it; llmstats' callback captures that call."""
+    from litellm._internal_context import pinned_billing_time
+    from litellm.batches.batch_utils import _aggregate_batch_cost_usage_models
+    from litellm.litellm_core_utils.litellm_logging import Logging
+    from litellm.types.utils import LiteLLMBatch
+
+    try:
+        totals = _aggregate_batch_cost_usage_models(
+            entries=[_batch_output_line(case)],
+            custom_llm_provider=case.provider,  # type: ignore[arg-type]
+            model_name=case.model)
+    except Exception:
+        return Billed(case, None, None)
+    logging = Logging(model=case.model, messages=[], stream=False, call_type="aretrieve_batch",
+                      start_time=case.start, litellm_call_id=f"case-{index}",
+                      function_id="cost-accuracy")
+    logging.update_environment_variables(
+        model=case.model, user=None, optional_params={},
+        litellm_params={"custom_llm_provider": case.provider, "metadata": {}},
+        custom_llm_provider=case.provider)
+    result = LiteLLMBatch(id=f"batch_{index}", object="batch", endpoint="/v1/chat/completions",
+                          completion_window="24h", created_at=1, status="completed",
+                          input_file_id="file-in", output_file_id="file-out")
+    end = case.start + dt.timedelta(seconds=case.seconds)
+    try:
+        with pinned_billing_time(case.start):
+            await logging.async_success_handler(
+                result=result, start_time=case.start, end_time=end, cache_hit=False,
+                batch_cost=totals.cost, batch_usage=totals.usage, batch_models=totals.models,
+                batch_prompt_cost=totals.prompt_cost,
+                batch_completion_cost=totals.completion_cost)
+    except Exception:
+        return Billed(case, None, None)
+    kwargs = logging.model_call_details
+    payload = kwargs.get("standard_logging_object")
+    if not isinstance(payload, dict) or payload.get("response_cost") is None:
+        return Billed(case, None, None)
+    callback.log_success_event(kwargs, result, case.start, end)
+    start_us = int(case.start.timestamp() * 1_000_000)
+    return Billed(case, float(payload["response_cost"]), f"case-{index}@{start_us}")
+
+
+async def _bill_batches(selected: list[tuple[int, Case]], callback: Any) -> list[Billed]:
+    return [await _bill_batch(case, index, callback) for index, case in selected]
+
+
 @dataclass
 class Outcome:
     case: Case
@@ -323,24 +436,37 @@ _TIERLESS_CALCULATORS = frozenset({"fireworks_ai", "deepseek", "tencent", "perpl
 
 def litellm_off_map(case: Case, entry: dict[str, Any], litellm_cost: float) -> str | None:
     """The classes where LiteLLM's own cost functions do not bill what its map says
-    (docs/pricing.md names each with the map entry): llmstats keeps the map's price.
-    None: LiteLLM follows its map here, and so must llmstats."""
+    (docs/pricing.md names each with the map entry): llmstats keeps the map's price, and
+    `llmstats report reconcile` gives the same name to an event of the class. None:
+    LiteLLM follows its map here, and so must llmstats."""
     from llmstats.analytics.pricing.price_rules import prices_anything
 
     if not prices_anything(entry):
-        return "no_price_in_map"  # LiteLLM bills $0; llmstats the flagged default
+        return "litellm_no_price"  # LiteLLM bills $0; llmstats the flagged default
+    if case.batch:
+        batch_input = entry.get("input_cost_per_token_batches") is not None
+        if entry.get("tiered_pricing") and entry.get("input_cost_per_token") is None:
+            return "litellm_batch_tiered_zero"  # no flat input rate: the batch path bills $0
+        if (not batch_input and entry.get("cache_read_input_token_cost") is None
+                and "cache_read" in case.pattern):
+            return "litellm_batch_cache_read_zero"  # cached tokens billed $0
+        if case.pattern.startswith("batch_band_") and not any(
+                key.startswith("input_cost_per_token_above_") and key.endswith("_batches")
+                for key in entry):
+            return "litellm_batch_flat_rates"  # half the flat rates, not the band's
     if litellm_cost == 0 and any(
             isinstance(v, int | float) and v > 0 for k, v in entry.items() if "cost" in k):
         return "litellm_priced_zero"  # LiteLLM's calculator raised or skipped the entry
     if case.provider == "perplexity" and case.pattern not in ("plain", "reasoning"):
-        return "perplexity_calculator"  # ignores cache and long-context rates
+        return "litellm_perplexity"  # ignores cache and long-context rates
     if case.pattern.startswith("tier_") and case.provider in _TIERLESS_CALCULATORS:
-        return "service_tier_ignored"
+        return "litellm_ignores_service_tier"
     return None
 
 
 def run(selected: Iterable[Case], data_dir: str) -> list[Outcome]:
     """Bill every case through LiteLLM and llmstats; compare per event."""
+    import asyncio
     import logging
 
     from llmstats.analytics.connection import connect
@@ -351,7 +477,9 @@ def run(selected: Iterable[Case], data_dir: str) -> list[Outcome]:
     logging.getLogger("LiteLLM").setLevel(logging.ERROR)
     entries = price_map()
     callback = LLMStatsLogger(load_settings(flush_seconds=3600, data_dir=data_dir))
-    billed = [bill(case, index, callback) for index, case in enumerate(selected)]
+    numbered = list(enumerate(selected))
+    billed = [bill(case, index, callback) for index, case in numbered if not case.batch]
+    billed += asyncio.run(_bill_batches([(i, c) for i, c in numbered if c.batch], callback))
     assert callback.flush(timeout=300), "the writer did not flush"
     con = connect(data_dir)
     ours = {row[0]: (row[1], row[2]) for row in con.execute(
