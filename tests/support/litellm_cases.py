@@ -22,6 +22,7 @@ Used by tests/test_cost_accuracy.py (a sample) and benchmarks/bench_cost_accurac
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -61,7 +62,9 @@ class Case:
     long-context band on the same prompt)."""
 
 
+@functools.cache
 def price_map() -> dict[str, Any]:
+    """LiteLLM's bundled map, read once (callers do not change it)."""
     from llmstats.analytics.pricing.catalog import installed_price_map_path
 
     return json.loads(installed_price_map_path().read_bytes())
@@ -196,7 +199,72 @@ def cases(entries: dict[str, Any] | None = None) -> list[Case]:
         if provider is None or re.match(r"^(fireworks-ai|together-ai)-", key):
             continue  # size buckets are prices, not names anyone calls
         found.extend(_cases_of(key, entry, provider, mode))
+    return found + fallback_cases(entries)
+
+
+# Names no map key spells, which LiteLLM prices through its fallbacks (or, unmapped, at $0):
+# (name called, provider, the map key LiteLLM prices it at, None: unmapped).
+FALLBACK_NAMES: tuple[tuple[str, str, str | None], ...] = (
+    ("ft:gpt-4o-2024-08-06:acme::abc123", "openai", "ft:gpt-4o-2024-08-06"),
+    ("ft:gpt-4o-mini-2024-07-18:acme:support:abc123", "openai", "ft:gpt-4o-mini-2024-07-18"),
+    ("ft:gpt-4.1-nano-2025-04-14:acme::x1", "openai", "ft:gpt-4.1-nano-2025-04-14"),
+    ("converse/anthropic.claude-sonnet-4-20250514-v1:0", "bedrock",
+     "anthropic.claude-sonnet-4-20250514-v1:0"),
+    ("converse/us.anthropic.claude-sonnet-4-20250514-v1:0", "bedrock",
+     "us.anthropic.claude-sonnet-4-20250514-v1:0"),
+    ("accounts/fireworks/models/acme-13b-instruct", "fireworks_ai",
+     "fireworks-ai-4.1b-to-16b"),
+    ("accounts/fireworks/models/acme-70b-instruct", "fireworks_ai",
+     "fireworks-ai-above-16b"),
+    ("accounts/fireworks/models/acme-3b-instruct", "fireworks_ai",
+     "fireworks-ai-up-to-4b"),
+    ("togethercomputer/acme-13b-chat", "together_ai", "together-ai-8.1b-21b"),
+    ("claude-sonnet-4-20250514", "anthropic", None),
+    ("claude-opus-4-20250514", "anthropic", None),
+)
+
+
+def fallback_cases(entries: dict[str, Any] | None = None) -> list[Case]:
+    """Plain and cache-read calls to the names of FALLBACK_NAMES (their key: the entry
+    LiteLLM prices them at, or the name itself when unmapped)."""
+    entries = price_map() if entries is None else entries
+    found = []
+    for name, provider, key in FALLBACK_NAMES:
+        if key is not None and key not in entries:
+            continue  # a map without this entry
+        base = {"key": key or name, "provider": provider, "model": name, "mode": "chat"}
+        found.append(Case(**base, pattern="name_plain", usage=_usage(1200, 300)))
+        found.append(Case(**base, pattern="name_cache_read",
+                          usage=_usage(50_000, 800, read=40_000)))
     return found
+
+
+def price_signature(key: str, entry: dict[str, Any]) -> str:
+    """What decides how an entry bills, besides its name: its provider, mode and every
+    price it states. Entries of one signature (regional and dated copies) bill alike."""
+    prices = {name: value for name, value in entry.items()
+              if "cost" in name or "multiplier" in name
+              or name in ("tiered_pricing", "off_peak_pricing", "provider_specific_entry")}
+    return json.dumps([calling_provider(key, entry), entry.get("mode"), prices], sort_keys=True,
+                      default=str)
+
+
+def every_shape(found: list[Case], always: Iterable[str] = ()) -> list[Case]:
+    """Every case of the first entry of each price signature, of the entries in `always`
+    and of the names outside the map; the first case (LiteLLM's lookup of the name) of
+    every other entry. The whole map bills no shape that this leaves out."""
+    entries = price_map()
+    first: dict[str, str] = {}
+    full = set(always)
+    for key, entry in entries.items():
+        if (isinstance(entry, dict) and key != "sample_spec"
+                and first.setdefault(price_signature(key, entry), key) == key):
+            full.add(key)
+    first_case: dict[str, Case] = {}
+    for case in found:
+        first_case.setdefault(case.key, case)
+    return [c for c in found if c.key in full or c.key not in entries
+            or c.pattern.startswith("name_") or first_case[c.key] is c]
 
 
 def _cases_of(key: str, entry: dict[str, Any], provider: str, mode: Any) -> Iterator[Case]:
@@ -416,6 +484,9 @@ class Outcome:
     priced_by: str | None
     reason: str | None
     """Why LiteLLM is off its own map here (docs/pricing.md), or None: it follows it."""
+    reconciled: str | None = None
+    """The reason `llmstats report reconcile` gives the event."""
+    event_id: str | None = None
 
     @property
     def agrees(self) -> bool:
@@ -434,14 +505,20 @@ _TIERLESS_CALCULATORS = frozenset({"fireworks_ai", "deepseek", "tencent", "perpl
                                    "lemonade", "dashscope", "qwencloud", "qwen_ai_platform"})
 
 
-def litellm_off_map(case: Case, entry: dict[str, Any], litellm_cost: float) -> str | None:
+def litellm_off_map(case: Case, entry: dict[str, Any] | None, litellm_cost: float) -> str | None:
     """The classes where LiteLLM's own cost functions do not bill what its map says
     (docs/pricing.md names each with the map entry): llmstats keeps the map's price, and
     `llmstats report reconcile` gives the same name to an event of the class. None:
     LiteLLM follows its map here, and so must llmstats."""
     from llmstats.analytics.pricing.price_rules import prices_anything
 
-    if not prices_anything(entry):
+    if entry is None:
+        return "litellm_unmapped"  # LiteLLM bills $0; llmstats the flagged default
+    if not prices_anything(entry) and litellm_cost == 0:
+        if case.pattern.startswith("image_") and case.pattern != "image_usage":
+            # A size/quality entry without a price: the call's model has one, which
+            # LiteLLM's image calculator does not reach ($0); llmstats' flagged default.
+            return "litellm_priced_zero"
         return "litellm_no_price"  # LiteLLM bills $0; llmstats the flagged default
     if case.batch:
         batch_input = entry.get("input_cost_per_token_batches") is not None
@@ -470,6 +547,7 @@ def run(selected: Iterable[Case], data_dir: str) -> list[Outcome]:
     import logging
 
     from llmstats.analytics.connection import connect
+    from llmstats.analytics.report.reports import reconcile_reasons
     from llmstats.plugin.config import load_settings
     from llmstats.plugin.litellm_logger import LLMStatsLogger
 
@@ -482,15 +560,16 @@ def run(selected: Iterable[Case], data_dir: str) -> list[Outcome]:
     billed += asyncio.run(_bill_batches([(i, c) for i, c in numbered if c.batch], callback))
     assert callback.flush(timeout=300), "the writer did not flush"
     con = connect(data_dir)
-    ours = {row[0]: (row[1], row[2]) for row in con.execute(
-        "SELECT event_id, cost_usd, priced_by FROM event_costs").fetchall()}
+    ours = {row[0]: row[1:] for row in con.execute(
+        "SELECT event_id, cost_usd, priced_by, reason FROM "
+        + reconcile_reasons("event_costs")).fetchall()}
     con.close()
     outcomes = []
     for item in billed:
         if item.litellm_cost is None or item.event_id is None:
             continue
-        cost, priced_by = ours.get(item.event_id, (None, None))
+        cost, priced_by, reconciled = ours.get(item.event_id, (None, None, None))
         outcomes.append(Outcome(item.case, item.litellm_cost, cost, priced_by,
-                                litellm_off_map(item.case, entries[item.case.key],
-                                                item.litellm_cost)))
+                                litellm_off_map(item.case, entries.get(item.case.key),
+                                                item.litellm_cost), reconciled, item.event_id))
     return outcomes
