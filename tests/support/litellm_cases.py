@@ -520,7 +520,7 @@ def litellm_off_map(case: Case, entry: dict[str, Any] | None, litellm_cost: floa
             # LiteLLM's image calculator does not reach ($0); llmstats' flagged default.
             return "litellm_priced_zero"
         return "litellm_no_price"  # LiteLLM bills $0; llmstats the flagged default
-    if case.batch:
+    if case.batch and (entry.get("input_cost_per_token") or entry.get("tiered_pricing")):
         batch_input = entry.get("input_cost_per_token_batches") is not None
         if entry.get("tiered_pricing") and entry.get("input_cost_per_token") is None:
             return "litellm_batch_tiered_zero"  # no flat input rate: the batch path bills $0
