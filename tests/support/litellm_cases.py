@@ -57,9 +57,10 @@ class Case:
     search_units: int = 0
     text: str | None = None
     batch: bool = False
-    """A batch job: LiteLLM prices its output file's line at batch rates and logs the
-    retrieve_batch call that reports it (one line per batch, so both sides decide the
-    long-context band on the same prompt)."""
+    requests: int = 1
+    """A batch job: LiteLLM prices each line of its output file (`requests` lines, each
+    with the case's usage) at batch rates and logs the retrieve_batch call that reports
+    their sum."""
 
 
 @functools.cache
@@ -186,6 +187,12 @@ def _batch_cases(key: str, entry: dict[str, Any], provider: str, mode: str) -> I
         yield Case(**base, pattern="batch_reasoning", usage=_usage(3_000, 4_000, reasoning=3_000))
     for start in _thresholds(entry, provider):
         yield Case(**base, pattern=f"batch_band_{start}", usage=_usage(start, 1_000))
+        # Three requests: each above the threshold, and each at it (their sum above it).
+        yield Case(**base, pattern=f"batch_band_{start}_x3", usage=_usage(start, 500),
+                   requests=3)
+        if start > 1:
+            yield Case(**base, pattern=f"batch_below_{start}_x3", usage=_usage(start - 1, 500),
+                       requests=3)
 
 
 def cases(entries: dict[str, Any] | None = None) -> list[Case]:
@@ -438,7 +445,7 @@ async def _bill_batch(case: Case, index: int, callback: Any) -> Billed:
 
     try:
         totals = _aggregate_batch_cost_usage_models(
-            entries=[_batch_output_line(case)],
+            entries=[_batch_output_line(case)] * case.requests,
             custom_llm_provider=case.provider,  # type: ignore[arg-type]
             model_name=case.model)
     except Exception:
@@ -459,6 +466,8 @@ async def _bill_batch(case: Case, index: int, callback: Any) -> Billed:
             await logging.async_success_handler(
                 result=result, start_time=case.start, end_time=end, cache_hit=False,
                 batch_cost=totals.cost, batch_usage=totals.usage, batch_models=totals.models,
+                batch_successful_requests=totals.successful_requests,
+                batch_failed_requests=totals.failed_requests,
                 batch_prompt_cost=totals.prompt_cost,
                 batch_completion_cost=totals.completion_cost)
     except Exception:
