@@ -446,11 +446,15 @@ RECONCILE_REASON = """
         WHEN batch AND json_exists(map_entry, '$.tiered_pricing')
              AND json_extract_string(map_entry, '$.input_cost_per_token') IS NULL
             THEN 'litellm_batch_tiered_zero'
+        -- LiteLLM's batch fallback (half the flat rates) needs a flat input rate.
         WHEN batch AND COALESCE(cache_read_tokens, 0) > 0
+             AND json_extract_string(map_entry, '$.input_cost_per_token') IS NOT NULL
              AND json_extract_string(map_entry, '$.input_cost_per_token_batches') IS NULL
              AND json_extract_string(map_entry, '$.cache_read_input_token_cost') IS NULL
             THEN 'litellm_batch_cache_read_zero'
-        WHEN batch AND long_context AND len(list_filter(json_keys(map_entry), lambda k:
+        WHEN batch AND long_context
+             AND json_extract_string(map_entry, '$.input_cost_per_token') IS NOT NULL
+             AND len(list_filter(json_keys(map_entry), lambda k:
                  k LIKE 'input_cost_per_token_above_%_tokens_batches')) = 0
             THEN 'litellm_batch_flat_rates'
         WHEN reported_cost_usd = 0 AND cost_usd > 0 THEN 'litellm_priced_zero'
