@@ -7,16 +7,21 @@ response carrying the case's usage; its success handler prices it with LiteLLM's
 functions (billing time pinned to the call's start, so off-peak windows are decided by
 the call's own time) and builds the standard logging payload. That payload and response
 go to llmstats' callback, the writer converts the spool to Parquet, and `event_costs`
-prices the events: `compare()` lines the two up.
+prices the events: `run()` lines the two up, with the reason `report reconcile` gives
+each event. A batch job is priced by LiteLLM's batch output code (`batch_utils`, given the
+output file's lines in the provider's own format) and logged as the `retrieve_batch` call
+that reports it, as LiteLLM's logging does once a batch completes.
 
 Patterns per entry follow what its rates support: plain, cache read, cache writes (5
 minutes and 1 hour), reasoning, audio in/out, image output tokens, each long-context
 band, each service tier, inside and outside off-peak windows, regional multipliers;
-images at every size/quality entry, speech by characters, transcription by seconds or
-tokens, rerank by search units, embeddings by tokens.
+batch jobs of one and of three requests (batch tiers included); images at every
+size/quality entry, speech by characters, transcription by seconds or tokens, rerank by
+search units, embeddings by tokens; and names LiteLLM prices through its fallbacks
+(FALLBACK_NAMES).
 
-Used by tests/test_cost_accuracy.py (a sample) and benchmarks/bench_cost_accuracy.py
-(the whole map).
+Used by tests/test_cost_accuracy.py (every price signature, `every_shape`) and
+benchmarks/bench_cost_accuracy.py (every case).
 """
 
 from __future__ import annotations
