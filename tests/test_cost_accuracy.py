@@ -41,7 +41,8 @@ EXAMPLES = ("gpt-image-1", "tts-1", "azure/hd/1024-x-1024/dall-e-3",
             "perplexity/perplexity/sonar", "gemini-2.5-flash-image",
             "gemini/gemini-2.5-flash-image", "dashscope/qwen3-coder-plus",
             "dashscope/qwen-plus-2025-07-28", "gpt-5.4", "azure/gpt-5.4", "deepseek/deepseek-chat",
-            "gpt-4o-transcribe", "whisper-1", "github_copilot/gpt-4", "claude-opus-4-6")
+            "gpt-4o-transcribe", "whisper-1", "github_copilot/gpt-4", "claude-opus-4-6",
+            "deepseek/deepseek-v4-pro")
 
 
 def _selected() -> list[Case]:
@@ -144,7 +145,7 @@ BULLETS: dict[str, tuple[Callable[[Outcome], bool], tuple[str, ...]]] = {
         ("dashscope/qwen3-coder-plus", "dashscope/qwen-plus-2025-07-28")),
     "service tiers": (lambda o: o.case.pattern.startswith("tier_"), ("gpt-5.4",)),
     "off-peak windows at the event's own time": (
-        lambda o: o.case.pattern.startswith("hour_"), ()),
+        lambda o: o.case.pattern.startswith("hour_"), ("deepseek/deepseek-v4-pro",)),
     "US-region and fast-mode multipliers": (
         lambda o: o.case.pattern in ("geo_us", "fast", "residency_eu", "residency_us"),
         ("claude-opus-4-6",)),
