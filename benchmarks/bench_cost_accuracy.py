@@ -1,6 +1,7 @@
 """Cost accuracy over LiteLLM's whole bundled price map (issue 21).
 
-Every entry and every pattern its rates support (tests/support/litellm_cases.py) is billed by
+Every entry and every pattern its rates support, batch jobs and fallback names included
+(tests/support/litellm_cases.py), is billed by
 LiteLLM's own logging object (billing time pinned to the call's start) and captured by
 llmstats' callback → converter → Parquet → event_costs. Prints and, with --write, adds to
 benchmarks/RESULTS.md: the share of cases within 0.5 % of LiteLLM where LiteLLM follows
@@ -41,6 +42,7 @@ def main() -> None:
             os.environ[name] = value
         from tests.support import litellm_cases
 
+        load = os.getloadavg()[0]
         started = time.perf_counter()
         outcomes = litellm_cases.run(litellm_cases.cases(), f"{tmp}/data")
         seconds = time.perf_counter() - started
@@ -48,6 +50,8 @@ def main() -> None:
     agree = sum(o.agrees for o in follows)
     off = collections.Counter(o.reason for o in outcomes if o.reason)
     silent = sum(o.silent_zero for o in outcomes)
+    misnamed = sum(o.reason is not None and not o.agrees and o.reconciled != o.reason
+                   for o in outcomes)
     by_mode: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     for o in follows:
         by_mode[o.case.mode][0] += o.agrees
@@ -60,14 +64,15 @@ def main() -> None:
         f"({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, litellm "
         f"{metadata.version('litellm')}, duckdb {metadata.version('duckdb')}; "
-        f"{seconds:.0f} s): {len(outcomes):,} cases over {entries:,} map entries; where "
+        f"{seconds:.0f} s, load average {load:.1f} before the run): {len(outcomes):,} cases over {entries:,} map entries; where "
         f"LiteLLM follows its own map, **{agree:,} of {len(follows):,} within 0.5 % "
         f"({agree / len(follows):.2%})**; **{silent} events at $0** without a flagged $0 "
         "price. Goal ≥ 99.5 % and 0: " + ("**met**." if agree / len(follows) >= 0.995
                                           and silent == 0 else "**not met**."),
         "  By mode: " + "; ".join(f"{mode} {a:,}/{n:,}" for mode, (a, n) in sorted(by_mode.items()))
         + ".",
-        "  LiteLLM off its own map (ours kept, docs/pricing.md): "
+        "  LiteLLM off its own map (ours kept, docs/pricing.md; the reconcile reason of "
+        f"each, {misnamed} named otherwise by `report reconcile`): "
         + ", ".join(f"{reason} {count:,}" for reason, count in off.most_common()) + ".",
         "  Left over: " + (", ".join(f"{m}/{p}/{b} {c}" for (m, p, b), c in missed.most_common())
                            or "none") + ".",

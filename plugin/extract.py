@@ -591,8 +591,8 @@ def add_pricing_fields(
 ) -> None:
     """What LiteLLM's cost functions price by besides tokens, set only where present: the
     image tokens of the output, the region and speed LiteLLM's usage and cost breakdown
-    report, an image call's requested size and quality, a speech call's input length in
-    non-whitespace characters (LiteLLM bills text-to-speech per such character; the count
+    report, an image call's requested size and quality, the requests a finished batch
+    priced, a speech call's input length in non-whitespace characters (LiteLLM bills text-to-speech per such character; the count
     is kept, never the text)."""
     image_tokens = _get(completion_details, "image_tokens")
     if image_tokens:
@@ -614,6 +614,13 @@ def add_pricing_fields(
         params = _mapping(kwargs.get("optional_params"))
         row["image_size"] = _parameter(params.get("size")) or _image_size(params.get("image_size"))
         row["image_quality"] = _parameter(params.get("quality"))
+    elif call_type == "batch":
+        # The requests the batch's output file priced: LiteLLM decides each request's
+        # long-context band on its own prompt, so the mean prompt decides the band here.
+        hidden = _mapping(_mapping(kwargs.get("standard_logging_object")).get("hidden_params"))
+        requests = hidden.get("batch_successful_requests")
+        if type(requests) is int and 0 < requests <= _INT64_MAX:
+            row["batch_requests"] = requests
     elif call_type == "speech":
         text = kwargs.get("input")
         if type(text) is str:

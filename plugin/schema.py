@@ -101,6 +101,9 @@ EVENT_SCHEMA = pa.schema(
         # Schema version 2.
         ("client_retry_count", pa.int32()),
         ("error_code_source", pa.string()),
+        # The requests a finished batch's output file priced (LiteLLM's count): a batch
+        # event's long-context band is decided on its mean prompt.
+        ("batch_requests", pa.int64()),
     ]
 )
 

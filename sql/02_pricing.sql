@@ -17,7 +17,8 @@
 --   with `llmstats pricing set --default`).
 -- model_prices columns: pair_id, provider, model, catalog_key (NULL: not in the catalog):
 --   the best-ranked candidate key in the catalog, as LiteLLM picks it (an entry there with
---   no price at all is priced at the default, flagged: LiteLLM bills it $0).
+--   no price at all is priced at the default, flagged: LiteLLM bills it $0; a Together AI
+--   entry without an input rate is passed over for the size bucket, as LiteLLM does).
 -- pair_rates columns: pair_id, provider, model, catalog_key, priced_by (catalog |
 --   catalog_zero | default), context_window, threshold (the first long-context tier's
 --   start), threshold_inclusive, service_tiers (the tiers the entry prices), windows,
@@ -40,7 +41,12 @@ SELECT
     p.pair_id,
     p.provider,
     p.model,
-    arg_min(c.key, k.rank) FILTER (WHERE c.key IS NOT NULL) AS catalog_key
+    -- LiteLLM prices a Together AI model whose entry has no input rate at its size bucket
+    -- (litellm's together_ai cost_calculator): that entry is passed over.
+    arg_min(c.key, k.rank) FILTER (WHERE c.key IS NOT NULL AND NOT (
+        p.provider = 'together_ai' AND c.key = 'together_ai/' || p.model AND c.input IS NULL
+        AND c.mode IN ('chat', 'completion', 'embedding', 'responses')
+    )) AS catalog_key
 FROM event_models AS p
 LEFT JOIN pair_keys AS k ON k.pair_id = p.pair_id
 LEFT JOIN price_catalog AS c ON c.key = k.key

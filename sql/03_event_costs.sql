@@ -33,8 +33,9 @@
 --   models priced per second of it), char_units (a speech call's input characters),
 --   query_units), calls (1), failures (1 for a
 --   failed attempt), io_tokens (input + output) and input_tokens_lo / input_tokens_hi
---   (both the call's input tokens: a rollup row keeps the range of the calls it sums, so
---   the long-context tier can be decided at read time; see priced_basis).
+--   (both the call's input tokens, a batch's mean per request: a rollup row keeps the
+--   range of the calls it sums, so the long-context tier can be decided at read time; see
+--   priced_basis).
 -- Rollups (llmstats.analytics.rollups.spec) store exactly these columns summed per group.
 CREATE OR REPLACE VIEW token_basis AS
 WITH counted AS (
@@ -54,7 +55,7 @@ WITH counted AS (
     FROM events AS e
 )
 SELECT
-    * EXCLUDE (t_cache_write, untokened),
+    * EXCLUDE (t_cache_write, untokened, prompt_per_request),
     GREATEST(COALESCE(input_tokens, 0) - COALESCE(cache_read_tokens, 0) - t_cache_write
              - COALESCE(audio_input_tokens, 0), 0) AS t_uncached,
     COALESCE(audio_input_tokens, 0) AS t_audio_in,
@@ -72,9 +73,16 @@ SELECT
     1 AS calls,
     CAST(status = 'failure' AS INTEGER) AS failures,
     COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0) AS io_tokens,
-    COALESCE(input_tokens, 0) AS input_tokens_lo,
-    COALESCE(input_tokens, 0) AS input_tokens_hi
-FROM counted;
+    prompt_per_request AS input_tokens_lo,
+    prompt_per_request AS input_tokens_hi
+FROM (
+    -- A batch event sums its requests' tokens; LiteLLM decides each request's band on its
+    -- own prompt, so the band here is decided on the mean prompt per request.
+    SELECT *, CASE WHEN is_batch AND batch_requests > 1
+                   THEN COALESCE(input_tokens, 0) // batch_requests
+                   ELSE COALESCE(input_tokens, 0) END AS prompt_per_request
+    FROM counted
+);
 
 -- cost_basis: every token_basis column plus the pricing key of priced_basis (pair_id,
 --   override_id, priced_by, rate_id, long_context, uplift, image_rate, bill_kind,

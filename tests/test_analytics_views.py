@@ -231,16 +231,17 @@ def test_segments_take_cache_reads_from_the_start_of_the_prompt(data_dir: Path) 
 
 def test_a_dataset_mixing_schema_versions_reads_failures_alike(data_dir: Path) -> None:
     """A failure written by schema version 1 (0 tokens and $0 where nothing was reported,
-    no error_code_source or client_retry_count) and one written by version 2 (NULLs, a code
-    derived from LiteLLM's class, the client's retry number) read the same way: neither is
+    no error_code_source or client_retry_count) and one written by version 2 or later (NULLs,
+    a code derived from LiteLLM's class, the client's retry number) read the same way: neither is
     an OK call in the context report, both fail on context length, both are requests."""
     from llmstats.analytics.connection import open_dataset
     from llmstats.analytics.query import Query
     from llmstats.analytics.report.reports import context_report, errors_report
-    from llmstats.plugin.schema import EVENT_SCHEMA
+    from llmstats.plugin.schema import EVENT_SCHEMA, SCHEMA_VERSION
 
     ts = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
-    v1_columns = [f for f in EVENT_SCHEMA if f.name not in ("client_retry_count", "error_code_source")]
+    v1_columns = [f for f in EVENT_SCHEMA
+                  if f.name not in ("client_retry_count", "error_code_source", "batch_requests")]
     v1_row = {
         "event_id": "v1-fail", "trace_id": "t-v1", "ts": ts, "end_ts": ts, "call_type": "chat",
         "status": "failure", "provider": "openai", "model": "acme-chat",
@@ -268,8 +269,8 @@ def test_a_dataset_mixing_schema_versions_reads_failures_alike(data_dir: Path) -
         "FROM events WHERE date = DATE '2026-11-22' ORDER BY event_id"
     ) == [
         ("v1-fail", 1, 0, None, None),
-        ("v2-fail", 2, None, "derived", 0),
-        ("v2-retry", 2, None, "provider", 1),
+        ("v2-fail", SCHEMA_VERSION, None, "derived", 0),
+        ("v2-retry", SCHEMA_VERSION, None, "provider", 1),
     ]
     assert rows(
         "SELECT event_id, band, usage_pct FROM context_usage "

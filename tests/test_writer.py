@@ -51,7 +51,7 @@ def test_submitted_rows_land_in_date_partitions_with_the_current_schema(isolated
     assert sorted(r["event_id"] for r in got) == sorted(r["event_id"] for r in rows)
     for row in got:  # writer constants and derived durations are filled at conversion
         assert row["writer_id"] == writer.writer_id and row["privacy_level"] == "standard"
-        assert row["schema_version"] == SCHEMA_VERSION == 2 and row["llmstats_version"]
+        assert row["schema_version"] == SCHEMA_VERSION == 3 and row["llmstats_version"]
         assert row["latency_ms"] == 250.0 and row["ttft_ms"] is None
     assert list_spool_files(isolated_data_dir / "spool" / writer.writer_id) == [
         isolated_data_dir / "spool" / writer.writer_id / "00000002.jsonl"

@@ -149,13 +149,33 @@ def _fireworks_bucket(model: str) -> str:
     return "fireworks-ai-default"
 
 
+_TOGETHER_BUCKETS = ((4, "together-ai-up-to-4b"), (8, "together-ai-4.1b-8b"),
+                     (21, "together-ai-8.1b-21b"), (41, "together-ai-21.1b-41b"),
+                     (80, "together-ai-41.1b-80b"), (110, "together-ai-81.1b-110b"))
+_TOGETHER_EMBEDDING_BUCKETS = ((150, "together-ai-embedding-up-to-150m"),
+                               (350, "together-ai-embedding-151m-to-350m"))
+
+
+def _together_buckets(model: str) -> list[str]:
+    """LiteLLM's size buckets for a Together AI model its map does not price (litellm's
+    together_ai cost_calculator): by the billions of parameters in the name, and for an
+    embedding model by the millions."""
+    name, found = model.lower(), []
+    for pattern, buckets in ((r"(\d+)b", _TOGETHER_BUCKETS),
+                             (r"(\d+)m", _TOGETHER_EMBEDDING_BUCKETS)):
+        size = re.search(pattern, name)
+        if size:
+            found += [bucket for limit, bucket in buckets if float(size.group(1)) <= limit][:1]
+    return found
+
+
 def candidate_keys(provider: str | None, model: str | None) -> list[str]:
     """The price-map keys that can price calls to `model` of `provider`, best first, as
     LiteLLM looks them up: `provider/model`, `model`, then the names LiteLLM reaches
     through its fallbacks (`provider/provider/model` where the provider's own model ids
     start with its name, e.g. perplexity/perplexity/…; a fine-tune `ft:<base>:org:…` at
     `ft:<base>`, then the base model's rates; Bedrock's route and cross-region prefixes;
-    Fireworks' size buckets; the name in lower case)."""
+    Fireworks' and Together AI's size buckets; the name in lower case)."""
     if not model:
         return []
     found: list[str] = []
@@ -188,6 +208,9 @@ def candidate_keys(provider: str | None, model: str | None) -> list[str]:
     if provider == "fireworks_ai":
         add(model.removeprefix("accounts/fireworks/models/"))
         add(_fireworks_bucket(model))
+    if provider == "together_ai" or "togethercomputer" in model:
+        for bucket in _together_buckets(model):
+            add(bucket)
     if model.lower() != model:
         add(model.lower())
     return found

@@ -446,7 +446,7 @@ def prices_anything(entry: Entry) -> bool:
             continue
         if field in _NON_TOKEN_PRICES or ("cost_per" in field and "token" in field):
             return True
-        if field.startswith(("output_cost_per_image", "input_cost_per_pixel",
+        if field.startswith(("output_cost_per_image", "input_cost_per_image", "input_cost_per_pixel",
                              "output_cost_per_pixel", "input_cost_per_character",
                              "input_cost_per_audio_per_second")):
             return True

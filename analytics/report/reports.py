@@ -430,13 +430,33 @@ def segments_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
 RECONCILE_REASON = """
     CASE
         WHEN reported_cost_usd IS NULL THEN 'not_reported'
+        -- Where LiteLLM's own cost functions do not bill what its map says (docs/pricing.md,
+        -- "Where LiteLLM is off its own map"): llmstats keeps the map's price, or its
+        -- flagged default where the map has none. map_key / map_entry: the price-map entry
+        -- LiteLLM's lookup finds for the event's model (NULL: none).
+        WHEN priced_by = 'default' AND reported_cost_usd = 0 AND map_key IS NULL
+            THEN 'litellm_unmapped'
+        WHEN priced_by = 'default' AND reported_cost_usd = 0 AND NOT COALESCE(map_priced, TRUE)
+            THEN 'litellm_no_price'
         WHEN priced_by = 'default' AND reported_cost_usd = 0 THEN 'litellm_priced_zero'
         WHEN priced_by = 'default' THEN 'default_price'
         WHEN priced_by = 'override' THEN 'override'
         WHEN priced_by = 'catalog_zero' THEN 'catalog_zero'
         WHEN proxy_cache_hit THEN 'proxy_cache_hit'
-        -- Where LiteLLM's own cost functions do not bill what its map says (docs/pricing.md,
-        -- "Where LiteLLM is off its own map"): llmstats keeps the map's price.
+        WHEN batch AND json_exists(map_entry, '$.tiered_pricing')
+             AND json_extract_string(map_entry, '$.input_cost_per_token') IS NULL
+            THEN 'litellm_batch_tiered_zero'
+        -- LiteLLM's batch fallback (half the flat rates) needs a flat input rate.
+        WHEN batch AND COALESCE(cache_read_tokens, 0) > 0
+             AND json_extract_string(map_entry, '$.input_cost_per_token') IS NOT NULL
+             AND json_extract_string(map_entry, '$.input_cost_per_token_batches') IS NULL
+             AND json_extract_string(map_entry, '$.cache_read_input_token_cost') IS NULL
+            THEN 'litellm_batch_cache_read_zero'
+        WHEN batch AND long_context
+             AND json_extract_string(map_entry, '$.input_cost_per_token') IS NOT NULL
+             AND len(list_filter(json_keys(map_entry), lambda k:
+                 k LIKE 'input_cost_per_token_above_%_tokens_batches')) = 0
+            THEN 'litellm_batch_flat_rates'
         WHEN reported_cost_usd = 0 AND cost_usd > 0 THEN 'litellm_priced_zero'
         WHEN batch THEN 'batch'
         WHEN provider = 'perplexity' AND (COALESCE(cache_read_tokens, 0) > 0
@@ -450,6 +470,23 @@ RECONCILE_REASON = """
         ELSE 'other'
     END
 """
+
+
+def reconcile_reasons(source: str) -> str:
+    """`FROM`-able SQL: every row of `source` (event_costs, filtered) with `reason`, the
+    likeliest reason LiteLLM's response_cost and ours may differ (RECONCILE_REASON)."""
+    return f"""(
+        SELECT *, {RECONCILE_REASON} AS reason
+        FROM (
+            SELECT ev.*, mp.catalog_key AS map_key, pc.priced AS map_priced,
+                pc.entry_json AS map_entry
+            FROM {source} AS ev
+            LEFT JOIN model_prices AS mp
+                ON mp.provider IS NOT DISTINCT FROM ev.provider
+                AND mp.model IS NOT DISTINCT FROM ev.model
+            LEFT JOIN price_catalog AS pc ON pc.key = mp.catalog_key
+        )
+    )"""
 
 
 def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
@@ -466,13 +503,13 @@ def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     rows = run(
         con,
         f"""
-        SELECT provider, model, {RECONCILE_REASON} AS reason,
+        SELECT provider, model, reason,
             count(*) AS events,
             sum(cost_usd) AS cost_usd,
             sum(reported_cost_usd) AS reported_cost_usd,
             sum(cost_usd) - COALESCE(sum(reported_cost_usd), 0) AS difference_usd,
             min(event_id) AS example_event_id
-        FROM {source}
+        FROM {reconcile_reasons(source)}
         WHERE {mismatch}
         GROUP BY ALL
         ORDER BY abs(difference_usd) DESC, events DESC, provider, model {_limit(query)}
