@@ -19,10 +19,11 @@ from litellm.integrations.custom_logger import CustomLogger
 from . import shutdown
 from .config import Settings, load_settings
 from .errors import ConfigError
-from .extract import TOOL_CALL_TYPES, extract_event
+from .extract import extract_event
 from .identity import Hasher, Withheld, load_or_create_secret
 from .raw_row import raw_line
 from .response_marker import extract_marker
+from .row_extras import TOOL_CALL_TYPES
 from .segmenter import MAX_INCOMING, Job
 from .spool_line import encode_line
 from .writer import EventWriter

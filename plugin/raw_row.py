@@ -30,23 +30,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .attempt_times import epoch_seconds
-from .extract import (
-    _CALL_TYPES,
-    _METADATA_FIELDS,
-    _PAYLOAD_FIELDS,
-    _YEAR_3000,
+from .attempt_times import YEAR_3000, epoch_seconds
+from .extract import extract_event
+from .payload_fields import (
+    CALL_TYPES,
+    METADATA_FIELDS,
+    PAYLOAD_FIELDS,
     RETRY_HEADER,
-    TOOL_CALL_TYPES,
     Row,
-    _add_response_counts,
-    _cached_host,
-    _cached_model,
-    _str,
-    add_pricing_fields,
-    extract_event,
+    as_str,
+    cached_host,
+    cached_model,
     request_tags,
 )
+from .row_extras import TOOL_CALL_TYPES, add_pricing_fields, add_response_counts
 from .spool_line import encode_line
 
 try:
@@ -125,14 +122,14 @@ def raw_line(
         raw_type, model_map, cost_breakdown, prompt_tokens, completion_tokens, total_tokens,
         cost, deployment, trace_id, model, model_group, api_base, cache_hit, end_user, tags,
         session_id,
-    ) = map(payload.get, _PAYLOAD_FIELDS)
+    ) = map(payload.get, PAYLOAD_FIELDS)
     if (
         type(call_id) is not str
         or not call_id
         or type(start) is not float
-        or not 0.0 <= start < _YEAR_3000
+        or not 0.0 <= start < YEAR_3000
         or type(end) is not float
-        or not 0.0 <= end < _YEAR_3000
+        or not 0.0 <= end < YEAR_3000
         or type(meta) is not dict
         or type(hidden) is not dict
         or type(raw_type) is not str
@@ -146,7 +143,7 @@ def raw_line(
     (
         usage, team_id, team_alias, other_team_alias, org_id, route, key_end_user, key_hash,
         key_alias, user_id, custom_headers,
-    ) = map(meta.get, _METADATA_FIELDS)
+    ) = map(meta.get, METADATA_FIELDS)
     if type(custom_headers) is dict:
         retry_header = custom_headers.get(RETRY_HEADER)
     elif custom_headers is None:
@@ -175,11 +172,11 @@ def raw_line(
     if type(model_info) is not dict or type(request_meta) is not dict or type(creation) is not dict:
         return None
     if type(provider) is not str or not provider:
-        provider = _str(provider)
+        provider = as_str(provider)
     if type(deployment) is not str or not deployment:
-        deployment = _str(deployment) or _str(hidden.get("model_id"))
+        deployment = as_str(deployment) or as_str(hidden.get("model_id"))
     ts = int(start * 1_000_000)
-    call_type = _CALL_TYPES.get(raw_type, "other")
+    call_type = CALL_TYPES.get(raw_type, "other")
     # LiteLLM marks only a completed stream in the payload; the request says it for all.
     stream = bool(stream) or kwargs.get("stream") is True
     row: Row = {
@@ -194,10 +191,10 @@ def raw_line(
         "stream": stream,
         "status": status,
         "provider": provider,
-        "model": _cached_model(model, provider),
+        "model": cached_model(model, provider),
         "model_group": model_group,
         "deployment_id": deployment,
-        "api_base_host": _cached_host(api_base or hidden.get("api_base")),
+        "api_base_host": cached_host(api_base or hidden.get("api_base")),
         "input_tokens": prompt_tokens,
         "output_tokens": completion_tokens,
         "total_tokens": total_tokens,
@@ -239,7 +236,7 @@ def raw_line(
     add_pricing_fields(row, call_type, kwargs, usage, completion_details, cost_breakdown)
     if response is not None and (count_tools or call_type not in TOOL_CALL_TYPES):
         try:
-            _add_response_counts(row, call_type, response, privacy)
+            add_response_counts(row, call_type, response, privacy)
         except (TypeError, ValueError):
             pass  # as in extract_event: a malformed response loses its counts only
     try:

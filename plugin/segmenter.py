@@ -20,7 +20,7 @@ characters it estimates by characters (`segments_estimated`), and past a hard ba
 when the hot path finds `incoming` full (MAX_INCOMING), it skips the call and counts it.
 
 The same hand-over takes the work off the loop that reads LiteLLM's response objects: a
-chat or responses call's tool calls are counted here (extract.tool_call_count) and
+chat or responses call's tool calls are counted here (row_extras.tool_call_count) and
 go into the same counts line, so the hot path never walks a pydantic `ModelResponse`
 (benchmarks/RESULTS.md: ~5 µs a call on the loop). With segments off (`tokenize=False`)
 that is all this thread does: no tokenizer is ever loaded.
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .extract import tool_call_count
+from .row_extras import tool_call_count
 from .segments import (
     Merged,
     Piece,

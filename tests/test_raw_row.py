@@ -19,9 +19,10 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmstats.plugin.extract import TOOL_CALL_TYPES, extract_event, tool_call_count
+from llmstats.plugin.extract import extract_event
 from llmstats.plugin.identity import Hasher
 from llmstats.plugin.raw_row import raw_line
+from llmstats.plugin.row_extras import TOOL_CALL_TYPES, tool_call_count
 from llmstats.plugin.spool_line import encode_line
 from llmstats.plugin.spool_to_parquet import COUNTS_SCHEMA, SpoolFileStream, parse_lines, spool_rows
 from tests.support import recorded_calls
