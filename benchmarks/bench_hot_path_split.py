@@ -91,7 +91,7 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
 
     def fast_row(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
         return raw_line(kwargs, response, status="success", privacy="standard", hash_id=hasher,
-                        count_tools=False)  # fmt: skip
+                        count_here=False)  # fmt: skip
 
     def fast_row_tools(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
         return raw_line(kwargs, response, status="success", privacy="standard", hash_id=hasher)

@@ -13,11 +13,14 @@ cannot wait stays here:
 - what needs something the spool does not keep: the end user's HMAC, the host of the API
   base (its path and query can carry keys), the model without the provider's prefix, the
   event id (de-duplication is keyed on it), and whether the payload's start time was
-  reset (attempt_times.py), which takes one look at the kwargs.
+  reset (attempt_times.py), which takes one look at the kwargs (a reset start, as a
+  /v1/messages stream has, is replaced by the attempt's own here).
 
-The tool-call count of a chat or responses call reads LiteLLM's response objects (pydantic
-models: ~5 µs a call): the callback hands the response to the segmenter thread with the
-line, and the count joins the row at conversion like the prompt's segments do.
+What the loop does not need waits too: the tool-call count of a chat or responses call
+reads LiteLLM's response objects (pydantic models: ~5 µs a call), and a speech call's
+input tokens take LiteLLM's tokenizer (~200 µs); the callback hands them to the segmenter
+thread with the line (row_extras.left_for_later), and the counts join the row at
+conversion like the prompt's segments do.
 
 Any payload whose values are not what the fast row takes (another type, a pydantic usage
 object, a huge integer, a string orjson refuses) goes through `extract_event` instead:
@@ -30,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .attempt_times import YEAR_3000, epoch_seconds
+from .attempt_times import YEAR_3000, attempt_start, epoch_seconds
 from .extract import extract_event
 from .payload_fields import (
     CALL_TYPES,
@@ -41,6 +44,7 @@ from .payload_fields import (
     as_str,
     cached_host,
     cached_model,
+    field_of,
     request_tags,
 )
 from .row_extras import TOOL_CALL_TYPES, add_pricing_fields, add_response_counts
@@ -52,6 +56,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     orjson = None  # type: ignore[assignment]
 
 _NONE: type = type(None)
+_NO_USAGE: dict[str, Any] = {}  # read as a dict, passed on as None (never written to)
 _STR = frozenset({str, _NONE})
 _INT = frozenset({int, _NONE})
 _NUMBER = frozenset({float, int, _NONE})
@@ -105,12 +110,13 @@ def raw_line(
     status: str,
     privacy: str,
     hash_id: Callable[[object], str | None],
-    count_tools: bool = True,
+    count_here: bool = True,
 ) -> tuple[Row, bytes] | None:
     """(row, spool line) for a successful call whose payload has the usual shape, or None:
-    then `extract_event` must build the row (see the module doc). `count_tools=False`
-    leaves a chat or responses call's tool calls to the segmenter thread (the row then has
-    no `tool_call_count`: the caller hands the response over with the line). The callback
+    then `extract_event` must build the row (see the module doc). `count_here=False`
+    leaves a chat or responses call's tool calls and a speech call's input tokens to the
+    segmenter thread (the row then has no `tool_call_count`, or `input_tokens` None: the
+    caller hands `row_extras.left_for_later` over with the line). The callback
     passes its arguments by position: on a cold call, matching six keywords cost ~1 µs."""
     if orjson is None or status != "success" or privacy == "full":
         return None
@@ -139,7 +145,11 @@ def raw_line(
     if api_start is not None:
         api = epoch_seconds(api_start)
         if api is not None and start > api:
-            return None  # the payload's start was reset after the provider call began
+            # The payload's start was reset after the provider call began (a /v1/messages
+            # stream): the attempt's own start, as extract_event takes it.
+            start = attempt_start(start, kwargs, None)
+            if start is None:
+                return None
     (
         usage, team_id, team_alias, other_team_alias, org_id, route, key_end_user, key_hash,
         key_alias, user_id, custom_headers,
@@ -150,9 +160,15 @@ def raw_line(
         retry_header = None
     else:
         return None
-    usage = usage or hidden.get("usage_object")
-    if type(usage) is not dict:
-        return None
+    # A call without usage (speech, moderation, rerank report `{}`) reads the response's,
+    # as extract_event does: nothing there is a call without token counts.
+    usage = usage or hidden.get("usage_object") or (
+        None if response is None else field_of(response, "usage")
+    )
+    if usage is None:
+        usage = _NO_USAGE
+    elif type(usage) is not dict:
+        return None  # a pydantic Usage: extract_event reads it
     prompt_details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
     params = kwargs.get("litellm_params") or {}
@@ -233,8 +249,11 @@ def raw_line(
         return None
     if call_type == "batch":
         row["batch"] = True
-    add_pricing_fields(row, call_type, kwargs, usage, completion_details, cost_breakdown)
-    if response is not None and (count_tools or call_type not in TOOL_CALL_TYPES):
+    add_pricing_fields(
+        row, call_type, kwargs, usage if usage is not _NO_USAGE else None, completion_details,
+        cost_breakdown, count_here,
+    )  # fmt: skip
+    if response is not None and (count_here or call_type not in TOOL_CALL_TYPES):
         try:
             add_response_counts(row, call_type, response, privacy)
         except (TypeError, ValueError):
@@ -254,15 +273,15 @@ def event_line(
     hash_id: Callable[[object], str | None],
     start_time: object = None,
     end_time: object = None,
-    count_tools: bool = True,
+    count_here: bool = True,
 ) -> tuple[Row, bytes] | None:
     """(row, spool line) for one callback: the fast row when it takes the payload, else
     `extract_event`'s; None when the kwargs carry no event at all. `start_time` and
     `end_time` are the callback's own arguments (the fast row needs them only when the
     payload has no times of its own, and then leaves the row to `extract_event`). For
-    `count_tools`, see `raw_line`; `extract_event` always counts them itself."""
+    `count_here`, see `raw_line`; `extract_event` always counts them itself."""
     fast = raw_line(
-        kwargs, response, status=status, privacy=privacy, hash_id=hash_id, count_tools=count_tools
+        kwargs, response, status=status, privacy=privacy, hash_id=hash_id, count_here=count_here
     )
     if fast is not None:
         return fast

@@ -10,7 +10,7 @@ Only counts and short enumerations are kept: never a tool's arguments, never the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .payload_fields import INT64_MAX, Row, as_int, as_mapping, as_number, field_of
 
@@ -84,13 +84,17 @@ def _image_size(value: object) -> str | None:
 
 def add_pricing_fields(
     row: Row, call_type: str, kwargs: Mapping[str, Any], usage: object,
-    completion_details: object, cost_breakdown: object,
+    completion_details: object, cost_breakdown: object, count_here: bool = True,
 ) -> None:
     """What LiteLLM's cost functions price by besides tokens, set only where present: the
     image tokens of the output, the region and speed LiteLLM's usage and cost breakdown
     report, an image call's requested size and quality, the requests a finished batch
     priced, a speech call's input length in non-whitespace characters (LiteLLM bills
-    text-to-speech per such character; the count is kept, never the text)."""
+    text-to-speech per such character; the count is kept, never the text). A token-priced
+    speech call's input tokens are counted with LiteLLM's tokenizer: `count_here=False`
+    leaves them to the segmenter thread (None in the row until then, see `left_for_later`),
+    since the tokenizer costs ~200 µs on the loop and loads its encoding (half a second) on
+    the first call."""
     image_tokens = field_of(completion_details, "image_tokens")
     if image_tokens:
         row["image_output_tokens"] = as_int(image_tokens)
@@ -123,10 +127,10 @@ def add_pricing_fields(
         if type(text) is str:
             row["input_characters"] = len("".join(text.split()))
             if not row.get("input_tokens"):
-                row["input_tokens"] = _speech_tokens(row.get("model"), text)
+                row["input_tokens"] = speech_input_tokens(row.get("model"), text) if count_here else None
 
 
-def _speech_tokens(model: object, text: str) -> int | None:
+def speech_input_tokens(model: object, text: str) -> int | None:
     """The input tokens LiteLLM bills a token-priced text-to-speech call by: it counts
     them itself (`token_counter`) and reports none. Speech calls are rare and their input
     is short; the text is counted here and not kept."""
@@ -136,3 +140,33 @@ def _speech_tokens(model: object, text: str) -> int | None:
         return int(token_counter(model=model if isinstance(model, str) else "", text=text))
     except Exception:  # a tokenizer that cannot load: the count is lost, not the event
         return None
+
+
+class SpeechInput(NamedTuple):
+    """A speech call's input, for the segmenter thread to count its tokens (never kept)."""
+
+    model: str | None
+    text: str
+
+
+def left_for_later(row: Row, kwargs: Mapping[str, Any], response: object) -> object | None:
+    """What a fast row built with `count_here=False` left to the segmenter thread: the
+    response whose tool calls are to be counted, a speech input whose tokens are, or None."""
+    call_type = row["call_type"]
+    if call_type in TOOL_CALL_TYPES:
+        return response if response is not None and "tool_call_count" not in row else None
+    if call_type == "speech" and row.get("input_tokens") is None:
+        text = kwargs.get("input")
+        if type(text) is str:
+            return SpeechInput(row.get("model"), text)
+    return None
+
+
+def counts_off_the_loop(later: object) -> dict[str, int]:
+    """The segmenter thread's half of `left_for_later`: the columns its counts line fills
+    (the converter joins them to the row: convert._with_counts)."""
+    if type(later) is SpeechInput:
+        tokens = speech_input_tokens(later.model, later.text)
+        return {} if tokens is None else {"input_tokens": tokens}
+    count = tool_call_count(later)
+    return {} if count is None else {"tool_call_count": count}
