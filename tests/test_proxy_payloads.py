@@ -254,3 +254,22 @@ def test_the_errors_report_tells_first_attempts_from_client_retries(
     # The application made one call: the proxy saw two requests, one a client retry.
     assert (totals["requests"], totals["first_attempts"], totals["client_retries"]) == (2, 1, 1)
     assert (totals["failures"], totals["calls"]) == (1, 2)
+
+
+@pytest.mark.parametrize("group", ["broken-400", "broken-anthropic-400"])
+def test_the_context_report_counts_a_context_length_failure_as_exceeded_not_ok(
+    shapes: dict[str, Shape], group: str
+) -> None:
+    """Its counts are NULL, not 0: a call that failed on context length is never an OK call
+    in `report context` (the provider's code for OpenAI, the derived one for Anthropic)."""
+    from typer.testing import CliRunner
+
+    from llmstats.analytics.cli import app
+
+    data_dir = shapes["_data_dir"].call_ids[0]
+    arguments = ["report", "context", "--since", "2000-01-01", "--data-dir", data_dir,
+                 "--where", f"model_group={group}", "--format", "json"]  # fmt: skip
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert [(row["ok"], row["exceeded"]) for row in rows] == [(0, 1)], rows
