@@ -5,7 +5,7 @@ range test and often a helper call per field, ~40 of them a call. Most of that c
 for the converter, which does it for a whole chunk of rows at once (raw_columns.py). What
 cannot wait stays here:
 
-- the checks that keep content out and the segment readable: one look-up of the row's
+- the checks that keep content out and the spool file readable: one look-up of the row's
   type signature (the type of every value, in order) in the signatures already proven to
   hold scalars of the types the spool's columns take (a dict or a list where an id
   belongs could carry content into the spool; a string where a count belongs would lose

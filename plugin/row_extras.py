@@ -164,7 +164,7 @@ def left_for_later(row: Row, kwargs: Mapping[str, Any], response: object) -> obj
 
 def counts_off_the_loop(later: object) -> dict[str, int]:
     """The segmenter thread's half of `left_for_later`: the columns its counts line fills
-    (the converter joins them to the row: convert._with_counts)."""
+    (the converter joins them to the row: spool_to_parquet._with_counts)."""
     if type(later) is SpeechInput:
         tokens = speech_input_tokens(later.model, later.text)
         return {} if tokens is None else {"input_tokens": tokens}
