@@ -119,8 +119,8 @@ def field_of(obj: object, key: str) -> Any:
     if fields is not None:
         if type(fields) is dict and key in fields:
             return fields[key]  # a pydantic model's field values live here
-        if _unset_pydantic_field(obj, key):
-            return None
+        if _stored_by_pydantic(type(obj), key):
+            return _pydantic_stored(obj, key)
     if isinstance(obj, Mapping):
         return obj.get(key)
     return getattr(obj, key, None)
@@ -130,33 +130,46 @@ def field_of(obj: object, key: str) -> Any:
 # would have cost anyway.
 _CACHE_LIMIT = 4096
 
-# (class, name) → the class is a pydantic model with no attribute of that name.
-_plain_field_names: dict[tuple[type, str], bool] = {}
+# (class, name) → whether getattr would end in pydantic's own `__getattr__` for that name.
+_pydantic_names: dict[tuple[type, str], bool] = {}
 
 
-def _unset_pydantic_field(obj: object, key: str) -> bool:
-    """Whether `key` is nothing a pydantic model has: no field value, no extra or private
-    attribute, nothing of its class. Asking getattr would go through pydantic's
-    `__getattr__`, which builds an AttributeError to say so: ~9 µs, where this costs a few
-    dict look-ups (a ModelResponse has no `output`, LiteLLM's Usage deletes unset fields)."""
-    cls = type(obj)
-    known = _plain_field_names.get((cls, key))
+def _stored_by_pydantic(cls: type, key: str) -> bool:
+    """Whether `key`, not among a pydantic model's field values, can only be an extra
+    (`model_config extra="allow"`: LiteLLM's TranscriptionResponse keeps `duration` there),
+    a private attribute (`_hidden_params`) or nothing at all: nothing of that name in the
+    class or its bases, and pydantic's `__getattr__` the one that answers. Then its value
+    is read where pydantic keeps it; getattr would cost ~4 µs to find an extra and ~9 µs to
+    say no (pydantic builds an AttributeError to say so)."""
+    known = _pydantic_names.get((cls, key))
     if known is None:
         # Through the MRO's own dicts: hasattr on the class would ask pydantic's metaclass,
-        # which is as slow to say no.
-        known = getattr(cls, "__pydantic_fields__", None) is not None and not any(
-            key in vars(base) for base in cls.__mro__
+        # which is as slow to say no. A class without pydantic's own __getattr__ (one that
+        # overrides it) is asked through getattr, as before.
+        answers = getattr(cls, "__getattr__", None)
+        known = (
+            getattr(cls, "__pydantic_fields__", None) is not None
+            and getattr(answers, "__module__", None) == "pydantic.main"
+            and getattr(answers, "__qualname__", None) == "BaseModel.__getattr__"
+            and not any(key in vars(base) for base in cls.__mro__)
+            # A private attribute that is a descriptor is answered by it, not stored.
+            and not hasattr((getattr(cls, "__private_attributes__", None) or {}).get(key), "__get__")
         )
-        if len(_plain_field_names) >= _CACHE_LIMIT:
-            _plain_field_names.clear()
-        _plain_field_names[(cls, key)] = known
-    if not known:
-        return False
-    for stored in ("__pydantic_extra__", "__pydantic_private__"):
+        if len(_pydantic_names) >= _CACHE_LIMIT:
+            _pydantic_names.clear()
+        _pydantic_names[(cls, key)] = known
+    return known
+
+
+def _pydantic_stored(obj: object, key: str) -> Any:
+    """What pydantic's `__getattr__` would return for `key` (see `_stored_by_pydantic`), or
+    None where it would raise."""
+    # Private attributes first, then extras: the order pydantic looks in.
+    for stored in ("__pydantic_private__", "__pydantic_extra__"):
         values = getattr(obj, stored, None)
         if values and key in values:
-            return False
-    return True
+            return values[key]
+    return None
 
 
 def first_count(first: object, second: object, third: object = None) -> int | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 
 from llmstats.plugin.extract import extract_event
 from llmstats.plugin.identity import Hasher
+from llmstats.plugin.payload_fields import field_of
 from llmstats.plugin.raw_row import raw_line
 from llmstats.plugin.row_extras import counts_off_the_loop, left_for_later
 from llmstats.plugin.spool_line import encode_line
@@ -120,6 +122,49 @@ def test_the_fast_path_takes_the_objects_the_proxy_hands_over() -> None:
         if fast is None:
             refused.append(kwargs["call_type"])
     assert refused == [], refused
+
+
+# Every name the readers ask a response object for, and some no object has.
+ASKED = (
+    "choices", "message", "tool_calls", "function", "name", "output", "type", "data", "meta",
+    "billed_units", "search_units", "duration", "_hidden_params", "usage", "id",
+    "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details",
+    "completion_tokens_details", "cache_read_input_tokens", "cache_creation_input_tokens",
+    "cached_tokens", "cache_write_tokens", "image_tokens", "audio_tokens", "reasoning_tokens",
+    "inference_geo", "speed", "text", "no_such_field", "_no_such_private", "model_dump",
+)  # fmt: skip
+
+
+def _objects(value: Any, depth: int = 0) -> Iterator[Any]:
+    """The objects in a response, itself included (its fields' values, lists walked)."""
+    if depth > 5 or value is None or isinstance(value, (str, int, float, bool, bytes)):
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _objects(item, depth + 1)
+        return
+    yield value
+    inner = value.values() if isinstance(value, dict) else vars(value).values() if hasattr(value, "__dict__") else ()
+    for item in list(inner):
+        yield from _objects(item, depth + 1)
+
+
+def test_fields_of_the_proxys_objects_read_as_getattr_reads_them() -> None:
+    """`field_of` reads pydantic's extras and private attributes where pydantic keeps them
+    (getattr through pydantic's `__getattr__` costs µs): the same values, on every object
+    the proxy handed over, for every name the readers ask and for names nothing has."""
+    checked = 0
+    for record in OBJECT_RECORDS:
+        for obj in _objects(record["response"]):
+            for key in ASKED:
+                expected = obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+                assert field_of(obj, key) == expected, (type(obj).__name__, key)
+                checked += 1
+    assert checked > 1000
+    transcription = next(r["response"] for r in OBJECT_RECORDS
+                         if type(r["response"]).__name__ == "TranscriptionResponse")  # fmt: skip
+    assert "duration" in (transcription.__pydantic_extra__ or {})  # the case this is for
+    assert field_of(transcription, "duration") == transcription.duration > 0
 
 
 def test_old_spool_lines_still_convert() -> None:
