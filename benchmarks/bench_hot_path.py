@@ -40,8 +40,8 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from llmstats.plugin.accounts import balanced
 from llmstats.plugin.config import load_settings
-from llmstats.plugin.extract import call_type_of
 from llmstats.plugin.litellm_logger import SEGMENTED_CALL_TYPES, LLMStatsLogger
+from llmstats.plugin.payload_fields import call_type_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
 from benchmarks.fresh_process import child_result

@@ -32,14 +32,11 @@ from collections.abc import Callable
 from typing import Any
 
 from llmstats.plugin.config import load_settings
-from llmstats.plugin.extract import (
-    _METADATA_FIELDS,
-    _PAYLOAD_FIELDS,
-    extract_event,
-    tool_call_count,
-)
+from llmstats.plugin.extract import extract_event
 from llmstats.plugin.litellm_logger import LLMStatsLogger
+from llmstats.plugin.payload_fields import METADATA_FIELDS, PAYLOAD_FIELDS
 from llmstats.plugin.raw_row import raw_line
+from llmstats.plugin.row_extras import tool_call_count
 from llmstats.plugin.spool_line import encode_line
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*, tests.support.*
@@ -94,7 +91,7 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
 
     def fast_row(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
         return raw_line(kwargs, response, status="success", privacy="standard", hash_id=hasher,
-                        count_tools=False)  # fmt: skip
+                        count_here=False)  # fmt: skip
 
     def fast_row_tools(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
         return raw_line(kwargs, response, status="success", privacy="standard", hash_id=hasher)
@@ -111,8 +108,8 @@ def variants(logger: LLMStatsLogger) -> dict[str, Variant]:
 
     def field_reads(kwargs: dict[str, Any], response: Any, start: Any, end: Any) -> object:
         payload = kwargs["standard_logging_object"]
-        values = tuple(map(payload.get, _PAYLOAD_FIELDS))
-        return tuple(map(values[_PAYLOAD_FIELDS.index("metadata")].get, _METADATA_FIELDS))
+        values = tuple(map(payload.get, PAYLOAD_FIELDS))
+        return tuple(map(values[PAYLOAD_FIELDS.index("metadata")].get, METADATA_FIELDS))
 
     return {
         "callback (fast row, encode, spool)": callback,

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from llmstats.plugin import segments
-from llmstats.plugin.extract import call_type_of
+from llmstats.plugin.payload_fields import call_type_of
 from llmstats.plugin.segmenter import Segmenter
 from llmstats.plugin.segments import exact_tokens, split_prompt
 

@@ -19,10 +19,11 @@ from litellm.integrations.custom_logger import CustomLogger
 from . import shutdown
 from .config import Settings, load_settings
 from .errors import ConfigError
-from .extract import TOOL_CALL_TYPES, extract_event
+from .extract import extract_event
 from .identity import Hasher, Withheld, load_or_create_secret
 from .raw_row import raw_line
 from .response_marker import extract_marker
+from .row_extras import left_for_later
 from .segmenter import MAX_INCOMING, Job
 from .spool_line import encode_line
 from .writer import EventWriter
@@ -163,8 +164,8 @@ class LLMStatsLogger(CustomLogger):
             writer = self._writer if self._ready else self._ready_writer()
             if writer is None or not isinstance(kwargs, dict):
                 return
-            # The segmenter thread counts what needs the prompt or the response objects,
-            # off the loop, unless its queue is full (then the tool calls are counted here).
+            # The segmenter thread counts what needs the prompt, the response objects or a
+            # tokenizer, off the loop, unless its queue is full (then it is counted here).
             segmenter = writer.segmenter
             hand_over = (
                 status == "success"
@@ -185,10 +186,12 @@ class LLMStatsLogger(CustomLogger):
             # Duplicates (LiteLLM can fire twice for one call) are dropped at conversion,
             # by event id: a look-up here, in a table big enough to matter, cost ~5 µs.
             job = None
-            if segmenter is not None and row["call_type"] in SEGMENTED_CALL_TYPES:
+            if segmenter is not None:
+                segmented = segmenter.tokenize and row["call_type"] in SEGMENTED_CALL_TYPES
                 if hand_over:
-                    job = _job(row, kwargs, response, segmenter.tokenize)
-                elif status == "success" and segmenter.tokenize:
+                    later = None if fast is None else left_for_later(row, kwargs, response)
+                    job = _job(row, kwargs, later, segmented)
+                elif segmented and status == "success":
                     segmenter.stats.skipped += 1
             writer.submit_line(line, job)
         except Exception as exc:
@@ -255,26 +258,20 @@ class LLMStatsLogger(CustomLogger):
         return self._settings.local_data_dir if self._settings else None
 
 
-def _job(row: dict[str, Any], kwargs: dict[str, Any], response: Any, tokenize: bool) -> Job | None:
-    """What the segmenter needs (segmenter.Job): the payload (its prompt is read there) and,
-    for a row without its tool-call count (the fast row), the response; nothing read here."""
-    counted_there = (
-        response
-        if response is not None
-        and "tool_call_count" not in row
-        and row["call_type"] in TOOL_CALL_TYPES
-        else None
-    )
-    if not tokenize:
-        if counted_there is None:
+def _job(row: dict[str, Any], kwargs: dict[str, Any], later: Any, segmented: bool) -> Job | None:
+    """What the segmenter needs (segmenter.Job): the payload when its prompt is to be
+    counted (`segmented`: it is read there) and what the fast row left for later (its
+    response's tool calls, a speech input's tokens); nothing read here."""
+    if not segmented:
+        if later is None:
             return None
-        return (row["event_id"], None, row["input_tokens"], False, counted_there)
+        return (row["event_id"], None, row["input_tokens"], False, later)
     return (
         row["event_id"],
         kwargs["standard_logging_object"],
         row["input_tokens"],
         row["call_type"] == "embedding",
-        counted_there,
+        later,
     )
 
 

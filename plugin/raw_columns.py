@@ -13,7 +13,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .extract import _INT32_MAX, _YEAR_3000
+from .attempt_times import YEAR_3000
+from .payload_fields import INT32_MAX
 from .schema import SPOOL_SCHEMA
 
 # Strings the fast row spools as read; extract_event turns an empty one into None.
@@ -64,9 +65,10 @@ def _blank_as_null(values: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _epoch_us(seconds: pa.ChunkedArray, positive: bool) -> pa.ChunkedArray:
-    """`extract._epoch_seconds`, then whole µs; a first token at 0 counts as none."""
+    """A plausible epoch time, as `extract_event` takes one, then whole µs; a first token at 0
+    counts as none."""
     low = pc.greater(seconds, 0.0) if positive else pc.greater_equal(seconds, 0.0)
-    plausible = pc.and_(low, pc.less(seconds, _YEAR_3000))
+    plausible = pc.and_(low, pc.less(seconds, YEAR_3000))
     micros = pc.multiply(seconds, 1_000_000.0)
     # Truncated toward zero, as int() does; the range test keeps the cast exact.
     whole = pc.trunc(micros).cast(pa.int64(), safe=False)
@@ -74,7 +76,7 @@ def _epoch_us(seconds: pa.ChunkedArray, positive: bool) -> pa.ChunkedArray:
 
 
 def _first_count(*counts: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """`extract._first_count`: the first positive count, 0 if a field said 0 (or less),
+    """`payload_fields.first_count`: the first positive count, 0 if a field said 0 (or less),
     None if none was reported."""
     none = pa.scalar(None, pa.int64())
     unreported = pc.is_null(counts[0])
@@ -87,14 +89,14 @@ def _first_count(*counts: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Ar
 
 
 def _retry_count(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """`extract.client_retry_count`: 1 to 9 ASCII digits, else None (the cast of anything
+    """`payload_fields.client_retry_count`: 1 to 9 ASCII digits, else None (the cast of anything
     else would fail the whole chunk, so it is left out before the cast)."""
     digits = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]{1,9}$"), False)
     return pc.if_else(digits, values, pa.scalar(None, pa.string())).cast(pa.int32())
 
 
 def _int32(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """Counts beyond int32 are malformed: None, as `extract._int32` makes them."""
-    fits = pc.and_(pc.greater_equal(values, -_INT32_MAX), pc.less_equal(values, _INT32_MAX))
+    """Counts beyond int32 are malformed: None, as `payload_fields.as_int32` makes them."""
+    fits = pc.and_(pc.greater_equal(values, -INT32_MAX), pc.less_equal(values, INT32_MAX))
     return pc.if_else(pc.fill_null(fits, False), values, pa.scalar(None, pa.int64()))
 

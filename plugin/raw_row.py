@@ -5,7 +5,7 @@ range test and often a helper call per field, ~40 of them a call. Most of that c
 for the converter, which does it for a whole chunk of rows at once (raw_columns.py). What
 cannot wait stays here:
 
-- the checks that keep content out and the segment readable: one look-up of the row's
+- the checks that keep content out and the spool file readable: one look-up of the row's
   type signature (the type of every value, in order) in the signatures already proven to
   hold scalars of the types the spool's columns take (a dict or a list where an id
   belongs could carry content into the spool; a string where a count belongs would lose
@@ -13,11 +13,14 @@ cannot wait stays here:
 - what needs something the spool does not keep: the end user's HMAC, the host of the API
   base (its path and query can carry keys), the model without the provider's prefix, the
   event id (de-duplication is keyed on it), and whether the payload's start time was
-  reset (attempt_times.py), which takes one look at the kwargs.
+  reset (attempt_times.py), which takes one look at the kwargs (a reset start, as a
+  /v1/messages stream has, is replaced by the attempt's own here).
 
-The tool-call count of a chat or responses call reads LiteLLM's response objects (pydantic
-models: ~5 µs a call): the callback hands the response to the segmenter thread with the
-line, and the count joins the row at conversion like the prompt's segments do.
+What the loop does not need waits too: the tool-call count of a chat or responses call
+reads LiteLLM's response objects (pydantic models: ~5 µs a call), and a speech call's
+input tokens take LiteLLM's tokenizer (~200 µs); the callback hands them to the segmenter
+thread with the line (row_extras.left_for_later), and the counts join the row at
+conversion like the prompt's segments do.
 
 Any payload whose values are not what the fast row takes (another type, a pydantic usage
 object, a huge integer, a string orjson refuses) goes through `extract_event` instead:
@@ -30,23 +33,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .attempt_times import epoch_seconds
-from .extract import (
-    _CALL_TYPES,
-    _METADATA_FIELDS,
-    _PAYLOAD_FIELDS,
-    _YEAR_3000,
+from .attempt_times import YEAR_3000, attempt_start, epoch_seconds
+from .extract import extract_event
+from .payload_fields import (
+    CALL_TYPES,
+    METADATA_FIELDS,
+    PAYLOAD_FIELDS,
     RETRY_HEADER,
-    TOOL_CALL_TYPES,
     Row,
-    _add_response_counts,
-    _cached_host,
-    _cached_model,
-    _str,
-    add_pricing_fields,
-    extract_event,
+    as_str,
+    cached_host,
+    cached_model,
+    field_of,
     request_tags,
 )
+from .row_extras import TOOL_CALL_TYPES, add_pricing_fields, add_response_counts
 from .spool_line import encode_line
 
 try:
@@ -55,6 +56,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     orjson = None  # type: ignore[assignment]
 
 _NONE: type = type(None)
+_NO_USAGE: dict[str, Any] = {}  # read as a dict, passed on as None (never written to)
 _STR = frozenset({str, _NONE})
 _INT = frozenset({int, _NONE})
 _NUMBER = frozenset({float, int, _NONE})
@@ -108,12 +110,13 @@ def raw_line(
     status: str,
     privacy: str,
     hash_id: Callable[[object], str | None],
-    count_tools: bool = True,
+    count_here: bool = True,
 ) -> tuple[Row, bytes] | None:
     """(row, spool line) for a successful call whose payload has the usual shape, or None:
-    then `extract_event` must build the row (see the module doc). `count_tools=False`
-    leaves a chat or responses call's tool calls to the segmenter thread (the row then has
-    no `tool_call_count`: the caller hands the response over with the line). The callback
+    then `extract_event` must build the row (see the module doc). `count_here=False`
+    leaves a chat or responses call's tool calls and a speech call's input tokens to the
+    segmenter thread (the row then has no `tool_call_count`, or `input_tokens` None: the
+    caller hands `row_extras.left_for_later` over with the line). The callback
     passes its arguments by position: on a cold call, matching six keywords cost ~1 µs."""
     if orjson is None or status != "success" or privacy == "full":
         return None
@@ -125,14 +128,14 @@ def raw_line(
         raw_type, model_map, cost_breakdown, prompt_tokens, completion_tokens, total_tokens,
         cost, deployment, trace_id, model, model_group, api_base, cache_hit, end_user, tags,
         session_id,
-    ) = map(payload.get, _PAYLOAD_FIELDS)
+    ) = map(payload.get, PAYLOAD_FIELDS)
     if (
         type(call_id) is not str
         or not call_id
         or type(start) is not float
-        or not 0.0 <= start < _YEAR_3000
+        or not 0.0 <= start < YEAR_3000
         or type(end) is not float
-        or not 0.0 <= end < _YEAR_3000
+        or not 0.0 <= end < YEAR_3000
         or type(meta) is not dict
         or type(hidden) is not dict
         or type(raw_type) is not str
@@ -142,20 +145,30 @@ def raw_line(
     if api_start is not None:
         api = epoch_seconds(api_start)
         if api is not None and start > api:
-            return None  # the payload's start was reset after the provider call began
+            # The payload's start was reset after the provider call began (a /v1/messages
+            # stream): the attempt's own start, as extract_event takes it.
+            start = attempt_start(start, kwargs, None)
+            if start is None:
+                return None
     (
         usage, team_id, team_alias, other_team_alias, org_id, route, key_end_user, key_hash,
         key_alias, user_id, custom_headers,
-    ) = map(meta.get, _METADATA_FIELDS)
+    ) = map(meta.get, METADATA_FIELDS)
     if type(custom_headers) is dict:
         retry_header = custom_headers.get(RETRY_HEADER)
     elif custom_headers is None:
         retry_header = None
     else:
         return None
-    usage = usage or hidden.get("usage_object")
-    if type(usage) is not dict:
-        return None
+    # A call without usage (speech, moderation, rerank report `{}`) reads the response's,
+    # as extract_event does: nothing there is a call without token counts.
+    usage = usage or hidden.get("usage_object") or (
+        None if response is None else field_of(response, "usage")
+    )
+    if usage is None:
+        usage = _NO_USAGE
+    elif type(usage) is not dict:
+        return None  # a pydantic Usage: extract_event reads it
     prompt_details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
     params = kwargs.get("litellm_params") or {}
@@ -175,11 +188,11 @@ def raw_line(
     if type(model_info) is not dict or type(request_meta) is not dict or type(creation) is not dict:
         return None
     if type(provider) is not str or not provider:
-        provider = _str(provider)
+        provider = as_str(provider)
     if type(deployment) is not str or not deployment:
-        deployment = _str(deployment) or _str(hidden.get("model_id"))
+        deployment = as_str(deployment) or as_str(hidden.get("model_id"))
     ts = int(start * 1_000_000)
-    call_type = _CALL_TYPES.get(raw_type, "other")
+    call_type = CALL_TYPES.get(raw_type, "other")
     # LiteLLM marks only a completed stream in the payload; the request says it for all.
     stream = bool(stream) or kwargs.get("stream") is True
     row: Row = {
@@ -194,10 +207,10 @@ def raw_line(
         "stream": stream,
         "status": status,
         "provider": provider,
-        "model": _cached_model(model, provider),
+        "model": cached_model(model, provider),
         "model_group": model_group,
         "deployment_id": deployment,
-        "api_base_host": _cached_host(api_base or hidden.get("api_base")),
+        "api_base_host": cached_host(api_base or hidden.get("api_base")),
         "input_tokens": prompt_tokens,
         "output_tokens": completion_tokens,
         "total_tokens": total_tokens,
@@ -236,10 +249,13 @@ def raw_line(
         return None
     if call_type == "batch":
         row["batch"] = True
-    add_pricing_fields(row, call_type, kwargs, usage, completion_details, cost_breakdown)
-    if response is not None and (count_tools or call_type not in TOOL_CALL_TYPES):
+    add_pricing_fields(
+        row, call_type, kwargs, usage if usage is not _NO_USAGE else None, completion_details,
+        cost_breakdown, count_here,
+    )  # fmt: skip
+    if response is not None and (count_here or call_type not in TOOL_CALL_TYPES):
         try:
-            _add_response_counts(row, call_type, response, privacy)
+            add_response_counts(row, call_type, response, privacy)
         except (TypeError, ValueError):
             pass  # as in extract_event: a malformed response loses its counts only
     try:
@@ -257,15 +273,15 @@ def event_line(
     hash_id: Callable[[object], str | None],
     start_time: object = None,
     end_time: object = None,
-    count_tools: bool = True,
+    count_here: bool = True,
 ) -> tuple[Row, bytes] | None:
     """(row, spool line) for one callback: the fast row when it takes the payload, else
     `extract_event`'s; None when the kwargs carry no event at all. `start_time` and
     `end_time` are the callback's own arguments (the fast row needs them only when the
     payload has no times of its own, and then leaves the row to `extract_event`). For
-    `count_tools`, see `raw_line`; `extract_event` always counts them itself."""
+    `count_here`, see `raw_line`; `extract_event` always counts them itself."""
     fast = raw_line(
-        kwargs, response, status=status, privacy=privacy, hash_id=hash_id, count_tools=count_tools
+        kwargs, response, status=status, privacy=privacy, hash_id=hash_id, count_here=count_here
     )
     if fast is not None:
         return fast

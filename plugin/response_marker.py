@@ -17,16 +17,16 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .extract import (
+from .payload_fields import (
     Row,
-    _cache_tokens,
-    _get,
-    _host_of,
-    _int,
-    _mapping,
-    _num,
-    _str,
+    as_int,
+    as_mapping,
+    as_number,
+    as_str,
     attempt_id,
+    cache_tokens,
+    field_of,
+    host_of,
     model_name,
     request_tags,
 )
@@ -61,28 +61,28 @@ def extract_marker(
 ) -> Row | None:
     """The marker row for a response about to be sent, or None if it is not a model call."""
     call_type = _MARKED_RESPONSES.get(type(response).__name__)
-    call_id = _str(data.get("litellm_call_id"))
+    call_id = as_str(data.get("litellm_call_id"))
     if call_type is None or call_id is None:
         return None
-    hidden = _mapping(getattr(response, "_hidden_params", None))
-    meta = _mapping(data.get("metadata"))
+    hidden = as_mapping(getattr(response, "_hidden_params", None))
+    meta = as_mapping(data.get("metadata"))
     logging_obj = data.get("litellm_logging_obj")
     # The logging object's start is the last attempt's: the callback's event for the
     # same attempt gets the same event id.
     ts = _epoch_us(getattr(logging_obj, "start_time", None))
     usage = getattr(response, "usage", None)
-    cache_read, cache_write, cache_write_1h = _cache_tokens(
-        usage, _get(usage, "prompt_tokens_details")
+    cache_read, cache_write, cache_write_1h = cache_tokens(
+        usage, field_of(usage, "prompt_tokens_details")
     )
     # Some providers' responses (Anthropic's) leave the provider out of the hidden params;
     # the logging object knows it, and the callback's event reports it.
-    provider = _str(hidden.get("custom_llm_provider")) or _str(
-        _mapping(getattr(logging_obj, "model_call_details", None)).get("custom_llm_provider"))
+    provider = as_str(hidden.get("custom_llm_provider")) or as_str(
+        as_mapping(getattr(logging_obj, "model_call_details", None)).get("custom_llm_provider"))
     row: Row = {
         "event_id": attempt_id(call_id, ts) or f"{call_id}@{CAPTURE_MARKER}",
-        "trace_id": _str(getattr(logging_obj, "litellm_trace_id", None)),
+        "trace_id": as_str(getattr(logging_obj, "litellm_trace_id", None)),
         "call_id": call_id,
-        "response_id": _str(getattr(response, "id", None)),
+        "response_id": as_str(getattr(response, "id", None)),
         "ts": ts,
         "end_ts": int(time.time() * 1_000_000),
         "call_type": call_type,
@@ -90,29 +90,29 @@ def extract_marker(
         "status": "success",
         "provider": provider,
         "model": model_name(hidden.get("litellm_model_name"), provider),
-        "model_group": _str(meta.get("model_group")),
-        "deployment_id": _str(hidden.get("model_id")),
-        "api_base_host": _host_of(hidden.get("api_base")),
-        "input_tokens": _int(_get(usage, "prompt_tokens")),
-        "output_tokens": _int(_get(usage, "completion_tokens")),
-        "total_tokens": _int(_get(usage, "total_tokens")),
+        "model_group": as_str(meta.get("model_group")),
+        "deployment_id": as_str(hidden.get("model_id")),
+        "api_base_host": host_of(hidden.get("api_base")),
+        "input_tokens": as_int(field_of(usage, "prompt_tokens")),
+        "output_tokens": as_int(field_of(usage, "completion_tokens")),
+        "total_tokens": as_int(field_of(usage, "total_tokens")),
         "cache_read_tokens": cache_read,
         "cache_write_tokens": cache_write,
         "cache_write_1h_tokens": cache_write_1h,
-        "reported_cost_usd": _num(hidden.get("response_cost")),
-        "team_id": _str(meta.get("user_api_key_team_id")),
-        "team_alias": _str(meta.get("user_api_key_team_alias")),
-        "org_id": _str(meta.get("user_api_key_org_id")),
-        "route": _str(meta.get("user_api_key_request_route")),
-        "retries": _int(meta.get("attempted_retries")),
-        "fallbacks": _int(meta.get("attempted_fallbacks")),
+        "reported_cost_usd": as_number(hidden.get("response_cost")),
+        "team_id": as_str(meta.get("user_api_key_team_id")),
+        "team_alias": as_str(meta.get("user_api_key_team_alias")),
+        "org_id": as_str(meta.get("user_api_key_org_id")),
+        "route": as_str(meta.get("user_api_key_request_route")),
+        "retries": as_int(meta.get("attempted_retries")),
+        "fallbacks": as_int(meta.get("attempted_fallbacks")),
         "capture": CAPTURE_MARKER,
     }
     if privacy != "minimal":
         end_user = meta.get("user_api_key_end_user_id") or data.get("user")
-        row["key_hash"] = _str(meta.get("user_api_key_hash"))
-        row["key_alias"] = _str(meta.get("user_api_key_alias"))
-        row["user_id"] = _str(meta.get("user_api_key_user_id"))
+        row["key_hash"] = as_str(meta.get("user_api_key_hash"))
+        row["key_alias"] = as_str(meta.get("user_api_key_alias"))
+        row["user_id"] = as_str(meta.get("user_api_key_user_id"))
         row["end_user_hash"] = hash_id(end_user) if end_user else None
         row["tags"] = request_tags(meta.get("tags"))
     return row

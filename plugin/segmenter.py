@@ -19,11 +19,13 @@ Under load it degrades, never blocks: past a CPU share per second or a backlog o
 characters it estimates by characters (`segments_estimated`), and past a hard backlog, or
 when the hot path finds `incoming` full (MAX_INCOMING), it skips the call and counts it.
 
-The same hand-over takes the work off the loop that reads LiteLLM's response objects: a
-chat or responses call's tool calls are counted here (extract.tool_call_count) and
-go into the same counts line, so the hot path never walks a pydantic `ModelResponse`
-(benchmarks/RESULTS.md: ~5 µs a call on the loop). With segments off (`tokenize=False`)
-that is all this thread does: no tokenizer is ever loaded.
+The same hand-over takes the work off the loop that reads LiteLLM's response objects or
+needs a tokenizer (row_extras.left_for_later): a chat or responses call's tool calls and a
+token-priced speech call's input tokens are counted here (row_extras.counts_off_the_loop)
+and go into the same counts line, so the hot path never walks a pydantic `ModelResponse`
+(~5 µs a call on the loop) nor runs LiteLLM's tokenizer (~200 µs, and half a second to
+load its encoding the first time). With segments off (`tokenize=False`) that is all this
+thread does: no prompt is split or counted.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .extract import tool_call_count
+from .row_extras import counts_off_the_loop
 from .segments import (
     Merged,
     Piece,
@@ -65,11 +67,12 @@ BATCH_PROMPTS = 64
 BATCH_CHARS = 4 << 20
 
 Job = tuple[str, Any, "int | None", bool, Any]
-"""(event_id, payload, input_tokens, whole, response): `payload` is LiteLLM's standard
+"""(event_id, payload, input_tokens, whole, later): `payload` is LiteLLM's standard
 logging payload, whose `messages` and `model_parameters.tools` are read here, not on the
 loop (None when the prompt is not to be counted: segments off, or skipped); `whole` for
-embeddings (one segment); `response` the response object whose tool calls are to be
-counted here, or None."""
+embeddings (one segment); `later` what the fast row left to count here (a response whose
+tool calls are counted, a speech input whose tokens are: row_extras.left_for_later), or
+None."""
 
 
 def prompt_of(payload: Any) -> tuple[Any, Any]:
@@ -209,7 +212,7 @@ class Segmenter:
         """Segments of each prompt, one tokenizer call for the batch (count_prompts), and
         one write of their counts lines per counts file."""
         started = time.thread_time()
-        planned: list[tuple[Prompt, list[Merged] | None, list[str], int | None]] = []
+        planned: list[tuple[Prompt, list[Merged] | None, list[str], dict[str, int] | None]] = []
         try:
             for prompt in prompts:
                 job = prompt[2]
@@ -220,20 +223,20 @@ class Segmenter:
                         merged, texts = merge_pieces(self._pieces(job))
                     except Exception:  # an unreadable prompt costs its segments only
                         self.stats.skipped += 1
-                tools = tool_call_count(job[4]) if job[4] is not None else None
-                if merged is not None or tools is not None:
-                    planned.append((prompt, merged, texts, tools))
+                later = counts_off_the_loop(job[4]) if job[4] is not None else None
+                if merged is not None or later:
+                    planned.append((prompt, merged, texts, later))
             counted = [entry for entry in planned if entry[1] is not None]
             counts = iter(self._counts([texts for _, _, texts, _ in counted], cheap))
             by_seq: dict[int, tuple[list[bytes], list[int]]] = {}
-            for prompt, merged, _, tools in planned:
+            for prompt, merged, _, later in planned:
                 seq, offset, (event_id, _, input_tokens, _, _) = prompt
                 segments = None
                 if merged is not None:
                     with_tokens = with_counts(merged, next(counts))
                     segments = apportion(with_tokens, input_tokens)
                 lines, tokens = by_seq.setdefault(seq, ([], []))
-                lines.append(self._counts_line(offset, event_id, segments, cheap, tools))
+                lines.append(self._counts_line(offset, event_id, segments, cheap, later))
                 tokens.append(-1 if segments is None else sum(c for _, _, c in with_tokens))
             for seq, (lines, tokens) in by_seq.items():
                 try:
@@ -282,14 +285,14 @@ class Segmenter:
         event_id: str,
         segments: list[Segment] | None,
         estimated: bool,
-        tools: int | None,
+        later: dict[str, int] | None,
     ) -> bytes:
         line: dict[str, Any] = {"at": offset, "event_id": event_id}
         if segments is not None:
             line["segments"] = [{"role": r, "kind": k, "tokens": t} for r, k, t in segments]
             line["segments_estimated"] = estimated
-        if tools is not None:
-            line["tool_call_count"] = tools
+        if later:
+            line.update(later)
         return encode_line(line)
 
     def _write_counts(self, seq: int, lines: bytes) -> None:

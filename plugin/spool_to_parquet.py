@@ -74,6 +74,7 @@ COUNTS_SCHEMA = pa.schema(
         ("segments", pa.list_(SEGMENT_TYPE)),
         ("segments_estimated", pa.bool_()),
         ("tool_call_count", pa.int32()),
+        ("input_tokens", pa.int64()),  # a speech call's, counted off the loop
     ]
 )
 
@@ -352,11 +353,11 @@ class SpoolFileStream:
 
 def _with_counts(events: pa.Table, counts: pa.Table) -> pa.Table:
     """Fill `segments` and `segments_estimated` from the counts rows (by event id), and
-    `tool_call_count` where the row left it to the segmenter thread."""
+    `tool_call_count` and `input_tokens` where the row left them to the segmenter thread."""
     where = pc.index_in(events.column("event_id"), value_set=counts.column("event_id"))
-    for name in ("segments", "segments_estimated", "tool_call_count"):
+    for name in ("segments", "segments_estimated", "tool_call_count", "input_tokens"):
         found = counts.column(name).take(where)
-        if name == "tool_call_count":
+        if name in ("tool_call_count", "input_tokens"):
             found = pc.coalesce(events.column(name), found)
         events = events.set_column(events.schema.get_field_index(name), name, found)
     return events

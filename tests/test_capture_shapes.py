@@ -4,6 +4,7 @@ Parquet row — and the writer's books balanced after it."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,37 @@ def test_tool_calls_are_counted_off_the_loop(isolated_data_dir: Path, segments: 
     assert balanced(beat) and beat["written"] == len(chats)
     assert {row["call_id"]: row["tool_call_count"] for row in rows} == expected
     assert sorted(expected.values()).count(1) == 3  # openai_tools and the two segmented ones
+
+
+@pytest.mark.parametrize("segments", [True, False], ids=["segments-on", "segments-off"])
+def test_a_speech_calls_input_tokens_are_counted_off_the_loop(
+    isolated_data_dir: Path, segments: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LiteLLM reports no tokens for text-to-speech and bills a token-priced model by its
+    own count: the row has that count, taken off the loop (the tokenizer costs
+    ~200 µs, and half a second to load, on LiteLLM's loop)."""
+    import litellm
+
+    [record] = [r for r in map(recorded_calls.fresh, BLOBS)
+                if r["kind"] == "success" and r["kwargs"]["call_type"] == "aspeech"]  # fmt: skip
+    text = record["kwargs"]["input"]
+    expected = litellm.token_counter(model="tts-1", text=text)
+    threads: list[str] = []
+    real = litellm.token_counter
+
+    def spied(*args: Any, **kwargs: Any) -> int:
+        threads.append(threading.current_thread().name)
+        return int(real(*args, **kwargs))
+
+    monkeypatch.setattr(litellm, "token_counter", spied)
+    (row,), beat = replay([record], segments=segments)
+    assert row["call_type"] == "speech" and row["model"] == "tts-1"
+    assert row["input_tokens"] == expected > 0
+    assert row["input_characters"] == len("".join(text.split()))
+    # Counted once, by the segmenter (or by the writer draining it at a flush): never by
+    # the thread that called the callback.
+    assert len(threads) == 1 and threads[0] in ("llmstats-segmenter", "llmstats-writer")
+    assert balanced(beat)
 
 
 def _tool_calls(response: Any) -> int:

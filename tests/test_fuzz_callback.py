@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from llmstats.plugin.accounts import balanced
 from llmstats.plugin.config import load_settings
-from llmstats.plugin.extract import _cache_tokens, extract_event
+from llmstats.plugin.extract import extract_event
 from llmstats.plugin.identity import Hasher
 from llmstats.plugin.litellm_logger import LLMStatsLogger
+from llmstats.plugin.payload_fields import cache_tokens
 from llmstats.plugin.spool_line import encode_line
 from llmstats.plugin.spool_to_parquet import spool_file_tables
 
@@ -258,5 +259,5 @@ def test_cache_tokens_read_alike_from_dicts_and_objects(
     usage: dict[str, Any], details: dict[str, Any] | None
 ) -> None:
     """The payload's dict usage takes a shortcut; it must count what the object path counts."""
-    as_objects = _cache_tokens(_Fields(usage), None if details is None else _Fields(details))
-    assert _cache_tokens(usage, details) == as_objects
+    as_objects = cache_tokens(_Fields(usage), None if details is None else _Fields(details))
+    assert cache_tokens(usage, details) == as_objects

@@ -254,3 +254,31 @@ def test_the_errors_report_tells_first_attempts_from_client_retries(
     # The application made one call: the proxy saw two requests, one a client retry.
     assert (totals["requests"], totals["first_attempts"], totals["client_retries"]) == (2, 1, 1)
     assert (totals["failures"], totals["calls"]) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("group", "sent"),
+    [("broken-400", ["context_length_openai"]),
+     ("broken-anthropic-400", ["context_length_anthropic", "failed_messages_stream"])],
+)
+def test_the_context_report_counts_a_context_length_failure_as_exceeded_not_ok(
+    shapes: dict[str, Shape], group: str, sent: list[str]
+) -> None:
+    """Their counts are NULL, not 0: a call that failed on context length is never an OK
+    call in `report context` (the provider's code for OpenAI, the derived one for Anthropic;
+    the fake provider's 400s there are all context-length errors)."""
+    from typer.testing import CliRunner
+
+    from llmstats.analytics.cli import app
+
+    failed = [row for name in sent for row in shapes[name].rows if row["status"] == "failure"]
+    assert failed and all(r["error_code"] == "context_length_exceeded" for r in failed), failed
+    data_dir = shapes["_data_dir"].call_ids[0]
+    arguments = ["report", "context", "--since", "2000-01-01", "--data-dir", data_dir,
+                 "--where", f"model_group={group}", "--format", "json"]  # fmt: skip
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert [(row["calls"], row["ok"], row["exceeded"]) for row in rows] == [
+        (len(failed), 0, len(failed))
+    ], rows

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmstats.plugin.extract import TOOL_CALL_TYPES, extract_event, tool_call_count
+from llmstats.plugin.extract import extract_event
 from llmstats.plugin.identity import Hasher
+from llmstats.plugin.payload_fields import field_of
 from llmstats.plugin.raw_row import raw_line
+from llmstats.plugin.row_extras import counts_off_the_loop, left_for_later
 from llmstats.plugin.spool_line import encode_line
 from llmstats.plugin.spool_to_parquet import COUNTS_SCHEMA, SpoolFileStream, parse_lines, spool_rows
 from tests.support import recorded_calls
@@ -62,28 +65,28 @@ def assert_same_event(
 ) -> bool:
     """True when the fast path took the payload (and converted alike), False when not.
 
-    Both ways the fast row can go: the tool calls counted on the loop (`count_tools`, when
-    the segmenter's queue is full) and left to the segmenter thread, whose count joins the
-    row at conversion as a counts line."""
+    Both ways the fast row can go: the tool calls and a speech call's input tokens counted
+    on the loop (`count_here`, when the segmenter's queue is full) and left to the
+    segmenter thread, whose counts join the row at conversion as a counts line."""
     reference = extract_event(kwargs, response, status=status, privacy=privacy, hash_id=hasher,
                               start_time=start_time, end_time=end_time)  # fmt: skip
     expected = None if reference is None else converted(encode_line(reference))
     taken = False
-    for count_tools in (True, False):
+    for count_here in (True, False):
         fast = raw_line(kwargs, response, status=status, privacy=privacy, hash_id=hasher,
-                        count_tools=count_tools)  # fmt: skip
+                        count_here=count_here)  # fmt: skip
         if fast is None:
             continue
         assert reference is not None, "the fast path took a payload the reference refuses"
         row, line = fast
         assert row["event_id"] == reference["event_id"]
         counts = b""
-        if "tool_call_count" not in row and row["call_type"] in TOOL_CALL_TYPES:
-            assert (not count_tools and response is not None) or response is None
-            if response is not None:
-                counted = tool_call_count(response)
-                entry = {"at": 0, "event_id": row["event_id"], "tool_call_count": counted}
-                counts = encode_line(entry)
+        later = left_for_later(row, kwargs, response)
+        if count_here:
+            assert later is None, "counted on the loop, yet left for later"
+        elif later is not None:
+            entry = {"at": 0, "event_id": row["event_id"], **counts_off_the_loop(later)}
+            counts = encode_line(entry)
         assert converted(line, counts) == expected
         taken = True
     return taken
@@ -105,21 +108,63 @@ def test_recorded_payloads_convert_to_the_reference_events() -> None:
 
 
 def test_the_fast_path_takes_the_objects_the_proxy_hands_over() -> None:
-    """On the real objects the common calls take the fast path, tool-call counts included
-    (they are read off the loop): every chat, embedding and responses call of the battery
-    but the one whose payload start LiteLLM reset (a /v1/messages stream)."""
+    """On the real objects every successful call of the battery takes the fast path: calls
+    without usage (speech, moderation, rerank), a /v1/messages stream whose payload start
+    LiteLLM reset, tool-call counts and speech tokens (both left for the segmenter
+    thread) included."""
     refused = []
     for record in OBJECT_RECORDS:
         kwargs = record["kwargs"]
         if record["kind"] != "success":
             continue
         fast = raw_line(kwargs, record["response"], status="success", privacy="standard",
-                        hash_id=hasher, count_tools=False)  # fmt: skip
+                        hash_id=hasher, count_here=False)  # fmt: skip
         if fast is None:
             refused.append(kwargs["call_type"])
-    assert sorted(refused) == sorted(
-        ["anthropic_messages", "aspeech", "amoderation", "arerank"]
-    ), refused
+    assert refused == [], refused
+
+
+# Every name the readers ask a response object for, and some no object has.
+ASKED = (
+    "choices", "message", "tool_calls", "function", "name", "output", "type", "data", "meta",
+    "billed_units", "search_units", "duration", "_hidden_params", "usage", "id",
+    "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details",
+    "completion_tokens_details", "cache_read_input_tokens", "cache_creation_input_tokens",
+    "cached_tokens", "cache_write_tokens", "image_tokens", "audio_tokens", "reasoning_tokens",
+    "inference_geo", "speed", "text", "no_such_field", "_no_such_private", "model_dump",
+)  # fmt: skip
+
+
+def _objects(value: Any, depth: int = 0) -> Iterator[Any]:
+    """The objects in a response, itself included (its fields' values, lists walked)."""
+    if depth > 5 or value is None or isinstance(value, (str, int, float, bool, bytes)):
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _objects(item, depth + 1)
+        return
+    yield value
+    inner = value.values() if isinstance(value, dict) else vars(value).values() if hasattr(value, "__dict__") else ()
+    for item in list(inner):
+        yield from _objects(item, depth + 1)
+
+
+def test_fields_of_the_proxys_objects_read_as_getattr_reads_them() -> None:
+    """`field_of` reads pydantic's extras and private attributes where pydantic keeps them
+    (getattr through pydantic's `__getattr__` costs µs): the same values, on every object
+    the proxy handed over, for every name the readers ask and for names nothing has."""
+    checked = 0
+    for record in OBJECT_RECORDS:
+        for obj in _objects(record["response"]):
+            for key in ASKED:
+                expected = obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+                assert field_of(obj, key) == expected, (type(obj).__name__, key)
+                checked += 1
+    assert checked > 1000
+    transcription = next(r["response"] for r in OBJECT_RECORDS
+                         if type(r["response"]).__name__ == "TranscriptionResponse")  # fmt: skip
+    assert "duration" in (transcription.__pydantic_extra__ or {})  # the case this is for
+    assert field_of(transcription, "duration") == transcription.duration > 0
 
 
 def test_old_spool_lines_still_convert() -> None:
