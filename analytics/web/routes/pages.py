@@ -25,7 +25,14 @@ ASSETS = {
     "dashboard.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
     "plotly.min.js": "text/javascript; charset=utf-8",
+    "plotly-rules.css": "text/css; charset=utf-8",
 }
+# plotly.js injects <style> elements unless elements with these ids exist: its own rules
+# (it then inserts them through the CSSOM into the stylesheet given, which a CSP without
+# 'unsafe-inline' allows) and maplibre's map CSS (which no chart here uses). Stylesheets
+# of the app's own origin stand in for both, so style-src stays 'self'.
+PLOTLY_STYLE_IDS = ("plotly.js-style-global",
+                    "9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53")
 
 
 @functools.cache
@@ -50,6 +57,8 @@ def shell(page: str, title: str, poll_seconds: float) -> str:
         '<meta name="color-scheme" content="light dark">\n'
         f"<title>llmstats · {html.escape(title)}</title>\n"
         '<link rel="stylesheet" href="/assets/dashboard.css">\n'
+        + "".join(f'<link rel="stylesheet" id="{i}" href="/assets/plotly-rules.css">\n'
+                  for i in PLOTLY_STYLE_IDS) +
         '<script src="/assets/plotly.min.js" defer></script>\n'
         '<script src="/assets/dashboard.js" defer></script>\n'
         "</head>\n"
@@ -84,8 +93,13 @@ async def serve_asset(request: Request) -> Response:
     return Response(asset(name), media_type=ASSETS[name])
 
 
+async def no_icon(request: Request) -> Response:
+    return Response(status_code=204)  # browsers ask; there is none
+
+
 ROUTES = [
     Route("/", home),
+    Route("/favicon.ico", no_icon),
     Route("/assets/{name}", serve_asset),
     Route("/{name}", page),
 ]
