@@ -84,9 +84,16 @@ def _per_model(chart: Chart | None, report: Report, keep: Callable[[dict[str, An
     return chart_json(chart, by_rows(rows, names, len(chart.figure["data"])))
 
 
-def overview(dataset: Dataset, query: Query, what_if: str | None = None) -> dict[str, Any]:
+def overview(dataset: Dataset, query: Query, what_if: str | None = None,
+             spenders: str = "team") -> dict[str, Any]:
+    """Cards, trends, the top spenders by one of SPENDERS (the page's tabs: one report a
+    view rather than seven), savings by model, unpriced models and the what-if table."""
+    from ..errors import UsageError
     from ..report.reports import savings_report, usage_report
     from ..report.what_if import what_if_report
+
+    if spenders not in SPENDERS:
+        raise UsageError(f"top spenders by {spenders!r}? choose from {', '.join(SPENDERS)}")
 
     con = dataset.con
     usage = usage_report(con, regroup(query, ()))
@@ -97,8 +104,7 @@ def overview(dataset: Dataset, query: Query, what_if: str | None = None) -> dict
         chart_json(cost_trend, by_x(cost_trend, "day")),
         chart_json(savings_trend, by_x(savings_trend, "day")),
     ]
-    found += [_spenders(name, usage_report(con, regroup(query, (name,), TOP)))
-              for name in SPENDERS]
+    found.append(_spenders(spenders, usage_report(con, regroup(query, (spenders,), TOP))))
     pricing = usage_report(con, regroup(query, ("priced_by", "model")))
     tables = [table("savings-by-model", "Savings by model",
                     savings_report(con, regroup(query, ("model",), TOP_MODELS)))]
@@ -111,7 +117,8 @@ def overview(dataset: Dataset, query: Query, what_if: str | None = None) -> dict
     if what_if:
         tables.append(table("what-if", f"Repriced on {what_if}", what_if_report(con, query, what_if)))
     return {"totals": plain(usage.totals), "savings": plain(savings.totals),
-            "notes": usage.notes, "charts": [c for c in found if c], "tables": tables}
+            "notes": usage.notes, "charts": [c for c in found if c], "tables": tables,
+            "spenders": {"by": spenders, "choices": list(SPENDERS)}}
 
 
 def engineering(dataset: Dataset, query: Query) -> dict[str, Any]:

@@ -277,7 +277,8 @@
   const PAGES = {
     async overview(signal) {
       const p = params();
-      const data = await api("/api/page/overview", filterQuery({ what_if: p.get("what_if") }), signal);
+      const data = await api("/api/page/overview", filterQuery({ what_if: p.get("what_if"),
+        spenders: p.get("spenders") }), signal);
       const t = data.totals, s = data.savings;
       const cost = t.cost_usd || 0, saved = t.savings_usd || 0;
       const blocks = [cards([
@@ -295,7 +296,13 @@
         ["batch", "Batch discount", "savings_usd", s.batch_savings_usd, fmt("calls", s.batch_calls) + " batch calls"],
       ]));
       if (!t.calls) blocks.push(empty("No events in this window matching the filters."));
-      blocks.push(grid(...data.charts.map(chart)));
+      const tabs = el("div", { class: "tabs", role: "group", "aria-label": "Top spenders by" },
+        el("span", { text: "Top spenders by " }),
+        ...data.spenders.choices.map((name) => el("button", { type: "button", "data-spenders": name,
+          class: name === data.spenders.by ? "preset active" : "preset", text: name,
+          "aria-pressed": name === data.spenders.by ? "true" : "false",
+          onclick: () => update({ spenders: name === "team" ? null : name, offset: p.get("offset") }) })));
+      blocks.push(tabs, grid(...data.charts.map(chart)));
       for (const spec of data.tables) blocks.push(table(spec));
       blocks.push(whatIf(p.get("what_if") || ""));
       return blocks;

@@ -96,7 +96,8 @@ async def page(request: Request) -> Response:
         return _bad_input(exc)
     if name == "overview":
         what_if = request.query_params.get("what_if") or None
-        return await answer(request, lambda d: panels.overview(d, query, what_if))
+        spenders = request.query_params.get("spenders") or "team"
+        return await answer(request, lambda d: panels.overview(d, query, what_if, spenders))
     return await answer(request, lambda d: PAGES[name](d, query))
 
 
