@@ -97,28 +97,29 @@ class DataSource:
             try:
                 version = self.version()
                 with self._lock:
-                    if cancelled.is_set():
-                        raise Cancelled("the client went away")
                     dataset = self._current(version)
                     self._running = cancelled
                     try:
+                        if cancelled.is_set():
+                            raise Cancelled("the client went away")
                         outcome["value"] = work(dataset)
                     finally:
                         self._running = None
             except BaseException as exc:  # handed to the request's task below
                 outcome["error"] = exc
 
-        async def watch(scope: anyio.CancelScope) -> None:
+        async def watch() -> None:
+            # Once the client is gone, interrupt for as long as its work runs: an interrupt
+            # that lands between two queries of a report (or before the first) is lost.
             while True:
                 await anyio.sleep(WATCH_SECONDS)
-                if await request.is_disconnected():
+                if cancelled.is_set() or await request.is_disconnected():
                     cancelled.set()
                     self._interrupt(cancelled)
-                    return
 
         try:
             async with anyio.create_task_group() as group:
-                group.start_soon(watch, group.cancel_scope)
+                group.start_soon(watch)
                 await anyio.to_thread.run_sync(job)
                 group.cancel_scope.cancel()
         finally:
