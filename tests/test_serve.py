@@ -25,12 +25,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from test_dashboard_browser import chromium_path
 from typer.testing import CliRunner
 
 from llmstats.analytics.cli.app import app
-
-from sample_dataset import HOSTILE_KEY, HOSTILE_MODEL, HOSTILE_TEAM, write_sample_dataset
+from tests.support.sample_dataset import (
+    HOSTILE_KEY,
+    HOSTILE_MODEL,
+    HOSTILE_TEAM,
+    write_sample_dataset,
+)
+from tests.test_dashboard_browser import chromium_path
 
 pytestmark = pytest.mark.slow
 

@@ -16,9 +16,8 @@ from starlette.requests import Request
 from llmstats.analytics.errors import UsageError
 from llmstats.analytics.web.auth import check_bind, cookie_value, is_loopback
 from llmstats.analytics.web.data_source import Cancelled, DataSource, TooBusy
-
-from event_data import write_events
-from rows import event_row
+from tests.support.event_data import write_events
+from tests.support.rows import event_row
 
 
 def request(client: str, gone_when: threading.Event | None = None) -> Request:
