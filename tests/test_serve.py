@@ -28,6 +28,9 @@ import pytest
 from typer.testing import CliRunner
 
 from llmstats.analytics.cli.app import app
+from tests.support.event_data import write_events
+from tests.support.moto_server import s3_env, use_fresh_bucket
+from tests.support.rows import BASE_TS, event_row
 from tests.support.sample_dataset import (
     HOSTILE_KEY,
     HOSTILE_MODEL,
@@ -60,7 +63,7 @@ def server_env(scratch: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(data_dir: Path, scratch: Path, **env: str) -> Iterator[str]:
+def serving(data_dir: Path | str, scratch: Path, **env: str) -> Iterator[str]:
     """`llmstats serve` on a free loopback port; its base URL once it answers."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("llmstats")), "serve", "--port", str(port),
@@ -189,7 +192,7 @@ def visit(browser: Any, server: str) -> Iterator[Visit]:
     opened.close()
 
 
-def cli_json(sample: Path, *args: str) -> dict[str, Any]:
+def cli_json(sample: Path | str, *args: str) -> dict[str, Any]:
     result = CliRunner().invoke(app, [*args, "-f", "json", "--data-dir", str(sample)])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
@@ -420,3 +423,26 @@ def test_beyond_loopback_it_needs_a_token_and_checks_it_on_every_request(
         finally:
             visit.close()
     assert not empty.exists(), "the dashboard created the data dir"
+
+
+def test_an_s3_data_dir_is_served_and_followed(
+    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On object storage (the moto server): the same numbers as the CLI, and new objects
+    change the version and the numbers."""
+    uri = use_fresh_bucket(s3_endpoint, monkeypatch)
+    teams = ["search", "ads", "search", "<i>ops</i>"]
+    write_events([event_row(team_alias=team, ts=BASE_TS + i) for i, team in enumerate(teams)])
+    with serving(uri, tmp_path, **s3_env(s3_endpoint)) as base:
+        version = get_json(base + "/api/version")["version"]
+        ours, theirs = get_json(base + "/api/report/usage?by=team"), cli_json(uri, "report", "--by", "team")
+        same_numbers(ours["rows"], theirs["rows"])
+        same_numbers(ours["totals"], theirs["totals"])
+        assert len(theirs["rows"]) == 3
+        write_events([event_row(team_alias="ads", ts=BASE_TS + 10)], writer_id="second")
+        deadline = time.monotonic() + 30
+        while get_json(base + "/api/version")["version"] == version:
+            assert time.monotonic() < deadline, "the version did not follow the bucket"
+            time.sleep(0.3)
+        rows = get_json(base + "/api/report/usage?by=team")["rows"]
+        assert {r["team"]: r["requests"] for r in rows} == {"search": 2, "ads": 2, "<i>ops</i>": 1}
