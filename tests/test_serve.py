@@ -303,6 +303,26 @@ def test_drill_down_from_a_bar_and_a_cell_filters_exactly_as_the_cli(
     visit.assert_clean()
 
 
+def test_a_one_day_window_trends_by_hour_and_a_bar_drills_to_its_hour(
+    visit: Visit, sample: Path
+) -> None:
+    visit.open("/engineering?since=2026-11-19&until=2026-11-19")
+    assert visit.page.locator('[data-chart="traffic"] h3').inner_text() == "Calls and error rate per hour"
+    bars = visit.page.locator("#chart-traffic .trace.bars .point path")
+    widths = [box["width"] for box in (b.bounding_box() for b in bars.all()) if box]
+    assert len(widths) == 24 and min(widths) >= 2, widths
+    bar = bars.nth(9)
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    assert box is not None
+    visit.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 1)
+    visit.wait_loaded(2)
+    assert visit.page.locator(".chip").get_attribute("data-where") == "hour=2026-11-19 09:00"
+    theirs = cli_json(sample, "report", "errors", "--where=hour=2026-11-19 09:00")["totals"]
+    assert visit.card("error-rate") == pytest.approx(theirs["error_rate"], rel=1e-9)
+    visit.assert_clean()
+
+
 def test_the_url_holds_the_view_and_back_and_forward_restore_it(visit: Visit) -> None:
     path = "/engineering?since=2026-11-10&tz=Europe%2FBerlin&where=provider%3Dopenai"
     visit.open(path)

@@ -27,6 +27,28 @@ Drill = list[list[list[tuple[str, Any]]]]
 """Per trace, per point: the (dimension, value) filters a click adds."""
 
 
+BUCKETS = ("hour", "day", "week", "month")
+
+
+def bucket_for(query: Query, asked: str | None) -> str:
+    """The trends' time bucket: as asked, else hours for a window of up to three days,
+    weeks beyond half a year, days otherwise (and for all time)."""
+    import datetime as dt
+
+    from ..errors import UsageError
+
+    if asked:
+        if asked not in BUCKETS:
+            raise UsageError(f"bucket {asked!r}? choose from {', '.join(BUCKETS)}")
+        return asked
+    if query.since is None:
+        return "day"
+    span = (query.until or dt.datetime.now(dt.UTC)) - query.since
+    if span <= dt.timedelta(days=3):
+        return "hour"
+    return "week" if span > dt.timedelta(days=183) else "day"
+
+
 def regroup(query: Query, by: tuple[str, ...], top: int | None = None) -> Query:
     return dataclasses.replace(query, by=by, top=top)
 
@@ -85,7 +107,7 @@ def _per_model(chart: Chart | None, report: Report, keep: Callable[[dict[str, An
 
 
 def overview(dataset: Dataset, query: Query, what_if: str | None = None,
-             spenders: str = "team") -> dict[str, Any]:
+             spenders: str = "team", bucket: str | None = None) -> dict[str, Any]:
     """Cards, trends, the top spenders by one of SPENDERS (the page's tabs: one report a
     view rather than seven), savings by model, unpriced models and the what-if table."""
     from ..errors import UsageError
@@ -94,15 +116,16 @@ def overview(dataset: Dataset, query: Query, what_if: str | None = None,
 
     if spenders not in SPENDERS:
         raise UsageError(f"top spenders by {spenders!r}? choose from {', '.join(SPENDERS)}")
+    period = bucket_for(query, bucket)
 
     con = dataset.con
     usage = usage_report(con, regroup(query, ()))
     savings = savings_report(con, regroup(query, ()))
-    cost_trend = charts.cost_trend(savings_report(con, regroup(query, ("day", "model"))))
-    savings_trend = charts.savings_trend(savings_report(con, regroup(query, ("day",))))
+    cost_trend = charts.cost_trend(savings_report(con, regroup(query, (period, "model"))), period)
+    savings_trend = charts.savings_trend(savings_report(con, regroup(query, (period,))), period)
     found = [
-        chart_json(cost_trend, by_x(cost_trend, "day")),
-        chart_json(savings_trend, by_x(savings_trend, "day")),
+        chart_json(cost_trend, by_x(cost_trend, period)),
+        chart_json(savings_trend, by_x(savings_trend, period)),
     ]
     found.append(_spenders(spenders, usage_report(con, regroup(query, (spenders,), TOP))))
     pricing = usage_report(con, regroup(query, ("priced_by", "model")))
@@ -118,10 +141,11 @@ def overview(dataset: Dataset, query: Query, what_if: str | None = None,
         tables.append(table("what-if", f"Repriced on {what_if}", what_if_report(con, query, what_if)))
     return {"totals": plain(usage.totals), "savings": plain(savings.totals),
             "notes": usage.notes, "charts": [c for c in found if c], "tables": tables,
-            "spenders": {"by": spenders, "choices": list(SPENDERS)}}
+            "spenders": {"by": spenders, "choices": list(SPENDERS)},
+            "bucket": {"by": period, "asked": bucket, "choices": list(BUCKETS)}}
 
 
-def engineering(dataset: Dataset, query: Query) -> dict[str, Any]:
+def engineering(dataset: Dataset, query: Query, bucket: str | None = None) -> dict[str, Any]:
     from ..report.reports import (
         context_report,
         errors_report,
@@ -130,17 +154,19 @@ def engineering(dataset: Dataset, query: Query) -> dict[str, Any]:
     )
 
     con = dataset.con
-    by_day = usage_report(con, regroup(query, ("day",)))
-    errors_by_day = errors_report(con, regroup(query, ("day", "error")))
+    period = bucket_for(query, bucket)
+    by_day = usage_report(con, regroup(query, (period,)))
+    errors_by_day = errors_report(con, regroup(query, (period, "error")))
     latency = latency_report(con, regroup(query, ("provider", "model"), TOP_MODELS))
     errors = errors_report(con, regroup(query, ("provider", "model", "error"), 20))
     context = context_report(con, regroup(query, ("model",), TOP_MODELS))
-    traffic, errors_chart = charts.traffic(by_day), charts.errors_by_class(errors_by_day)
-    latency_trend = charts.latency_trend(by_day)
+    traffic = charts.traffic(by_day, period)
+    errors_chart = charts.errors_by_class(errors_by_day, period)
+    latency_trend = charts.latency_trend(by_day, period)
     found = [
-        chart_json(traffic, by_x(traffic, "day")),
-        chart_json(errors_chart, by_x(errors_chart, "day")),
-        chart_json(latency_trend, by_x(latency_trend, "day")),
+        chart_json(traffic, by_x(traffic, period)),
+        chart_json(errors_chart, by_x(errors_chart, period)),
+        chart_json(latency_trend, by_x(latency_trend, period)),
         _per_model(charts.latency(latency), latency,
                    lambda r: r["p50_latency_ms"] is not None, ("provider", "model")),
         _per_model(charts.ttft(latency), latency,
@@ -155,7 +181,8 @@ def engineering(dataset: Dataset, query: Query) -> dict[str, Any]:
         table("context", "Context-window use by model", context),
     ]
     return {"totals": plain(by_day.totals), "errors": plain(errors.totals),
-            "charts": [c for c in found if c], "tables": tables}
+            "charts": [c for c in found if c], "tables": tables,
+            "bucket": {"by": period, "asked": bucket, "choices": list(BUCKETS)}}
 
 
 def segments(dataset: Dataset, query: Query) -> dict[str, Any]:

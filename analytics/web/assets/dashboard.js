@@ -278,7 +278,7 @@
     async overview(signal) {
       const p = params();
       const data = await api("/api/page/overview", filterQuery({ what_if: p.get("what_if"),
-        spenders: p.get("spenders") }), signal);
+        spenders: p.get("spenders"), bucket: p.get("bucket") }), signal);
       const t = data.totals, s = data.savings;
       const cost = t.cost_usd || 0, saved = t.savings_usd || 0;
       const blocks = [cards([
@@ -302,13 +302,13 @@
           class: name === data.spenders.by ? "preset active" : "preset", text: name,
           "aria-pressed": name === data.spenders.by ? "true" : "false",
           onclick: () => update({ spenders: name === "team" ? null : name, offset: p.get("offset") }) })));
-      blocks.push(tabs, grid(...data.charts.map(chart)));
+      blocks.push(buckets(data.bucket), tabs, grid(...data.charts.map(chart)));
       for (const spec of data.tables) blocks.push(table(spec));
       blocks.push(whatIf(p.get("what_if") || ""));
       return blocks;
     },
     async engineering(signal) {
-      const data = await api("/api/page/engineering", filterQuery(), signal);
+      const data = await api("/api/page/engineering", filterQuery({ bucket: params().get("bucket") }), signal);
       const t = data.totals, e = data.errors;
       return [cards([
         ["error-rate", "Error rate", "error_rate", t.error_rate, fmt("failures", e.failures) + " failed attempts"],
@@ -318,7 +318,7 @@
         ["fallbacks", "Fallbacks", "fallbacks", e.fallbacks, ""],
         ["client-retries", "Client retries", "client_retries", e.client_retries, fmt("requests", e.requests) + " client requests"],
       ]), t.calls ? null : empty("No events in this window matching the filters."),
-      grid(...data.charts.map(chart)), ...data.tables.map((s) => table(s))];
+      buckets(data.bucket), grid(...data.charts.map(chart)), ...data.tables.map((s) => table(s))];
     },
     async segments(signal) {
       const data = await api("/api/page/segments", filterQuery(), signal);
@@ -374,6 +374,20 @@
       return [state, problems, ...data.tables.map((t) => table(t))];
     },
   };
+
+  // The trends' time bucket: automatic (hours for a short window, weeks for a long one)
+  // unless one is picked.
+  function buckets(bucket) {
+    const choices = [["", "auto (" + bucket.by + ")"], ...bucket.choices.map((c) => [c, c])];
+    return el("div", { class: "tabs", role: "group", "aria-label": "Trends per" },
+      el("span", { text: "Trends per " }),
+      ...choices.map(([value, label]) => {
+        const active = (bucket.asked || "") === value;
+        return el("button", { type: "button", "data-bucket": value, text: label,
+          class: active ? "preset active" : "preset", "aria-pressed": active ? "true" : "false",
+          onclick: () => update({ bucket: value }) });
+      }));
+  }
 
   async function traceView(id, signal) {
     const close = el("button", { type: "button", class: "close", text: "close", onclick: () => update({ trace: null }) });

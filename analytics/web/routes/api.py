@@ -94,10 +94,14 @@ async def page(request: Request) -> Response:
         query = query_of(request)
     except UsageError as exc:
         return _bad_input(exc)
+    bucket = request.query_params.get("bucket") or None
     if name == "overview":
         what_if = request.query_params.get("what_if") or None
         spenders = request.query_params.get("spenders") or "team"
-        return await answer(request, lambda d: panels.overview(d, query, what_if, spenders))
+        return await answer(request, lambda d: panels.overview(d, query, what_if, spenders,
+                                                               bucket))
+    if name == "engineering":
+        return await answer(request, lambda d: panels.engineering(d, query, bucket))
     return await answer(request, lambda d: PAGES[name](d, query))
 
 
