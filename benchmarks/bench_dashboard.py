@@ -153,6 +153,8 @@ def main() -> None:
             url = base + path.format(**fill)
             cold = server_time(url)
             rows.append((name, cold, [server_time(url) for _ in range(args.runs)]))
+            print(f"{name}: first {cold:,.0f} ms, then {summary(rows[-1][2])}",
+                  file=sys.stderr, flush=True)
         browser = {} if args.skip_browser else browser_times(base, args.runs)
         rss = peak_rss_mb(server.pid)
         load_after = os.getloadavg()[0]

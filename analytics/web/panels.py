@@ -190,10 +190,10 @@ def segments(dataset: Dataset, query: Query) -> dict[str, Any]:
 
     report = segments_report(dataset.con, regroup(query, ()))
     chart = charts.segments(report)
+    # One report: segments are the costliest view (a row per prompt segment); a model,
+    # team or any other split is a filter away (drill-down or the filter bar).
     return {"charts": [c for c in [chart_json(chart)] if c],
-            "tables": [table("segments", "Input tokens by role and kind", report),
-                       table("segments-by-model", "By model",
-                             segments_report(dataset.con, regroup(query, ("model",))))]}
+            "tables": [table("segments", "Input tokens by role and kind", report)]}
 
 
 def health(dataset: Dataset, query: Query) -> dict[str, Any]:
