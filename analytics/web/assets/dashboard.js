@@ -454,12 +454,13 @@
     try {
       const data = await api("/api/version");
       body.dataset.version = data.version;
-      if (version !== null && data.version !== version && !inflight) {
+      if (version === null) {
+        version = data.version;
+      } else if (data.version !== version && !inflight) {
+        // (While a page is loading the change waits for the next poll: that load may
+        // have started before it.)
         version = data.version;
         await render({ quiet: true });
-        document.getElementById("live").classList.add("updated");
-      } else {
-        version = data.version;
       }
     } catch (error) { /* the next poll tries again */ }
     setTimeout(poll, pollMs);
