@@ -226,7 +226,7 @@ def test_every_page_renders_data_reads_nothing_elsewhere_and_writes_nothing(
         drawn[name] = (visit.page.locator(".plot[data-drawn]").count(),
                        visit.page.locator("tbody tr").count())
         visit.page.screenshot(path=str(ARTIFACTS / f"serve-{name}.png"))
-    assert drawn["overview"][0] == 3 and drawn["engineering"][0] >= 5, drawn
+    assert drawn["overview"][0] == 3 and drawn["engineering"][0] == 7, drawn
     assert drawn["segments"][0] == 1 and all(rows > 0 for _, rows in drawn.values()), drawn
     # Bars of the per-day charts have a visible width (a lone bar once had none).
     visit.open("/overview")

@@ -383,6 +383,38 @@ def latency_trend(report: Report, period: str = "day") -> Chart | None:
     )
 
 
+def latency_by_model(report: Report, period: str = "day") -> Chart | None:
+    """p95 latency per time bucket, one line per model (a latency_report by bucket and
+    model; the busiest STACKED_MODELS models)."""
+    rows = [r for r in _rows(report) if r.get("p95_latency_ms") is not None]
+    if not rows:
+        return None
+    calls: dict[Any, int] = {}
+    for r in rows:
+        calls[r["model"]] = calls.get(r["model"], 0) + (r["calls"] or 0)
+    kept = sorted(calls, key=lambda m: (-calls[m], str(m)))[:STACKED_MODELS]
+    names = dict(zip(kept, labels(kept), strict=True))
+    data = []
+    for model in kept:
+        points = sorted((r for r in rows if r["model"] == model), key=lambda r: when(r[period]))
+        x = [when(r[period]) for r in points]
+        data.append({
+            "type": "scatter", "mode": _line_mode(x), "name": names[model], "x": x,
+            "y": [r["p95_latency_ms"] for r in points],
+            "customdata": [[text(model), text(human("p95_latency_ms", r["p95_latency_ms"])),
+                            text(human("calls", r["calls"]))] for r in points],
+            "hovertemplate": "<b>%{customdata[0]}</b><br>%{x}<br>p95 latency: %{customdata[1]} ms"
+                             "<br>calls: %{customdata[2]}<extra></extra>",
+        })  # fmt: skip
+    return Chart(
+        "latency-by-model",
+        f"p95 latency per {period} by model",
+        f"Successful calls of the {STACKED_MODELS} busiest models (ms): which model slowed down, and when.",
+        _figure(data, _layout(xaxis=_date_axis(sorted({when(r[period]) for r in rows}), period),
+                              yaxis={"automargin": True, "ticksuffix": " ms", "rangemode": "tozero"})),
+    )
+
+
 def errors_by_class(report: Report, period: str = "day") -> Chart | None:
     rows = _rows(report)
     if not rows:

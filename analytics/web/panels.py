@@ -163,10 +163,18 @@ def engineering(dataset: Dataset, query: Query, bucket: str | None = None) -> di
     traffic = charts.traffic(by_day, period)
     errors_chart = charts.errors_by_class(errors_by_day, period)
     latency_trend = charts.latency_trend(by_day, period)
+    by_model = latency_report(con, regroup(query, (period, "model")))
+    model_trend = charts.latency_by_model(by_model, period)
     found = [
         chart_json(traffic, by_x(traffic, period)),
         chart_json(errors_chart, by_x(errors_chart, period)),
         chart_json(latency_trend, by_x(latency_trend, period)),
+        chart_json(model_trend, [[[(period, x)] + ([("model", model)] if model is not None else [])
+                                  for x in trace["x"]]
+                                 for trace, model in zip(
+                                     model_trend.figure["data"],
+                                     _busiest_models(by_model), strict=False)]
+                   if model_trend else None),
         _per_model(charts.latency(latency), latency,
                    lambda r: r["p50_latency_ms"] is not None, ("provider", "model")),
         _per_model(charts.ttft(latency), latency,
@@ -183,6 +191,15 @@ def engineering(dataset: Dataset, query: Query, bucket: str | None = None) -> di
     return {"totals": plain(by_day.totals), "errors": plain(errors.totals),
             "charts": [c for c in found if c], "tables": tables,
             "bucket": {"by": period, "asked": bucket, "choices": list(BUCKETS)}}
+
+
+def _busiest_models(report: Report) -> list[Any]:
+    """The models of charts.latency_by_model's lines, in its order."""
+    calls: dict[Any, int] = {}
+    for r in report.rows.to_pylist():
+        if r.get("p95_latency_ms") is not None:
+            calls[r["model"]] = calls.get(r["model"], 0) + (r["calls"] or 0)
+    return sorted(calls, key=lambda m: (-calls[m], str(m)))[:charts.STACKED_MODELS]
 
 
 def segments(dataset: Dataset, query: Query) -> dict[str, Any]:
