@@ -17,7 +17,7 @@ SOURCES = {"llmstats.plugin": ROOT / "plugin", "llmstats.analytics": ROOT / "ana
 # Bottom to top: a package may import only from packages before it. Top-level modules
 # (errors, query, connection) are layers of their own.
 ANALYTICS_LAYERS = ("errors", "query", "store", "pricing", "rollups", "connection", "report",
-                    "maintenance", "html", "demo", "cli")
+                    "maintenance", "html", "demo", "web", "cli")
 
 
 def modules() -> list[str]:

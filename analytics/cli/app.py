@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import LlmstatsError
-from . import data, demo, fleet, maintenance, pricing, report, rollups
+from . import data, demo, fleet, maintenance, pricing, report, rollups, serve
 
 # The click classes typer parses with: recent typer vendors click (typer._click), older
 # typer uses click itself; typer.BadParameter derives from the UsageError in use.
@@ -122,8 +122,9 @@ pricing_app.command("set")(pricing.pricing_set)
 pricing_app.command("unset")(pricing.pricing_unset)
 app.add_typer(pricing_app, name="pricing")
 
-# the demo
+# the demo, and the live dashboard
 app.command()(demo.demo)
+app.command()(serve.serve)
 
 # maintenance: retention, compaction, rollups, the audit log, fleets
 app.command()(maintenance.prune)

@@ -29,13 +29,19 @@ def demo(
     ] = None,
     fmt: FormatOption = Format.table,
     raw_csv: RawCsvOption = False,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Then serve the live dashboard over the demo's data on "
+                     "127.0.0.1 (llmstats serve) until Ctrl-C."),
+    ] = False,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="The dashboard's port (--serve).")] = 8766,
 ) -> None:
     """Start the real LiteLLM proxy with the llmstats callback in front of a built-in fake
     provider on 127.0.0.1, send a mixed workload (several models, teams, keys and tags;
     streaming; prompt-cache hits; a proxy cache hit; errors, retries and a fallback), then
     print the reports. Needs no API key and no network.
 
-    Example: llmstats demo --calls 500 --keep ./demo-data
+    Example: llmstats demo --calls 500 --keep ./demo-data --serve
     """
     from ..demo.litellm_proxy import ProxyError
     from ..demo.workload import run_demo
@@ -62,6 +68,16 @@ def demo(
 
         for build, by in ((usage_report, None), (usage_report, "team"), (savings_report, None)):
             show(build(dataset.con, query_from(None, None, None, by, None, None)), fmt, None, raw_csv=raw_csv)
+        dataset.con.close()
+        if serve:
+            from .serve import serve as run_dashboard
+
+            run_dashboard(port=port, data_dir=str(result.data_dir))
+        elif keep:
+            typer.echo(f"The live dashboard over these events: llmstats serve --data-dir "
+                       f"{result.data_dir}", err=True)
+        else:
+            typer.echo("The live dashboard over these events: llmstats demo --serve", err=True)
     finally:
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)

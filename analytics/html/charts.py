@@ -34,6 +34,18 @@ LABEL_CHARS = 30
 # time-bucketed bar is therefore given its bucket's width (in ms on a date axis), less a gap.
 DAY_MS = 86_400_000
 DAY_BAR_WIDTH = 0.8 * DAY_MS
+# The trends take any time bucket (the live dashboard picks hours for a day or two, weeks
+# for long windows); a month bar is drawn 28 days wide, less the gap.
+PERIOD_MS = {"hour": 3_600_000, "day": DAY_MS, "week": 7 * DAY_MS, "month": 28 * DAY_MS}
+
+
+def bar_width(period: str) -> float:
+    return 0.8 * PERIOD_MS[period]
+
+
+def when(value: Any) -> str:
+    """A bucket's x value: a date as ISO text, an hour as the report has it (text)."""
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 @dataclass
@@ -71,9 +83,9 @@ def _rows(report: Report) -> list[dict[str, Any]]:
     return report.rows.to_pylist()
 
 
-def _by_day(report: Report) -> list[dict[str, Any]]:
-    """Rows of a report grouped by day, in date order (reports order by cost)."""
-    return sorted(_rows(report), key=lambda r: r["day"])
+def _by_day(report: Report, period: str = "day") -> list[dict[str, Any]]:
+    """Rows of a report grouped by a time bucket, in time order (reports order by cost)."""
+    return sorted(_rows(report), key=lambda r: when(r[period]))
 
 
 def _layout(**extra: Any) -> dict[str, Any]:
@@ -92,10 +104,16 @@ def _layout(**extra: Any) -> dict[str, Any]:
     return layout
 
 
-def _date_axis(days: Sequence[str]) -> dict[str, Any]:
-    """A day axis. With a week or less of days plotly would zoom into milliseconds: tick
-    each day and pad half a day either side."""
+def _date_axis(days: Sequence[str], period: str = "day") -> dict[str, Any]:
+    """A time axis. With a week or less of buckets plotly would zoom into milliseconds: tick
+    each day and pad half a day either side (half a bucket, for other buckets)."""
     axis: dict[str, Any] = {"automargin": True, "type": "date"}
+    if period != "day":
+        if 0 < len(set(days)) <= 7:
+            half = dt.timedelta(milliseconds=PERIOD_MS[period] / 2)
+            start, end = (dt.datetime.fromisoformat(v) for v in (min(days), max(days)))
+            axis.update(range=[(start - half).isoformat(" "), (end + half).isoformat(" ")])
+        return axis
     if 0 < len(set(days)) <= 7:
         first, last = dt.date.fromisoformat(min(days)), dt.date.fromisoformat(max(days))
         axis.update(dtick=DAY_MS, tickformat="%b %d",
@@ -130,22 +148,23 @@ def _custom(rows: list[dict[str, Any]], name: Callable[[dict[str, Any]], Any],
 
 
 def _daily_bars(series: dict[Any, dict[str, Any]], days: Sequence[str], column: str,
-                what: str) -> list[dict[str, Any]]:
+                what: str, period: str = "day") -> list[dict[str, Any]]:
     """One bar trace per series (name → {day: value}) over `days`, for stacking."""
     data = []
     for name, by_day in series.items():
         values = [by_day.get(day, 0) for day in days]
         data.append({
             "type": "bar", "name": labels([name])[0], "x": list(days), "y": values,
-            "width": DAY_BAR_WIDTH,
+            "width": bar_width(period),
             "customdata": [[text(name), text(human(column, v))] for v in values],
             "hovertemplate": f"<b>%{{customdata[0]}}</b><br>%{{x}}<br>{what}: %{{customdata[1]}}<extra></extra>",
         })  # fmt: skip
     return data
 
 
-def cost_trend(report: Report) -> Chart | None:
-    """Cost per day, stacked by model: the largest models by cost, the rest as 'other'."""
+def cost_trend(report: Report, period: str = "day") -> Chart | None:
+    """Cost per day (or `period`), stacked by model: the largest models by cost, the rest
+    as 'other'."""
     rows = _rows(report)
     if not rows:
         return None
@@ -158,18 +177,18 @@ def cost_trend(report: Report) -> Chart | None:
     for r in rows:
         model = r["model"] if r["model"] in kept else "other models"
         by_day = series.setdefault(model, {})
-        day = r["day"].isoformat()
+        day = when(r[period])
         by_day[day] = by_day.get(day, 0.0) + (r["cost_usd"] or 0.0)
-    days = sorted({r["day"].isoformat() for r in rows})
+    days = sorted({when(r[period]) for r in rows})
     order = [m for m in kept if m in series] + (["other models"] if "other models" in series else [])
-    data = _daily_bars({model: series[model] for model in order}, days, "cost_usd", "cost")
+    data = _daily_bars({model: series[model] for model in order}, days, "cost_usd", "cost", period)
     return Chart(
         "cost-trend",
-        "Cost per day",
+        f"Cost per {period}",
         f"Stacked by model: the {STACKED_MODELS} most expensive models, the rest together.",
         _figure(data, _layout(barmode="stack", height=420,
                               yaxis={"automargin": True, "tickprefix": "$"},
-                              xaxis=_date_axis(days))),
+                              xaxis=_date_axis(days, period))),
     )
 
 
@@ -180,28 +199,28 @@ SAVINGS_SOURCES = (
 )
 
 
-def savings_trend(report: Report) -> Chart | None:
-    rows = _by_day(report)
+def savings_trend(report: Report, period: str = "day") -> Chart | None:
+    rows = _by_day(report, period)
     if not rows or not any(r["savings_usd"] for r in rows):
         return None
-    days = [r["day"].isoformat() for r in rows]
+    days = [when(r[period]) for r in rows]
     data = []
     for column, name in SAVINGS_SOURCES:
         values = [r[column] or 0.0 for r in rows]
         data.append({
-            "type": "bar", "name": text(name), "x": days, "y": values, "width": DAY_BAR_WIDTH,
+            "type": "bar", "name": text(name), "x": days, "y": values, "width": bar_width(period),
             "customdata": [[text(name), text(human(column, v)), text(human("savings_rate", r["savings_rate"]))]
                            for v, r in zip(values, rows, strict=True)],
             "hovertemplate": "<b>%{customdata[0]}</b><br>%{x}<br>saved: %{customdata[1]}"
-                             "<br>savings rate that day: %{customdata[2]}<extra></extra>",
+                             f"<br>savings rate that {period}: %{{customdata[2]}}<extra></extra>",
         })  # fmt: skip
     return Chart(
         "savings-trend",
-        "Savings per day",
+        f"Savings per {period}",
         "What caching and batching saved against list prices. A prompt-cache write costs more "
         "than a plain input token, so a day of writes that were never read can be negative.",
         _figure(data, _layout(barmode="relative", yaxis={"automargin": True, "tickprefix": "$"},
-                              xaxis=_date_axis(days))),
+                              xaxis=_date_axis(days, period))),
     )
 
 
@@ -310,15 +329,15 @@ def ttft(report: Report) -> Chart | None:
     )
 
 
-def traffic(report: Report) -> Chart | None:
-    """Calls per day as bars, the error rate as a line on its own axis."""
-    rows = _by_day(report)
+def traffic(report: Report, period: str = "day") -> Chart | None:
+    """Calls per day (or `period`) as bars, the error rate as a line on its own axis."""
+    rows = _by_day(report, period)
     if not rows:
         return None
-    days = [r["day"].isoformat() for r in rows]
+    days = [when(r[period]) for r in rows]
     data: list[dict[str, Any]] = [
         {"type": "bar", "name": "calls", "x": days, "y": [r["calls"] for r in rows],
-         "width": DAY_BAR_WIDTH,
+         "width": bar_width(period),
          "customdata": [[text(human("calls", r["calls"]))] for r in rows],
          "hovertemplate": "%{x}<br>calls: %{customdata[0]}<extra></extra>"},
         {"type": "scatter", "mode": "lines+markers", "name": "error rate", "x": days,
@@ -328,11 +347,11 @@ def traffic(report: Report) -> Chart | None:
     ]
     return Chart(
         "traffic",
-        "Calls and error rate per day",
+        f"Calls and error rate per {period}",
         "Bars: call attempts (retries and fallbacks count once each). Line: the share that "
         "failed (right axis).",
         _figure(data, _layout(
-            xaxis=_date_axis(days),
+            xaxis=_date_axis(days, period),
             yaxis={"automargin": True, "rangemode": "tozero"},
             yaxis2={"overlaying": "y", "side": "right", "tickformat": ".1%", "rangemode": "tozero",
                     "showgrid": False, "automargin": True},
@@ -340,11 +359,11 @@ def traffic(report: Report) -> Chart | None:
     )  # fmt: skip
 
 
-def latency_trend(report: Report) -> Chart | None:
-    rows = [r for r in _by_day(report) if r["p50_latency_ms"] is not None]
+def latency_trend(report: Report, period: str = "day") -> Chart | None:
+    rows = [r for r in _by_day(report, period) if r["p50_latency_ms"] is not None]
     if not rows:
         return None
-    days = [r["day"].isoformat() for r in rows]
+    days = [when(r[period]) for r in rows]
     data = []
     for column, name in (("p50_latency_ms", "p50 latency"), ("p95_latency_ms", "p95 latency"),
                          ("p50_ttft_ms", "p50 time to first token"), ("p95_ttft_ms", "p95 time to first token")):
@@ -356,31 +375,63 @@ def latency_trend(report: Report) -> Chart | None:
         })  # fmt: skip
     return Chart(
         "latency-trend",
-        "Latency per day",
+        f"Latency per {period}",
         "Successful calls, all models together (ms). A step here that the per-model chart "
         "does not explain is usually a change in the traffic mix.",
-        _figure(data, _layout(xaxis=_date_axis(days),
+        _figure(data, _layout(xaxis=_date_axis(days, period),
                               yaxis={"automargin": True, "ticksuffix": " ms", "rangemode": "tozero"})),
     )
 
 
-def errors_by_class(report: Report) -> Chart | None:
+def latency_by_model(report: Report, period: str = "day") -> Chart | None:
+    """p95 latency per time bucket, one line per model (a latency_report by bucket and
+    model; the busiest STACKED_MODELS models)."""
+    rows = [r for r in _rows(report) if r.get("p95_latency_ms") is not None]
+    if not rows:
+        return None
+    calls: dict[Any, int] = {}
+    for r in rows:
+        calls[r["model"]] = calls.get(r["model"], 0) + (r["calls"] or 0)
+    kept = sorted(calls, key=lambda m: (-calls[m], str(m)))[:STACKED_MODELS]
+    names = dict(zip(kept, labels(kept), strict=True))
+    data = []
+    for model in kept:
+        points = sorted((r for r in rows if r["model"] == model), key=lambda r: when(r[period]))
+        x = [when(r[period]) for r in points]
+        data.append({
+            "type": "scatter", "mode": _line_mode(x), "name": names[model], "x": x,
+            "y": [r["p95_latency_ms"] for r in points],
+            "customdata": [[text(model), text(human("p95_latency_ms", r["p95_latency_ms"])),
+                            text(human("calls", r["calls"]))] for r in points],
+            "hovertemplate": "<b>%{customdata[0]}</b><br>%{x}<br>p95 latency: %{customdata[1]} ms"
+                             "<br>calls: %{customdata[2]}<extra></extra>",
+        })  # fmt: skip
+    return Chart(
+        "latency-by-model",
+        f"p95 latency per {period} by model",
+        f"Successful calls of the {STACKED_MODELS} busiest models (ms): which model slowed down, and when.",
+        _figure(data, _layout(xaxis=_date_axis(sorted({when(r[period]) for r in rows}), period),
+                              yaxis={"automargin": True, "ticksuffix": " ms", "rangemode": "tozero"})),
+    )
+
+
+def errors_by_class(report: Report, period: str = "day") -> Chart | None:
     rows = _rows(report)
     if not rows:
         return None
-    days = sorted({r["day"].isoformat() for r in rows})
+    days = sorted({when(r[period]) for r in rows})
     classes = sorted({r["error"] for r in rows}, key=lambda c: str(c))
     series = {
-        error: {r["day"].isoformat(): r["failures"] for r in rows if r["error"] == error}
+        error: {when(r[period]): r["failures"] for r in rows if r["error"] == error}
         for error in classes
     }
-    data = _daily_bars(series, days, "failures", "failures")
+    data = _daily_bars(series, days, "failures", "failures", period)
     return Chart(
         "errors-by-class",
-        "Failures per day by error class",
+        f"Failures per {period} by error class",
         "Failed attempts by LiteLLM exception class (never the error text, which can quote "
         "the prompt).",
-        _figure(data, _layout(barmode="stack", xaxis=_date_axis(days))),
+        _figure(data, _layout(barmode="stack", xaxis=_date_axis(days, period))),
     )
 
 

@@ -1,0 +1,91 @@
+"""What a browser of the events needs besides the reports: one page of call attempts in any
+allow-listed order (the dashboard's Requests page) and the values a dimension takes (its
+filter bar's value picker). Values are bound parameters; identifiers come from allow-lists
+only (query.DIMENSIONS and SORT_COLUMNS below)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+from ..query import COST_ONLY, Query
+from .recent import RECENT_COLUMNS
+from .reports import run
+
+if TYPE_CHECKING:
+    import duckdb
+
+# The orders a page may ask for: name → SQL over event_costs.
+SORT_COLUMNS: dict[str, str] = {
+    "time": "ts",
+    "cost_usd": "cost_usd",
+    "latency_ms": "latency_ms",
+    "ttft_ms": "ttft_ms",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "model": "model",
+    "provider": "provider",
+    "team": "COALESCE(team_alias, team_id)",
+    "status": "status",
+}
+MAX_PAGE = 500
+MAX_VALUES = 50
+
+
+@dataclasses.dataclass
+class RequestsPage:
+    rows: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int
+
+
+def requests_page(con: duckdb.DuckDBPyConnection, query: Query, *, offset: int = 0,
+                  limit: int = 100, sort: str = "time", descending: bool = True) -> RequestsPage:
+    """Call attempts matching the window and filters, `limit` of them from `offset` in the
+    order asked (ties newest first), and how many match in all: pages through millions
+    without loading them."""
+    if sort not in SORT_COLUMNS:
+        raise UsageError(f"cannot sort by {sort!r}; choose from {', '.join(SORT_COLUMNS)}")
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise UsageError(f"a page holds 1 to {MAX_PAGE} rows from offset 0 or more")
+    plain = dataclasses.replace(query, by=(), top=None)
+    source, params = plain.source("event_costs")
+    direction = "DESC" if descending else "ASC"
+    rows = run(
+        con,
+        f"SELECT {RECENT_COLUMNS}, event_id FROM {source} "
+        f"ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, ts DESC, event_id "
+        f"LIMIT {int(limit)} OFFSET {int(offset)}",
+        params,
+    ).to_pylist()
+    counted, count_params = plain.source("events", cost_columns=False) if not any(
+        key in COST_ONLY for key, _ in plain.where) else (source, params)
+    total = run(con, f"SELECT count(*) AS n FROM {counted}", count_params).to_pylist()[0]["n"]
+    return RequestsPage(rows, int(total), offset, limit)
+
+
+def dimension_values(con: duckdb.DuckDBPyConnection, query: Query, name: str,
+                     search: str = "", limit: int = 20) -> list[dict[str, Any]]:
+    """The values dimension `name` takes in the window under the other filters (a filter on
+    `name` itself is left out, so that a second value can be picked), those containing
+    `search` (any case), most frequent first, with their call counts."""
+    if not 1 <= limit <= MAX_VALUES:
+        raise UsageError(f"ask for 1 to {MAX_VALUES} values")
+    others = dataclasses.replace(query, by=(), top=None,
+                                 where=tuple(w for w in query.where if w[0] != name))
+    table = "event_costs" if name in COST_ONLY else "events"
+    source, params = others.source(table, cost_columns=name in COST_ONLY)
+    params = {**params, "search": search.lower()}
+    if name == "tag":
+        inner = f"(SELECT unnest(tags) AS value FROM {source})"
+    else:
+        inner = f"(SELECT CAST({others.expr(name)} AS VARCHAR) AS value FROM {source})"
+    return run(
+        con,
+        f"SELECT value, count(*) AS calls FROM {inner} "
+        f"WHERE value IS NOT NULL AND contains(lower(value), $search) "
+        f"GROUP BY value ORDER BY calls DESC, value LIMIT {int(limit)}",
+        params,
+    ).to_pylist()

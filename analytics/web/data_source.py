@@ -1,0 +1,146 @@
+"""The dataset behind the dashboard: opened by the report library's own read path
+(`open_dataset`, which reads the data dir and writes nothing into it), reopened when the
+data dir's listing changes, queried one request at a time.
+
+One DuckDB connection answers every request, in worker threads, under a lock: DuckDB
+already spreads one query over every core, and a single connection makes cancelling
+exact (`interrupt()` stops whatever that connection runs, and the lock says whose query
+that is). A client may hold `per_client` queries at once; one more is refused (429)
+rather than queued, so no client can starve the others. A client that goes away while its
+query runs has it interrupted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from ..errors import LlmstatsError
+from ..store.files import list_files, resolve_data_dir
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ..connection import Dataset
+
+T = TypeVar("T")
+VERSION_TTL_SECONDS = 1.0
+"""How long one listing of the data dir answers version polls (many clients, one listing)."""
+WATCH_SECONDS = 0.1
+
+
+class TooBusy(LlmstatsError):
+    """This client already has as many queries running as it may."""
+
+
+class Cancelled(LlmstatsError):
+    """The client went away before or while its query ran."""
+
+
+class DataSource:
+    def __init__(self, data_dir: str | None, *, per_client: int = 4) -> None:
+        self.data_dir = resolve_data_dir(data_dir)
+        self.per_client = per_client
+        self._lock = threading.Lock()  # the connection runs one query at a time
+        self._dataset: Dataset | None = None
+        self._dataset_version: str | None = None
+        self._running: threading.Event | None = None  # the cancel flag of the query running
+        self._version: tuple[float, str] = (0.0, "")
+        self._version_lock = threading.Lock()
+        self._clients: dict[str, int] = {}
+
+    def version(self) -> str:
+        """A short digest of the event files and rollup parts (path, size, mtime): it
+        changes when a writer, compaction or a rollup build changes what reports read.
+        Heartbeats are left out: they change at every flush even when nothing was written."""
+        with self._version_lock:
+            stamp, digest = self._version
+            if time.monotonic() - stamp < VERSION_TTL_SECONDS and digest:
+                return digest
+            hasher = hashlib.sha256()
+            for folder in ("events", "rollups"):
+                for entry in list_files(self.data_dir, folder, ".parquet"):
+                    hasher.update(f"{entry.path}\0{entry.size}\0{entry.mtime}\n".encode())
+            digest = hasher.hexdigest()[:16]
+            self._version = (time.monotonic(), digest)
+            return digest
+
+    def _current(self, version: str) -> Dataset:
+        """The dataset as of `version` (opened again when the data dir changed)."""
+        from ..connection import open_dataset
+
+        if self._dataset is None or self._dataset_version != version:
+            # Not lazy: the what-if panel needs the whole price catalog, and the event views
+            # are defined once per version rather than on a request's time.
+            fresh = open_dataset(self.data_dir)
+            if self._dataset is not None:
+                self._dataset.con.close()
+            self._dataset, self._dataset_version = fresh, version
+        return self._dataset
+
+    async def run(self, request: Request, work: Callable[[Dataset], T]) -> T:
+        """`work(dataset)` in a worker thread; Cancelled if the client leaves first."""
+        client = request.client.host if request.client else "?"
+        if self._clients.get(client, 0) >= self.per_client:
+            raise TooBusy(f"{self.per_client} queries of this client are running already")
+        self._clients[client] = self._clients.get(client, 0) + 1
+        cancelled = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def job() -> None:
+            try:
+                version = self.version()
+                with self._lock:
+                    dataset = self._current(version)
+                    self._running = cancelled
+                    try:
+                        if cancelled.is_set():
+                            raise Cancelled("the client went away")
+                        outcome["value"] = work(dataset)
+                    finally:
+                        self._running = None
+            except BaseException as exc:  # handed to the request's task below
+                outcome["error"] = exc
+
+        async def watch() -> None:
+            # Once the client is gone, interrupt for as long as its work runs: an interrupt
+            # that lands between two queries of a report (or before the first) is lost.
+            while True:
+                await anyio.sleep(WATCH_SECONDS)
+                if cancelled.is_set() or await request.is_disconnected():
+                    cancelled.set()
+                    self._interrupt(cancelled)
+
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(watch)
+                await anyio.to_thread.run_sync(job)
+                group.cancel_scope.cancel()
+        finally:
+            self._clients[client] -= 1
+            if not self._clients[client]:
+                del self._clients[client]
+        if cancelled.is_set():
+            raise Cancelled("the client went away")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    def _interrupt(self, cancelled: threading.Event) -> None:
+        """Stop the connection's query if it is this client's (else it has not started:
+        the flag stops it before it does)."""
+        dataset = self._dataset
+        if self._running is cancelled and dataset is not None:
+            dataset.con.interrupt()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._dataset is not None:
+                self._dataset.con.close()
+                self._dataset = None

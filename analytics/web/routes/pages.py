@@ -1,0 +1,105 @@
+"""The pages: one HTML shell (the navigation, the filter bar's place, the page's place)
+that assets/dashboard.js fills from the API, and the assets themselves. Everything is
+served by the app (plotly.js from the plotly package): the page loads nothing from
+anywhere else, which the Content-Security-Policy (auth.py) enforces."""
+
+from __future__ import annotations
+
+import functools
+import html
+from importlib import resources
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+PAGES = (
+    ("overview", "Overview"),
+    ("engineering", "Engineering"),
+    ("segments", "Segments"),
+    ("requests", "Requests"),
+    ("health", "Health"),
+    ("audit", "Audit"),
+)
+ASSETS = {
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "dashboard.css": "text/css; charset=utf-8",
+    "plotly.min.js": "text/javascript; charset=utf-8",
+    "plotly-rules.css": "text/css; charset=utf-8",
+}
+# plotly.js injects <style> elements unless elements with these ids exist: its own rules
+# (it then inserts them through the CSSOM into the stylesheet given, which a CSP without
+# 'unsafe-inline' allows) and maplibre's map CSS (which no chart here uses). Stylesheets
+# of the app's own origin stand in for both, so style-src stays 'self'.
+PLOTLY_STYLE_IDS = ("plotly.js-style-global",
+                    "9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53")
+
+
+@functools.cache
+def asset(name: str) -> bytes:
+    if name == "plotly.min.js":
+        from plotly.offline import get_plotlyjs
+
+        return get_plotlyjs().encode()
+    return (resources.files("llmstats.analytics.web") / "assets" / name).read_bytes()
+
+
+def shell(page: str, title: str, poll_seconds: float) -> str:
+    """The page without data: dashboard.js draws the filter bar and the page from the URL."""
+    links = "".join(
+        f'<a href="/{name}" data-page="{name}"'
+        + (' aria-current="page"' if name == page else "") + f">{html.escape(label)}</a>"
+        for name, label in PAGES
+    )
+    return (
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="color-scheme" content="light dark">\n'
+        f"<title>llmstats · {html.escape(title)}</title>\n"
+        '<link rel="stylesheet" href="/assets/dashboard.css">\n'
+        + "".join(f'<link rel="stylesheet" id="{i}" href="/assets/plotly-rules.css">\n'
+                  for i in PLOTLY_STYLE_IDS) +
+        '<script src="/assets/plotly.min.js" defer></script>\n'
+        '<script src="/assets/dashboard.js" defer></script>\n'
+        "</head>\n"
+        f'<body data-page="{page}" data-poll-seconds="{poll_seconds:g}">\n'
+        f'<header><span class="brand">llmstats</span><nav>{links}</nav>'
+        '<span id="live" class="live" title="Refreshes when new events arrive">live</span>'
+        "</header>\n"
+        '<section id="filters" aria-label="Filters"></section>\n'
+        '<main id="content"><p class="loading">Loading…</p></main>\n'
+        "</body>\n</html>\n"
+    )
+
+
+async def page(request: Request) -> Response:
+    name = request.path_params.get("name", "overview")
+    titles = dict(PAGES)
+    if name not in titles:
+        return Response("404: no such page\n", status_code=404, media_type="text/plain")
+    poll = request.app.state.poll_seconds
+    return Response(shell(name, titles[name], poll), media_type="text/html; charset=utf-8")
+
+
+async def home(request: Request) -> Response:
+    query = request.url.query
+    return RedirectResponse("/overview" + (f"?{query}" if query else ""), status_code=303)
+
+
+async def serve_asset(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in ASSETS:
+        return Response("404: no such asset\n", status_code=404, media_type="text/plain")
+    return Response(asset(name), media_type=ASSETS[name])
+
+
+async def no_icon(request: Request) -> Response:
+    return Response(status_code=204)  # browsers ask; there is none
+
+
+ROUTES = [
+    Route("/", home),
+    Route("/favicon.ico", no_icon),
+    Route("/assets/{name}", serve_asset),
+    Route("/{name}", page),
+]
