@@ -22,7 +22,16 @@ from ..errors import LlmstatsError
 from ..query import DIMENSION_COLUMNS, Query
 from ..rollups.plan import Plan
 from ..rollups.quantiles import quantile_sql
-from ..rollups.spec import COUNT_SUMS, FINAL_ATTEMPT, FLOAT_SUMS, Cube, event_cells
+from ..rollups.spec import (
+    COUNT_SUMS,
+    FINAL_ATTEMPT,
+    FLOAT_SUMS,
+    PRICED_COLUMNS,
+    ROW_SUMS,
+    Cube,
+    bucket_column,
+    event_cells,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -147,7 +156,19 @@ def fetch_sums(
     counts = [c for c in COUNT_SUMS if c != "requests"] + list(FLOAT_SUMS)
     branches: list[str] = []
     params: dict[str, Any] = {}
-    found = rollup_source(query, plan, "priced_basis('{}')")
+    priced: list[str] = []
+    if plan.cube is not None and plan.cube.kind == "rows":
+        # The priced copy: each event priced already; its rows join the priced groups.
+        found = rollup_source(query, plan)
+        assert found is not None
+        sums = {c: n for c, n in ROW_SUMS.items() if requests or c != "requests"}
+        picks = ", ".join([*(f"{c} AS {n}" for c, n in sums.items()), *(
+            c for c in ("is_batch", "is_proxy_hit", *PRICED_COLUMNS) if c not in names)])
+        priced.append(f"SELECT {dims}{picks} FROM {found[0]}")
+        params.update(found[1])
+        found = None
+    else:
+        found = rollup_source(query, plan, "priced_basis('{}')")
     if found is not None:
         columns = [*counts, "requests"] if requests else counts
         branches.append(f"SELECT {dims}{_PRICING_KEY}, {', '.join(columns)} FROM {found[0]}")
@@ -162,14 +183,20 @@ def fetch_sums(
             assert found is not None
             branches.append(f"SELECT {dims}{_PRICING_KEY}, requests FROM {found[0]}")
     keys = ", ".join(names)
-    sql = f"""
-    WITH basis_ AS (
-        SELECT {keys + ", " if keys else ""}{_PRICING_KEY}, {_basis_sums(requests)}
+    head = keys + ", " if keys else ""
+    if branches:
+        priced.insert(0, "SELECT * FROM price_groups('basis_')")
+        basis = f"""WITH basis_ AS (
+        SELECT {head}{_PRICING_KEY}, {_basis_sums(requests)}
         FROM ({" UNION ALL BY NAME ".join(branches)})
         GROUP BY ALL
-    )
-    SELECT {keys + ", " if keys else ""}{aggregates}
-    FROM price_groups('basis_')
+    )"""
+    else:
+        basis = ""
+    sql = f"""
+    {basis}
+    SELECT {head}{aggregates}
+    FROM ({" UNION ALL BY NAME ".join(priced)})
     {"GROUP BY " + keys if keys else ""}
     {"ORDER BY " + ", ".join(p for p in (order, keys) if p) if keys else ""}
     """
@@ -207,6 +234,22 @@ def fetch_quantiles(
     return result
 
 
+def row_cells(dims: str, names: list[str], measures: list[str], source: str) -> str:
+    """SQL: sketch cells (as spec.event_cells gives them) from the priced copy's rows,
+    whose buckets are stored per measure (NULL where the event does not count): counted
+    per group and bucket, one measure at a time (no row per event and measure)."""
+    keys = "".join(f"{name}, " for name in names)
+    head = f"{dims}, " if dims else ""
+    parts = []
+    for m in measures:
+        counts = ", ".join(f"CAST(count(*) AS BIGINT) AS n_{o}" if o == m else f"CAST(0 AS BIGINT) AS n_{o}"
+                           for o in measures)
+        column = bucket_column(m)
+        parts.append(f"SELECT {head}{column} AS bucket, {counts} FROM {source} "
+                     f"WHERE {column} IS NOT NULL GROUP BY {keys}{column}")
+    return " UNION ALL ".join(parts)
+
+
 def fetch_sketches(
     con: duckdb.DuckDBPyConnection,
     query: Query,
@@ -225,8 +268,14 @@ def fetch_sketches(
     branches: list[str] = []
     params: dict[str, Any] = {}
     counts = ", ".join(f"n_{m}" for m in measures)
-    found = rollup_source(query, plan, cost_columns=cost_columns)
-    if found is not None:
+    rows = plan.cube is not None and plan.cube.kind == "rows"
+    # The priced copy's priced_by is price_groups'; sketches group by the pricing's own.
+    found = rollup_source(query, plan, "(SELECT * REPLACE (basis_priced_by AS priced_by) FROM {})"
+                          if rows else "{}", cost_columns=cost_columns)
+    if found is not None and rows:
+        branches.append(row_cells(dims.rstrip(", "), names, list(measures), found[0]))
+        params.update(found[1])
+    elif found is not None:
         branches.append(f"SELECT {dims}bucket, {counts} FROM {found[0]}")
         params.update(found[1])
     # priced_by (grouped or filtered on) is known to the cost views only.
