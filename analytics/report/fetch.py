@@ -268,11 +268,11 @@ def fetch_sketches(
     branches: list[str] = []
     params: dict[str, Any] = {}
     counts = ", ".join(f"n_{m}" for m in measures)
-    rows = plan.cube is not None and plan.cube.kind == "rows"
+    from_copy = plan.cube is not None and plan.cube.kind == "rows"
     # The priced copy's priced_by is price_groups'; sketches group by the pricing's own.
     found = rollup_source(query, plan, "(SELECT * REPLACE (basis_priced_by AS priced_by) FROM {})"
-                          if rows else "{}", cost_columns=cost_columns)
-    if found is not None and rows:
+                          if from_copy else "{}", cost_columns=cost_columns)
+    if found is not None and from_copy:
         branches.append(row_cells(dims.rstrip(", "), names, list(measures), found[0]))
         params.update(found[1])
     elif found is not None:
