@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_rollups import same
 
 from llmstats.analytics.connection import open_dataset
 from llmstats.analytics.maintenance.rollup_build import build_rollups
 from llmstats.analytics.query import Query
 from llmstats.analytics.rollups.plan import plan_part
 from llmstats.analytics.rollups.spec import ROLLUPS_FOLDER
-
-from rollup_data import answers
-from sample_dataset import generator, isolated_environment
+from tests.support.rollup_data import answers
+from tests.support.sample_dataset import generator, isolated_environment
+from tests.test_rollups import same
 
 NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
 DAYS = ("2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19")
