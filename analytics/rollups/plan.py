@@ -249,19 +249,17 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
             continue
         available = context.index.available.get(cube.name, {})
         covered = [d for d in dates if d in available and aligned(d, cube, query, times, hour)]
+        if covered and cube.kind == "rows":
+            # Only days priced as today's pricing prices them (sketches too: a filter on
+            # priced_by reads the stored one), before comparing coverage.
+            current = _priced(con, context, cube)
+            covered = [d for d in covered if d in current]
         if covered:
             candidates.append((cube, covered))
     # Most partitions served first; among equals, the smallest cube (CUBES order).
     for cube, covered in sorted(candidates, key=lambda c: -len(c[1])):
         try:
-            if cube.kind == "rows":
-                # Only days priced as today's pricing prices them (sketches too: a
-                # filter on priced_by reads the stored one).
-                current = _priced(con, context, cube)
-                covered = [d for d in covered if d in current]
-                if not covered:
-                    continue
-            elif pricing:
+            if pricing and cube.kind != "rows":
                 undecided = _undecided(con, context, cube)
                 covered = [d for d in covered if d not in undecided]
                 if not covered:
