@@ -28,6 +28,7 @@ from ..rollups.spec import (
     FLOAT_SUMS,
     PRICED_COLUMNS,
     ROW_SUMS,
+    SKETCH_MEASURES,
     Cube,
     bucket_column,
     event_cells,
@@ -234,22 +235,6 @@ def fetch_quantiles(
     return result
 
 
-def row_cells(dims: str, names: list[str], measures: list[str], source: str) -> str:
-    """SQL: sketch cells (as spec.event_cells gives them) from the priced copy's rows,
-    whose buckets are stored per measure (NULL where the event does not count): counted
-    per group and bucket, one measure at a time (no row per event and measure)."""
-    keys = "".join(f"{name}, " for name in names)
-    head = f"{dims}, " if dims else ""
-    parts = []
-    for m in measures:
-        counts = ", ".join(f"CAST(count(*) AS BIGINT) AS n_{o}" if o == m else f"CAST(0 AS BIGINT) AS n_{o}"
-                           for o in measures)
-        column = bucket_column(m)
-        parts.append(f"SELECT {head}{column} AS bucket, {counts} FROM {source} "
-                     f"WHERE {column} IS NOT NULL GROUP BY {keys}{column}")
-    return " UNION ALL ".join(parts)
-
-
 def fetch_sketches(
     con: duckdb.DuckDBPyConnection,
     query: Query,
@@ -272,10 +257,10 @@ def fetch_sketches(
     # The priced copy's priced_by is price_groups'; sketches group by the pricing's own.
     found = rollup_source(query, plan, "(SELECT * REPLACE (basis_priced_by AS priced_by) FROM {})"
                           if from_copy else "{}", cost_columns=cost_columns)
-    if found is not None and from_copy:
-        branches.append(row_cells(dims.rstrip(", "), names, list(measures), found[0]))
-        params.update(found[1])
-    elif found is not None:
+    if from_copy:
+        return _value_quantiles(con, query, plan, measures, found, cost_columns=cost_columns,
+                                with_total=with_total)
+    if found is not None:
         branches.append(f"SELECT {dims}bucket, {counts} FROM {found[0]}")
         params.update(found[1])
     # priced_by (grouped or filtered on) is known to the cost views only.
@@ -299,3 +284,62 @@ def fetch_sketches(
     rows = [row for row in both if not row["total_"]]
     totals = [row for row in both if row["total_"]]
     return {tuple(row[n] for n in names): row for row in rows}, (totals[0] if totals else {})
+
+
+def _value_quantiles(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    plan: Plan,
+    measures: dict[str, tuple[float, ...]],
+    found: tuple[str, dict[str, Any]] | None,
+    *,
+    cost_columns: bool,
+    with_total: bool,
+) -> tuple[Sketches, dict[str, Any] | None]:
+    """fetch_sketches for a plan that reads the priced copy: one value per call and
+    measure (its bucket's value, `sketch_value`), from the copy's stored buckets and the
+    events' computed ones, and DuckDB's `quantile_cont` over them per group. The answer
+    is the sketch answer (quantile_sql interpolates between the same two order
+    statistics, each replaced by its bucket's value, the same way) without a cell per
+    group and bucket and the running sums over them, which grow with the groups."""
+    exprs = query.group_exprs(cost_columns=cost_columns)
+    names = [name for name, _ in exprs]
+    dims = "".join(f"{expr} AS {name}, " for name, expr in exprs)
+    params: dict[str, Any] = {}
+    branches: list[str] = []
+    if found is not None:
+        values = ", ".join(f"sketch_value({bucket_column(m)}) AS v_{m}" for m in measures)
+        branches.append(f"SELECT {dims}{values} FROM {found[0]}")
+        params.update(found[1])
+    priced = "priced_by" in {*query.by, *(key for key, _ in query.where)}
+    events = events_source(query, plan, "cost_basis" if priced else "token_basis",
+                           cost_columns=cost_columns)
+    if events is not None:
+        values = ", ".join(
+            f"sketch_value(CASE WHEN {SKETCH_MEASURES[m][1]} THEN sketch_bucket({SKETCH_MEASURES[m][0]}) END)"
+            f" AS v_{m}" for m in measures)
+        branches.append(f"SELECT {dims}{values} FROM {events[0]}")
+        params.update(events[1])
+    aggregates = ", ".join(
+        f"CAST(count(v_{m}) AS BIGINT) AS n_{m}, "
+        f"quantile_cont(v_{m}, [{', '.join(repr(float(q)) for q in qs)}]) AS q_{m}"
+        for m, qs in measures.items())
+    picks = ", ".join([*(f"n_{m}" for m in measures),
+                       *(f"q_{m}[{i + 1}] AS {m}_{i}" for m, qs in measures.items()
+                         for i in range(len(qs)))])
+    keys = ", ".join(names)
+    values_sql = " UNION ALL BY NAME ".join(branches)
+    # Only groups with a value (as cells give them: a group without any has no cell).
+    having = "HAVING " + " OR ".join(f"count(v_{m}) > 0" for m in measures)
+    grouped = (f"SELECT {keys + ', ' if keys else ''}{picks} FROM (SELECT "
+               f"{keys + ', ' if keys else ''}{aggregates} FROM values_ "
+               f"{'GROUP BY ' + keys if keys else ''} {having})")
+    total = f"SELECT {picks} FROM (SELECT {aggregates} FROM values_ {having})"
+    sql = (f"WITH values_ AS {'MATERIALIZED ' if with_total else ''}({values_sql}) "
+           f"SELECT 0 AS total_, * FROM ({grouped})")
+    if with_total:
+        sql += f" UNION ALL BY NAME SELECT 1 AS total_, * FROM ({total})"
+    both = _fetch_planned(con, plan, sql, params)
+    rows = {tuple(row[n] for n in names): row for row in both if not row["total_"]}
+    totals = [row for row in both if row["total_"]]
+    return rows, ((totals[0] if totals else {}) if with_total else None)
