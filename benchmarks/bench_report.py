@@ -3,6 +3,7 @@
     python benchmarks/bench_report.py --data-dir benchmarks/out/data10m_daily [--events 10000000]
     python benchmarks/bench_report.py --data-dir ... --skip-postgres   # llmstats only
     python benchmarks/bench_report.py --data-dir ... --no-rollups      # events only
+    python benchmarks/bench_report.py --data-dir ... --all --notebook --keep-rollups
 
 1. (If the data dir is empty) generates `--events` synthetic events (benchmarks/generate.py).
 2. Builds the rollups (`llmstats rollup`, timed) unless they are up to date, or drops them
@@ -16,7 +17,7 @@
    --runs after a warm-up); table + index bytes per event.
 
 Prints a Markdown section for benchmarks/RESULTS.md: each goal with its figure and
-whether it is met (≤ 2 s and ≤ 1 GB per report, `--help` ≤ 0.3 s, ≥ 10× faster and
+whether it is met (≤ 1 s and ≤ 1 GB per report (`--format html` is held to the same 1 s here; its goal is 3 s), `--help` ≤ 0.3 s, ≥ 10× faster and
 ≥ 10× smaller than PostgreSQL).
 """
 
@@ -44,6 +45,46 @@ LLMSTATS_COMMANDS = {
     "by team": ["report", "--by", "team", "-f", "json"],
     "savings": ["report", "savings", "-f", "json"],
     "latency": ["report", "latency", "-f", "json"],
+}
+# `--all`: every `--by` dimension alone, a few pairs, a filter on a dimension no cube
+# keeps, and every sub-report (issue 24's list), each a fresh process like the above.
+SINGLE_DIMENSIONS = ("model", "provider", "model_group", "deployment", "api_base", "team",
+                     "team_id", "org", "key", "key_hash", "user", "end_user", "session", "tag",
+                     "call_type", "status", "route", "stream", "error", "service_tier",
+                     "priced_by", "hour", "day", "week", "month")
+PAIRS = ("key,model", "user,model", "team,day", "tag,model", "provider,error")
+SUB_REPORTS = ("savings", "segments", "errors", "latency", "context", "reconcile", "requests")
+ALL_COMMANDS = {
+    **LLMSTATS_COMMANDS,
+    **{f"by {d}": ["report", "--by", d, "-f", "json"] for d in SINGLE_DIMENSIONS},
+    **{f"by {p}": ["report", "--by", p, "-f", "json"] for p in PAIRS},
+    "by model --where user=user-0001": ["report", "--by", "model", "--where", "user=user-0001",
+                                        "-f", "json"],
+    **{f"report {r}": ["report", r, "-f", "json"] for r in SUB_REPORTS},
+    "report --by user --format html": ["report", "--by", "user", "-f", "html", "-o", os.devnull],
+}
+
+# The eight spend questions of the PostgreSQL peer, as a notebook asks them of
+# connect()'s views in one session (--notebook): the DuckDB SQL, then LiteLLM's.
+NOTEBOOK_QUERIES = {
+    "totals": "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cost_usd) FROM event_costs",
+    "daily by model": "SELECT date, model, sum(cost_usd) FROM event_costs GROUP BY ALL",
+    "by team": "SELECT team_id, count(*), sum(cost_usd) FROM event_costs GROUP BY ALL",
+    "top keys": "SELECT key_hash, sum(cost_usd) AS c FROM event_costs GROUP BY ALL ORDER BY c DESC LIMIT 20",
+    "top users": "SELECT user_id, sum(cost_usd) AS c FROM event_costs GROUP BY ALL ORDER BY c DESC LIMIT 20",
+    "error rate by model": "SELECT model, avg(CASE WHEN status = 'failure' THEN 1.0 ELSE 0.0 END) FROM events GROUP BY ALL",
+    "latency quantiles by model": "SELECT model, quantile_cont(latency_ms, [0.5, 0.95, 0.99]) FROM events WHERE status = 'success' GROUP BY ALL",
+    "spend by tag": "SELECT tag, sum(cost_usd) FROM (SELECT unnest(tags) AS tag, cost_usd FROM event_costs) GROUP BY ALL",
+}
+PG_NOTEBOOK_QUERIES = {
+    "totals": 'SELECT count(*), sum(prompt_tokens), sum(completion_tokens), sum(spend) FROM "LiteLLM_SpendLogs"',
+    "daily by model": 'SELECT date_trunc(\'day\', "startTime"), model, sum(spend) FROM "LiteLLM_SpendLogs" GROUP BY 1, 2',
+    "by team": 'SELECT team_id, count(*), sum(spend) FROM "LiteLLM_SpendLogs" GROUP BY 1',
+    "top keys": 'SELECT api_key, sum(spend) AS c FROM "LiteLLM_SpendLogs" GROUP BY 1 ORDER BY c DESC LIMIT 20',
+    "top users": 'SELECT "user", sum(spend) AS c FROM "LiteLLM_SpendLogs" GROUP BY 1 ORDER BY c DESC LIMIT 20',
+    "error rate by model": 'SELECT model, avg(CASE WHEN status = \'failure\' THEN 1.0 ELSE 0.0 END) FROM "LiteLLM_SpendLogs" GROUP BY 1',
+    "latency quantiles by model": 'SELECT model, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY request_duration_ms) FROM "LiteLLM_SpendLogs" WHERE status = \'success\' GROUP BY 1',
+    "spend by tag": 'SELECT t, sum(spend) FROM "LiteLLM_SpendLogs", jsonb_array_elements_text(request_tags) AS t GROUP BY 1',
 }
 
 # LiteLLM_SpendLogs from schema.prisma (Prisma → PostgreSQL: String → TEXT,
@@ -168,7 +209,7 @@ PG_COLUMNS = ('request_id, call_type, api_key, spend, total_tokens, prompt_token
               'session_id, status, litellm_call_id')
 
 
-GOAL_SECONDS = 2.0
+GOAL_SECONDS = 1.0  # issue 24: every report ≤ 1 s (it was 2 s before)
 GOAL_RSS_MIB = 1024
 GOAL_HELP_SECONDS = 0.3
 GOAL_RATIO = 10.0
@@ -197,16 +238,44 @@ def _summary(samples: list[tuple[float, float, int]]) -> Sample:
             statistics.median(s[1] for s in samples), max(s[2] for s in samples))
 
 
-def bench_llmstats(data_dir: str, runs: int) -> dict[str, Sample]:
+def bench_llmstats(data_dir: str, runs: int, commands: dict[str, list[str]] | None = None) -> dict[str, Sample]:
     env = {**os.environ, "LLMSTATS_DATA_DIR": data_dir, "NO_COLOR": "1"}
     exe = str(BIN / "llmstats")
+    commands = commands or LLMSTATS_COMMANDS
     results = {}
     for args in LLMSTATS_COMMANDS.values():  # warm the page cache and the local caches
         run_timed([exe, *args], env)
-    for name, args in LLMSTATS_COMMANDS.items():
+    for name, args in commands.items():
         results[name] = _summary([run_timed([exe, *args], env) for _ in range(runs)])
     results["--help"] = _summary([run_timed([exe, "--help"], env) for _ in range(10)])
     return results
+
+
+NOTEBOOK_SCRIPT = """
+import json, sys, time
+began = time.perf_counter()
+from llmstats.analytics import connect
+con = connect(sys.argv[1])
+times = {"connect": time.perf_counter() - began}
+for name, sql in json.loads(sys.argv[2]).items():
+    began = time.perf_counter()
+    con.execute(sql).fetchall()
+    times[name] = time.perf_counter() - began
+print(json.dumps(times))
+"""
+
+
+def bench_notebook(data_dir: str, runs: int) -> dict[str, tuple[float, float, float]]:
+    """The eight peer questions asked of connect()'s views in one fresh session each run
+    (as a notebook would): (median, min, max) seconds per question, and `connect`."""
+    samples: dict[str, list[float]] = {}
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", NOTEBOOK_SCRIPT, data_dir,
+                              json.dumps(NOTEBOOK_QUERIES)], capture_output=True, text=True,
+                             check=True, env={**os.environ, "NO_COLOR": "1"})
+        for name, seconds in json.loads(out.stdout).items():
+            samples.setdefault(name, []).append(seconds)
+    return {n: (statistics.median(v), min(v), max(v)) for n, v in samples.items()}
 
 
 def prepare_rollups(data_dir: str, use_rollups: bool) -> tuple[float | None, int]:
@@ -281,7 +350,7 @@ def bench_postgres(data_dir: str, runs: int, workdir: Path) -> dict[str, object]
                         "SELECT pg_total_relation_size('\"LiteLLM_SpendLogs\"')").strip())
         rows = int(psql(port, "127.0.0.1", 'SELECT count(*) FROM "LiteLLM_SpendLogs"').strip())
         times = {}
-        for name, sql in PG_QUERIES.items():
+        for name, sql in {**PG_QUERIES, **{f"notebook {n}": q for n, q in PG_NOTEBOOK_QUERIES.items()}}.items():
             psql(port, "127.0.0.1", sql)  # warm
             samples = []
             for _ in range(runs):
@@ -302,6 +371,12 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true", help="llmstats figures only")
     parser.add_argument("--no-rollups", action="store_true",
                         help="drop the rollups and measure reports read from the events")
+    parser.add_argument("--all", action="store_true",
+                        help="every --by dimension, pairs, a filter and every sub-report")
+    parser.add_argument("--notebook", action="store_true",
+                        help="also the eight peer questions asked of connect()'s views")
+    parser.add_argument("--keep-rollups", action="store_true",
+                        help="measure the rollups as they are (no `llmstats rollup` first)")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parent))
     from benchmarks.generate import generate
@@ -315,9 +390,13 @@ def main() -> None:
 
     row = connect(args.data_dir, use_rollups=False).execute("SELECT count(*) FROM events").fetchone()
     events = int(row[0]) if row else 0
-    rollup_seconds, rollup_bytes = prepare_rollups(args.data_dir, not args.no_rollups)
+    if args.keep_rollups:
+        rollup_seconds, rollup_bytes = None, live_rollup_bytes(args.data_dir)
+    else:
+        rollup_seconds, rollup_bytes = prepare_rollups(args.data_dir, not args.no_rollups)
     load_before = os.getloadavg()
-    ours = bench_llmstats(args.data_dir, args.runs)
+    ours = bench_llmstats(args.data_dir, args.runs, ALL_COMMANDS if args.all else None)
+    notebook = bench_notebook(args.data_dir, args.runs) if args.notebook else {}
     load_after = os.getloadavg()
     theirs = None
     if not args.skip_postgres and shutil.which("initdb"):
@@ -325,6 +404,21 @@ def main() -> None:
             theirs = bench_postgres(args.data_dir, args.runs, Path(tmp))
     print_results(args, events, files, parquet_bytes, rollup_seconds, rollup_bytes,
                   ours, theirs, load_before, load_after)
+    if notebook:
+        print_notebook(args, notebook, theirs)
+
+
+def print_notebook(args: argparse.Namespace, notebook: dict[str, tuple[float, float, float]],
+                   theirs: dict[str, Any] | None) -> None:
+    print(f"\nconnect() and the eight peer questions in one session (fresh process, median of "
+          f"{args.runs}; the peer's median of {args.runs} after a warm-up):\n")
+    print("| question | connect() views, median (min–max) | PostgreSQL | ratio | ≥ 10× |")
+    print("|---|---|---|---|---|")
+    for name, (median, low, high) in notebook.items():
+        pg = theirs["times"].get(f"notebook {name}") if theirs else None
+        ratio = f"{pg / median:.1f}×" if pg else "—"
+        print(f"| {name} | {median:.2f} s ({low:.2f}–{high:.2f}) | {f'{pg:.2f} s' if pg else '—'} "
+              f"| {ratio} | {_met(pg / median >= GOAL_RATIO) if pg else '—'} |")
 
 
 def _met(ok: bool) -> str:
@@ -346,7 +440,7 @@ def print_results(args: argparse.Namespace, events: int, files: list[Any], parqu
           f"before / after the llmstats runs: {load_before[0]:.2f} / {load_after[0]:.2f} "
           f"({os.cpu_count()} cores). Each llmstats figure: a fresh `llmstats … -f json` "
           f"process, median of {args.runs} (min–max), after one warm-up run each.\n")
-    print("| question | llmstats wall, median (min–max) | CPU | peak RSS | ≤ 2 s, ≤ 1 GB "
+    print("| question | llmstats wall, median (min–max) | CPU | peak RSS | ≤ 1 s, ≤ 1 GB "
           "| PostgreSQL (median) | ratio | ≥ 10× |")
     print("|---|---|---|---|---|---|---|---|")
     for name, (median, low, high, cpu, rss) in ours.items():

@@ -125,18 +125,22 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
     assert served("sums", by="model,error") == ("usage_model", days, ())
     # Local days that are not UTC days: hours (New York), or the events (Kolkata, +5:30).
     assert served("sums", by="day", tz="America/New_York") == ("usage_hourly", days, ())
-    assert served("sums", by="day", tz="Asia/Kolkata") == (None, (), None)
+    # ... and the priced copy (one row per call, any zone) where it is exact: not on the
+    # two days with a call a catalog entry prices none of the units of (priced alone it
+    # is unpriced, in a group it is not: see rollups/pricing_key.py).
+    exact, inexact = (days[0], days[3]), (days[1], days[2])
+    assert served("sums", by="day", tz="Asia/Kolkata") == ("priced_events", exact, inexact)
     # A window that starts inside a day: that day from its events, the others from cubes.
     assert served("sums", since="2026-11-20T06:30") == (
         "usage_compact", days[2:], ("2026-11-20",))
     assert served("sums", since="2026-11-20T06:00") == ("usage_hourly", days[1:], ())
-    assert served("sums", by="user") == (None, (), None)
-    assert served("sums", by="tag") == (None, (), None)
+    assert served("sums", by="user") == ("priced_events", exact, inexact)
+    assert served("sums", by="tag") == ("priced_events", exact, inexact)
     assert served("sketch") == ("latency_total", days, ())
     assert served("sketch", by="model") == ("latency_model", days, ())
     assert served("quantiles", by="model,day") == ("quantiles_model", days, ())
     assert served("quantiles", by="model") == (None, (), ())
-    assert served("sketch", by="key") == (None, (), None)
+    assert served("sketch", by="key") == ("priced_events", exact, inexact)
 
 
 def test_a_fully_covered_report_reads_no_event_and_imports_no_pyarrow(data_dir: Path) -> None:

@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LlmstatsError
 from ..rollups.index import RollupIndex, RollupPart, context_of, index_rollups, list_parts
+from ..rollups.pricing_key import encode, pair_fingerprints
 from ..rollups.spec import (
     CUBES,
+    CUBES_BY_NAME,
     FINAL_ATTEMPT,
     ROLLUPS_FOLDER,
     Cube,
@@ -37,6 +39,7 @@ from ..rollups.spec import (
     ladder_text,
     part_manifest,
     part_name,
+    rows_sql,
     source_key,
     source_name,
 )
@@ -119,9 +122,23 @@ def _configure(con: duckdb.DuckDBPyConnection, spill: str) -> None:
     con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")
 
 
-def _partition_tables(data_dir: str, entries: list[FileEntry]) -> tuple[dict[str, Any], list[int]]:
-    """Every cube's rows for the partition made of `entries` (pyarrow tables), and the
-    input-token split points its sums groups respect."""
+def _with_sources(cubes: set[str]) -> set[str]:
+    """`cubes` and every cube they are computed from."""
+    found = set(cubes)
+    while True:
+        more = {CUBES_BY_NAME[n].source for n in found if CUBES_BY_NAME[n].source} - found
+        if not more:
+            return found
+        found |= {n for n in more if n}
+
+
+def _partition_tables(data_dir: str, entries: list[FileEntry],
+                      cubes: set[str] | None = None) -> tuple[dict[str, Any], list[int], Any]:
+    """The rows of `cubes` (default: every cube) for the partition made of `entries`
+    (pyarrow tables), the input-token split points its sums groups respect, and the
+    pricing the priced copy was priced under (rollups/pricing_key.py, as a manifest
+    stores it)."""
+    wanted = _with_sources(set(cubes) if cubes is not None else {c.name for c in CUBES})
     from ..connection import open_dataset
     from ..pricing.catalog import cached_catalog_file
 
@@ -150,16 +167,31 @@ def _partition_tables(data_dir: str, entries: list[FileEntry]) -> tuple[dict[str
                 f"FROM (SELECT {', '.join(basis_columns())} FROM token_basis)"
             )
             tables = {}
+            pricing = None
             for cube in build_order():
-                # A coarser cube is grouped from a finer one: far fewer rows than the calls.
-                source = f"cube_{cube.source}" if cube.source else "partition_basis"
-                con.execute(f"CREATE TEMP TABLE cube_{cube.name} AS {cube_sql(cube, ladder, source)}")
+                if cube.name not in wanted:
+                    continue
+                if cube.kind == "rows":
+                    # Each event priced under today's pricing, which the manifest names.
+                    con.execute("CREATE TEMP VIEW partition_priced AS "
+                                "SELECT *, priced_by AS basis_priced_by FROM priced_basis('partition_basis')")
+                    sql = rows_sql(cube, "partition_priced")
+                else:
+                    # A coarser cube is grouped from a finer one: far fewer rows than the calls.
+                    source = f"cube_{cube.source}" if cube.source else "partition_basis"
+                    sql = cube_sql(cube, ladder, source)
+                con.execute(f"CREATE TEMP TABLE cube_{cube.name} AS {sql}")
                 tables[cube.name] = con.table(f"cube_{cube.name}").to_arrow_table()
+                if cube.kind == "rows":
+                    alone = con.execute(
+                        f"SELECT count(*) FROM cube_{cube.name} "
+                        "WHERE basis_priced_by = 'catalog' AND priced_by = 'default'").fetchone()
+                    pricing = encode(pair_fingerprints(con), exact=not (alone and alone[0]))
         finally:
             con.close()
     finally:
         shutil.rmtree(spill, ignore_errors=True)
-    return tables, ladder
+    return tables, ladder, pricing
 
 
 ROW_GROUP_ROWS = 128 * 1024
@@ -236,19 +268,22 @@ def build_rollups(
     if dates is None and not include_today:
         wanted = [d for d in wanted if d < today]
     index = index_rollups(data_dir, [e for entries in partitions.values() for e in entries])
-    todo = []
+    priced = _priced_dates(data_dir, index) if not rebuild else set()
+    todo: list[tuple[str, set[str]]] = []
     for date in wanted:
-        if not rebuild and all(date in index.available.get(c.name, {}) for c in CUBES):
-            run.up_to_date += 1
+        missing = {c.name for c in CUBES if rebuild or date not in index.available.get(c.name, {})
+                   or (c.kind == "rows" and date not in priced)}
+        if missing:
+            todo.append((date, missing))
         else:
-            todo.append(date)
+            run.up_to_date += 1
     if on_plan:
         on_plan(len(todo))
     writers = {cube.name: _PartWriter(cube) for cube in CUBES}
-    for date in todo:
+    for date, missing in todo:
         started = time.monotonic()
         try:
-            tables, ladder = _partition_tables(data_dir, partitions[date])
+            tables, ladder, pricing = _partition_tables(data_dir, partitions[date], missing)
         except LlmstatsError as exc:
             run.errors.append(f"{date}: {exc}")
             continue
@@ -260,7 +295,9 @@ def build_rollups(
         key = source_key(partitions[date])
         entry = _entry(key, ladder, partitions[date])
         for cube in CUBES:
-            writers[cube.name].add(tables[cube.name], date, entry)
+            if cube.name in missing:
+                writers[cube.name].add(tables[cube.name], date,
+                                       {**entry, "pricing": pricing} if cube.kind == "rows" else entry)
         run.built.append(PartitionRollup(date, key, len(partitions[date]),
                                          {n: t.num_rows for n, t in tables.items()},
                                          round(time.monotonic() - started, 3)))
@@ -277,6 +314,24 @@ def build_rollups(
             run.merged.append(cube.name)
     run.removed = remove_unused(data_dir, index_rollups(data_dir, files), partitions)
     return run
+
+
+def _priced_dates(data_dir: str, index: RollupIndex) -> set[str]:
+    """Dates whose priced copy was priced under today's pricing (rollups/pricing_key.py);
+    the others are rebuilt."""
+    rows = [c for c in CUBES if c.kind == "rows"]
+    served = {d: p for c in rows for d, p in index.available.get(c.name, {}).items()}
+    if not served:
+        return set()
+    from ..connection import open_dataset
+    from ..rollups.pricing_key import current_for, decode, pair_fingerprints
+
+    dataset = open_dataset(data_dir, lazy_events=True, use_rollups=False)
+    try:
+        today = pair_fingerprints(dataset.con)
+    finally:
+        dataset.con.close()
+    return {d for d, part in served.items() if current_for(decode(part.pricing.get(d)), today)}
 
 
 def merge_parts(data_dir: str, cube: Cube, index: RollupIndex) -> int:

@@ -22,7 +22,17 @@ from ..errors import LlmstatsError
 from ..query import DIMENSION_COLUMNS, Query
 from ..rollups.plan import Plan
 from ..rollups.quantiles import quantile_sql
-from ..rollups.spec import COUNT_SUMS, FINAL_ATTEMPT, FLOAT_SUMS, Cube, event_cells
+from ..rollups.spec import (
+    COUNT_SUMS,
+    FINAL_ATTEMPT,
+    FLOAT_SUMS,
+    PRICED_COLUMNS,
+    ROW_SUMS,
+    SKETCH_MEASURES,
+    Cube,
+    bucket_column,
+    event_cells,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -147,7 +157,19 @@ def fetch_sums(
     counts = [c for c in COUNT_SUMS if c != "requests"] + list(FLOAT_SUMS)
     branches: list[str] = []
     params: dict[str, Any] = {}
-    found = rollup_source(query, plan, "priced_basis('{}')")
+    priced: list[str] = []
+    if plan.cube is not None and plan.cube.kind == "rows":
+        # The priced copy: each event priced already; its rows join the priced groups.
+        found = rollup_source(query, plan)
+        assert found is not None
+        sums = {c: n for c, n in ROW_SUMS.items() if requests or c != "requests"}
+        picks = ", ".join([*(f"{c} AS {n}" for c, n in sums.items()), *(
+            c for c in ("is_batch", "is_proxy_hit", *PRICED_COLUMNS) if c not in names)])
+        priced.append(f"SELECT {dims}{picks} FROM {found[0]}")
+        params.update(found[1])
+        found = None
+    else:
+        found = rollup_source(query, plan, "priced_basis('{}')")
     if found is not None:
         columns = [*counts, "requests"] if requests else counts
         branches.append(f"SELECT {dims}{_PRICING_KEY}, {', '.join(columns)} FROM {found[0]}")
@@ -162,14 +184,20 @@ def fetch_sums(
             assert found is not None
             branches.append(f"SELECT {dims}{_PRICING_KEY}, requests FROM {found[0]}")
     keys = ", ".join(names)
-    sql = f"""
-    WITH basis_ AS (
-        SELECT {keys + ", " if keys else ""}{_PRICING_KEY}, {_basis_sums(requests)}
+    head = keys + ", " if keys else ""
+    if branches:
+        priced.insert(0, "SELECT * FROM price_groups('basis_')")
+        basis = f"""WITH basis_ AS (
+        SELECT {head}{_PRICING_KEY}, {_basis_sums(requests)}
         FROM ({" UNION ALL BY NAME ".join(branches)})
         GROUP BY ALL
-    )
-    SELECT {keys + ", " if keys else ""}{aggregates}
-    FROM price_groups('basis_')
+    )"""
+    else:
+        basis = ""
+    sql = f"""
+    {basis}
+    SELECT {head}{aggregates}
+    FROM ({" UNION ALL BY NAME ".join(priced)})
     {"GROUP BY " + keys if keys else ""}
     {"ORDER BY " + ", ".join(p for p in (order, keys) if p) if keys else ""}
     """
@@ -225,7 +253,13 @@ def fetch_sketches(
     branches: list[str] = []
     params: dict[str, Any] = {}
     counts = ", ".join(f"n_{m}" for m in measures)
-    found = rollup_source(query, plan, cost_columns=cost_columns)
+    from_copy = plan.cube is not None and plan.cube.kind == "rows"
+    # The priced copy's priced_by is price_groups'; sketches group by the pricing's own.
+    found = rollup_source(query, plan, "(SELECT * REPLACE (basis_priced_by AS priced_by) FROM {})"
+                          if from_copy else "{}", cost_columns=cost_columns)
+    if from_copy:
+        return _value_quantiles(con, query, plan, measures, found, cost_columns=cost_columns,
+                                with_total=with_total)
     if found is not None:
         branches.append(f"SELECT {dims}bucket, {counts} FROM {found[0]}")
         params.update(found[1])
@@ -250,3 +284,62 @@ def fetch_sketches(
     rows = [row for row in both if not row["total_"]]
     totals = [row for row in both if row["total_"]]
     return {tuple(row[n] for n in names): row for row in rows}, (totals[0] if totals else {})
+
+
+def _value_quantiles(
+    con: duckdb.DuckDBPyConnection,
+    query: Query,
+    plan: Plan,
+    measures: dict[str, tuple[float, ...]],
+    found: tuple[str, dict[str, Any]] | None,
+    *,
+    cost_columns: bool,
+    with_total: bool,
+) -> tuple[Sketches, dict[str, Any] | None]:
+    """fetch_sketches for a plan that reads the priced copy: one value per call and
+    measure (its bucket's value, `sketch_value`), from the copy's stored buckets and the
+    events' computed ones, and DuckDB's `quantile_cont` over them per group. The answer
+    is the sketch answer (quantile_sql interpolates between the same two order
+    statistics, each replaced by its bucket's value, the same way) without a cell per
+    group and bucket and the running sums over them, which grow with the groups."""
+    exprs = query.group_exprs(cost_columns=cost_columns)
+    names = [name for name, _ in exprs]
+    dims = "".join(f"{expr} AS {name}, " for name, expr in exprs)
+    params: dict[str, Any] = {}
+    branches: list[str] = []
+    if found is not None:
+        values = ", ".join(f"sketch_value({bucket_column(m)}) AS v_{m}" for m in measures)
+        branches.append(f"SELECT {dims}{values} FROM {found[0]}")
+        params.update(found[1])
+    priced = "priced_by" in {*query.by, *(key for key, _ in query.where)}
+    events = events_source(query, plan, "cost_basis" if priced else "token_basis",
+                           cost_columns=cost_columns)
+    if events is not None:
+        values = ", ".join(
+            f"sketch_value(CASE WHEN {SKETCH_MEASURES[m][1]} THEN sketch_bucket({SKETCH_MEASURES[m][0]}) END)"
+            f" AS v_{m}" for m in measures)
+        branches.append(f"SELECT {dims}{values} FROM {events[0]}")
+        params.update(events[1])
+    aggregates = ", ".join(
+        f"CAST(count(v_{m}) AS BIGINT) AS n_{m}, "
+        f"quantile_cont(v_{m}, [{', '.join(repr(float(q)) for q in qs)}]) AS q_{m}"
+        for m, qs in measures.items())
+    picks = ", ".join([*(f"n_{m}" for m in measures),
+                       *(f"q_{m}[{i + 1}] AS {m}_{i}" for m, qs in measures.items()
+                         for i in range(len(qs)))])
+    keys = ", ".join(names)
+    values_sql = " UNION ALL BY NAME ".join(branches)
+    # Only groups with a value (as cells give them: a group without any has no cell).
+    having = "HAVING " + " OR ".join(f"count(v_{m}) > 0" for m in measures)
+    grouped = (f"SELECT {keys + ', ' if keys else ''}{picks} FROM (SELECT "
+               f"{keys + ', ' if keys else ''}{aggregates} FROM values_ "
+               f"{'GROUP BY ' + keys if keys else ''} {having})")
+    total = f"SELECT {picks} FROM (SELECT {aggregates} FROM values_ {having})"
+    sql = (f"WITH values_ AS {'MATERIALIZED ' if with_total else ''}({values_sql}) "
+           f"SELECT 0 AS total_, * FROM ({grouped})")
+    if with_total:
+        sql += f" UNION ALL BY NAME SELECT 1 AS total_, * FROM ({total})"
+    both = _fetch_planned(con, plan, sql, params)
+    rows = {tuple(row[n] for n in names): row for row in both if not row["total_"]}
+    totals = [row for row in both if row["total_"]]
+    return rows, ((totals[0] if totals else {}) if with_total else None)

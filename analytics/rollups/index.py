@@ -24,7 +24,15 @@ from ..store.files import (
     local_path,
     read_bytes,
 )
-from .spec import CUBES, ROLLUPS_FOLDER, Cube, parse_part_manifest, source_key
+from .spec import (
+    CUBES,
+    CUBES_BY_NAME,
+    ROLLUPS_FOLDER,
+    Cube,
+    parse_part_manifest,
+    parse_part_pricing,
+    source_key,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -38,6 +46,9 @@ class RollupPart:
     """date → (key of the event files its rows were computed from, input-token splits)."""
     size: int = 0
     """Bytes of the Parquet file, as listed (object storage reads need it)."""
+    pricing: dict[str, Any] = field(default_factory=dict)
+    """date → the pricing its rows were priced under (rollups/pricing_key.py; the
+    priced copy only)."""
 
 
 @dataclass
@@ -48,6 +59,8 @@ class RollupIndex:
     """cube → {date: the newest part with rows of exactly those files}."""
     parts: dict[str, list[RollupPart]] = field(default_factory=dict)
     """cube → every readable part, newest first."""
+    priced: dict[str, set[str]] = field(default_factory=dict)
+    """rows cube → dates priced as today's pricing prices them (computed on first use)."""
     undecided: dict[str, set[str]] = field(default_factory=dict)
     """sums cube → dates with rows whose long-context tier today's catalog cannot decide
     (computed on first use)."""
@@ -108,7 +121,8 @@ def all_parts(data_dir: str, cubes: tuple[Cube, ...] = CUBES) -> dict[str, list[
         parsed = parse_part_manifest(text)
         if parsed is not None:
             path = join(data_dir, f"{ROLLUPS_FOLDER}/{cube_name}/{name}")
-            found[cube_name].append(RollupPart(path, parsed, listed[cube_name][name]))
+            pricing = parse_part_pricing(text) if CUBES_BY_NAME[cube_name].kind == "rows" else {}
+            found[cube_name].append(RollupPart(path, parsed, listed[cube_name][name], pricing))
     return found
 
 

@@ -70,12 +70,10 @@ NO_CUBE = Plan(raw=())
 """No cube serves the part, and the caller reads the events another way (quantiles)."""
 
 
-def _needs(query: Query) -> tuple[set[str] | None, bool, bool]:
-    """(event columns the dimensions and filters read, None if no cube can carry them;
-    whether a time dimension is involved; whether that is `hour`)."""
+def _needs(query: Query) -> tuple[set[str], bool, bool]:
+    """(event columns the dimensions and filters read; whether a time dimension is
+    involved; whether that is `hour`)."""
     names = set(query.by) | {key for key, _ in query.where}
-    if "tag" in names:
-        return None, False, False
     columns: set[str] = set()
     for name in names:
         columns.update(c for c in DIMENSION_COLUMNS[name] if c != "ts")
@@ -106,6 +104,8 @@ def _on_grain(moment: dt.datetime, grain: str) -> bool:
 def aligned(date: str, cube: Cube, query: Query, times: bool, hour: bool) -> bool:
     """Whether every row of the cube for `date` lies wholly inside or outside the window
     and wholly inside one value of each time dimension."""
+    if cube.grain == "event":
+        return True  # every row has its own time
     start = _start(date)
     for edge in (query.since, query.until):
         if edge is not None and start < edge < start + _DAY and not _on_grain(edge, cube.grain):
@@ -162,6 +162,23 @@ def _undecided(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cub
     return found
 
 
+def _priced(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cube) -> set[str]:
+    """Dates of the rows cube whose rows were priced under today's pricing (the
+    fingerprints of rollups/pricing_key.py), computed once per connection."""
+    known = context.index.priced.get(cube.name)
+    if known is not None:
+        return known
+    from .pricing_key import current_for, decode, exact, pair_fingerprints
+
+    served = context.index.available.get(cube.name, {})
+    today = pair_fingerprints(con) if served else {}
+    found = {date for date, part in served.items()
+             if exact(part.pricing.get(date))
+             and current_for(decode(part.pricing.get(date)), today)}
+    context.index.priced[cube.name] = found
+    return found
+
+
 def _parts_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
                   dates: dict[str, RollupPart]) -> str:
     """A view over the rows of each date from its part (a part may also hold rows
@@ -215,25 +232,34 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
     exact = quantile_columns(query) if kind == "quantiles" else None
     if kind == "quantiles" and exact is None:
         return NO_CUBE
-    if columns is None or (kind == "sketch" and "priced_by" in (set(query.by) | {k for k, _ in query.where})):
-        return _events_only(context)
+    # priced_by is known to a cube of sums after pricing it, so not to a sketch cube;
+    # the priced copy stores it.
+    priced = "priced_by" in (set(query.by) | {k for k, _ in query.where})
     import duckdb
 
     dates = _window_dates(context.index, query)
     candidates = []
     for cube in CUBES:
-        if cube.kind != kind or not columns <= set(cube.columns):
+        if cube.kind == "rows":
+            if kind not in ("sums", "sketch") or not (columns - {"ts"}) <= set(cube.columns):
+                continue
+        elif cube.kind != kind or not columns <= set(cube.columns) or (kind == "sketch" and priced):
             continue
         if exact is not None and exact != set(cube.columns):
             continue
         available = context.index.available.get(cube.name, {})
         covered = [d for d in dates if d in available and aligned(d, cube, query, times, hour)]
+        if covered and cube.kind == "rows":
+            # Only days priced as today's pricing prices them (sketches too: a filter on
+            # priced_by reads the stored one), before comparing coverage.
+            current = _priced(con, context, cube)
+            covered = [d for d in covered if d in current]
         if covered:
             candidates.append((cube, covered))
     # Most partitions served first; among equals, the smallest cube (CUBES order).
     for cube, covered in sorted(candidates, key=lambda c: -len(c[1])):
         try:
-            if pricing:
+            if pricing and cube.kind != "rows":
                 undecided = _undecided(con, context, cube)
                 covered = [d for d in covered if d not in undecided]
                 if not covered:

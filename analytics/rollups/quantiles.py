@@ -26,9 +26,11 @@ def quantile_sql(cells: str, names: list[str], measures: dict[str, tuple[float, 
     by = f"PARTITION BY {keys}" if names else ""
     group = f"GROUP BY {keys}" if names else ""
     head = f"{keys}, " if names else ""
-    sums = ", ".join(f"sum(n_{m}) AS n_{m}" for m in measures)
+    # BIGINT: a sum of integers is a HUGEINT, whose windows and comparisons are slow.
+    sums = ", ".join(f"CAST(sum(n_{m}) AS BIGINT) AS n_{m}" for m in measures)
     windows = ", ".join(
-        f"sum(n_{m}) OVER upto AS c_{m}, sum(n_{m}) OVER whole AS t_{m}" for m in measures
+        f"CAST(sum(n_{m}) OVER upto AS BIGINT) AS c_{m}, CAST(sum(n_{m}) OVER whole AS BIGINT) AS t_{m}"
+        for m in measures
     )
     crossings: list[str] = []
     picks: list[str] = []
@@ -37,7 +39,8 @@ def quantile_sql(cells: str, names: list[str], measures: dict[str, tuple[float, 
         picks.append(f"max(t_{m}) AS t_{m}")
         values.append(f"CAST(t_{m} AS BIGINT) AS n_{m}")
         for i, q in enumerate(qs):
-            rank = f"({float(q)!r} * (t_{m} - 1))"
+            # DOUBLE, not DECIMAL arithmetic (a literal like 0.95 is a DECIMAL).
+            rank = f"(CAST({float(q)!r} AS DOUBLE) * (t_{m} - 1))"
             for side, rounding in (("lo", "floor"), ("hi", "ceil")):
                 at = f"{rounding}{rank}"
                 # The row holding the order statistic of rank `at` (0-based).

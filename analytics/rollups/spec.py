@@ -40,11 +40,13 @@ __all__ = ["CUBES", "ROLLUPS_FOLDER", "Cube", "part_name"]
 class Cube:
     name: str
     kind: str
-    """`sums`, `sketch`, or `quantiles` (SKETCH_QUANTILES read from the sketch cube
-    `source` per day and group, for reports grouped exactly by its columns and day)."""
+    """`sums`, `sketch`, `quantiles` (SKETCH_QUANTILES read from the sketch cube
+    `source` per day and group, for reports grouped exactly by its columns and day), or
+    `rows` (the priced copy: one row per event, serving both sums and sketches)."""
     grain: str
-    """`day` (one row per UTC day and group) or `hour` (per UTC hour: serves time zones
-    whose day starts on a whole hour, and windows that start or end on one)."""
+    """`day` (one row per UTC day and group), `hour` (per UTC hour: serves time zones
+    whose day starts on a whole hour, and windows that start or end on one) or `event`
+    (a row per event with its own `ts`: any window, any zone)."""
     columns: tuple[str, ...]
     """Event columns kept as group keys."""
     source: str | None = None
@@ -77,6 +79,10 @@ CUBES: tuple[Cube, ...] = (
     Cube("quantiles_provider_model", "quantiles", "day", ("provider", "model"),
          "latency_provider_model"),
     Cube("quantiles_team", "quantiles", "day", ("team_id", "team_alias"), "latency_team"),
+    # Last: a cube above serves what it covers from far fewer rows.
+    Cube("priced_events", "rows", "event", (
+        *_MODEL, *_TEAM, "key_hash", "key_alias", "deployment_id", "api_base_host", "stream",
+        "route", "error_class", "user_id", "end_user_hash", "session_id", "tags")),
 )
 CUBES_BY_NAME = {cube.name: cube for cube in CUBES}
 
@@ -200,6 +206,16 @@ def parse_part_manifest(data: bytes | None) -> dict[str, tuple[str, list[int] | 
         return None
 
 
+def parse_part_pricing(data: bytes | None) -> dict[str, Any]:
+    """{date: the `pricing` entry of that date} from a part manifest (the priced copy's
+    fingerprints, rollups/pricing_key.py; None where a date has none)."""
+    try:
+        document = json.loads(data or b"")
+        return {str(date): entry.get("pricing") for date, entry in document["partitions"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
 def splits_every(ladder: Iterable[int], thresholds: Iterable[tuple[int, bool]]) -> bool:
     """Whether groups split at `ladder` never straddle any (threshold, inclusive) tier:
     `> T` needs a split at T, `>= T` one at T − 1."""
@@ -253,6 +269,46 @@ def event_cells(dims: str, names: list[str], measures: list[str], source: str) -
         f"SELECT {keys}pair_.bucket AS bucket, {flags} FROM "
         f"(SELECT {head}unnest([{pairs}]) AS pair_ FROM {source}) WHERE pair_.bucket IS NOT NULL"
     )
+
+
+PRICED_COLUMNS = (
+    "priced_by", "input_cost_usd", "cache_read_cost_usd", "cache_write_cost_usd",
+    "output_cost_usd", "reasoning_cost_usd", "image_cost_usd", "audio_cost_usd",
+    "query_cost_usd", "list_cost_usd", "cost_usd", "prompt_cache_savings_usd",
+    "proxy_cache_savings_usd", "batch_savings_usd", "savings_usd",
+)
+"""What the priced copy keeps of price_groups' output per event (priced under the
+pricing its manifest's fingerprint names)."""
+ROW_SUMS = {"calls": "calls_", "requests": "requests_", "failures": "failures_",
+            "input_tokens": "input_tokens_", "output_tokens": "output_tokens_",
+            "cache_read_tokens": "cache_read_tokens_",
+            "cache_write_tokens": "cache_write_tokens_", "io_tokens": "tokens_",
+            "reported_cost_usd": "reported_cost_usd"}
+"""Counts the priced copy keeps per event → the names report aggregates read them by
+(report/fetch.py: a priced group's `calls_`, ...)."""
+
+
+def bucket_column(measure: str) -> str:
+    """The priced copy's column with the event's sketch bucket for `measure` (NULL when
+    the event does not count for it)."""
+    return f"b_{measure}"
+
+
+def rows_sql(cube: Cube, source: str) -> str:
+    """SELECT producing the priced copy's rows from `source` (a view of priced_basis over
+    the partition's basis with `requests`, its priced_by copied as `basis_priced_by`): each event's dimensions, counts, sketch
+    buckets and price components, sorted by time."""
+    buckets = ", ".join(
+        f"CAST(CASE WHEN {condition} THEN sketch_bucket({value}) END AS INTEGER) AS "
+        f"{bucket_column(m)}"
+        for m, (value, condition) in SKETCH_MEASURES.items()
+    )
+    keep = ["date", "ts", *cube.columns, "is_batch", "is_proxy_hit", *ROW_SUMS, *PRICED_COLUMNS]
+    # price_groups replaces priced_by (a catalog price that prices none of the call's
+    # units becomes `default`); sketches group by the pricing's own (as the events'
+    # sketches read cost_basis): keep both.
+    return (f"SELECT {', '.join(keep)}, basis_priced_by, {buckets} "
+            f"FROM price_groups('{source}') ORDER BY date, ts")
 
 
 def build_order() -> list[Cube]:
