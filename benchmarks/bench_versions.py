@@ -27,12 +27,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks.*
+from benchmarks.bench_report import LLMSTATS_COMMANDS
+
+# bench_report's questions, plus one high-cardinality grouping, a sub-report that reads
+# every event, and start-up alone.
 COMMANDS = {
-    "overview": ["report", "-f", "json"],
-    "by model,day": ["report", "--by", "model,day", "-f", "json"],
-    "by team": ["report", "--by", "team", "-f", "json"],
-    "savings": ["report", "savings", "-f", "json"],
-    "latency": ["report", "latency", "-f", "json"],
+    **LLMSTATS_COMMANDS,
     "by user": ["report", "--by", "user", "-f", "json"],
     "errors": ["report", "errors", "-f", "json"],
     "--help": ["--help"],
