@@ -123,9 +123,8 @@ BLOBS = ("SELECT 'ab'::BLOB AS b, ['x'::BLOB, NULL] AS l, TIME '12:30:00' AS t, 
 
 
 @pytest.mark.parametrize(("fmt", "expected"), [
-    ("json", '{\n  "rows": [\n    {\n      "b": "6162",\n      "l": [\n        "78",\n        null\n'
-             '      ],\n      "t": "12:30:00",\n      "s": {\n        "k": "00ff"\n      }\n'
-             "    }\n  ]\n}\n"),
+    ("json", '{\n  "rows": [\n    {"b": "6162", "l": ["78", null], "t": "12:30:00", '
+             '"s": {"k": "00ff"}}\n  ]\n}\n'),
     ("jsonl", '{"b": "6162", "l": ["78", null], "t": "12:30:00", "s": {"k": "00ff"}}\n'),
     ("csv", 'b,l,t,s\n6162,"[""78"", null]",12:30:00,"{""k"": ""00ff""}"\n'),
     ("markdown", '| b | l | t | s |\n|---|---|---|---|\n| 6162 | 78, None | 12:30:00 | '

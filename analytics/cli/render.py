@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ..report.format import human, plain
+from ..report.format import human, plain, plain_record
 
 if TYPE_CHECKING:
     from ..report.dashboard import Dashboard
@@ -146,6 +146,24 @@ def _rich_table(title: str | None, columns: Sequence[str], records: list[dict[st
     return table
 
 
+def json_document(records: Sequence[dict[str, Any]], totals: dict[str, Any] | None,
+                  notes: Sequence[str]) -> str:
+    """`{"totals": …, "rows": […], "notes": […]}` with one row per line. Python's
+    indenting encoder is pure Python (4 s for 144 k rows of `--by user,model` at 10 M
+    events); a row at a time goes through its C encoder, and a row per line reads as
+    well and greps better."""
+    parts: list[str] = []
+    if totals is not None:
+        parts.append('  "totals": ' + json.dumps(plain(totals), indent=2, ensure_ascii=False)
+                     .replace("\n", "\n  "))
+    rows = ",\n".join("    " + json.dumps(plain_record(r), ensure_ascii=False) for r in records)
+    parts.append('  "rows": [' + ("\n" + rows + "\n  ]" if records else "]"))
+    if notes:
+        parts.append('  "notes": ' + json.dumps(list(notes), indent=2, ensure_ascii=False)
+                     .replace("\n", "\n  "))
+    return "{\n" + ",\n".join(parts) + "\n}"
+
+
 def render(
     rows: Any,
     fmt: Format | str,
@@ -169,15 +187,9 @@ def render(
             columns, records, title=title, totals=totals, notes=notes, dashboard=dashboard
         )
     if fmt is Format.json:
-        document: dict[str, Any] = {}
-        if totals is not None:
-            document["totals"] = plain(totals)
-        document["rows"] = [plain(r) for r in records]
-        if notes:
-            document["notes"] = list(notes)
-        return json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+        return json_text(json_document(records, totals, notes)) + "\n"
     if fmt is Format.jsonl:
-        return "".join(json_text(json.dumps(plain(r), ensure_ascii=False)) + "\n"
+        return "".join(json_text(json.dumps(plain_record(r), ensure_ascii=False)) + "\n"
                        for r in records)
     if fmt is Format.csv:
         lines = [",".join(csv_cell(c, raw=raw_csv) for c in columns)]

@@ -11,8 +11,8 @@ is the same (plan.py). A digest covers everything that prices a call of the pair
   other models the connection holds),
 - the overrides that can apply to it (same model, no provider or the same provider),
 - the default rates (they price what nothing else does),
-- the text of the SQL that prices and buckets (00, 02, 03): a change to the formulas
-  makes every copy stale.
+- the text of the SQL that prices and buckets (00, 02, 03) and the copy's row layout
+  (`COPY_FORMAT`): a change to the formulas or the layout makes every copy stale.
 
 So `llmstats pricing set`, a catalog update or a new llmstats version make the copy stale
 (read from the events until `llmstats rollup` rebuilds it), never wrong.
@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 from typing import TYPE_CHECKING, Any
+
+from .spec import COPY_FORMAT
 
 if TYPE_CHECKING:
     import duckdb
@@ -64,7 +66,7 @@ def pair_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[Pair, str]:
             per_pair.setdefault(row[at], []).append(f"{table}:{_text(columns, row)}")
     o_columns, overrides = _rows(con, "override_rates")
     d_columns, defaults = _rows(con, "default_rates")
-    common = f"{_sql_digest()}|{[_text(d_columns, r) for r in defaults]}"
+    common = f"{_sql_digest()}|copy format {COPY_FORMAT}|{[_text(d_columns, r) for r in defaults]}"
     model_at, provider_at = o_columns.index("model"), o_columns.index("provider")
     found: dict[Pair, str] = {}
     for pair_id, provider, model in con.execute(
