@@ -122,7 +122,35 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     data_dir = write_sample_dataset(tmp_path_factory.mktemp("serve") / "data", events=EVENTS)
     append_entry(str(data_dir), "export", {"format": "csv"}, {"rows": 12})  # the real audit log
+    write_deployment_calls(data_dir)
     return data_dir
+
+
+DEPLOYMENTS = ("azure-eastus-1", "azure-westeu-2", "openai-direct")
+
+
+def write_deployment_calls(data_dir: Path) -> None:
+    """Streamed calls on three router deployments over 2026-11-15..18 (the generator
+    writes none with a deployment id), through the real EventWriter."""
+    from llmstats.plugin.config import load_settings
+    from llmstats.plugin.writer import EventWriter
+
+    chooser = random.Random(7)
+    day0 = 1_794_700_800_000_000  # 2026-11-15 00:00 UTC, in µs
+    writer = EventWriter(load_settings(data_dir=str(data_dir), flush_seconds=3600),
+                         writer_id="router")
+    for i in range(120):
+        deployment = DEPLOYMENTS[i % 3]
+        start = day0 + chooser.randrange(4 * 86_400_000_000)
+        latency = chooser.uniform(200, 4000) * (1 + DEPLOYMENTS.index(deployment))
+        writer.submit({"event_id": f"router-{i}", "trace_id": f"router-{i}", "ts": start,
+                       "end_ts": start + int(latency * 1000), "stream": True,
+                       "first_token_ts": start + int(latency * chooser.uniform(50, 300)),
+                       "call_type": "chat", "status": "success", "provider": "azure"
+                       if deployment.startswith("azure") else "openai", "model": "gpt-4o",
+                       "deployment_id": deployment, "team_alias": "router-team",
+                       "input_tokens": 500, "output_tokens": 80})  # fmt: skip
+    writer.close()
 
 
 @pytest.fixture(scope="module")
@@ -321,6 +349,66 @@ def test_a_one_day_window_trends_by_hour_and_a_bar_drills_to_its_hour(
     theirs = cli_json(sample, "report", "errors", "--where=hour=2026-11-19 09:00")["totals"]
     assert visit.card("error-rate") == pytest.approx(theirs["error_rate"], rel=1e-9)
     visit.assert_clean()
+
+
+def test_latency_over_time_by_provider_and_deployment_is_the_cli_report_and_drills(
+    visit: Visit, server: str, sample: Path
+) -> None:
+    window = {"since": "2026-11-15", "until": "2026-11-18", "bucket": "day"}
+    for by, metric in (("provider", "p99_latency_ms"), ("deployment", "p50_ttft_ms"),
+                       ("model", "p95_latency_ms")):
+        page = get_json(f"{server}/api/page/engineering?"
+                        + urlencode({**window, "latency_by": by, "metric": metric}))
+        chart = next(c for c in page["charts"] if c["id"] == "latency-over-time")
+        assert chart["title"] == f"{panel_metric(metric)} per day by {by}"
+        theirs = cli_json(sample, "report", "latency", "--by", f"{by},day",
+                          "--since", window["since"], "--until", window["until"])
+        expected = {(r[by], r["day"]): r[metric] for r in theirs["rows"] if r[metric] is not None}
+        drawn = {}
+        for line, drills in zip(chart["figure"]["data"], chart["drill"], strict=True):
+            for x, y, drill in zip(line["x"], line["y"], drills, strict=True):
+                point = dict(drill)
+                assert point["day"] == x
+                drawn[(point.get(by), x)] = y
+        values = {value for value, _ in expected}
+        assert len(chart["figure"]["data"]) == min(8, len(values)), (by, values)
+        assert drawn and all(drawn[k] == pytest.approx(expected[k], rel=1e-9) for k in drawn)
+        kept = {value for value, _ in drawn}
+        assert len(drawn) == sum(1 for value, _ in expected if value in kept)
+        if by == "deployment":
+            assert set(DEPLOYMENTS) <= kept
+    # In the browser: the pickers change the chart (and the URL); a point drills down.
+    visit.open("/engineering?" + urlencode(window))
+    visit.page.locator('button[data-latency-by="deployment"]').click()
+    visit.wait_loaded(2)
+    visit.page.locator('button[data-metric="p99_latency_ms"]').click()
+    visit.wait_loaded(3)
+    query = parse_qs(urlsplit(visit.page.url).query)
+    assert query["latency_by"] == ["deployment"] and query["metric"] == ["p99_latency_ms"]
+    assert visit.page.locator('[data-chart="latency-over-time"] h3').inner_text() == (
+        "p99 latency per day by deployment")
+    names = visit.page.locator("#chart-latency-over-time .legendtext").all_text_contents()
+    assert set(DEPLOYMENTS) <= set(names)
+    line = names.index("azure-westeu-2")
+    marker = visit.page.locator("#chart-latency-over-time .scatterlayer .trace").nth(line).locator(
+        ".points path").nth(1)
+    marker.scroll_into_view_if_needed()
+    box = marker.bounding_box()
+    assert box is not None
+    visit.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    visit.wait_loaded(4)
+    chips = {c.get_attribute("data-where") for c in visit.page.locator(".chip").all()}
+    assert chips == {"day=2026-11-16", "deployment=azure-westeu-2"}, chips
+    theirs = cli_json(sample, "report", "--since", "2026-11-15", "--until", "2026-11-18",
+                      "--where=day=2026-11-16", "--where=deployment=azure-westeu-2")["totals"]
+    assert visit.card("p50-latency") == pytest.approx(theirs["p50_latency_ms"], rel=1e-9)
+    visit.assert_clean()
+
+
+def panel_metric(column: str) -> str:
+    from llmstats.analytics.html.charts import LATENCY_METRICS
+
+    return LATENCY_METRICS[column]
 
 
 def test_the_url_holds_the_view_and_back_and_forward_restore_it(visit: Visit) -> None:

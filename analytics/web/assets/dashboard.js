@@ -192,10 +192,11 @@
         el("div", { class: "value", text: compact(value) || fmt(column, value) }),
         sub ? el("div", { class: "sub", text: sub }) : null)));
   }
-  function chart(spec) {
+  function chart(spec, controls) {
     const box = el("div", { class: "plot", id: "chart-" + spec.id });
     const block = el("section", { class: "chart", "data-chart": spec.id },
-      el("h3", { text: spec.title }), spec.description ? el("p", { class: "desc", text: spec.description }) : null, box);
+      el("h3", { text: spec.title }), spec.description ? el("p", { class: "desc", text: spec.description }) : null,
+      controls || null, box);
     requestAnimationFrame(() => {
       if (!window.Plotly) return;
       window.Plotly.newPlot(box, spec.figure.data, spec.figure.layout,
@@ -308,7 +309,9 @@
       return blocks;
     },
     async engineering(signal) {
-      const data = await api("/api/page/engineering", filterQuery({ bucket: params().get("bucket") }), signal);
+      const p = params();
+      const data = await api("/api/page/engineering", filterQuery({ bucket: p.get("bucket"),
+        latency_by: p.get("latency_by"), metric: p.get("metric") }), signal);
       const t = data.totals, e = data.errors;
       return [cards([
         ["error-rate", "Error rate", "error_rate", t.error_rate, fmt("failures", e.failures) + " failed attempts"],
@@ -318,7 +321,9 @@
         ["fallbacks", "Fallbacks", "fallbacks", e.fallbacks, ""],
         ["client-retries", "Client retries", "client_retries", e.client_retries, fmt("requests", e.requests) + " client requests"],
       ]), t.calls ? null : empty("No events in this window matching the filters."),
-      buckets(data.bucket), grid(...data.charts.map(chart)), ...data.tables.map((s) => table(s))];
+      buckets(data.bucket), grid(...data.charts.map((spec) => chart(spec,
+        spec.id === "latency-over-time" ? latencyPickers(data.latency) : null))),
+      ...data.tables.map((s) => table(s))];
     },
     async segments(signal) {
       const data = await api("/api/page/segments", filterQuery(), signal);
@@ -387,6 +392,24 @@
           class: active ? "preset active" : "preset", "aria-pressed": active ? "true" : "false",
           onclick: () => update({ bucket: value }) });
       }));
+  }
+
+  // Latency over time: which dimension draws the lines, and which quantile of the latency
+  // report they show (the defaults, model and p95 latency, leave the URL alone).
+  function latencyPickers(latency) {
+    function picker(label, key, choices, current, fallback) {
+      return el("div", { class: "tabs", role: "group", "aria-label": label },
+        el("span", { text: label + " " }),
+        ...choices.map(([value, name]) => {
+          const active = value === current;
+          return el("button", { type: "button", ["data-" + key.replace("_", "-")]: value, text: name,
+            class: active ? "preset active" : "preset", "aria-pressed": active ? "true" : "false",
+            onclick: () => update({ [key]: value === fallback ? null : value }) });
+        }));
+    }
+    return el("div", { class: "pickers" },
+      picker("By", "latency_by", latency.choices.map((c) => [c, c]), latency.by, "model"),
+      picker("Showing", "metric", latency.metrics, latency.metric, "p95_latency_ms"));
   }
 
   async function traceView(id, signal) {
