@@ -63,11 +63,11 @@ def server_env(scratch: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(data_dir: Path | str, scratch: Path, **env: str) -> Iterator[str]:
+def serving(data_dir: Path | str, scratch: Path, *options: str, **env: str) -> Iterator[str]:
     """`llmstats serve` on a free loopback port; its base URL once it answers."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("llmstats")), "serve", "--port", str(port),
-               "--data-dir", str(data_dir), "--poll-seconds", "0.5"]
+               "--data-dir", str(data_dir), "--poll-seconds", "0.5", *options]
     process = subprocess.Popen(command, env=server_env(scratch, **env), stderr=subprocess.PIPE,
                                stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -505,7 +505,8 @@ def test_beyond_loopback_it_needs_a_token_and_checks_it_on_every_request(
     assert refused.stderr.count("\n") == 1 and "LLMSTATS_DASHBOARD_TOKEN" in refused.stderr
     # The same token check guards a loopback server that has a token: every path.
     empty = tmp_path / "empty-data-dir"
-    with serving(empty, tmp_path, LLMSTATS_DASHBOARD_TOKEN=TOKEN) as base:
+    with serving(empty, tmp_path, "--memory-limit", "300MB", "--threads", "1",
+                 LLMSTATS_DASHBOARD_TOKEN=TOKEN) as base:
         for path in ("/overview", "/api/version", "/api/page/overview", "/assets/dashboard.js",
                      "/nowhere", f"/overview?token={TOKEN[:-1]}x"):
             status, headers, _ = get(base + path)
@@ -513,6 +514,9 @@ def test_beyond_loopback_it_needs_a_token_and_checks_it_on_every_request(
             assert "default-src 'self'" in headers["content-security-policy"]
         assert get(base + "/api/version", {"Authorization": f"Bearer {TOKEN}x"})[0] == 401
         assert get(base + "/api/version", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        # The engine limits asked for are those in effect on the server's connection.
+        status, _, body = get(base + "/api/page/health", {"Authorization": f"Bearer {TOKEN}"})
+        assert status == 200 and json.loads(body)["engine"] == engine_as_set("300MB", 1)
         status, headers, _ = get(f"{base}/segments?since=7d&token={TOKEN}")
         assert status == 303 and headers["location"] == "/segments?since=7d"
         cookie = headers["set-cookie"].lower()
@@ -531,6 +535,37 @@ def test_beyond_loopback_it_needs_a_token_and_checks_it_on_every_request(
         finally:
             visit.close()
     assert not empty.exists(), "the dashboard created the data dir"
+
+
+def engine_as_set(memory_limit: str, threads: int) -> dict[str, Any]:
+    """What DuckDB itself reports for these settings (it shows sizes in its own units)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = ?", [memory_limit])
+    con.execute("SET threads = ?", [threads])
+    row = con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone()
+    assert row is not None
+    return {"memory_limit": row[0], "threads": row[1]}
+
+
+def test_the_server_holds_duckdb_to_its_memory_limit_and_threads(
+    server: str, tmp_path: Path
+) -> None:
+    from llmstats.analytics.web.engine_limits import DEFAULT_MEMORY_LIMIT, default_threads
+
+    for _ in range(2):  # (asking must leave the connection free for the next query)
+        engine = get_json(server + "/api/page/health")["engine"]
+        assert engine == engine_as_set(DEFAULT_MEMORY_LIMIT, default_threads())
+    import duckdb
+
+    untouched = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()
+    assert untouched is not None and engine["memory_limit"] != untouched[0]  # not DuckDB's 80 %
+    bad = subprocess.run([str(Path(sys.executable).with_name("llmstats")), "serve", "--port",
+                          str(free_port()), "--memory-limit", "lots"], env=server_env(tmp_path),
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    assert bad.stderr.startswith("llmstats: --memory-limit 'lots'"), bad.stderr
 
 
 def test_an_s3_data_dir_is_served_and_followed(

@@ -228,12 +228,15 @@ def health(dataset: Dataset, query: Query) -> dict[str, Any]:
         writer_health,
         writer_notes,
     )
+    from .engine_limits import engine_settings
 
     summary = dataset_status(dataset)
     writers = writer_health(dataset.data_dir, fallbacks=fallback_heartbeats(dataset.data_dir))
     pricing = usage_report(dataset.con, regroup(query, ("priced_by",)))
     return {
         "status": plain(summary),
+        # What DuckDB reports in effect on the connection that answers every page.
+        "engine": engine_settings(dataset.con),
         "notes": writer_notes(writers) + maintenance_notes(summary),
         "tables": [
             {"id": "writers", "title": "Writers (heartbeats)",

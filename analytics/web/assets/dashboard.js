@@ -367,7 +367,11 @@
       for (const [key, value] of Object.entries(s)) {
         list.append(el("dt", { text: key }), el("dd", { "data-key": key, text: fmt(key, value) }));
       }
-      return [notes(data.notes), el("h3", { text: "Data dir" }), list, ...data.tables.map((t) => table(t))];
+      const engine = el("dl", { class: "status", id: "engine" });
+      engine.append(el("dt", { text: "DuckDB memory limit" }), el("dd", { "data-key": "memory_limit", text: data.engine.memory_limit }),
+        el("dt", { text: "DuckDB threads" }), el("dd", { "data-key": "threads", text: String(data.engine.threads) }));
+      return [notes(data.notes), el("h3", { text: "Data dir" }), list, el("h3", { text: "Server" }), engine,
+        ...data.tables.map((t) => table(t))];
     },
     async audit(signal) {
       const data = await api("/api/audit", null, signal);
