@@ -568,24 +568,44 @@ def test_the_server_holds_duckdb_to_its_memory_limit_and_threads(
     assert bad.stderr.startswith("llmstats: --memory-limit 'lots'"), bad.stderr
 
 
-def test_an_s3_data_dir_is_served_and_followed(
-    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_an_s3_data_dir_is_served_drawn_and_followed(
+    browser: Any, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """On object storage (the moto server): the same numbers as the CLI, and new objects
-    change the version and the numbers."""
+    """On object storage (the moto server): the pages draw its data in Chromium with the
+    CLI's numbers, and new objects change the version, the API and the open page."""
     uri = use_fresh_bucket(s3_endpoint, monkeypatch)
     teams = ["search", "ads", "search", "<i>ops</i>"]
-    write_events([event_row(team_alias=team, ts=BASE_TS + i) for i, team in enumerate(teams)])
+    write_events([event_row(team_alias=team, ts=BASE_TS + i, status="failure" if i == 3
+                            else "success") for i, team in enumerate(teams)])  # fmt: skip
     with serving(uri, tmp_path, **s3_env(s3_endpoint)) as base:
         version = get_json(base + "/api/version")["version"]
         ours, theirs = get_json(base + "/api/report/usage?by=team"), cli_json(uri, "report", "--by", "team")
         same_numbers(ours["rows"], theirs["rows"])
         same_numbers(ours["totals"], theirs["totals"])
         assert len(theirs["rows"]) == 3
-        write_events([event_row(team_alias="ads", ts=BASE_TS + 10)], writer_id="second")
-        deadline = time.monotonic() + 30
-        while get_json(base + "/api/version")["version"] == version:
-            assert time.monotonic() < deadline, "the version did not follow the bucket"
-            time.sleep(0.3)
-        rows = get_json(base + "/api/report/usage?by=team")["rows"]
-        assert {r["team"]: r["requests"] for r in rows} == {"search": 2, "ads": 2, "<i>ops</i>": 1}
+        totals = cli_json(uri, "report")["totals"]
+        visit = Visit(browser, base)
+        try:
+            visit.open("/engineering")
+            assert visit.page.locator(".plot[data-drawn]").count() >= 3
+            assert visit.card("error-rate") == pytest.approx(totals["error_rate"], rel=1e-9)
+            visit.open("/requests")
+            assert visit.page.locator("#table-requests tbody tr").count() == len(teams)
+            visit.open("/overview")
+            assert visit.page.locator("#chart-spenders-team .trace.bars .point path").count() == 3
+            assert visit.card("cost") == pytest.approx(totals["cost_usd"], rel=1e-9)
+            assert visit.card("requests") == totals["requests"] == len(teams)
+            ARTIFACTS.mkdir(exist_ok=True)
+            visit.page.screenshot(path=str(ARTIFACTS / "serve-s3-overview.png"))
+            write_events([event_row(team_alias="ads", ts=BASE_TS + 10)], writer_id="second")
+            deadline = time.monotonic() + 30
+            while get_json(base + "/api/version")["version"] == version:
+                assert time.monotonic() < deadline, "the version did not follow the bucket"
+                time.sleep(0.3)
+            rows = get_json(base + "/api/report/usage?by=team")["rows"]
+            assert {r["team"]: r["requests"] for r in rows} == {"search": 2, "ads": 2, "<i>ops</i>": 1}
+            # The open page follows the bucket without a reload.
+            visit.page.wait_for_selector('#card-requests[data-value="5"]', timeout=30_000)
+            visit.assert_clean()
+        finally:
+            visit.close()
