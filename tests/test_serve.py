@@ -253,6 +253,10 @@ def test_every_page_renders_data_reads_nothing_elsewhere_and_writes_nothing(
         assert visit.page.locator(".error").count() == 0, visit.page.locator(".error").all_text_contents()
         drawn[name] = (visit.page.locator(".plot[data-drawn]").count(),
                        visit.page.locator("tbody tr").count())
+        # A chart's box holds its title, words, pickers and plot: no stray text.
+        assert visit.page.evaluate("""() => [...document.querySelectorAll("section.chart")]
+            .flatMap((s) => [...s.childNodes]).filter((n) => n.nodeType === Node.TEXT_NODE
+            && n.textContent.trim()).length""") == 0, name  # fmt: skip
         visit.page.screenshot(path=str(ARTIFACTS / f"serve-{name}.png"))
     assert drawn["overview"][0] == 3 and drawn["engineering"][0] == 7, drawn
     assert drawn["segments"][0] == 1 and all(rows > 0 for _, rows in drawn.values()), drawn

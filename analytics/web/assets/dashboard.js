@@ -196,7 +196,7 @@
     const box = el("div", { class: "plot", id: "chart-" + spec.id });
     const block = el("section", { class: "chart", "data-chart": spec.id },
       el("h3", { text: spec.title }), spec.description ? el("p", { class: "desc", text: spec.description }) : null,
-      controls || null, box);
+      controls instanceof Node ? controls : null, box);
     requestAnimationFrame(() => {
       if (!window.Plotly) return;
       window.Plotly.newPlot(box, spec.figure.data, spec.figure.layout,
@@ -303,7 +303,7 @@
           class: name === data.spenders.by ? "preset active" : "preset", text: name,
           "aria-pressed": name === data.spenders.by ? "true" : "false",
           onclick: () => update({ spenders: name === "team" ? null : name, offset: p.get("offset") }) })));
-      blocks.push(buckets(data.bucket), tabs, grid(...data.charts.map(chart)));
+      blocks.push(buckets(data.bucket), tabs, grid(...data.charts.map((spec) => chart(spec))));
       for (const spec of data.tables) blocks.push(table(spec));
       blocks.push(whatIf(p.get("what_if") || ""));
       return blocks;
@@ -327,7 +327,7 @@
     },
     async segments(signal) {
       const data = await api("/api/page/segments", filterQuery(), signal);
-      const blocks = [grid(...data.charts.map(chart)), ...data.tables.map((s) => table(s))];
+      const blocks = [grid(...data.charts.map((spec) => chart(spec))), ...data.tables.map((s) => table(s))];
       if (!data.tables[0].rows.length) blocks.unshift(empty("No prompt segments in this window matching the filters."));
       return blocks;
     },
