@@ -391,6 +391,9 @@ def test_latency_over_time_by_provider_and_deployment_is_the_cli_report_and_dril
     assert query["latency_by"] == ["deployment"] and query["metric"] == ["p99_latency_ms"]
     assert visit.page.locator('[data-chart="latency-over-time"] h3').inner_text() == (
         "p99 latency per day by deployment")
+    ARTIFACTS.mkdir(exist_ok=True)
+    visit.page.locator('[data-chart="latency-over-time"]').screenshot(
+        path=str(ARTIFACTS / "serve-latency-over-time.png"))
     names = visit.page.locator("#chart-latency-over-time .legendtext").all_text_contents()
     assert set(DEPLOYMENTS) <= set(names)
     line = names.index("azure-westeu-2")
