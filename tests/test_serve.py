@@ -63,11 +63,11 @@ def server_env(scratch: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(data_dir: Path | str, scratch: Path, **env: str) -> Iterator[str]:
+def serving(data_dir: Path | str, scratch: Path, *options: str, **env: str) -> Iterator[str]:
     """`llmstats serve` on a free loopback port; its base URL once it answers."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("llmstats")), "serve", "--port", str(port),
-               "--data-dir", str(data_dir), "--poll-seconds", "0.5"]
+               "--data-dir", str(data_dir), "--poll-seconds", "0.5", *options]
     process = subprocess.Popen(command, env=server_env(scratch, **env), stderr=subprocess.PIPE,
                                stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -122,7 +122,35 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     data_dir = write_sample_dataset(tmp_path_factory.mktemp("serve") / "data", events=EVENTS)
     append_entry(str(data_dir), "export", {"format": "csv"}, {"rows": 12})  # the real audit log
+    write_deployment_calls(data_dir)
     return data_dir
+
+
+DEPLOYMENTS = ("azure-eastus-1", "azure-westeu-2", "openai-direct")
+
+
+def write_deployment_calls(data_dir: Path) -> None:
+    """Streamed calls on three router deployments over 2026-11-15..18 (the generator
+    writes none with a deployment id), through the real EventWriter."""
+    from llmstats.plugin.config import load_settings
+    from llmstats.plugin.writer import EventWriter
+
+    chooser = random.Random(7)
+    day0 = 1_794_700_800_000_000  # 2026-11-15 00:00 UTC, in µs
+    writer = EventWriter(load_settings(data_dir=str(data_dir), flush_seconds=3600),
+                         writer_id="router")
+    for i in range(120):
+        deployment = DEPLOYMENTS[i % 3]
+        start = day0 + chooser.randrange(4 * 86_400_000_000)
+        latency = chooser.uniform(200, 4000) * (1 + DEPLOYMENTS.index(deployment))
+        writer.submit({"event_id": f"router-{i}", "trace_id": f"router-{i}", "ts": start,
+                       "end_ts": start + int(latency * 1000), "stream": True,
+                       "first_token_ts": start + int(latency * chooser.uniform(50, 300)),
+                       "call_type": "chat", "status": "success", "provider": "azure"
+                       if deployment.startswith("azure") else "openai", "model": "gpt-4o",
+                       "deployment_id": deployment, "team_alias": "router-team",
+                       "input_tokens": 500, "output_tokens": 80})  # fmt: skip
+    writer.close()
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +253,10 @@ def test_every_page_renders_data_reads_nothing_elsewhere_and_writes_nothing(
         assert visit.page.locator(".error").count() == 0, visit.page.locator(".error").all_text_contents()
         drawn[name] = (visit.page.locator(".plot[data-drawn]").count(),
                        visit.page.locator("tbody tr").count())
+        # A chart's box holds its title, words, pickers and plot: no stray text.
+        assert visit.page.evaluate("""() => [...document.querySelectorAll("section.chart")]
+            .flatMap((s) => [...s.childNodes]).filter((n) => n.nodeType === Node.TEXT_NODE
+            && n.textContent.trim()).length""") == 0, name  # fmt: skip
         visit.page.screenshot(path=str(ARTIFACTS / f"serve-{name}.png"))
     assert drawn["overview"][0] == 3 and drawn["engineering"][0] == 7, drawn
     assert drawn["segments"][0] == 1 and all(rows > 0 for _, rows in drawn.values()), drawn
@@ -323,6 +355,69 @@ def test_a_one_day_window_trends_by_hour_and_a_bar_drills_to_its_hour(
     visit.assert_clean()
 
 
+def test_latency_over_time_by_provider_and_deployment_is_the_cli_report_and_drills(
+    visit: Visit, server: str, sample: Path
+) -> None:
+    window = {"since": "2026-11-15", "until": "2026-11-18", "bucket": "day"}
+    for by, metric in (("provider", "p99_latency_ms"), ("deployment", "p50_ttft_ms"),
+                       ("model", "p95_latency_ms")):
+        page = get_json(f"{server}/api/page/engineering?"
+                        + urlencode({**window, "latency_by": by, "metric": metric}))
+        chart = next(c for c in page["charts"] if c["id"] == "latency-over-time")
+        assert chart["title"] == f"{panel_metric(metric)} per day by {by}"
+        theirs = cli_json(sample, "report", "latency", "--by", f"{by},day",
+                          "--since", window["since"], "--until", window["until"])
+        expected = {(r[by], r["day"]): r[metric] for r in theirs["rows"] if r[metric] is not None}
+        drawn = {}
+        for line, drills in zip(chart["figure"]["data"], chart["drill"], strict=True):
+            for x, y, drill in zip(line["x"], line["y"], drills, strict=True):
+                point = dict(drill)
+                assert point["day"] == x
+                drawn[(point.get(by), x)] = y
+        values = {value for value, _ in expected}
+        assert len(chart["figure"]["data"]) == min(8, len(values)), (by, values)
+        assert drawn and all(drawn[k] == pytest.approx(expected[k], rel=1e-9) for k in drawn)
+        kept = {value for value, _ in drawn}
+        assert len(drawn) == sum(1 for value, _ in expected if value in kept)
+        if by == "deployment":
+            assert set(DEPLOYMENTS) <= kept
+    # In the browser: the pickers change the chart (and the URL); a point drills down.
+    visit.open("/engineering?" + urlencode(window))
+    visit.page.locator('button[data-latency-by="deployment"]').click()
+    visit.wait_loaded(2)
+    visit.page.locator('button[data-metric="p99_latency_ms"]').click()
+    visit.wait_loaded(3)
+    query = parse_qs(urlsplit(visit.page.url).query)
+    assert query["latency_by"] == ["deployment"] and query["metric"] == ["p99_latency_ms"]
+    assert visit.page.locator('[data-chart="latency-over-time"] h3').inner_text() == (
+        "p99 latency per day by deployment")
+    ARTIFACTS.mkdir(exist_ok=True)
+    visit.page.locator('[data-chart="latency-over-time"]').screenshot(
+        path=str(ARTIFACTS / "serve-latency-over-time.png"))
+    names = visit.page.locator("#chart-latency-over-time .legendtext").all_text_contents()
+    assert set(DEPLOYMENTS) <= set(names)
+    line = names.index("azure-westeu-2")
+    marker = visit.page.locator("#chart-latency-over-time .scatterlayer .trace").nth(line).locator(
+        ".points path").nth(1)
+    marker.scroll_into_view_if_needed()
+    box = marker.bounding_box()
+    assert box is not None
+    visit.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    visit.wait_loaded(4)
+    chips = {c.get_attribute("data-where") for c in visit.page.locator(".chip").all()}
+    assert chips == {"day=2026-11-16", "deployment=azure-westeu-2"}, chips
+    theirs = cli_json(sample, "report", "--since", "2026-11-15", "--until", "2026-11-18",
+                      "--where=day=2026-11-16", "--where=deployment=azure-westeu-2")["totals"]
+    assert visit.card("p50-latency") == pytest.approx(theirs["p50_latency_ms"], rel=1e-9)
+    visit.assert_clean()
+
+
+def panel_metric(column: str) -> str:
+    from llmstats.analytics.html.charts import LATENCY_METRICS
+
+    return LATENCY_METRICS[column]
+
+
 def test_the_url_holds_the_view_and_back_and_forward_restore_it(visit: Visit) -> None:
     path = "/engineering?since=2026-11-10&tz=Europe%2FBerlin&where=provider%3Dopenai"
     visit.open(path)
@@ -417,7 +512,8 @@ def test_beyond_loopback_it_needs_a_token_and_checks_it_on_every_request(
     assert refused.stderr.count("\n") == 1 and "LLMSTATS_DASHBOARD_TOKEN" in refused.stderr
     # The same token check guards a loopback server that has a token: every path.
     empty = tmp_path / "empty-data-dir"
-    with serving(empty, tmp_path, LLMSTATS_DASHBOARD_TOKEN=TOKEN) as base:
+    with serving(empty, tmp_path, "--memory-limit", "300MB", "--threads", "1",
+                 LLMSTATS_DASHBOARD_TOKEN=TOKEN) as base:
         for path in ("/overview", "/api/version", "/api/page/overview", "/assets/dashboard.js",
                      "/nowhere", f"/overview?token={TOKEN[:-1]}x"):
             status, headers, _ = get(base + path)
@@ -425,6 +521,9 @@ def test_beyond_loopback_it_needs_a_token_and_checks_it_on_every_request(
             assert "default-src 'self'" in headers["content-security-policy"]
         assert get(base + "/api/version", {"Authorization": f"Bearer {TOKEN}x"})[0] == 401
         assert get(base + "/api/version", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        # The engine limits asked for are those in effect on the server's connection.
+        status, _, body = get(base + "/api/page/health", {"Authorization": f"Bearer {TOKEN}"})
+        assert status == 200 and json.loads(body)["engine"] == engine_as_set("300MB", 1)
         status, headers, _ = get(f"{base}/segments?since=7d&token={TOKEN}")
         assert status == 303 and headers["location"] == "/segments?since=7d"
         cookie = headers["set-cookie"].lower()
@@ -445,24 +544,75 @@ def test_beyond_loopback_it_needs_a_token_and_checks_it_on_every_request(
     assert not empty.exists(), "the dashboard created the data dir"
 
 
-def test_an_s3_data_dir_is_served_and_followed(
-    s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def engine_as_set(memory_limit: str, threads: int) -> dict[str, Any]:
+    """What DuckDB itself reports for these settings (it shows sizes in its own units)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = ?", [memory_limit])
+    con.execute("SET threads = ?", [threads])
+    row = con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone()
+    assert row is not None
+    return {"memory_limit": row[0], "threads": row[1]}
+
+
+def test_the_server_holds_duckdb_to_its_memory_limit_and_threads(
+    server: str, tmp_path: Path
 ) -> None:
-    """On object storage (the moto server): the same numbers as the CLI, and new objects
-    change the version and the numbers."""
+    from llmstats.analytics.web.engine_limits import DEFAULT_MEMORY_LIMIT, default_threads
+
+    for _ in range(2):  # (asking must leave the connection free for the next query)
+        engine = get_json(server + "/api/page/health")["engine"]
+        assert engine == engine_as_set(DEFAULT_MEMORY_LIMIT, default_threads())
+    import duckdb
+
+    untouched = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()
+    assert untouched is not None and engine["memory_limit"] != untouched[0]  # not DuckDB's 80 %
+    bad = subprocess.run([str(Path(sys.executable).with_name("llmstats")), "serve", "--port",
+                          str(free_port()), "--memory-limit", "lots"], env=server_env(tmp_path),
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    assert bad.stderr.startswith("llmstats: --memory-limit 'lots'"), bad.stderr
+
+
+def test_an_s3_data_dir_is_served_drawn_and_followed(
+    browser: Any, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On object storage (the moto server): the pages draw its data in Chromium with the
+    CLI's numbers, and new objects change the version, the API and the open page."""
     uri = use_fresh_bucket(s3_endpoint, monkeypatch)
     teams = ["search", "ads", "search", "<i>ops</i>"]
-    write_events([event_row(team_alias=team, ts=BASE_TS + i) for i, team in enumerate(teams)])
+    write_events([event_row(team_alias=team, ts=BASE_TS + i, status="failure" if i == 3
+                            else "success") for i, team in enumerate(teams)])  # fmt: skip
     with serving(uri, tmp_path, **s3_env(s3_endpoint)) as base:
         version = get_json(base + "/api/version")["version"]
         ours, theirs = get_json(base + "/api/report/usage?by=team"), cli_json(uri, "report", "--by", "team")
         same_numbers(ours["rows"], theirs["rows"])
         same_numbers(ours["totals"], theirs["totals"])
         assert len(theirs["rows"]) == 3
-        write_events([event_row(team_alias="ads", ts=BASE_TS + 10)], writer_id="second")
-        deadline = time.monotonic() + 30
-        while get_json(base + "/api/version")["version"] == version:
-            assert time.monotonic() < deadline, "the version did not follow the bucket"
-            time.sleep(0.3)
-        rows = get_json(base + "/api/report/usage?by=team")["rows"]
-        assert {r["team"]: r["requests"] for r in rows} == {"search": 2, "ads": 2, "<i>ops</i>": 1}
+        totals = cli_json(uri, "report")["totals"]
+        visit = Visit(browser, base)
+        try:
+            visit.open("/engineering")
+            assert visit.page.locator(".plot[data-drawn]").count() >= 3
+            assert visit.card("error-rate") == pytest.approx(totals["error_rate"], rel=1e-9)
+            visit.open("/requests")
+            assert visit.page.locator("#table-requests tbody tr").count() == len(teams)
+            visit.open("/overview")
+            assert visit.page.locator("#chart-spenders-team .trace.bars .point path").count() == 3
+            assert visit.card("cost") == pytest.approx(totals["cost_usd"], rel=1e-9)
+            assert visit.card("requests") == totals["requests"] == len(teams)
+            ARTIFACTS.mkdir(exist_ok=True)
+            visit.page.screenshot(path=str(ARTIFACTS / "serve-s3-overview.png"))
+            write_events([event_row(team_alias="ads", ts=BASE_TS + 10)], writer_id="second")
+            deadline = time.monotonic() + 30
+            while get_json(base + "/api/version")["version"] == version:
+                assert time.monotonic() < deadline, "the version did not follow the bucket"
+                time.sleep(0.3)
+            rows = get_json(base + "/api/report/usage?by=team")["rows"]
+            assert {r["team"]: r["requests"] for r in rows} == {"search": 2, "ads": 2, "<i>ops</i>": 1}
+            # The open page follows the bucket without a reload.
+            visit.page.wait_for_selector('#card-requests[data-value="5"]', timeout=30_000)
+            visit.assert_clean()
+        finally:
+            visit.close()

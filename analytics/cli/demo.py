@@ -52,6 +52,7 @@ def demo(
     if keep and (workdir / "data").exists():
         raise LlmstatsError(f"{workdir / 'data'} exists already: pick another --keep dir")
     workdir.mkdir(parents=True, exist_ok=True)
+    restore = _stop_on_sigterm()
     try:
         with progress_bar("Starting the proxy and sending calls", total=calls) as (advance, _):
             try:
@@ -79,8 +80,31 @@ def demo(
         else:
             typer.echo("The live dashboard over these events: llmstats demo --serve", err=True)
     finally:
+        restore()
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _stop_on_sigterm() -> Callable[[], None]:
+    """End on SIGTERM (kill, docker stop, systemd) as on Ctrl-C: through the `finally`
+    that stops the proxy and removes the temporary data dir. SIGTERM's default action ends
+    the process on the spot, and with --serve it is what uvicorn raises again after its
+    graceful shutdown. Returns what puts the previous handler back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread may set handlers (and gets signals)
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)  # the status a SIGTERM death would have had
+
+    previous = signal.signal(signal.SIGTERM, stop)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def _done_callback(advance: Advance | None) -> Callable[[int, int], None] | None:

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from ..web.engine_limits import DEFAULT_MEMORY_LIMIT
 from .options import DataDirOption
 
 
@@ -17,6 +18,13 @@ def serve(
     poll_seconds: Annotated[
         float, typer.Option(min=0.5, max=3600, help="How often pages ask whether new events arrived.")
     ] = 3.0,
+    memory_limit: Annotated[
+        str, typer.Option(help="Most memory DuckDB may use for the dashboard's queries (DuckDB's "
+                          "sizes: 512MB, 2GB, 1GiB); beyond it a query spills to a temp dir or fails.")
+    ] = DEFAULT_MEMORY_LIMIT,
+    threads: Annotated[
+        int | None, typer.Option(min=1, max=1024, help="DuckDB threads (default: the cores, at most 4).")
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Serve the live dashboard (overview, engineering, segments, requests, health, audit)
@@ -25,10 +33,13 @@ def serve(
     Example: llmstats serve --port 8766 --data-dir s3://bucket/llmstats
     """
     from ..web.auth import TOKEN_ENV, check_bind
+    from ..web.engine_limits import EngineLimits, default_threads
     from .data_dir import resolved_data_dir
 
     token = check_bind(host, os.environ.get(TOKEN_ENV) or None)
     resolved = resolved_data_dir(data_dir)  # a bad --data-dir: one line, exit 2
+    limits = EngineLimits(memory_limit, threads or default_threads())
+    limits.check()  # a bad --memory-limit: one line, exit 2
     try:
         import uvicorn
 
@@ -38,7 +49,8 @@ def serve(
 
         raise LlmstatsError("the dashboard needs starlette and uvicorn: "
                             "pip install 'llmstats[dashboard]'") from None
-    app = create_app(ServeSettings(resolved, token=token, poll_seconds=poll_seconds))
+    app = create_app(ServeSettings(resolved, token=token, poll_seconds=poll_seconds,
+                                   limits=limits))
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"llmstats dashboard on http://{shown}:{port}/ (data dir {resolved}"
                + ("; token required" if token else "") + "). Ctrl-C stops it.", err=True)

@@ -383,33 +383,51 @@ def latency_trend(report: Report, period: str = "day") -> Chart | None:
     )
 
 
-def latency_by_model(report: Report, period: str = "day") -> Chart | None:
-    """p95 latency per time bucket, one line per model (a latency_report by bucket and
-    model; the busiest STACKED_MODELS models)."""
-    rows = [r for r in _rows(report) if r.get("p95_latency_ms") is not None]
+LATENCY_METRICS = {
+    "p50_latency_ms": "p50 latency", "p95_latency_ms": "p95 latency",
+    "p99_latency_ms": "p99 latency", "p50_ttft_ms": "p50 time to first token",
+    "p95_ttft_ms": "p95 time to first token",
+}  # fmt: skip
+"""The quantiles latency_report gives per group (`llmstats report latency` columns)."""
+
+
+def busiest(report: Report, dimension: str, column: str) -> list[Any]:
+    """The values of `dimension` that latency_over_time draws, in its order: those with a
+    `column` value, the most calls first, at most STACKED_MODELS."""
+    calls: dict[Any, int] = {}
+    for r in _rows(report):
+        if r.get(column) is not None:
+            calls[r[dimension]] = calls.get(r[dimension], 0) + (r["calls"] or 0)
+    return sorted(calls, key=lambda v: (-calls[v], str(v)))[:STACKED_MODELS]
+
+
+def latency_over_time(report: Report, dimension: str = "model", column: str = "p95_latency_ms",
+                      period: str = "day") -> Chart | None:
+    """One latency quantile per time bucket, one line per value of `dimension` (a
+    latency_report by bucket and dimension; the busiest STACKED_MODELS values)."""
+    metric = LATENCY_METRICS[column]
+    rows = [r for r in _rows(report) if r.get(column) is not None]
     if not rows:
         return None
-    calls: dict[Any, int] = {}
-    for r in rows:
-        calls[r["model"]] = calls.get(r["model"], 0) + (r["calls"] or 0)
-    kept = sorted(calls, key=lambda m: (-calls[m], str(m)))[:STACKED_MODELS]
+    kept = busiest(report, dimension, column)
     names = dict(zip(kept, labels(kept), strict=True))
     data = []
-    for model in kept:
-        points = sorted((r for r in rows if r["model"] == model), key=lambda r: when(r[period]))
+    for value in kept:
+        points = sorted((r for r in rows if r[dimension] == value), key=lambda r: when(r[period]))
         x = [when(r[period]) for r in points]
         data.append({
-            "type": "scatter", "mode": _line_mode(x), "name": names[model], "x": x,
-            "y": [r["p95_latency_ms"] for r in points],
-            "customdata": [[text(model), text(human("p95_latency_ms", r["p95_latency_ms"])),
+            "type": "scatter", "mode": _line_mode(x), "name": names[value], "x": x,
+            "y": [r[column] for r in points],
+            "customdata": [[text(value), text(human(column, r[column])),
                             text(human("calls", r["calls"]))] for r in points],
-            "hovertemplate": "<b>%{customdata[0]}</b><br>%{x}<br>p95 latency: %{customdata[1]} ms"
+            "hovertemplate": f"<b>%{{customdata[0]}}</b><br>%{{x}}<br>{metric}: %{{customdata[1]}} ms"
                              "<br>calls: %{customdata[2]}<extra></extra>",
         })  # fmt: skip
     return Chart(
-        "latency-by-model",
-        f"p95 latency per {period} by model",
-        f"Successful calls of the {STACKED_MODELS} busiest models (ms): which model slowed down, and when.",
+        "latency-over-time",
+        f"{metric} per {period} by {dimension}",
+        f"Successful calls of the {STACKED_MODELS} busiest values of {dimension} (ms): which "
+        "one slowed down, and when.",
         _figure(data, _layout(xaxis=_date_axis(sorted({when(r[period]) for r in rows}), period),
                               yaxis={"automargin": True, "ticksuffix": " ms", "rangemode": "tozero"})),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from .auth import TokenGuard
 from .data_source import DataSource
+from .engine_limits import EngineLimits
 from .routes import api, pages
 
 
@@ -21,10 +22,12 @@ class ServeSettings:
     token: str | None = None
     poll_seconds: float = 3.0
     per_client: int = 4
+    limits: EngineLimits = field(default_factory=EngineLimits)
 
 
 def create_app(settings: ServeSettings) -> Starlette:
-    source = DataSource(settings.data_dir, per_client=settings.per_client)
+    source = DataSource(settings.data_dir, per_client=settings.per_client,
+                        limits=settings.limits)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -3,7 +3,7 @@
 data dir's listing changes, queried one request at a time.
 
 One DuckDB connection answers every request, in worker threads, under a lock: DuckDB
-already spreads one query over every core, and a single connection makes cancelling
+already spreads one query over its threads (engine_limits.py bounds them and its memory), and a single connection makes cancelling
 exact (`interrupt()` stops whatever that connection runs, and the lock says whose query
 that is). A client may hold `per_client` queries at once; one more is refused (429)
 rather than queued, so no client can starve the others. A client that goes away while its
@@ -23,6 +23,7 @@ import anyio.to_thread
 
 from ..errors import LlmstatsError
 from ..store.files import list_files, resolve_data_dir
+from .engine_limits import EngineLimits
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -44,9 +45,11 @@ class Cancelled(LlmstatsError):
 
 
 class DataSource:
-    def __init__(self, data_dir: str | None, *, per_client: int = 4) -> None:
+    def __init__(self, data_dir: str | None, *, per_client: int = 4,
+                 limits: EngineLimits | None = None) -> None:
         self.data_dir = resolve_data_dir(data_dir)
         self.per_client = per_client
+        self.limits = limits or EngineLimits()
         self._lock = threading.Lock()  # the connection runs one query at a time
         self._dataset: Dataset | None = None
         self._dataset_version: str | None = None
@@ -78,10 +81,13 @@ class DataSource:
         if self._dataset is None or self._dataset_version != version:
             # Not lazy: the what-if panel needs the whole price catalog, and the event views
             # are defined once per version rather than on a request's time.
-            fresh = open_dataset(self.data_dir)
+            # The old connection goes first: each is its own DuckDB instance with its own
+            # memory limit, and two at once could take twice the limit.
             if self._dataset is not None:
                 self._dataset.con.close()
-            self._dataset, self._dataset_version = fresh, version
+                self._dataset = None
+            self._dataset = open_dataset(self.data_dir, configure=self.limits.apply)
+            self._dataset_version = version
         return self._dataset
 
     async def run(self, request: Request, work: Callable[[Dataset], T]) -> T:
@@ -144,3 +150,4 @@ class DataSource:
             if self._dataset is not None:
                 self._dataset.con.close()
                 self._dataset = None
+            self.limits.close()

@@ -145,7 +145,14 @@ def overview(dataset: Dataset, query: Query, what_if: str | None = None,
             "bucket": {"by": period, "asked": bucket, "choices": list(BUCKETS)}}
 
 
-def engineering(dataset: Dataset, query: Query, bucket: str | None = None) -> dict[str, Any]:
+LATENCY_BY = ("model", "provider", "deployment")
+
+
+def engineering(dataset: Dataset, query: Query, bucket: str | None = None,
+                latency_by: str = "model", metric: str = "p95_latency_ms") -> dict[str, Any]:
+    """Cards, trends, latency over time by one of LATENCY_BY in one of the latency
+    report's quantiles (the page's two pickers), errors, latency and context tables."""
+    from ..errors import UsageError
     from ..report.reports import (
         context_report,
         errors_report,
@@ -153,6 +160,11 @@ def engineering(dataset: Dataset, query: Query, bucket: str | None = None) -> di
         usage_report,
     )
 
+    if latency_by not in LATENCY_BY:
+        raise UsageError(f"latency by {latency_by!r}? choose from {', '.join(LATENCY_BY)}")
+    if metric not in charts.LATENCY_METRICS:
+        raise UsageError(f"latency metric {metric!r}? choose from "
+                         f"{', '.join(charts.LATENCY_METRICS)}")
     con = dataset.con
     period = bucket_for(query, bucket)
     by_day = usage_report(con, regroup(query, (period,)))
@@ -163,18 +175,19 @@ def engineering(dataset: Dataset, query: Query, bucket: str | None = None) -> di
     traffic = charts.traffic(by_day, period)
     errors_chart = charts.errors_by_class(errors_by_day, period)
     latency_trend = charts.latency_trend(by_day, period)
-    by_model = latency_report(con, regroup(query, (period, "model")))
-    model_trend = charts.latency_by_model(by_model, period)
+    # The same report as `llmstats report latency --by DIMENSION,BUCKET`.
+    over_time = latency_report(con, regroup(query, (period, latency_by)))
+    trend = charts.latency_over_time(over_time, latency_by, metric, period)
     found = [
         chart_json(traffic, by_x(traffic, period)),
         chart_json(errors_chart, by_x(errors_chart, period)),
         chart_json(latency_trend, by_x(latency_trend, period)),
-        chart_json(model_trend, [[[(period, x)] + ([("model", model)] if model is not None else [])
-                                  for x in trace["x"]]
-                                 for trace, model in zip(
-                                     model_trend.figure["data"],
-                                     _busiest_models(by_model), strict=False)]
-                   if model_trend else None),
+        chart_json(trend, [[[(period, x)] + ([(latency_by, value)] if value is not None else [])
+                            for x in line["x"]]
+                           for line, value in zip(trend.figure["data"],
+                                                  charts.busiest(over_time, latency_by, metric),
+                                                  strict=True)]
+                   if trend else None),
         _per_model(charts.latency(latency), latency,
                    lambda r: r["p50_latency_ms"] is not None, ("provider", "model")),
         _per_model(charts.ttft(latency), latency,
@@ -190,16 +203,9 @@ def engineering(dataset: Dataset, query: Query, bucket: str | None = None) -> di
     ]
     return {"totals": plain(by_day.totals), "errors": plain(errors.totals),
             "charts": [c for c in found if c], "tables": tables,
-            "bucket": {"by": period, "asked": bucket, "choices": list(BUCKETS)}}
-
-
-def _busiest_models(report: Report) -> list[Any]:
-    """The models of charts.latency_by_model's lines, in its order."""
-    calls: dict[Any, int] = {}
-    for r in report.rows.to_pylist():
-        if r.get("p95_latency_ms") is not None:
-            calls[r["model"]] = calls.get(r["model"], 0) + (r["calls"] or 0)
-    return sorted(calls, key=lambda m: (-calls[m], str(m)))[:charts.STACKED_MODELS]
+            "bucket": {"by": period, "asked": bucket, "choices": list(BUCKETS)},
+            "latency": {"by": latency_by, "choices": list(LATENCY_BY), "metric": metric,
+                        "metrics": [[c, n] for c, n in charts.LATENCY_METRICS.items()]}}
 
 
 def segments(dataset: Dataset, query: Query) -> dict[str, Any]:
@@ -222,12 +228,15 @@ def health(dataset: Dataset, query: Query) -> dict[str, Any]:
         writer_health,
         writer_notes,
     )
+    from .engine_limits import engine_settings
 
     summary = dataset_status(dataset)
     writers = writer_health(dataset.data_dir, fallbacks=fallback_heartbeats(dataset.data_dir))
     pricing = usage_report(dataset.con, regroup(query, ("priced_by",)))
     return {
         "status": plain(summary),
+        # What DuckDB reports in effect on the connection that answers every page.
+        "engine": engine_settings(dataset.con),
         "notes": writer_notes(writers) + maintenance_notes(summary),
         "tables": [
             {"id": "writers", "title": "Writers (heartbeats)",

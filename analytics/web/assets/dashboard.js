@@ -192,10 +192,11 @@
         el("div", { class: "value", text: compact(value) || fmt(column, value) }),
         sub ? el("div", { class: "sub", text: sub }) : null)));
   }
-  function chart(spec) {
+  function chart(spec, controls) {
     const box = el("div", { class: "plot", id: "chart-" + spec.id });
     const block = el("section", { class: "chart", "data-chart": spec.id },
-      el("h3", { text: spec.title }), spec.description ? el("p", { class: "desc", text: spec.description }) : null, box);
+      el("h3", { text: spec.title }), spec.description ? el("p", { class: "desc", text: spec.description }) : null,
+      controls instanceof Node ? controls : null, box);
     requestAnimationFrame(() => {
       if (!window.Plotly) return;
       window.Plotly.newPlot(box, spec.figure.data, spec.figure.layout,
@@ -302,13 +303,15 @@
           class: name === data.spenders.by ? "preset active" : "preset", text: name,
           "aria-pressed": name === data.spenders.by ? "true" : "false",
           onclick: () => update({ spenders: name === "team" ? null : name, offset: p.get("offset") }) })));
-      blocks.push(buckets(data.bucket), tabs, grid(...data.charts.map(chart)));
+      blocks.push(buckets(data.bucket), tabs, grid(...data.charts.map((spec) => chart(spec))));
       for (const spec of data.tables) blocks.push(table(spec));
       blocks.push(whatIf(p.get("what_if") || ""));
       return blocks;
     },
     async engineering(signal) {
-      const data = await api("/api/page/engineering", filterQuery({ bucket: params().get("bucket") }), signal);
+      const p = params();
+      const data = await api("/api/page/engineering", filterQuery({ bucket: p.get("bucket"),
+        latency_by: p.get("latency_by"), metric: p.get("metric") }), signal);
       const t = data.totals, e = data.errors;
       return [cards([
         ["error-rate", "Error rate", "error_rate", t.error_rate, fmt("failures", e.failures) + " failed attempts"],
@@ -318,11 +321,13 @@
         ["fallbacks", "Fallbacks", "fallbacks", e.fallbacks, ""],
         ["client-retries", "Client retries", "client_retries", e.client_retries, fmt("requests", e.requests) + " client requests"],
       ]), t.calls ? null : empty("No events in this window matching the filters."),
-      buckets(data.bucket), grid(...data.charts.map(chart)), ...data.tables.map((s) => table(s))];
+      buckets(data.bucket), grid(...data.charts.map((spec) => chart(spec,
+        spec.id === "latency-over-time" ? latencyPickers(data.latency) : null))),
+      ...data.tables.map((s) => table(s))];
     },
     async segments(signal) {
       const data = await api("/api/page/segments", filterQuery(), signal);
-      const blocks = [grid(...data.charts.map(chart)), ...data.tables.map((s) => table(s))];
+      const blocks = [grid(...data.charts.map((spec) => chart(spec))), ...data.tables.map((s) => table(s))];
       if (!data.tables[0].rows.length) blocks.unshift(empty("No prompt segments in this window matching the filters."));
       return blocks;
     },
@@ -362,7 +367,11 @@
       for (const [key, value] of Object.entries(s)) {
         list.append(el("dt", { text: key }), el("dd", { "data-key": key, text: fmt(key, value) }));
       }
-      return [notes(data.notes), el("h3", { text: "Data dir" }), list, ...data.tables.map((t) => table(t))];
+      const engine = el("dl", { class: "status", id: "engine" });
+      engine.append(el("dt", { text: "DuckDB memory limit" }), el("dd", { "data-key": "memory_limit", text: data.engine.memory_limit }),
+        el("dt", { text: "DuckDB threads" }), el("dd", { "data-key": "threads", text: String(data.engine.threads) }));
+      return [notes(data.notes), el("h3", { text: "Data dir" }), list, el("h3", { text: "Server" }), engine,
+        ...data.tables.map((t) => table(t))];
     },
     async audit(signal) {
       const data = await api("/api/audit", null, signal);
@@ -387,6 +396,24 @@
           class: active ? "preset active" : "preset", "aria-pressed": active ? "true" : "false",
           onclick: () => update({ bucket: value }) });
       }));
+  }
+
+  // Latency over time: which dimension draws the lines, and which quantile of the latency
+  // report they show (the defaults, model and p95 latency, leave the URL alone).
+  function latencyPickers(latency) {
+    function picker(label, key, choices, current, fallback) {
+      return el("div", { class: "tabs", role: "group", "aria-label": label },
+        el("span", { text: label + " " }),
+        ...choices.map(([value, name]) => {
+          const active = value === current;
+          return el("button", { type: "button", ["data-" + key.replace("_", "-")]: value, text: name,
+            class: active ? "preset active" : "preset", "aria-pressed": active ? "true" : "false",
+            onclick: () => update({ [key]: value === fallback ? null : value }) });
+        }));
+    }
+    return el("div", { class: "pickers" },
+      picker("By", "latency_by", latency.choices.map((c) => [c, c]), latency.by, "model"),
+      picker("Showing", "metric", latency.metrics, latency.metric, "p95_latency_ms"));
   }
 
   async function traceView(id, signal) {

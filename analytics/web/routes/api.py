@@ -107,7 +107,10 @@ async def page(request: Request) -> Response:
         return await answer(request, lambda d: panels.overview(d, query, what_if, spenders,
                                                                bucket))
     if name == "engineering":
-        return await answer(request, lambda d: panels.engineering(d, query, bucket))
+        latency_by = request.query_params.get("latency_by") or "model"
+        metric = request.query_params.get("metric") or "p95_latency_ms"
+        return await answer(request, lambda d: panels.engineering(d, query, bucket, latency_by,
+                                                                  metric))
     return await answer(request, lambda d: PAGES[name](d, query))
 
 
