@@ -36,7 +36,7 @@ DIMENSIONS = ("user", "tag", "key", "key_hash", "session", "end_user", "priced_b
 FILTERS = ("user=user-0001", "user=user-0002", "tag=prod", "tag=rag", "model=gpt-4o-mini",
            "team=Team 01", "key=key-001", "status=failure", "priced_by=catalog")
 ZONES = ("UTC", "America/New_York", "Asia/Kolkata")
-REPORTS = ("usage_report", "savings_report", "latency_report")
+REPORTS = ("usage_report", "savings_report", "latency_report", "errors_report")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def random_queries(seed: int, count: int) -> list[tuple[str, dict[str, Any]]]:
         report = rng.choice(REPORTS)
         by = rng.sample(DIMENSIONS, rng.choice((1, 1, 2)))
         where = rng.sample(FILTERS, rng.choice((0, 0, 1, 2)))
-        if report == "latency_report" and ("priced_by" in by or any(w.startswith("priced_by") for w in where)):
+        if report in ("latency_report", "errors_report") and ("priced_by" in by or any(w.startswith("priced_by") for w in where)):
             continue  # a cost-only dimension: the latency report refuses it (exit 2)
         kwargs: dict[str, Any] = {"by": ",".join(by), "where": where, "tz": rng.choice(ZONES)}
         # Whole days, a window cut inside a day, or an open end.
@@ -105,6 +105,7 @@ def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
     assert served(data_dir, "sums", by="user") == ("priced_events", DAYS)
     assert served(data_dir, "sketch", by="tag", where=["user=user-0001"]) == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="day", tz="Asia/Kolkata") == ("priced_events", DAYS)
+    assert served(data_dir, "rows", by="provider,model,error") == ("priced_events", DAYS)
     # ... and leaves to the cubes what they keep.
     assert served(data_dir, "sums", by="team")[0] == "usage_team"
     assert_agree(data_dir, random_queries(seed=24, count=18))

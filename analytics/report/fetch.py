@@ -24,6 +24,7 @@ from ..rollups.plan import Plan
 from ..rollups.quantiles import quantile_sql
 from ..rollups.spec import (
     COUNT_SUMS,
+    ERROR_COLUMNS,
     FINAL_ATTEMPT,
     FLOAT_SUMS,
     PRICED_COLUMNS,
@@ -115,12 +116,13 @@ def _basis_sums(requests: bool) -> str:
     return ", ".join(f"sum({c}) AS {renamed.get(c, c)}" for c in (*counts, *FLOAT_SUMS))
 
 
-def _final_attempts(query: Query) -> str:
+def _final_attempts(query: Query, extra: tuple[str, ...] = ()) -> str:
     """A table of the events with `requests` (FINAL_ATTEMPT) over just the columns the
-    query reads: the window that finds final attempts sorts what it carries. Its rows
-    carry no tokens, so they need a pricing key only to be grouped by priced_by."""
+    query reads (and `extra`): the window that finds final attempts sorts what it
+    carries. Its rows carry no tokens, so they need a pricing key only to be grouped by
+    priced_by."""
     names = set(query.by) | {key for key, _ in query.where}
-    columns = {"date", "ts", "trace_id", "event_id"}
+    columns = {"date", "ts", "trace_id", "event_id", *extra}
     for name in names:
         columns.update(c for c in DIMENSION_COLUMNS[name])
     if "priced_by" in names:
@@ -205,6 +207,40 @@ def fetch_sums(
     {"GROUP BY " + keys if keys else ""}
     {"ORDER BY " + ", ".join(p for p in (order, keys) if p) if keys else ""}
     """
+    return _fetch_planned(con, plan, sql, params)
+
+
+ERROR_READS = ("status", "requests", *ERROR_COLUMNS)
+
+
+def fetch_error_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan,
+                     aggregates: str, *, having: str = "", order: str = "",
+                     limit: str = "") -> list[dict[str, Any]]:
+    """One row per `query.by` group: the group's dimensions, then `aggregates` (SQL over
+    one row per call with `status`, `requests` — the final-attempt flag — and
+    ERROR_COLUMNS), from a `rows` plan: the priced copy's rows where it serves, the
+    events' elsewhere (with the final attempts found by the same window the copy's
+    builder used)."""
+    exprs = query.group_exprs(cost_columns=False)
+    names = [name for name, _ in exprs]
+    dims = "".join(f"{expr} AS {name}, " for name, expr in exprs)
+    reads = ", ".join(ERROR_READS)
+    branches: list[str] = []
+    params: dict[str, Any] = {}
+    found = rollup_source(query, plan, cost_columns=False)
+    if found is not None:
+        branches.append(f"SELECT {dims}{reads} FROM {found[0]}")
+        params.update(found[1])
+    found = events_source(query, plan, _final_attempts(query, ("status", *ERROR_COLUMNS)),
+                          cost_columns=False)
+    if found is not None:
+        branches.append(f"SELECT {dims}{reads} FROM {found[0]}")
+        params.update(found[1])
+    keys = ", ".join(names)
+    sql = (f"SELECT {keys + ', ' if keys else ''}{aggregates} "
+           f"FROM ({' UNION ALL BY NAME '.join(branches)}) "
+           + (f"GROUP BY {keys} {having} ORDER BY {order + ', ' if order else ''}{keys} "
+              if keys else "") + limit)
     return _fetch_planned(con, plan, sql, params)
 
 

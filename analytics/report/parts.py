@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..query import Query
 from ..rollups.plan import Plan, distrust, plan_part
 from ..rollups.spec import CUBES, SKETCH_QUANTILES
-from .fetch import RollupReadFailed, Sketches, fetch_quantiles, fetch_sketches, fetch_sums
+from .fetch import (
+    RollupReadFailed,
+    Sketches,
+    fetch_error_rows,
+    fetch_quantiles,
+    fetch_sketches,
+    fetch_sums,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -47,6 +54,14 @@ def sums_rows(con: duckdb.DuckDBPyConnection, query: Query, aggregates: str, *,
         lambda plan: fetch_sums(con, query, plan, aggregates, requests=requests, order=order),
         pricing=True,
     )
+
+
+def error_rows(con: duckdb.DuckDBPyConnection, query: Query, aggregates: str, *,
+               having: str = "", order: str = "", limit: str = "") -> list[dict[str, Any]]:
+    """One row per `query.by` group of per-call aggregates (fetch.fetch_error_rows): from
+    the priced copy where it serves, the events elsewhere."""
+    return _planned(con, query, "rows", lambda plan: fetch_error_rows(
+        con, query, plan, aggregates, having=having, order=order, limit=limit))
 
 
 def sketch_rows(

@@ -18,7 +18,7 @@ from ..query import Query
 from ..report.format import human
 from ..rollups.spec import SKETCH_QUANTILES
 from .fetch import query_failed, used_params
-from .parts import sketch_rows, sums_rows
+from .parts import error_rows, sketch_rows, sums_rows
 
 if TYPE_CHECKING:
     import duckdb
@@ -265,48 +265,55 @@ def savings_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     return Report("Savings by " + ", ".join(grouped.by), _top(rows, grouped), total)
 
 
+_ERROR_COUNTS = """
+    count(*) FILTER (WHERE status = 'failure') AS failures,
+    count(*) AS calls,
+    COALESCE(count(*) FILTER (WHERE status = 'failure') / NULLIF(count(*), 0), 0) AS error_rate
+"""
+_ERROR_TAIL = """
+    CAST(COALESCE(sum(retries), 0) AS BIGINT) AS retries,
+    CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks,
+    CAST(COALESCE(sum(requests), 0) AS BIGINT) AS requests,
+    CAST(COALESCE(sum(requests) FILTER (WHERE NOT COALESCE(client_retry_count > 0, FALSE)), 0)
+        AS BIGINT) AS first_attempts,
+    CAST(COALESCE(sum(requests) FILTER (WHERE client_retry_count > 0), 0) AS BIGINT)
+        AS client_retries
+"""
+
+
+def _most_common(column: str) -> str:
+    """SQL: the value of `column` most failed calls of the group have, the smallest of
+    equals (mode() breaks a tie by the order rows arrive in, which two scans of the same
+    rows need not share)."""
+    counts = f"histogram({column}) FILTER (WHERE status = 'failure')"
+    return (f"list_sort(list_transform(map_entries({counts}), "
+            f"lambda e: {{'n': -CAST(e.value AS BIGINT), 'v': e.key}}))[1].v AS {column}")
+
+
+ERROR_AGGREGATES = f"""{_ERROR_COUNTS},
+    {_most_common("http_status")},
+    {_most_common("error_code")},
+    {_most_common("error_code_source")},
+    {_ERROR_TAIL}
+"""
+ERROR_TOTALS = f"{_ERROR_COUNTS}, {_ERROR_TAIL}"
+
+
 def errors_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """Failed attempts: how many, how often, and how (class, provider code, HTTP status).
 
     `retries` and `fallbacks` are LiteLLM's own (inside one client request); beside them,
-    `requests` (client requests: trace ids), of which `client_retries` were sent by the
-    client as a retry of an earlier one (the OpenAI and Anthropic SDKs' retry header) and
-    `first_attempts` were not. What can and cannot be linked across client retries:
-    docs/analytics.md."""
+    `requests`: client requests counted, as in every report, in the row of their final
+    attempt (in an error's row, the requests that ended in that error: what the
+    application saw), of which `client_retries` were sent by the client as a retry of an
+    earlier one (the OpenAI and Anthropic SDKs' retry header) and `first_attempts` were
+    not. What can and cannot be linked across client retries: docs/analytics.md."""
     grouped = _group(query, ("provider", "model", "error"))
-    select, group = _select_groups(grouped, cost_columns=False)
-    source, params = grouped.source("events", cost_columns=False)
-    counts = """
-        count(*) FILTER (WHERE status = 'failure') AS failures,
-        count(*) AS calls,
-        COALESCE(count(*) FILTER (WHERE status = 'failure') / NULLIF(count(*), 0), 0) AS error_rate
-    """
-    tail = """
-        CAST(COALESCE(sum(retries), 0) AS BIGINT) AS retries,
-        CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks,
-        count(DISTINCT COALESCE(trace_id, event_id)) AS requests,
-        count(DISTINCT COALESCE(trace_id, event_id))
-            - count(DISTINCT COALESCE(trace_id, event_id)) FILTER (WHERE client_retry_count > 0)
-            AS first_attempts,
-        count(DISTINCT COALESCE(trace_id, event_id)) FILTER (WHERE client_retry_count > 0)
-            AS client_retries
-    """
-    rows = run(
-        con,
-        f"""
-        SELECT {select}, {counts},
-            mode(http_status) FILTER (WHERE status = 'failure') AS http_status,
-            mode(error_code) FILTER (WHERE status = 'failure') AS error_code,
-            mode(error_code_source) FILTER (WHERE status = 'failure') AS error_code_source,
-            {tail}
-        FROM {source} GROUP BY {group} HAVING failures > 0
-        ORDER BY failures DESC, {group} {_limit(grouped)}
-    """,
-        params,
-    )
+    grouped.group_exprs(cost_columns=False)  # rejects --by priced_by
+    rows = error_rows(con, grouped, ERROR_AGGREGATES, having="HAVING failures > 0",
+                      order="failures DESC", limit=_limit(grouped))
     # Totals over the window's events (an event with two tags counts once).
-    untagged, params = grouped.with_by(()).source("events", cost_columns=False)
-    total = _one(run(con, f"SELECT {counts}, {tail} FROM {untagged}", params))
+    (total,) = error_rows(con, grouped.with_by(()), ERROR_TOTALS)
     return Report("Errors by " + ", ".join(grouped.by), rows, total)
 
 

@@ -220,7 +220,8 @@ def quantile_columns(query: Query) -> set[str] | None:
 
 def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
               pricing: bool = False) -> Plan:
-    """The rollup cube of `kind` (`sums`, `sketch` or `quantiles`) that serves most
+    """The rollup cube of `kind` (`sums`, `sketch`, `quantiles`, or `rows`: per-event
+    rows, which only the priced copy holds) that serves most
     partitions of the query's window, the partitions it serves, and those left to the
     events. `pricing`: the part prices its rows (sums), so today's catalog must decide
     every row's tier. A quantiles cube serves only a query grouped by exactly its
@@ -241,7 +242,7 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
     candidates = []
     for cube in CUBES:
         if cube.kind == "rows":
-            if kind not in ("sums", "sketch") or not (columns - {"ts"}) <= set(cube.columns):
+            if kind not in ("sums", "sketch", "rows") or not (columns - {"ts"}) <= set(cube.columns):
                 continue
         elif cube.kind != kind or not columns <= set(cube.columns) or (kind == "sketch" and priced):
             continue
