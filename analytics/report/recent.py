@@ -8,6 +8,8 @@ table is this report.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
@@ -46,17 +48,43 @@ RECENT_COLUMNS = """
 """
 
 
+def newest_partitions(con: duckdb.DuckDBPyConnection, query: Query) -> Iterator[tuple[str, ...]]:
+    """The window's newest partitions: the newest day, then 4, 16, … of them (never all).
+    A partition holds the events of one UTC date of `ts`, so the newest N events of the
+    newest partitions are the newest N of the window once those partitions hold N: a
+    report of the latest calls reads a day or a few, not every event of the window
+    (5.6 s at 10 M events over 90 days)."""
+    from ..rollups.index import context_of
+
+    context = context_of(con)
+    if context is None:
+        return
+    dates = sorted(context.index.partitions, reverse=True)
+    if query.until is not None:
+        last = query.until.astimezone(dt.UTC).date()
+        dates = [d for d in dates if dt.date.fromisoformat(d) <= last]
+    count = 1
+    while count < len(dates):
+        yield tuple(dates[:count])
+        count *= 4
+
+
 def recent_requests_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """The `--top` (default 100) most recent call attempts matching the window and filters."""
     if query.by:
         raise UsageError("requests lists single calls, not groups; drop --by")
     limit = query.top or DEFAULT_LIMIT
-    source, params = query.source("event_costs")
-    rows = run(
-        con,
-        f"SELECT {RECENT_COLUMNS} FROM {source} ORDER BY ts DESC, event_id LIMIT {int(limit)}",
-        params,
-    )
+    rows = None
+    for dates in newest_partitions(con, query):
+        source, params = query.source("event_costs", dates=dates)
+        rows = run(con, f"SELECT {RECENT_COLUMNS} FROM {source} "
+                        f"ORDER BY ts DESC, event_id LIMIT {int(limit)}", params)
+        if rows.num_rows >= limit:
+            break
+    if rows is None or rows.num_rows < limit:  # every partition: the whole window
+        source, params = query.source("event_costs")
+        rows = run(con, f"SELECT {RECENT_COLUMNS} FROM {source} "
+                        f"ORDER BY ts DESC, event_id LIMIT {int(limit)}", params)
     return Report(
         f"Recent requests (times in {query.tz})",
         rows,

@@ -1,0 +1,54 @@
+"""`report requests` reads the newest partitions first (report/recent.py): its rows must be
+the newest of the whole window whatever the limit, filters and end, including when the
+newest partitions hold fewer matching calls than asked and older ones must be read."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmstats.analytics.connection import open_dataset
+from llmstats.analytics.query import Query
+from llmstats.analytics.report.recent import RECENT_COLUMNS, recent_requests_report
+from llmstats.analytics.report.reports import run
+from tests.support.sample_dataset import generator, isolated_environment
+
+NOW = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    scratch = tmp_path_factory.mktemp("recent")
+    with isolated_environment(scratch):
+        generator().generate(str(scratch / "data"), 8_000, days=20)
+    return scratch / "data"
+
+
+CASES: list[dict[str, Any]] = [
+    {"top": 10},  # the newest day holds them
+    {"top": 500},  # the newest day holds about 400: older days are read too
+    {"top": 3_000, "until": "2026-11-12"},  # an end before the newest partitions
+    {"top": 50, "where": ["user=user-0001"]},  # a rare value: several days to find 50
+    {"top": 20, "where": ["status=failure"], "tz": "Asia/Kolkata"},
+    {"top": 100, "where": ["model=no-such-model"]},  # nothing matches: every partition read
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
+def test_the_newest_calls_of_the_window(data_dir: Path, case: dict[str, Any],
+                                        isolated_data_dir: Path) -> None:
+    top = case.pop("top")
+    query = dataclasses.replace(Query.parse(now=NOW, **case), top=top)
+    dataset = open_dataset(str(data_dir))
+    shown = recent_requests_report(dataset.con, query).rows.to_pylist()
+    # The plain answer: every event of the window, sorted.
+    source, params = query.source("event_costs")
+    expected = run(dataset.con, f"SELECT {RECENT_COLUMNS} FROM {source} "
+                                f"ORDER BY ts DESC, event_id LIMIT {top}", params).to_pylist()
+    assert shown == expected
+    if case.get("where") != ["model=no-such-model"]:
+        assert shown, case  # an empty answer would prove nothing
