@@ -10,6 +10,7 @@ keeps. Comparisons: counts and tokens exactly, money to 1e-9 relative, quantiles
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import shutil
@@ -21,6 +22,7 @@ import pytest
 from llmstats.analytics.connection import open_dataset
 from llmstats.analytics.maintenance.rollup_build import build_rollups
 from llmstats.analytics.query import Query
+from llmstats.analytics.report.reports import usage_report
 from llmstats.analytics.rollups.plan import plan_part
 from llmstats.analytics.rollups.spec import ROLLUPS_FOLDER
 from tests.support.rollup_data import answers
@@ -149,3 +151,14 @@ def test_prune_rewrites_the_copy_without_the_pruned_days(data_dir: Path) -> None
         dates = {d.isoformat() for d in pq.read_table(part, columns=["date"]).column("date").to_pylist()}
         assert dates <= set(DAYS[2:])
     assert_agree(data_dir, random_queries(seed=3, count=4))
+
+
+@pytest.mark.parametrize("by", ["user", "tag", "key", "key_hash"])
+def test_top_groups_have_the_quantiles_of_the_full_report(data_dir: Path, by: str) -> None:
+    # With --top, quantiles are computed for the shown groups only (reports._narrowed_to_top).
+    dataset = open_dataset(str(data_dir))
+    full = usage_report(dataset.con, Query.parse(now=NOW, by=by))
+    top = usage_report(dataset.con, dataclasses.replace(Query.parse(now=NOW, by=by), top=7))
+    assert len(full.data) > 7 and len(top.data) == 7
+    assert top.data == full.data[:7]
+    assert top.totals == full.totals

@@ -10,6 +10,7 @@ them as is.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,24 @@ def _limit(query: Query) -> str:
 
 def _top(rows: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
     return rows[: query.top] if query.top else rows
+
+
+NARROWABLE = ("user", "end_user", "session", "key", "key_hash", "tag")
+"""Dimensions of thousands of text values, where a --top report shows few of them."""
+
+
+def _narrowed_to_top(query: Query, rows: list[dict[str, Any]]) -> Query | None:
+    """The query filtered to the groups `--top` shows, where that is cheaper and the same:
+    grouped by one text dimension of thousands of values that it does not filter on
+    already. Quantiles are per group, so the shown groups' are those of their events
+    alone (the dashboard's top 10 users of 5,000: 1.1 s of quantiles at 10 M events)."""
+    if (query.top is None or len(rows) <= query.top or len(query.by) != 1
+            or query.by[0] not in NARROWABLE or query.by[0] in {k for k, _ in query.where}):
+        return None
+    values = [row[query.by[0]] for row in rows[: query.top]]
+    if not all(isinstance(value, str) for value in values):
+        return None  # a NULL group cannot be named by a filter
+    return dataclasses.replace(query, where=(*query.where, *((query.by[0], v) for v in values)))
 
 
 def _total(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, Any]:
@@ -202,7 +221,11 @@ def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     names = list(grouped.by)
     rows = sums_rows(con, grouped, USAGE_AGGREGATES, requests=True,
                      order="cost_usd DESC, calls DESC")
-    quantiles, total_quantiles = sketch_rows(con, grouped, _USAGE_QUANTILES, with_total=True)
+    narrowed = _narrowed_to_top(grouped, rows)
+    if narrowed is None:
+        quantiles, total_quantiles = sketch_rows(con, grouped, _USAGE_QUANTILES, with_total=True)
+    else:
+        quantiles, total_quantiles = sketch_rows(con, narrowed, _USAGE_QUANTILES)
     for row in rows:
         _add_quantiles(row, quantiles.get(tuple(row[n] for n in names)), _USAGE_QUANTILE_NAMES)
     additive = [c for c in USAGE_COLUMNS if not c.startswith("p") and c != "error_rate"]
