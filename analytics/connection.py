@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 # What the overview, savings and latency reports need when rollups serve every partition
 # (see open_dataset(lazy_events=True)); the event views follow only if a partition is
 # left to the events.
-PRICING_FILES = ("00_measures.sql", "02_pricing.sql")
+LEAN_FILES = ("00_measures.sql", "02_pricing.sql", "08_context_bands.sql")
+"""The view files that read no events: a report rollups cover defines only these."""
 EVENT_FILES = ("01_events.sql", "03_event_costs.sql")
 
 
@@ -166,8 +167,8 @@ def open_dataset(
         """Run the view files not run yet, in load order; the first one over the events
         registers them (`raw_events`)."""
         for name in sorted(set(names) - loaded):
-            over_events = name not in PRICING_FILES
-            if over_events and not any(n not in PRICING_FILES for n in loaded):
+            over_events = name not in LEAN_FILES
+            if over_events and not any(n not in LEAN_FILES for n in loaded):
                 register_raw_events(con, state, quarantine=quarantine, groups=groups,
                                     through_arrow=sealed)
             con.execute(texts[name])
@@ -184,7 +185,7 @@ def open_dataset(
         register_object_store(con, resolved, [*state.files, *index.serving()])
     if lazy_events:
         _event_models(con, state)
-        define(PRICING_FILES)
+        define(LEAN_FILES)
     else:
         define(texts)
     attach(con, ReportContext(index, lambda: define(EVENT_FILES), lambda: define(texts)))

@@ -16,6 +16,7 @@ cover everything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LlmstatsError
@@ -23,6 +24,7 @@ from ..query import DIMENSION_COLUMNS, Query
 from ..rollups.plan import Plan
 from ..rollups.quantiles import quantile_sql
 from ..rollups.spec import (
+    CONTEXT_COLUMNS,
     COUNT_SUMS,
     ERROR_COLUMNS,
     FINAL_ATTEMPT,
@@ -210,36 +212,51 @@ def fetch_sums(
     return _fetch_planned(con, plan, sql, params)
 
 
-ERROR_READS = ("status", "requests", *ERROR_COLUMNS)
+@dataclass(frozen=True)
+class CallRows:
+    """What a report over single calls reads of each (the priced copy keeps it all) and
+    how: `final_attempts` — the events need the window that flags them (`requests`);
+    `over` — a table macro the calls are read through (`{}`: the calls themselves)."""
+
+    reads: tuple[str, ...]
+    final_attempts: bool = False
+    over: str = "{}"
 
 
-def fetch_error_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan,
-                     aggregates: str, *, having: str = "", order: str = "",
-                     limit: str = "") -> list[dict[str, Any]]:
+ERROR_CALLS = CallRows(("status", "requests", *ERROR_COLUMNS), final_attempts=True)
+CONTEXT_CALLS = CallRows(("provider", "model", "call_type", "status", "error_code", "error_class",
+                          *CONTEXT_COLUMNS, "input_tokens"), over="context_bands('{}')")
+
+
+def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, calls: CallRows,
+                    aggregates: str, *, having: str = "", order: str = "",
+                    limit: str = "") -> list[dict[str, Any]]:
     """One row per `query.by` group: the group's dimensions, then `aggregates` (SQL over
-    one row per call with `status`, `requests` — the final-attempt flag — and
-    ERROR_COLUMNS), from a `rows` plan: the priced copy's rows where it serves, the
-    events' elsewhere (with the final attempts found by the same window the copy's
-    builder used)."""
+    one row per call with the columns `calls.reads`, read through `calls.over`), from a
+    `rows` plan: the priced copy's rows where it serves, the events' elsewhere (final
+    attempts found by the window the copy's builder used)."""
     exprs = query.group_exprs(cost_columns=False)
-    names = [name for name, _ in exprs]
-    dims = "".join(f"{expr} AS {name}, " for name, expr in exprs)
-    reads = ", ".join(ERROR_READS)
+    # Named apart from the columns read (--by status reads status twice otherwise).
+    dims = "".join(f"{expr} AS g_{name}, " for name, expr in exprs)
+    reads = ", ".join(calls.reads)
     branches: list[str] = []
     params: dict[str, Any] = {}
     found = rollup_source(query, plan, cost_columns=False)
     if found is not None:
         branches.append(f"SELECT {dims}{reads} FROM {found[0]}")
         params.update(found[1])
-    found = events_source(query, plan, _final_attempts(query, ("status", *ERROR_COLUMNS)),
-                          cost_columns=False)
+    events = (_final_attempts(query, tuple(c for c in calls.reads if c != "requests"))
+              if calls.final_attempts else "events")
+    found = events_source(query, plan, events, cost_columns=False)
     if found is not None:
         branches.append(f"SELECT {dims}{reads} FROM {found[0]}")
         params.update(found[1])
-    keys = ", ".join(names)
-    sql = (f"SELECT {keys + ', ' if keys else ''}{aggregates} "
-           f"FROM ({' UNION ALL BY NAME '.join(branches)}) "
-           + (f"GROUP BY {keys} {having} ORDER BY {order + ', ' if order else ''}{keys} "
+    picks = "".join(f"g_{name} AS {name}, " for name, _ in exprs)
+    keys = ", ".join(f"g_{name}" for name, _ in exprs)
+    names = ", ".join(name for name, _ in exprs)
+    sql = (f"WITH calls_ AS ({' UNION ALL BY NAME '.join(branches)}) "
+           f"SELECT {picks}{aggregates} FROM {calls.over.format('calls_')} "
+           + (f"GROUP BY {keys} {having} ORDER BY {order + ', ' if order else ''}{names} "
               if keys else "") + limit)
     return _fetch_planned(con, plan, sql, params)
 

@@ -19,9 +19,10 @@ from ..query import Query
 from ..rollups.plan import Plan, distrust, plan_part
 from ..rollups.spec import CUBES, SKETCH_QUANTILES
 from .fetch import (
+    CallRows,
     RollupReadFailed,
     Sketches,
-    fetch_error_rows,
+    fetch_call_rows,
     fetch_quantiles,
     fetch_sketches,
     fetch_sums,
@@ -56,12 +57,12 @@ def sums_rows(con: duckdb.DuckDBPyConnection, query: Query, aggregates: str, *,
     )
 
 
-def error_rows(con: duckdb.DuckDBPyConnection, query: Query, aggregates: str, *,
-               having: str = "", order: str = "", limit: str = "") -> list[dict[str, Any]]:
-    """One row per `query.by` group of per-call aggregates (fetch.fetch_error_rows): from
-    the priced copy where it serves, the events elsewhere."""
-    return _planned(con, query, "rows", lambda plan: fetch_error_rows(
-        con, query, plan, aggregates, having=having, order=order, limit=limit))
+def call_rows(con: duckdb.DuckDBPyConnection, query: Query, calls: CallRows, aggregates: str,
+              *, having: str = "", order: str = "", limit: str = "") -> list[dict[str, Any]]:
+    """One row per `query.by` group of aggregates over single calls
+    (fetch.fetch_call_rows): from the priced copy where it serves, the events elsewhere."""
+    return _planned(con, query, "rows", lambda plan: fetch_call_rows(
+        con, query, plan, calls, aggregates, having=having, order=order, limit=limit))
 
 
 def sketch_rows(

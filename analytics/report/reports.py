@@ -18,8 +18,8 @@ from ..errors import LlmstatsError, UsageError
 from ..query import Query
 from ..report.format import human
 from ..rollups.spec import SKETCH_QUANTILES
-from .fetch import query_failed, used_params
-from .parts import error_rows, sketch_rows, sums_rows
+from .fetch import CONTEXT_CALLS, ERROR_CALLS, query_failed, used_params
+from .parts import call_rows, sketch_rows, sums_rows
 
 if TYPE_CHECKING:
     import duckdb
@@ -333,10 +333,10 @@ def errors_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     not. What can and cannot be linked across client retries: docs/analytics.md."""
     grouped = _group(query, ("provider", "model", "error"))
     grouped.group_exprs(cost_columns=False)  # rejects --by priced_by
-    rows = error_rows(con, grouped, ERROR_AGGREGATES, having="HAVING failures > 0",
-                      order="failures DESC", limit=_limit(grouped))
+    rows = call_rows(con, grouped, ERROR_CALLS, ERROR_AGGREGATES, having="HAVING failures > 0",
+                     order="failures DESC", limit=_limit(grouped))
     # Totals over the window's events (an event with two tags counts once).
-    (total,) = error_rows(con, grouped.with_by(()), ERROR_TOTALS)
+    (total,) = call_rows(con, grouped.with_by(()), ERROR_CALLS, ERROR_TOTALS)
     return Report("Errors by " + ", ".join(grouped.by), rows, total)
 
 
@@ -379,32 +379,27 @@ def latency_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     return Report("Latency by " + ", ".join(grouped.by), _top(rows, grouped), {})
 
 
+CONTEXT_AGGREGATES = """
+    count(*) AS calls,
+    count(*) FILTER (WHERE band = 'OK') AS ok,
+    count(*) FILTER (WHERE band = 'LOW') AS low,
+    count(*) FILTER (WHERE band = 'MEDIUM') AS medium,
+    count(*) FILTER (WHERE band = 'HIGH') AS high,
+    count(*) FILTER (WHERE band = 'CRITICAL') AS critical,
+    count(*) FILTER (WHERE band = 'EXCEEDED') AS exceeded,
+    count(*) FILTER (WHERE band = 'UNKNOWN') AS unknown,
+    quantile_cont(usage_pct, 0.95) AS p95_usage_pct,
+    max(usage_pct) AS max_usage_pct,
+    max(context_window) AS context_window
+"""
+
+
 def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """How full the context window was, per call, in bands (see sql/08_context_usage.sql)."""
     grouped = _group(query, ("model",))
-    select, group = _select_groups(grouped, cost_columns=False)
-    source, params = grouped.source("context_usage", cost_columns=False)
-    rows = run(
-        con,
-        f"""
-        SELECT {select},
-            count(*) AS calls,
-            count(*) FILTER (WHERE band = 'OK') AS ok,
-            count(*) FILTER (WHERE band = 'LOW') AS low,
-            count(*) FILTER (WHERE band = 'MEDIUM') AS medium,
-            count(*) FILTER (WHERE band = 'HIGH') AS high,
-            count(*) FILTER (WHERE band = 'CRITICAL') AS critical,
-            count(*) FILTER (WHERE band = 'EXCEEDED') AS exceeded,
-            count(*) FILTER (WHERE band = 'UNKNOWN') AS unknown,
-            quantile_cont(usage_pct, 0.95) AS p95_usage_pct,
-            max(usage_pct) AS max_usage_pct,
-            max(context_window) AS context_window
-        FROM {source}
-        GROUP BY {group}
-        ORDER BY exceeded DESC, critical DESC, high DESC, calls DESC, {group} {_limit(grouped)}
-    """,
-        params,
-    )
+    rows = call_rows(con, grouped, CONTEXT_CALLS, CONTEXT_AGGREGATES,
+                     order="exceeded DESC, critical DESC, high DESC, calls DESC",
+                     limit=_limit(grouped))
     return Report(
         "Context-window use by " + ", ".join(grouped.by),
         rows,

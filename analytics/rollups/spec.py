@@ -247,7 +247,8 @@ def basis_columns() -> list[str]:
     FINAL_ATTEMPT): what a builder keeps of a partition, before adding `requests`."""
     used = {"date", "ts", "trace_id", "event_id", "status", "is_proxy_hit", "latency_ms",
             "ttft_ms", "output_tokens", "input_tokens_lo", "input_tokens_hi", *PRICING_KEYS,
-            *(c for c in COUNT_SUMS if c != "requests"), *FLOAT_SUMS, *ERROR_COLUMNS}
+            *(c for c in COUNT_SUMS if c != "requests"), *FLOAT_SUMS, *ERROR_COLUMNS,
+            *CONTEXT_COLUMNS}
     for cube in CUBES:
         used.update(cube.columns)
     return sorted(used)
@@ -288,18 +289,22 @@ ROW_SUMS = {"calls": "calls_", "requests": "requests_", "failures": "failures_",
 (report/fetch.py: a priced group's `calls_`, ...)."""
 
 
-COPY_FORMAT = 3
+COPY_FORMAT = 4
 """The priced copy's row layout. It is part of every copy's pricing fingerprint
 (rollups/pricing_key.py), so a copy written in an older layout is stale, not misread.
 2: each quantile measure as its bucket's value (DOUBLE), not the bucket number (turning
 10 M bucket numbers into values cost a `--by user` report 0.8 s of its 1.2 s of
-quantiles at 10 M events). 3: ERROR_COLUMNS (so `report errors` reads the copy)."""
+quantiles at 10 M events). 3: ERROR_COLUMNS (so `report errors` reads the copy).
+4: CONTEXT_COLUMNS (so `report context` does)."""
 
 
 ERROR_COLUMNS = ("retries", "fallbacks", "http_status", "error_code", "error_code_source",
                  "client_retry_count")
 """What `report errors` reads of a call beyond its dimensions, status and final-attempt
 flag: the priced copy keeps them (mostly NULL: a few bytes per event)."""
+CONTEXT_COLUMNS = ("max_input_tokens",)
+"""What `report context` reads beyond those and the input tokens: the input window the
+call reported (the catalog's is joined at read time)."""
 
 
 def value_column(measure: str) -> str:
@@ -318,7 +323,7 @@ def rows_sql(cube: Cube, source: str) -> str:
         for m, (value, condition) in SKETCH_MEASURES.items()
     )
     keep = ["date", "ts", *cube.columns, "is_batch", "is_proxy_hit", *ROW_SUMS, *ERROR_COLUMNS,
-            *PRICED_COLUMNS]
+            *CONTEXT_COLUMNS, *PRICED_COLUMNS]
     # price_groups replaces priced_by (a catalog price that prices none of the call's
     # units becomes `default`); sketches group by the pricing's own (as the events'
     # sketches read cost_basis): keep both.
