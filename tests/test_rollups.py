@@ -61,6 +61,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("latency_report", {"by": "team"}),
     ("latency_report", {"by": "provider", "where": ["team=Search"]}),
     ("latency_report", {"by": "day", "tz": "America/New_York"}),
+    ("latency_report", {"by": "call_type,route", "where": ["stream=true"]}),
 ]
 # Enough of the list to exercise each source after the data changed.
 SHORT = [QUERIES[i] for i in (0, 1, 2, 3, 7, 14, 17, 18, 22)]
@@ -138,6 +139,8 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
     assert served("sums", by="tag") == ("priced_events", exact, inexact)
     assert served("sketch") == ("latency_total", days, ())
     assert served("sketch", by="model") == ("latency_model", days, ())
+    assert served("sketch", by="call_type,error", where=["route=/chat/completions"]) == (
+        "latency_calls", days, ())
     assert served("quantiles", by="model,day") == ("quantiles_model", days, ())
     assert served("quantiles", by="model") == (None, (), ())
     assert served("sketch", by="key") == ("priced_events", exact, inexact)

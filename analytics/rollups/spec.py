@@ -74,6 +74,11 @@ CUBES: tuple[Cube, ...] = (
     Cube("latency_model", "sketch", "day", ("model",), "latency_provider_model"),
     Cube("latency_provider_model", "sketch", "day", ("provider", "model")),
     Cube("latency_team", "sketch", "day", ("team_id", "team_alias")),
+    # The call's shape and route: few values each, so every one of them (alone or in
+    # pairs) is served from 340 k rows at 10 M events rather than the priced copy's 10 M.
+    Cube("latency_calls", "sketch", "day", (
+        "call_type", "status", "service_tier", "stream", "route", "error_class",
+        "deployment_id", "api_base_host", "org_id")),
     Cube("quantiles_total", "quantiles", "day", (), "latency_total"),
     Cube("quantiles_model", "quantiles", "day", ("model",), "latency_model"),
     Cube("quantiles_provider_model", "quantiles", "day", ("provider", "model"),
