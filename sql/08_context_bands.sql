@@ -1,7 +1,7 @@
 -- context_bands(tbl): the rows of `tbl` (calls with provider, model, call_type, status,
 --   error_code, error_class, max_input_tokens, input_tokens) that say how full the input
 --   window was, each with its `context_window`, `exceeded`, `usage_pct` and `band`
---   (the columns and bands are described in 08_context_usage.sql). A macro over any
+--   (the columns and bands are described in 09_context_usage.sql). A macro over any
 --   relation, so that `report context` reads the priced copy's rows with the same bands
 --   as the events' view; it reads no events itself, so lean connections define it.
 CREATE OR REPLACE MACRO context_bands(tbl) AS TABLE

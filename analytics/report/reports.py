@@ -395,7 +395,7 @@ CONTEXT_AGGREGATES = """
 
 
 def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
-    """How full the context window was, per call, in bands (see sql/08_context_usage.sql)."""
+    """How full the context window was, per call, in bands (see sql/09_context_usage.sql)."""
     grouped = _group(query, ("model",))
     rows = call_rows(con, grouped, CONTEXT_CALLS, CONTEXT_AGGREGATES,
                      order="exceeded DESC, critical DESC, high DESC, calls DESC",

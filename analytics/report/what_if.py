@@ -1,5 +1,5 @@
 """What the window's traffic would have cost on another model (the `what_if` view macro,
-sql/10_what_if.sql), by the model it ran on: the dashboard's repricing panel."""
+sql/11_what_if.sql), by the model it ran on: the dashboard's repricing panel."""
 
 from __future__ import annotations
 
