@@ -296,6 +296,25 @@ def cached_model(raw: object, provider: str | None) -> str | None:
     return model_name(raw, provider)
 
 
+_deployments: dict[tuple[str, str | None, str], tuple[str | None, str | None]] = {}
+
+
+def cached_model_and_host(
+    raw: object, provider: str | None, url: object
+) -> tuple[str | None, str | None]:
+    """(`model_name`, `host_of`) at once, remembered per (model, provider, URL): the fast
+    row's one call for both, since each call on a cold loop costs as much as the look-up."""
+    if type(raw) is str and type(url) is str:
+        key = (raw, provider, url)
+        names = _deployments.get(key)
+        if names is None:
+            if len(_deployments) >= _CACHE_LIMIT:
+                _deployments.clear()
+            names = _deployments[key] = (model_name(raw, provider), host_of(url))
+        return names
+    return cached_model(raw, provider), cached_host(url)
+
+
 # The one request header read: the OpenAI and Anthropic SDKs (Stainless) send it on every
 # attempt, "0" on the first and n on the client's n-th retry. It carries no content; the
 # other headers are never read.

@@ -30,6 +30,7 @@ rare, or asked for.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -42,12 +43,17 @@ from .payload_fields import (
     RETRY_HEADER,
     Row,
     as_str,
-    cached_host,
-    cached_model,
+    cached_model_and_host,
     field_of,
     request_tags,
 )
-from .row_extras import TOOL_CALL_TYPES, add_pricing_fields, add_response_counts
+from .row_extras import (
+    COUNTED_FROM_RESPONSE,
+    PRICED_BY_REQUEST,
+    TOOL_CALL_TYPES,
+    add_pricing_fields,
+    add_response_counts,
+)
 from .spool_line import encode_line
 
 try:
@@ -99,6 +105,32 @@ def _fits(row: Row, signature: tuple[type, ...]) -> bool:
     return True
 
 
+# What raw_line reads besides the payload and its metadata (payload_fields.py), in the
+# order it unpacks them. One `map(d.get, FIELDS)` per dict runs one C loop where a `.get`
+# call per field runs four bytecodes; on a call that starts on an idle CPU, with the
+# interpreter's code and data cold, the bytecodes are what the call costs. A field read
+# and then not used (the request's `user` when the payload has the end user) is only read.
+_KWARGS_FIELDS = (
+    "standard_logging_object", "api_call_start_time", "litellm_params", "stream",
+    "fallback_depth", "user",
+)  # fmt: skip
+_HIDDEN_FIELDS = ("usage_object", "model_id", "api_base", "litellm_overhead_time_ms")
+_USAGE_FIELDS = (
+    "prompt_tokens_details", "completion_tokens_details", "cache_read_input_tokens",
+    "cache_creation_input_tokens", "cache_creation_token_details", "inference_geo", "speed",
+)  # fmt: skip
+_PROMPT_DETAIL_FIELDS = (
+    "cached_tokens", "cache_creation_tokens", "cache_write_tokens", "audio_tokens",
+    "cache_creation_token_details",
+)  # fmt: skip
+_COMPLETION_DETAIL_FIELDS = ("reasoning_tokens", "audio_tokens", "image_tokens")
+_BREAKDOWN_FIELDS = ("service_tier", "data_residency", "vertex_location")
+_NO_BREAKDOWN = (None, None, None)
+# The fields a privacy=minimal row leaves out.
+_STANDARD_FIELDS = ("key_hash", "key_alias", "user_id", "end_user_hash", "session_id", "tags")
+_EMPTY: dict[str, Any] = {}  # a missing sub-dict, read as empty (never written to)
+
+
 if orjson is not None:
     _OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_STRICT_INTEGER
     _dumps = orjson.dumps
@@ -120,7 +152,9 @@ def raw_line(
     passes its arguments by position: on a cold call, matching six keywords cost ~1 µs."""
     if orjson is None or status != "success" or privacy == "full":
         return None
-    payload = kwargs.get("standard_logging_object")
+    payload, api_start, params, request_stream, fallback_depth, user = map(
+        kwargs.get, _KWARGS_FIELDS
+    )
     if type(payload) is not dict:
         return None
     (
@@ -141,10 +175,16 @@ def raw_line(
         or type(raw_type) is not str
     ):
         return None  # the times (or ids) must come from elsewhere: attempt_times.py
-    api_start = kwargs.get("api_call_start_time")
     if api_start is not None:
-        api = epoch_seconds(api_start)
-        if api is not None and start > api:
+        # LiteLLM's naive local datetime, read inline (`epoch_seconds` for anything else).
+        if type(api_start) is dt.datetime:
+            try:
+                api = api_start.timestamp()
+            except (OverflowError, OSError, ValueError):
+                api = None
+        else:
+            api = epoch_seconds(api_start)
+        if api is not None and start > api >= 0.0:
             # The payload's start was reset after the provider call began (a /v1/messages
             # stream): the attempt's own start, as extract_event takes it.
             start = attempt_start(start, kwargs, None)
@@ -160,18 +200,21 @@ def raw_line(
         retry_header = None
     else:
         return None
+    hidden_usage, model_id, hidden_api_base, overhead = map(hidden.get, _HIDDEN_FIELDS)
     # A call without usage (speech, moderation, rerank report `{}`) reads the response's,
     # as extract_event does: nothing there is a call without token counts.
-    usage = usage or hidden.get("usage_object") or (
-        None if response is None else field_of(response, "usage")
-    )
+    usage = usage or hidden_usage or (None if response is None else field_of(response, "usage"))
     if usage is None:
         usage = _NO_USAGE
     elif type(usage) is not dict:
         return None  # a pydantic Usage: extract_event reads it
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
-    params = kwargs.get("litellm_params") or {}
+    (
+        prompt_details, completion_details, cache_read_a, cache_write_a, usage_creation, geo,
+        speed,
+    ) = map(usage.get, _USAGE_FIELDS)
+    prompt_details = prompt_details or _EMPTY
+    completion_details = completion_details or _EMPTY
+    params = params or _EMPTY
     if (
         type(prompt_details) is not dict
         or type(completion_details) is not dict
@@ -180,21 +223,35 @@ def raw_line(
         or (cost_breakdown is not None and type(cost_breakdown) is not dict)
     ):
         return None
-    model_info = (model_map or {}).get("model_map_value") or {}
-    request_meta = params.get("metadata") or {}
-    creation = prompt_details.get("cache_creation_token_details") or usage.get(
-        "cache_creation_token_details"
-    ) or {}  # fmt: skip
+    model_info = (model_map or _EMPTY).get("model_map_value") or _EMPTY
+    request_meta = params.get("metadata") or _EMPTY
+    cache_read_b, cache_write_b, cache_write_c, audio_in, creation = map(
+        prompt_details.get, _PROMPT_DETAIL_FIELDS
+    )
+    creation = creation or usage_creation or _EMPTY
     if type(model_info) is not dict or type(request_meta) is not dict or type(creation) is not dict:
         return None
+    reasoning, audio_out, image_tokens = map(completion_details.get, _COMPLETION_DETAIL_FIELDS)
+    service_tier, residency, location = (
+        map(cost_breakdown.get, _BREAKDOWN_FIELDS) if cost_breakdown else _NO_BREAKDOWN
+    )
     if type(provider) is not str or not provider:
         provider = as_str(provider)
     if type(deployment) is not str or not deployment:
-        deployment = as_str(deployment) or as_str(hidden.get("model_id"))
+        deployment = as_str(deployment) or as_str(model_id)
     ts = int(start * 1_000_000)
     call_type = CALL_TYPES.get(raw_type, "other")
     # LiteLLM marks only a completed stream in the payload; the request says it for all.
-    stream = bool(stream) or kwargs.get("stream") is True
+    stream = bool(stream) or request_stream is True
+    model, api_base_host = cached_model_and_host(model, provider, api_base or hidden_api_base)
+    if privacy == "minimal":
+        end_user_hash = kept_tags = None
+    else:
+        # The proxy resolves the end user into the payload; the SDK leaves it in the
+        # OpenAI `user` parameter.
+        end_user = end_user or key_end_user or user
+        end_user_hash = hash_id(end_user) if end_user else None
+        kept_tags = request_tags(tags) if tags else None
     row: Row = {
         "event_id": f"{call_id}@{ts}",
         "trace_id": trace_id,
@@ -207,22 +264,22 @@ def raw_line(
         "stream": stream,
         "status": status,
         "provider": provider,
-        "model": cached_model(model, provider),
+        "model": model,
         "model_group": model_group,
         "deployment_id": deployment,
-        "api_base_host": cached_host(api_base or hidden.get("api_base")),
+        "api_base_host": api_base_host,
         "input_tokens": prompt_tokens,
         "output_tokens": completion_tokens,
         "total_tokens": total_tokens,
-        "cache_read_a": usage.get("cache_read_input_tokens"),
-        "cache_read_b": prompt_details.get("cached_tokens"),
-        "cache_write_a": usage.get("cache_creation_input_tokens"),
-        "cache_write_b": prompt_details.get("cache_creation_tokens"),
-        "cache_write_c": prompt_details.get("cache_write_tokens"),
+        "cache_read_a": cache_read_a,
+        "cache_read_b": cache_read_b,
+        "cache_write_a": cache_write_a,
+        "cache_write_b": cache_write_b,
+        "cache_write_c": cache_write_c,
         "cache_write_1h_tokens": creation.get("ephemeral_1h_input_tokens"),
-        "reasoning_tokens": completion_details.get("reasoning_tokens"),
-        "audio_input_tokens": prompt_details.get("audio_tokens"),
-        "audio_output_tokens": completion_details.get("audio_tokens"),
+        "reasoning_tokens": reasoning,
+        "audio_input_tokens": audio_in,
+        "audio_output_tokens": audio_out,
         "reported_cost_usd": cost,
         "proxy_cache_hit": bool(cache_hit),
         "team_id": team_id,
@@ -231,29 +288,48 @@ def raw_line(
         "route": route,
         "retries_a": request_meta.get("attempted_retries"),
         "fallbacks_a": request_meta.get("attempted_fallbacks"),
-        "fallback_depth": kwargs.get("fallback_depth"),
+        "fallback_depth": fallback_depth,
         "max_input_tokens": model_info.get("max_input_tokens"),
-        "service_tier": cost_breakdown.get("service_tier") if cost_breakdown else None,
-        "litellm_overhead_ms": hidden.get("litellm_overhead_time_ms"),
+        "service_tier": service_tier,
+        "litellm_overhead_ms": overhead,
         "client_retry_s": retry_header,
+        # privacy standard
+        "key_hash": key_hash,
+        "key_alias": key_alias,
+        "user_id": user_id,
+        "end_user_hash": end_user_hash,
+        "session_id": session_id,
+        "tags": kept_tags,
     }
-    if privacy != "minimal":
-        end_user = end_user or key_end_user or kwargs.get("user")
-        row["key_hash"] = key_hash
-        row["key_alias"] = key_alias
-        row["user_id"] = user_id
-        row["end_user_hash"] = hash_id(end_user) if end_user else None
-        row["session_id"] = session_id
-        row["tags"] = request_tags(tags) if tags else None
-    if not _fits(row, tuple(map(type, row.values()))):
+    if privacy == "minimal":
+        # Built as the standard row (one literal, the common case), then cut to minimal:
+        # nothing of these fields is hashed or kept.
+        for key in _STANDARD_FIELDS:
+            del row[key]
+    signature = tuple(map(type, row.values()))
+    if signature not in _good_signatures and not _fits(row, signature):
         return None
     if call_type == "batch":
         row["batch"] = True
-    add_pricing_fields(
-        row, call_type, kwargs, usage if usage is not _NO_USAGE else None, completion_details,
-        cost_breakdown, count_here,
-    )  # fmt: skip
-    if response is not None and (count_here or call_type not in TOOL_CALL_TYPES):
+    # add_pricing_fields sets a field only where one of these is there: most calls have
+    # none, and testing them here spares the call and its reads.
+    if (
+        image_tokens
+        or geo is not None
+        or speed is not None
+        or residency is not None
+        or location is not None
+        or call_type in PRICED_BY_REQUEST
+    ):
+        add_pricing_fields(
+            row, call_type, kwargs, usage if usage is not _NO_USAGE else None,
+            completion_details, cost_breakdown, count_here,
+        )  # fmt: skip
+    if (
+        response is not None
+        and call_type in COUNTED_FROM_RESPONSE
+        and (count_here or call_type not in TOOL_CALL_TYPES)
+    ):
         try:
             add_response_counts(row, call_type, response, privacy)
         except (TypeError, ValueError):

@@ -15,6 +15,11 @@ from typing import Any, NamedTuple
 from .payload_fields import INT64_MAX, Row, as_int, as_mapping, as_number, field_of
 
 TOOL_CALL_TYPES = frozenset({"chat", "responses"})
+# The call types `add_response_counts` reads the response of, and those `add_pricing_fields`
+# reads the request of: the fast row calls either only for these (or when a field the
+# other reads is there).
+COUNTED_FROM_RESPONSE = TOOL_CALL_TYPES | {"image", "rerank", "transcription"}
+PRICED_BY_REQUEST = frozenset({"image", "batch", "speech"})
 
 
 def tool_names(response: object) -> list[str]:
