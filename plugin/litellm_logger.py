@@ -185,12 +185,21 @@ class LLMStatsLogger(CustomLogger):
                 row, line = reference, encode_line(reference)
             # Duplicates (LiteLLM can fire twice for one call) are dropped at conversion,
             # by event id: a look-up here, in a table big enough to matter, cost ~5 µs.
-            job = None
+            job: Job | None = None
             if segmenter is not None:
-                segmented = segmenter.tokenize and row["call_type"] in SEGMENTED_CALL_TYPES
+                call_type = row["call_type"]
+                segmented = segmenter.tokenize and call_type in SEGMENTED_CALL_TYPES
                 if hand_over:
+                    # What the segmenter needs (segmenter.Job): the payload when its prompt
+                    # is to be counted (it is read there, not here) and what the fast row
+                    # left for later (its response's tool calls, a speech input's tokens).
                     later = None if fast is None else left_for_later(row, kwargs, response)
-                    job = _job(row, kwargs, later, segmented)
+                    if segmented:
+                        payload = kwargs["standard_logging_object"]
+                        embedding = call_type == "embedding"
+                        job = (row["event_id"], payload, row["input_tokens"], embedding, later)
+                    elif later is not None:
+                        job = (row["event_id"], None, row["input_tokens"], False, later)
                 elif segmented and status == "success":
                     segmenter.stats.skipped += 1
             writer.submit_line(line, job)
@@ -256,23 +265,6 @@ class LLMStatsLogger(CustomLogger):
     @property
     def data_dir(self) -> Path | None:
         return self._settings.local_data_dir if self._settings else None
-
-
-def _job(row: dict[str, Any], kwargs: dict[str, Any], later: Any, segmented: bool) -> Job | None:
-    """What the segmenter needs (segmenter.Job): the payload when its prompt is to be
-    counted (`segmented`: it is read there) and what the fast row left for later (its
-    response's tool calls, a speech input's tokens); nothing read here."""
-    if not segmented:
-        if later is None:
-            return None
-        return (row["event_id"], None, row["input_tokens"], False, later)
-    return (
-        row["event_id"],
-        kwargs["standard_logging_object"],
-        row["input_tokens"],
-        row["call_type"] == "embedding",
-        later,
-    )
 
 
 def _call_if_alive(method: weakref.WeakMethod[Any]) -> None:
