@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any
 
 from .attempt_times import YEAR_3000, attempt_start, epoch_seconds
@@ -124,6 +125,13 @@ _PROMPT_DETAIL_FIELDS = (
     "cache_creation_token_details",
 )  # fmt: skip
 _COMPLETION_DETAIL_FIELDS = ("reasoning_tokens", "audio_tokens", "image_tokens")
+# LiteLLM fills every field of the payload, its metadata and its hidden params (TypedDicts
+# built whole): one itemgetter reads each of them without a bound method and a map; where
+# one is missing (another LiteLLM, another integration), a `get` each reads it as None.
+_PAYLOAD_ITEMS = itemgetter(*PAYLOAD_FIELDS)
+_METADATA_ITEMS = itemgetter(*METADATA_FIELDS)
+_HIDDEN_ITEMS = itemgetter(*_HIDDEN_FIELDS)
+
 _BREAKDOWN_FIELDS = ("service_tier", "data_residency", "vertex_location")
 _NO_BREAKDOWN = (None, None, None)
 # The fields a privacy=minimal row leaves out.
@@ -157,12 +165,16 @@ def raw_line(
     )
     if type(payload) is not dict:
         return None
+    try:
+        values = _PAYLOAD_ITEMS(payload)
+    except KeyError:
+        values = tuple(map(payload.get, PAYLOAD_FIELDS))
     (
         call_id, response_id, start, end, first_token, stream, meta, hidden, provider,
         raw_type, model_map, cost_breakdown, prompt_tokens, completion_tokens, total_tokens,
         cost, deployment, trace_id, model, model_group, api_base, cache_hit, end_user, tags,
         session_id,
-    ) = map(payload.get, PAYLOAD_FIELDS)
+    ) = values
     if (
         type(call_id) is not str
         or not call_id
@@ -190,17 +202,25 @@ def raw_line(
             start = attempt_start(start, kwargs, None)
             if start is None:
                 return None
+    try:
+        values = _METADATA_ITEMS(meta)
+    except KeyError:
+        values = tuple(map(meta.get, METADATA_FIELDS))
     (
         usage, team_id, team_alias, other_team_alias, org_id, route, key_end_user, key_hash,
         key_alias, user_id, custom_headers,
-    ) = map(meta.get, METADATA_FIELDS)
+    ) = values
     if type(custom_headers) is dict:
         retry_header = custom_headers.get(RETRY_HEADER)
     elif custom_headers is None:
         retry_header = None
     else:
         return None
-    hidden_usage, model_id, hidden_api_base, overhead = map(hidden.get, _HIDDEN_FIELDS)
+    try:
+        values = _HIDDEN_ITEMS(hidden)
+    except KeyError:
+        values = tuple(map(hidden.get, _HIDDEN_FIELDS))
+    hidden_usage, model_id, hidden_api_base, overhead = values
     # A call without usage (speech, moderation, rerank report `{}`) reads the response's,
     # as extract_event does: nothing there is a call without token counts.
     usage = usage or hidden_usage or (None if response is None else field_of(response, "usage"))
