@@ -96,9 +96,9 @@ _good_signatures: set[tuple[type, ...]] = set()
 
 
 def _fits(row: Row, signature: tuple[type, ...]) -> bool:
-    if signature in _good_signatures:
-        return True
-    if not all(kind in _ALLOWED[key] for key, kind in zip(row, signature, strict=True)):
+    """Whether every value of `row` is of a type its column takes; then `signature` (the
+    types of the row's values as read, see `raw_line`) is remembered as one that fits."""
+    if not all(type(value) in _ALLOWED[key] for key, value in row.items()):
         return False
     if len(_good_signatures) >= _SIGNATURE_LIMIT:
         _good_signatures.clear()
@@ -264,8 +264,14 @@ def raw_line(
     # LiteLLM marks only a completed stream in the payload; the request says it for all.
     stream = bool(stream) or request_stream is True
     model, api_base_host = cached_model_and_host(model, provider, api_base or hidden_api_base)
+    first_token = first_token if stream else None
+    team_alias = team_alias or other_team_alias
+    write_1h = creation.get("ephemeral_1h_input_tokens")
+    retries = request_meta.get("attempted_retries")
+    fallbacks = request_meta.get("attempted_fallbacks")
+    max_input = model_info.get("max_input_tokens")
     if privacy == "minimal":
-        end_user_hash = kept_tags = None
+        key_hash = key_alias = user_id = session_id = end_user_hash = kept_tags = None
     else:
         # The proxy resolves the end user into the payload; the SDK leaves it in the
         # OpenAI `user` parameter.
@@ -279,7 +285,7 @@ def raw_line(
         "response_id": response_id,
         "ts": ts,
         "end_s": end,
-        "first_token_s": first_token if stream else None,
+        "first_token_s": first_token,
         "call_type": call_type,
         "stream": stream,
         "status": status,
@@ -296,20 +302,20 @@ def raw_line(
         "cache_write_a": cache_write_a,
         "cache_write_b": cache_write_b,
         "cache_write_c": cache_write_c,
-        "cache_write_1h_tokens": creation.get("ephemeral_1h_input_tokens"),
+        "cache_write_1h_tokens": write_1h,
         "reasoning_tokens": reasoning,
         "audio_input_tokens": audio_in,
         "audio_output_tokens": audio_out,
         "reported_cost_usd": cost,
         "proxy_cache_hit": bool(cache_hit),
         "team_id": team_id,
-        "team_alias": team_alias or other_team_alias,
+        "team_alias": team_alias,
         "org_id": org_id,
         "route": route,
-        "retries_a": request_meta.get("attempted_retries"),
-        "fallbacks_a": request_meta.get("attempted_fallbacks"),
+        "retries_a": retries,
+        "fallbacks_a": fallbacks,
         "fallback_depth": fallback_depth,
-        "max_input_tokens": model_info.get("max_input_tokens"),
+        "max_input_tokens": max_input,
         "service_tier": service_tier,
         "litellm_overhead_ms": overhead,
         "client_retry_s": retry_header,
@@ -322,11 +328,20 @@ def raw_line(
         "tags": kept_tags,
     }
     if privacy == "minimal":
-        # Built as the standard row (one literal, the common case), then cut to minimal:
-        # nothing of these fields is hashed or kept.
+        # Built as the standard row (one literal, the common case, with these fields
+        # None), then cut to minimal: nothing of them is hashed or kept.
         for key in _STANDARD_FIELDS:
             del row[key]
-    signature = tuple(map(type, row.values()))
+    # The types of the values as read (the row's other values are of their column's type
+    # by construction: checked above, or made here): a shape already proven to fit is
+    # known by them; a new one is checked whole (`_fits`).
+    signature = tuple(map(type, (
+        trace_id, response_id, first_token, status, model_group, prompt_tokens,
+        completion_tokens, total_tokens, cache_read_a, cache_read_b, cache_write_a,
+        cache_write_b, cache_write_c, write_1h, reasoning, audio_in, audio_out, cost, team_id,
+        team_alias, org_id, route, retries, fallbacks, fallback_depth, max_input, service_tier,
+        overhead, retry_header, key_hash, key_alias, user_id, end_user_hash, session_id,
+    )))  # fmt: skip
     if signature not in _good_signatures and not _fits(row, signature):
         return None
     if call_type == "batch":
