@@ -134,6 +134,7 @@ _HIDDEN_ITEMS = itemgetter(*_HIDDEN_FIELDS)
 
 _BREAKDOWN_FIELDS = ("service_tier", "data_residency", "vertex_location")
 _NO_BREAKDOWN = (None, None, None)
+_DATETIME = dt.datetime
 # The fields a privacy=minimal row leaves out.
 _STANDARD_FIELDS = ("key_hash", "key_alias", "user_id", "end_user_hash", "session_id", "tags")
 _EMPTY: dict[str, Any] = {}  # a missing sub-dict, read as empty (never written to)
@@ -189,7 +190,7 @@ def raw_line(
         return None  # the times (or ids) must come from elsewhere: attempt_times.py
     if api_start is not None:
         # LiteLLM's naive local datetime, read inline (`epoch_seconds` for anything else).
-        if type(api_start) is dt.datetime:
+        if type(api_start) is _DATETIME:
             try:
                 api = api_start.timestamp()
             except (OverflowError, OSError, ValueError):
