@@ -141,6 +141,8 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
     assert served("sketch", by="model") == ("latency_model", days, ())
     assert served("sketch", by="call_type,error", where=["route=/chat/completions"]) == (
         "latency_calls", days, ())
+    assert served("sketch", by="hour") == ("latency_hourly", days, ())
+    assert served("sketch", by="day", tz="America/New_York") == ("latency_hourly", days, ())
     assert served("quantiles", by="model,day") == ("quantiles_model", days, ())
     assert served("quantiles", by="model") == (None, (), ())
     assert served("sketch", by="key") == ("priced_events", exact, inexact)

@@ -79,6 +79,8 @@ CUBES: tuple[Cube, ...] = (
     Cube("latency_calls", "sketch", "day", (
         "call_type", "status", "service_tier", "stream", "route", "error_class",
         "deployment_id", "api_base_host", "org_id")),
+    # Per UTC hour: `--by hour`, a local zone's days, a window cut on an hour.
+    Cube("latency_hourly", "sketch", "hour", ()),
     Cube("quantiles_total", "quantiles", "day", (), "latency_total"),
     Cube("quantiles_model", "quantiles", "day", ("model",), "latency_model"),
     Cube("quantiles_provider_model", "quantiles", "day", ("provider", "model"),
