@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import stop
+
 pytestmark = pytest.mark.slow
 
 
@@ -141,12 +143,7 @@ def test_demo_serve_prints_the_dashboard_url_and_serves_the_demo_events(tmp_path
                 visit.close()
                 browser.close()
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=30)
         reader.join(5)
     assert process.stdout is not None
     overview = _documents(process.stdout.read())[0]["totals"]

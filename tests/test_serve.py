@@ -30,6 +30,7 @@ from typer.testing import CliRunner
 from llmstats.analytics.cli.app import app
 from tests.support.event_data import write_events
 from tests.support.moto_server import s3_env, use_fresh_bucket
+from tests.support.processes import stop
 from tests.support.rows import BASE_TS, event_row
 from tests.support.sample_dataset import (
     HOSTILE_KEY,
@@ -84,12 +85,7 @@ def serving(data_dir: Path | str, scratch: Path, *options: str, **env: str) -> I
                 time.sleep(0.1)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=10)
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
