@@ -13,6 +13,7 @@ import pytest
 
 from llmstats.analytics.connection import open_dataset
 from llmstats.analytics.query import Query
+from llmstats.analytics.report.browse import requests_page
 from llmstats.analytics.report.recent import RECENT_COLUMNS, recent_requests_report
 from llmstats.analytics.report.reports import run
 from tests.support.sample_dataset import generator, isolated_environment
@@ -52,3 +53,19 @@ def test_the_newest_calls_of_the_window(data_dir: Path, case: dict[str, Any],
     assert shown == expected
     if case.get("where") != ["model=no-such-model"]:
         assert shown, case  # an empty answer would prove nothing
+
+
+@pytest.mark.parametrize(("offset", "limit", "where"), [
+    (0, 100, []), (900, 100, []), (0, 50, ["user=user-0001"]), (20, 30, ["status=failure"]),
+])
+def test_a_page_of_the_newest_calls(data_dir: Path, offset: int, limit: int, where: list[str],
+                                    isolated_data_dir: Path) -> None:
+    # The dashboard's Requests page in its default order (time, newest first).
+    query = Query.parse(now=NOW, where=where)
+    dataset = open_dataset(str(data_dir))
+    page = requests_page(dataset.con, query, offset=offset, limit=limit)
+    source, params = query.source("event_costs")
+    expected = run(dataset.con, f"SELECT {RECENT_COLUMNS}, event_id FROM {source} "
+                                f"ORDER BY ts DESC, event_id LIMIT {limit} OFFSET {offset}",
+                   params).to_pylist()
+    assert page.rows == expected and len(expected) == limit

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..query import COST_ONLY, Query
-from .recent import RECENT_COLUMNS
+from .recent import RECENT_COLUMNS, newest_calls
 from .reports import run
 
 if TYPE_CHECKING:
@@ -53,13 +53,18 @@ def requests_page(con: duckdb.DuckDBPyConnection, query: Query, *, offset: int =
     plain = dataclasses.replace(query, by=(), top=None)
     source, params = plain.source("event_costs")
     direction = "DESC" if descending else "ASC"
-    rows = run(
-        con,
-        f"SELECT {RECENT_COLUMNS}, event_id FROM {source} "
-        f"ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, ts DESC, event_id "
-        f"LIMIT {int(limit)} OFFSET {int(offset)}",
-        params,
-    ).to_pylist()
+    if sort == "time" and descending:
+        # The default order: the newest partitions hold the page (recent.newest_calls).
+        rows = newest_calls(con, plain, f"{RECENT_COLUMNS}, event_id",
+                            int(offset) + int(limit)).to_pylist()[int(offset):]
+    else:
+        rows = run(
+            con,
+            f"SELECT {RECENT_COLUMNS}, event_id FROM {source} "
+            f"ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, ts DESC, event_id "
+            f"LIMIT {int(limit)} OFFSET {int(offset)}",
+            params,
+        ).to_pylist()
     counted, count_params = plain.source("events", cost_columns=False) if not any(
         key in COST_ONLY for key, _ in plain.where) else (source, params)
     total = run(con, f"SELECT count(*) AS n FROM {counted}", count_params).to_pylist()[0]["n"]

@@ -18,6 +18,7 @@ from .reports import Report, run
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 DEFAULT_LIMIT = 100
 
@@ -69,22 +70,26 @@ def newest_partitions(con: duckdb.DuckDBPyConnection, query: Query) -> Iterator[
         count *= 4
 
 
+def newest_calls(con: duckdb.DuckDBPyConnection, query: Query, columns: str,
+                 count: int) -> pa.Table:
+    """`columns` (SQL over event_costs) of the `count` newest calls of the query's window
+    and filters, newest first (equal times by event_id): from the newest partitions
+    while they hold `count`, the whole window otherwise."""
+    order = f"ORDER BY ts DESC, event_id LIMIT {int(count)}"
+    for dates in newest_partitions(con, query):
+        source, params = query.source("event_costs", dates=dates)
+        rows = run(con, f"SELECT {columns} FROM {source} {order}", params)
+        if rows.num_rows >= count:
+            return rows
+    source, params = query.source("event_costs")
+    return run(con, f"SELECT {columns} FROM {source} {order}", params)
+
+
 def recent_requests_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """The `--top` (default 100) most recent call attempts matching the window and filters."""
     if query.by:
         raise UsageError("requests lists single calls, not groups; drop --by")
-    limit = query.top or DEFAULT_LIMIT
-    rows = None
-    for dates in newest_partitions(con, query):
-        source, params = query.source("event_costs", dates=dates)
-        rows = run(con, f"SELECT {RECENT_COLUMNS} FROM {source} "
-                        f"ORDER BY ts DESC, event_id LIMIT {int(limit)}", params)
-        if rows.num_rows >= limit:
-            break
-    if rows is None or rows.num_rows < limit:  # every partition: the whole window
-        source, params = query.source("event_costs")
-        rows = run(con, f"SELECT {RECENT_COLUMNS} FROM {source} "
-                        f"ORDER BY ts DESC, event_id LIMIT {int(limit)}", params)
+    rows = newest_calls(con, query, RECENT_COLUMNS, query.top or DEFAULT_LIMIT)
     return Report(
         f"Recent requests (times in {query.tz})",
         rows,
