@@ -33,6 +33,7 @@ CASES: list[dict[str, Any]] = [
     {"top": 10},  # the newest day holds them
     {"top": 500},  # the newest day holds about 400: older days are read too
     {"top": 3_000, "until": "2026-11-12"},  # an end before the newest partitions
+    {"top": 1_000, "since": "2026-11-15T06:00"},  # a start inside a day: fewer than asked
     {"top": 50, "where": ["user=user-0001"]},  # a rare value: several days to find 50
     {"top": 20, "where": ["status=failure"], "tz": "Asia/Kolkata"},
     {"top": 100, "where": ["model=no-such-model"]},  # nothing matches: every partition read

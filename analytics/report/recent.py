@@ -61,9 +61,11 @@ def newest_partitions(con: duckdb.DuckDBPyConnection, query: Query) -> Iterator[
     if context is None:
         return
     dates = sorted(context.index.partitions, reverse=True)
-    if query.until is not None:
-        last = query.until.astimezone(dt.UTC).date()
-        dates = [d for d in dates if dt.date.fromisoformat(d) <= last]
+    # Only the window's partitions: one wholly before --since holds none of its calls,
+    # and reading it would only delay the fall-back to the whole window.
+    first = query.since.astimezone(dt.UTC).date() if query.since is not None else dt.date.min
+    last = query.until.astimezone(dt.UTC).date() if query.until is not None else dt.date.max
+    dates = [d for d in dates if first <= dt.date.fromisoformat(d) <= last]
     count = 1
     while count < len(dates):
         yield tuple(dates[:count])
