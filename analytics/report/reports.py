@@ -211,23 +211,30 @@ def pricing_notes(total: dict[str, Any], defaults: dict[str, float] | None = Non
     return notes
 
 
-def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
+def usage_report(con: duckdb.DuckDBPyConnection, query: Query, *,
+                 quantiles: bool = True) -> Report:
     """The overview: totals for the window, rows by `--by` (default: top models by cost).
 
     `requests` counts client requests: each in the group of its final attempt (within a
     UTC day); `calls` counts attempts. Latency and TTFT quantiles are within 1 %
-    (sketches; see llmstats.analytics.rollups.quantiles)."""
+    (sketches; see llmstats.analytics.rollups.quantiles). `quantiles=False` leaves their
+    columns out (the dashboard's cost panels show none, and by user or tag they read
+    every event's latency)."""
     grouped = _group(query, ("model",))
     names = list(grouped.by)
     rows = sums_rows(con, grouped, USAGE_AGGREGATES, requests=True,
                      order="cost_usd DESC, calls DESC")
-    narrowed = _narrowed_to_top(grouped, rows)
-    if narrowed is None:
-        quantiles, total_quantiles = sketch_rows(con, grouped, _USAGE_QUANTILES, with_total=True)
-    else:
-        quantiles, total_quantiles = sketch_rows(con, narrowed, _USAGE_QUANTILES)
-    for row in rows:
-        _add_quantiles(row, quantiles.get(tuple(row[n] for n in names)), _USAGE_QUANTILE_NAMES)
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    total_quantiles: dict[str, Any] | None = {}
+    if quantiles:
+        narrowed = _narrowed_to_top(grouped, rows)
+        if narrowed is None:
+            found, total_quantiles = sketch_rows(con, grouped, _USAGE_QUANTILES,
+                                                 with_total=True)
+        else:
+            found, total_quantiles = sketch_rows(con, narrowed, _USAGE_QUANTILES)
+        for row in rows:
+            _add_quantiles(row, found.get(tuple(row[n] for n in names)), _USAGE_QUANTILE_NAMES)
     additive = [c for c in USAGE_COLUMNS if not c.startswith("p") and c != "error_rate"]
     if grouped.needs_tags():
         # A tag repeats an event once per tag: the totals come from the untagged rows.
@@ -238,10 +245,13 @@ def usage_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     total["error_rate"] = total["failures_"] / total["calls"] if total["calls"] else 0.0
     if total_quantiles is None:
         total_quantiles = sketch_rows(con, grouped.with_by(()), _USAGE_QUANTILES)[0].get(())
-    _add_quantiles(total, total_quantiles, _USAGE_QUANTILE_NAMES)
-    total = {**{k: total[k] for k in USAGE_COLUMNS}, **{k: total[k] for k in PRICING_COLUMNS}}
+    usage_columns = [c for c in USAGE_COLUMNS
+                     if quantiles or c not in _USAGE_QUANTILE_NAMES.values()]
+    if quantiles:
+        _add_quantiles(total, total_quantiles, _USAGE_QUANTILE_NAMES)
+    total = {**{k: total[k] for k in usage_columns}, **{k: total[k] for k in PRICING_COLUMNS}}
     # Beside every figure that rests on default prices, how much of it does.
-    columns = (*names, *USAGE_COLUMNS) + (
+    columns = (*names, *usage_columns) + (
         ("cost_on_default_prices_usd",) if total["calls_on_default_prices"] else ())
     shown = [{k: row[k] for k in columns} for row in _top(rows, grouped)]
     return Report("Usage by " + ", ".join(grouped.by), shown, total,

@@ -111,9 +111,9 @@ UNPRICED = ("default", "catalog_zero")
 
 def _unpriced(dataset: Dataset, query: Query, usage: Report) -> dict[str, Any]:
     """The models on default or $0 prices: `report --by priced_by,model`'s rows of those
-    two labels. Asked only when the totals say there are any, and then only of them: the
-    quantiles of every (priced_by, model) group read the priced copy, 0.5 s at 10 M
-    events, for a table that shows only the few unpriced ones."""
+    two labels, without quantiles. Asked only when the totals say there are any, and then
+    only of them: quantiles by priced_by read every event's latency in the priced copy,
+    0.5 s at 10 M events, for a table about prices."""
     from ..report.reports import usage_report
 
     if not usage.totals["calls_on_default_prices"] and not usage.totals["calls_on_zero_prices"]:
@@ -124,7 +124,7 @@ def _unpriced(dataset: Dataset, query: Query, usage: Report) -> dict[str, Any]:
         # Repeating a key means any of its values: rows of these labels only.
         query = dataclasses.replace(
             query, where=(*query.where, *(("priced_by", label) for label in UNPRICED)))
-    pricing = usage_report(dataset.con, regroup(query, ("priced_by", "model")))
+    pricing = usage_report(dataset.con, regroup(query, ("priced_by", "model")), quantiles=False)
     rows = [plain(r) for r in pricing.rows.to_pylist() if r["priced_by"] in UNPRICED]
     return {"id": "unpriced", "title": "Models on default or $0 prices",
             "columns": list(pricing.rows.column_names), "rows": rows,
@@ -144,21 +144,23 @@ def overview(dataset: Dataset, query: Query, what_if: str | None = None,
     period = bucket_for(query, bucket)
 
     con = dataset.con
-    usage = usage_report(con, regroup(query, ()))
-    savings = savings_report(con, regroup(query, ()))
+    # No quantiles: nothing on this page shows one. The cards' totals are those of the
+    # grouped reports (a totals row adds up all groups, not only the top ones shown).
+    usage = usage_report(con, regroup(query, (spenders,), TOP), quantiles=False)
+    by_period = savings_report(con, regroup(query, (period,)))
     cost_trend = charts.cost_trend(savings_report(con, regroup(query, (period, "model"))), period)
-    savings_trend = charts.savings_trend(savings_report(con, regroup(query, (period,))), period)
+    savings_trend = charts.savings_trend(by_period, period)
     found = [
         chart_json(cost_trend, by_x(cost_trend, period)),
         chart_json(savings_trend, by_x(savings_trend, period)),
+        _spenders(spenders, usage),
     ]
-    found.append(_spenders(spenders, usage_report(con, regroup(query, (spenders,), TOP))))
     tables = [table("savings-by-model", "Savings by model",
                     savings_report(con, regroup(query, ("model",), TOP_MODELS))),
               _unpriced(dataset, query, usage)]
     if what_if:
         tables.append(table("what-if", f"Repriced on {what_if}", what_if_report(con, query, what_if)))
-    return {"totals": plain(usage.totals), "savings": plain(savings.totals),
+    return {"totals": plain(usage.totals), "savings": plain(by_period.totals),
             "notes": usage.notes, "charts": [c for c in found if c], "tables": tables,
             "spenders": {"by": spenders, "choices": list(SPENDERS)},
             "bucket": {"by": period, "asked": bucket, "choices": list(BUCKETS)}}

@@ -453,6 +453,11 @@
   }
 
   // ---------- drawing a page, and keeping it live ----------
+  // plotly.js is the deferred script after this one: it has run by DOMContentLoaded
+  // (or failed to load, and then the charts are left out as before).
+  const plotlyReady = document.readyState === "loading"
+    ? new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }))
+    : Promise.resolve();
   async function render(options) {
     const quiet = options && options.quiet;
     drawFilters();
@@ -462,6 +467,7 @@
     if (!quiet) body.classList.add("busy");
     try {
       const blocks = await PAGES[page](controller.signal);
+      await plotlyReady;
       if (controller.signal.aborted) return;
       if (window.Plotly) content.querySelectorAll(".plot").forEach((p) => window.Plotly.purge(p));
       content.replaceChildren(...blocks.filter(Boolean));
@@ -494,12 +500,8 @@
   }
 
   async function start() {
-    try {
-      dimensions = (await api("/api/dimensions")).dimensions;
-    } catch (error) {
-      content.replaceChildren(el("p", { class: "error", role: "alert", text: error.message }));
-      return;
-    }
+    // The allow-list comes with the page: the first data request goes out at once.
+    dimensions = (body.dataset.dimensions || "").split(",").filter(Boolean);
     for (const name of dimensions) DRILLABLE.add(name);
     for (const link of document.querySelectorAll("nav a[data-page]")) {
       link.addEventListener("click", (event) => {
