@@ -42,7 +42,7 @@ class Dashboard:
     by_day: Report  # usage_report by day: cost, calls, error rate, latency per day
     cost_by_day_model: Report  # savings_report by day × model: the stacked cost trend
     savings_by_day: Report  # savings_report by day: prompt cache, proxy cache, batch
-    spenders: dict[str, Report]  # usage_report by team / key / user / tag, top N by cost
+    spenders: dict[str, Report]  # usage_report by team / key / user / tag, top N by cost, no quantiles
     segments: Report
     latency: Report
     errors: Report
@@ -63,8 +63,10 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, query: Query) -> Dashboard:
         by_day=usage_report(con, _regroup(query, ("day",))),
         cost_by_day_model=savings_report(con, _regroup(query, ("day", "model"))),
         savings_by_day=savings_report(con, _regroup(query, ("day",))),
+        # Bars of cost: no quantiles (by user or tag they read every event's latency).
         spenders={
-            name: usage_report(con, _regroup(query, (name,), top)) for name in SPENDER_DIMENSIONS
+            name: usage_report(con, _regroup(query, (name,), top), quantiles=False)
+            for name in SPENDER_DIMENSIONS
         },
         segments=segments_report(con, _regroup(query, ())),
         latency=latency_report(con, _regroup(query, ("provider", "model"), TOP_MODELS)),
