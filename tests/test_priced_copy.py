@@ -103,13 +103,19 @@ def served(data_dir: Path, kind: str, **kwargs: Any) -> tuple[str | None, tuple[
 
 
 def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
-    # The copy serves what no cube keeps (else this test would compare events to events).
-    assert served(data_dir, "sums", by="user") == ("priced_events", DAYS)
+    # The copy serves what no cube keeps (else this test would compare events to events),
+    # its sums per user, tag, key and team what they keep.
+    assert served(data_dir, "sums", by="user,model") == ("priced_events", DAYS)
+    assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
+    assert served(data_dir, "sums", by="tag", where=["user=user-0001"]) == ("priced_events", DAYS)
+    assert served(data_dir, "sums", by="tag") == ("priced_tags", DAYS)
+    assert served(data_dir, "sums", by="key") == ("priced_keys", DAYS)
+    assert served(data_dir, "sums", by="team") == ("priced_team", DAYS)
     assert served(data_dir, "sketch", by="tag", where=["user=user-0001"]) == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="day", tz="Asia/Kolkata") == ("priced_events", DAYS)
     assert served(data_dir, "rows", by="provider,model,error") == ("priced_events", DAYS)
     # ... and leaves to the cubes what they keep.
-    assert served(data_dir, "sums", by="team")[0] == "usage_team"
+    assert served(data_dir, "sums", by="team,model")[0] == "usage_team"
     assert_agree(data_dir, random_queries(seed=24, count=18))
     # Reports over single calls grouped by a column they also read.
     assert_agree(data_dir, [
@@ -134,10 +140,12 @@ def test_without_the_copy_and_with_a_stale_one_the_events_answer(data_dir: Path)
     # `llmstats rollup` rebuilds the stale days' copy (and only that cube).
     run = build_rollups(str(data_dir), include_today=True)
     assert [p.date for p in run.built] == list(DAYS)
-    assert all(set(p.rows) == {"priced_events"} for p in run.built)
-    assert served(data_dir, "sums", by="user") == ("priced_events", DAYS)
+    priced = {"priced_events", "priced_team", "priced_keys", "priced_tags", "priced_users"}
+    assert all(set(p.rows) == priced for p in run.built)
+    assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert_agree(data_dir, queries)
-    # Without the copy (deleted): the events answer, as before the override.
+    # Without the copy (deleted; its sums, priced under the override, are stale again):
+    # the events answer, as before the override.
     (data_dir / "pricing" / "overrides.toml").unlink()
     shutil.rmtree(data_dir / ROLLUPS_FOLDER / "priced_events")
     assert served(data_dir, "sums", by="user")[0] is None
@@ -148,11 +156,12 @@ def test_prune_rewrites_the_copy_without_the_pruned_days(data_dir: Path) -> None
     from llmstats.plugin.retention import prune_partitions
 
     prune_partitions(str(data_dir), dt.date(2026, 11, 18))
-    name, covered = served(data_dir, "sums", by="user")
-    assert (name, covered) == ("priced_events", DAYS[2:])
+    assert served(data_dir, "sums", by="user") == ("priced_users", DAYS[2:])
+    assert served(data_dir, "sums", by="user,model") == ("priced_events", DAYS[2:])
     import pyarrow.parquet as pq
 
-    for part in (data_dir / ROLLUPS_FOLDER / "priced_events").glob("part-*.parquet"):
+    for part in [*(data_dir / ROLLUPS_FOLDER / "priced_events").glob("part-*.parquet"),
+                 *(data_dir / ROLLUPS_FOLDER / "priced_users").glob("part-*.parquet")]:
         dates = {d.isoformat() for d in pq.read_table(part, columns=["date"]).column("date").to_pylist()}
         assert dates <= set(DAYS[2:])
     assert_agree(data_dir, random_queries(seed=3, count=4))

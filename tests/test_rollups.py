@@ -56,6 +56,12 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("savings_report", {"by": "team,day"}),
     ("savings_report", {"by": "key"}),
     ("savings_report", {"by": "month", "where": ["provider=openai"]}),
+    # Days the priced sums serve (whole, exact: see the test below).
+    ("usage_report", {"by": "team", "since": "2026-11-22"}),
+    ("usage_report", {"by": "user"}),
+    ("usage_report", {"by": "user", "since": "2026-11-22", "where": ["provider=openai"]}),
+    ("savings_report", {"by": "key", "where": ["team=Labs"], "since": "2026-11-22"}),
+    ("usage_report", {"by": "tag,day", "since": "2026-11-22"}),
     ("latency_report", {}),
     ("latency_report", {"by": "model,day"}),
     ("latency_report", {"by": "team"}),
@@ -64,7 +70,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("latency_report", {"by": "call_type,route", "where": ["stream=true"]}),
 ]
 # Enough of the list to exercise each source after the data changed.
-SHORT = [QUERIES[i] for i in (0, 1, 2, 3, 7, 14, 17, 18, 22)]
+SHORT = [QUERIES[i] for i in (0, 1, 2, 3, 7, 14, 17, 18, 21, 22, 27)]
 
 
 def snapshot(data_dir: Path, price_map: dict[str, Any]) -> None:
@@ -135,8 +141,14 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
     assert served("sums", since="2026-11-20T06:30") == (
         "usage_compact", days[2:], ("2026-11-20",))
     assert served("sums", since="2026-11-20T06:00") == ("usage_hourly", days[1:], ())
-    assert served("sums", by="user") == ("priced_events", exact, inexact)
-    assert served("sums", by="tag") == ("priced_events", exact, inexact)
+    # Users and tags: the copy's prices summed per day and group, where it is exact;
+    # teams and keys from them only where they cover as many days as the usage cubes.
+    assert served("sums", by="user") == ("priced_users", exact, inexact)
+    assert served("sums", by="tag") == ("priced_tags", exact, inexact)
+    assert served("sums", by="user", where=["model=tiered"]) == ("priced_events", exact, inexact)
+    assert served("sums", by="team", since=days[3]) == ("priced_team", days[3:], ())
+    assert served("sums", by="key", since=days[3]) == ("priced_keys", days[3:], ())
+    assert served("sums", by="key,model", since=days[3]) == ("usage_key", days[3:], ())
     assert served("sketch") == ("latency_total", days, ())
     assert served("sketch", by="model") == ("latency_model", days, ())
     assert served("sketch", by="call_type,error", where=["route=/chat/completions"]) == (

@@ -268,11 +268,11 @@ def build_rollups(
     if dates is None and not include_today:
         wanted = [d for d in wanted if d < today]
     index = index_rollups(data_dir, [e for entries in partitions.values() for e in entries])
-    priced = _priced_dates(data_dir, index) if not rebuild else set()
+    priced = _priced_dates(data_dir, index) if not rebuild else {}
     todo: list[tuple[str, set[str]]] = []
     for date in wanted:
         missing = {c.name for c in CUBES if rebuild or date not in index.available.get(c.name, {})
-                   or (c.kind == "rows" and date not in priced)}
+                   or (c.priced and date not in priced.get(c.name, set()))}
         if missing:
             todo.append((date, missing))
         else:
@@ -297,7 +297,7 @@ def build_rollups(
         for cube in CUBES:
             if cube.name in missing:
                 writers[cube.name].add(tables[cube.name], date,
-                                       {**entry, "pricing": pricing} if cube.kind == "rows" else entry)
+                                       {**entry, "pricing": pricing} if cube.priced else entry)
         run.built.append(PartitionRollup(date, key, len(partitions[date]),
                                          {n: t.num_rows for n, t in tables.items()},
                                          round(time.monotonic() - started, 3)))
@@ -316,13 +316,12 @@ def build_rollups(
     return run
 
 
-def _priced_dates(data_dir: str, index: RollupIndex) -> set[str]:
-    """Dates whose priced copy was priced under today's pricing (rollups/pricing_key.py);
-    the others are rebuilt."""
-    rows = [c for c in CUBES if c.kind == "rows"]
-    served = {d: p for c in rows for d, p in index.available.get(c.name, {}).items()}
-    if not served:
-        return set()
+def _priced_dates(data_dir: str, index: RollupIndex) -> dict[str, set[str]]:
+    """Per cube that stores prices, the dates it holds priced under today's pricing
+    (rollups/pricing_key.py); the others are rebuilt."""
+    served = {c.name: index.available.get(c.name, {}) for c in CUBES if c.priced}
+    if not any(served.values()):
+        return {}
     from ..connection import open_dataset
     from ..rollups.pricing_key import current_for, decode, pair_fingerprints
 
@@ -331,7 +330,9 @@ def _priced_dates(data_dir: str, index: RollupIndex) -> set[str]:
         today = pair_fingerprints(dataset.con)
     finally:
         dataset.con.close()
-    return {d for d, part in served.items() if current_for(decode(part.pricing.get(d)), today)}
+    return {name: {d for d, part in parts.items()
+                   if current_for(decode(part.pricing.get(d)), today)}
+            for name, parts in served.items()}
 
 
 def merge_parts(data_dir: str, cube: Cube, index: RollupIndex) -> int:

@@ -162,8 +162,9 @@ def fetch_sums(
     branches: list[str] = []
     params: dict[str, Any] = {}
     priced: list[str] = []
-    if plan.cube is not None and plan.cube.kind == "rows":
-        # The priced copy: each event priced already; its rows join the priced groups.
+    if plan.cube is not None and plan.cube.priced:
+        # The priced copy, or priced sums of it: each row priced already; its rows join
+        # the priced groups.
         found = rollup_source(query, plan)
         assert found is not None
         # Only the columns the aggregates read (a name inside a longer one is kept too):

@@ -121,7 +121,7 @@ def all_parts(data_dir: str, cubes: tuple[Cube, ...] = CUBES) -> dict[str, list[
         parsed = parse_part_manifest(text)
         if parsed is not None:
             path = join(data_dir, f"{ROLLUPS_FOLDER}/{cube_name}/{name}")
-            pricing = parse_part_pricing(text) if CUBES_BY_NAME[cube_name].kind == "rows" else {}
+            pricing = parse_part_pricing(text) if CUBES_BY_NAME[cube_name].priced else {}
             found[cube_name].append(RollupPart(path, parsed, listed[cube_name][name], pricing))
     return found
 

@@ -244,13 +244,16 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
         if cube.kind == "rows":
             if kind not in ("sums", "sketch", "rows") or not (columns - {"ts"}) <= set(cube.columns):
                 continue
+        elif cube.kind == "priced_sums":
+            if kind != "sums" or not columns <= set(cube.columns):
+                continue
         elif cube.kind != kind or not columns <= set(cube.columns) or (kind == "sketch" and priced):
             continue
         if exact is not None and exact != set(cube.columns):
             continue
         available = context.index.available.get(cube.name, {})
         covered = [d for d in dates if d in available and aligned(d, cube, query, times, hour)]
-        if covered and cube.kind == "rows":
+        if covered and cube.priced:
             # Only days priced as today's pricing prices them (sketches too: a filter on
             # priced_by reads the stored one), before comparing coverage.
             current = _priced(con, context, cube)
@@ -260,7 +263,7 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
     # Most partitions served first; among equals, the smallest cube (CUBES order).
     for cube, covered in sorted(candidates, key=lambda c: -len(c[1])):
         try:
-            if pricing and cube.kind != "rows":
+            if pricing and not cube.priced:
                 undecided = _undecided(con, context, cube)
                 covered = [d for d in covered if d not in undecided]
                 if not covered:

@@ -42,7 +42,9 @@ class Cube:
     kind: str
     """`sums`, `sketch`, `quantiles` (SKETCH_QUANTILES read from the sketch cube
     `source` per day and group, for reports grouped exactly by its columns and day), or
-    `rows` (the priced copy: one row per event, serving both sums and sketches)."""
+    `rows` (the priced copy: one row per event, serving both sums and sketches), or
+    `priced_sums` (the priced copy's counts and prices summed per day and group: sums
+    only, with nothing left to price)."""
     grain: str
     """`day` (one row per UTC day and group), `hour` (per UTC hour: serves time zones
     whose day starts on a whole hour, and windows that start or end on one) or `event`
@@ -53,6 +55,13 @@ class Cube:
     """The cube this one is computed from (its rows grouped more coarsely: exact, as
     sums, counts and ranges add up), or None: from the partition's calls."""
 
+    @property
+    def priced(self) -> bool:
+        """Whether it stores prices (the priced copy, and the `priced_sums` cubes summed
+        from it): read only for days priced as today's pricing prices them (the
+        fingerprints its manifests name, rollups/pricing_key.py)."""
+        return self.kind in ("rows", "priced_sums")
+
 
 _MODEL = ("provider", "model", "model_group", "call_type", "status", "service_tier")
 _TEAM = ("org_id", "team_id", "team_alias")
@@ -60,6 +69,14 @@ _TEAM = ("org_id", "team_id", "team_alias")
 CUBES: tuple[Cube, ...] = (
     # In the order a report prefers them when several cover it (smallest first; at
     # 10 M synthetic events over 90 days: 20 k, 60 k, 260 k, 310 k and 1.2 M rows).
+    # The priced sums come first: their rows need no pricing at read time. They cover
+    # groupings the usage cubes hold in many rows (a key: 1.2 M) or not at all (a user,
+    # a tag: the priced copy's 10 M rows), for whole UTC days priced as today.
+    Cube("priced_team", "priced_sums", "day", _TEAM, "priced_keys"),
+    Cube("priced_keys", "priced_sums", "day", (*_TEAM, "key_hash", "key_alias"),
+         "priced_events"),
+    Cube("priced_tags", "priced_sums", "day", ("tags",), "priced_events"),
+    Cube("priced_users", "priced_sums", "day", ("user_id",), "priced_events"),
     Cube("usage_compact", "sums", "day", _MODEL, "usage_model"),
     Cube(
         "usage_model",
@@ -363,6 +380,15 @@ def cube_sql(cube: Cube, ladder: list[int], source: str) -> str:
                 f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}")
     keys = ["date", f"{period_expr(cube)} AS ts", *cube.columns]
     group = ["date", period_expr(cube), *cube.columns]
+    if cube.kind == "priced_sums":
+        # From the priced copy (or a finer priced_sums cube): the counts and prices a
+        # report sums, per group and what its aggregates filter on.
+        flags = ["is_batch", "is_proxy_hit", "priced_by"]
+        sums = [f"CAST(sum({c}) AS BIGINT) AS {c}" for c in ROW_SUMS if c != "reported_cost_usd"]
+        sums += [f"sum({c}) AS {c}" for c in ("reported_cost_usd", *PRICED_COLUMNS)
+                 if c != "priced_by"]
+        return (f"SELECT {', '.join(keys + flags)}, {', '.join(sums)} FROM {source} "
+                f"GROUP BY {', '.join(group + flags)} ORDER BY {', '.join(group + flags)}")
     if cube.kind == "sums":
         sums = [f"CAST(sum({c}) AS BIGINT) AS {c}" for c in COUNT_SUMS]
         sums += [f"sum({c}) AS {c}" for c in FLOAT_SUMS]
