@@ -301,6 +301,18 @@ def test_the_api_answers_as_llmstats_report_does_on_random_filters(
     assert checked > 0
 
 
+def test_a_repeated_request_is_answered_from_the_answer_cache(server: str) -> None:
+    query = "?where=provider=openai&bucket=day"
+    first = get_json(f"{server}/api/page/segments{query}")
+    before = get_json(f"{server}/api/page/health")["answers"]
+    assert get_json(f"{server}/api/page/segments{query}") == first
+    after = get_json(f"{server}/api/page/health")["answers"]
+    assert after["hits"] == before["hits"] + 1 and after["answers"] >= 1
+    # The token is not part of the key; another query string is another answer.
+    get_json(f"{server}/api/page/segments?where=provider=anthropic")
+    assert get_json(f"{server}/api/page/health")["answers"]["hits"] == after["hits"]
+
+
 QUANTILES = {"p50_latency_ms", "p95_latency_ms", "p50_ttft_ms", "p95_ttft_ms"}
 
 

@@ -23,6 +23,7 @@ import anyio.to_thread
 
 from ..errors import LlmstatsError
 from ..store.files import list_files, resolve_data_dir
+from .answer_cache import AnswerCache
 from .engine_limits import EngineLimits
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class DataSource:
         self._version: tuple[float, str] = (0.0, "")
         self._version_lock = threading.Lock()
         self._clients: dict[str, int] = {}
+        self.answers = AnswerCache()
 
     def version(self) -> str:
         """A short digest of the event files and rollup parts (path, size, mtime): it
@@ -90,8 +92,12 @@ class DataSource:
             self._dataset_version = version
         return self._dataset
 
-    async def run(self, request: Request, work: Callable[[Dataset], T]) -> T:
-        """`work(dataset)` in a worker thread; Cancelled if the client leaves first."""
+    async def run(self, request: Request, work: Callable[[Dataset], T],
+                  key: str | None = None) -> T:
+        """`work(dataset)` in a worker thread; Cancelled if the client leaves first. With
+        `key` (the request, for answers that depend on the data alone), an answer of
+        bytes is kept for the next request with that key on the same data version
+        (answer_cache.py)."""
         client = request.client.host if request.client else "?"
         if self._clients.get(client, 0) >= self.per_client:
             raise TooBusy(f"{self.per_client} queries of this client are running already")
@@ -102,7 +108,14 @@ class DataSource:
         def job() -> None:
             try:
                 version = self.version()
+                if key is not None and (kept := self.answers.get(key, version)) is not None:
+                    outcome["value"] = kept
+                    return
                 with self._lock:
+                    # Asked by several clients at once: the first to get here computed it.
+                    if key is not None and (kept := self.answers.get(key, version)) is not None:
+                        outcome["value"] = kept
+                        return
                     dataset = self._current(version)
                     self._running = cancelled
                     try:
@@ -111,6 +124,8 @@ class DataSource:
                         outcome["value"] = work(dataset)
                     finally:
                         self._running = None
+                if key is not None and isinstance(outcome["value"], bytes):
+                    self.answers.put(key, version, outcome["value"])
             except BaseException as exc:  # handed to the request's task below
                 outcome["error"] = exc
 

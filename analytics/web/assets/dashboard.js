@@ -197,7 +197,9 @@
     const block = el("section", { class: "chart", "data-chart": spec.id },
       el("h3", { text: spec.title }), spec.description ? el("p", { class: "desc", text: spec.description }) : null,
       controls instanceof Node ? controls : null, box);
-    requestAnimationFrame(() => {
+    // Drawn on the first frame after plotly.js has run (the page's numbers and tables
+    // need not wait for it) and the block is in the page.
+    plotlyReady.then(() => requestAnimationFrame(() => {
       if (!window.Plotly) return;
       window.Plotly.newPlot(box, spec.figure.data, spec.figure.layout,
         { displaylogo: false, displayModeBar: false, responsive: true })
@@ -209,7 +211,7 @@
             addFilters(spec.drill[point.curveNumber][point.pointNumber]);
           });
         });
-    });
+    }));
     return block;
   }
   const DRILLABLE = new Set();
@@ -453,11 +455,13 @@
   }
 
   // ---------- drawing a page, and keeping it live ----------
-  // plotly.js is the deferred script after this one: it has run by DOMContentLoaded
-  // (or failed to load, and then the charts are left out as before).
-  const plotlyReady = document.readyState === "loading"
-    ? new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }))
-    : Promise.resolve();
+  // plotly.js is the deferred script after this one: it has run by DOMContentLoaded (or
+  // failed to load, and then the charts are left out). A deferred script runs while the
+  // document is "interactive", before that event; "complete" means it has passed.
+  const plotlyReady = new Promise((resolve) => {
+    if (window.Plotly || document.readyState === "complete") resolve();
+    else document.addEventListener("DOMContentLoaded", resolve, { once: true });
+  });
   async function render(options) {
     const quiet = options && options.quiet;
     drawFilters();
@@ -467,7 +471,6 @@
     if (!quiet) body.classList.add("busy");
     try {
       const blocks = await PAGES[page](controller.signal);
-      await plotlyReady;
       if (controller.signal.aborted) return;
       if (window.Plotly) content.querySelectorAll(".plot").forEach((p) => window.Plotly.purge(p));
       content.replaceChildren(...blocks.filter(Boolean));

@@ -9,10 +9,12 @@ too many queries running, 500 when a query failed.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -58,15 +60,31 @@ def failure(status: int, message: str) -> JSONResponse:
                         status_code=status)
 
 
-async def answer(request: Request, work: Callable[[Dataset], Any]) -> Response:
-    """`work` on the dataset, as JSON; the project's errors as one-line JSON errors."""
+def json_body(value: Any) -> bytes:
+    """What JSONResponse would send for `value` (report values made plain first)."""
+    return json.dumps(plain(value), ensure_ascii=False, allow_nan=False, indent=None,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def cache_key(request: Request) -> str:
+    """The request as an answer's key: its path and query, without the access token."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+    return request.url.path + "?" + urlencode(query)
+
+
+async def answer(request: Request, work: Callable[[Dataset], Any], *,
+                 cached: bool = True) -> Response:
+    """`work` on the dataset, as JSON; the project's errors as one-line JSON errors.
+    `cached`: the answer depends on the events and rollups alone, and is kept for the
+    same request on the same data (answer_cache.py)."""
     began = time.perf_counter()
     try:
-        body = plain(await source_of(request).run(request, work))
+        body = await source_of(request).run(request, lambda d: json_body(work(d)),
+                                            cache_key(request) if cached else None)
         # The server's own time (benchmarks/bench_dashboard.py reads it): the work, its
         # wait for the connection, and shaping the JSON, not the network.
         spent = f"app;dur={1000 * (time.perf_counter() - began):.1f}"
-        return JSONResponse(body, headers={"server-timing": spent})
+        return Response(body, media_type="application/json", headers={"server-timing": spent})
     except UsageError as exc:
         return failure(400, str(exc))
     except TooBusy as exc:
@@ -111,6 +129,12 @@ async def page(request: Request) -> Response:
         metric = request.query_params.get("metric") or "p95_latency_ms"
         return await answer(request, lambda d: panels.engineering(d, query, bucket, latency_by,
                                                                   metric))
+    if name == "health":
+        # Heartbeats are not part of the data version: never kept. It also says what the
+        # answer cache holds.
+        answers = source_of(request).answers
+        return await answer(request, lambda d: {**panels.health(d, query),
+                                                "answers": answers.summary()}, cached=False)
     return await answer(request, lambda d: PAGES[name](d, query))
 
 
@@ -182,7 +206,7 @@ async def catalog(request: Request) -> Response:
 
 
 async def audit(request: Request) -> Response:
-    return await answer(request, lambda d: panels.audit(d.data_dir))
+    return await answer(request, lambda d: panels.audit(d.data_dir), cached=False)
 
 
 ROUTES = [
