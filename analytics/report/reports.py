@@ -389,19 +389,22 @@ def latency_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     return Report("Latency by " + ", ".join(grouped.by), _top(rows, grouped), {})
 
 
-CONTEXT_AGGREGATES = """
+_USAGE_PCT = "context_usage_pct(context_band, context_window, input_tokens)"
+CONTEXT_AGGREGATES = f"""
     count(*) AS calls,
-    count(*) FILTER (WHERE band = 'OK') AS ok,
-    count(*) FILTER (WHERE band = 'LOW') AS low,
-    count(*) FILTER (WHERE band = 'MEDIUM') AS medium,
-    count(*) FILTER (WHERE band = 'HIGH') AS high,
-    count(*) FILTER (WHERE band = 'CRITICAL') AS critical,
-    count(*) FILTER (WHERE band = 'EXCEEDED') AS exceeded,
-    count(*) FILTER (WHERE band = 'UNKNOWN') AS unknown,
-    quantile_cont(usage_pct, 0.95) AS p95_usage_pct,
-    max(usage_pct) AS max_usage_pct,
+    count(*) FILTER (WHERE context_band = 0) AS ok,
+    count(*) FILTER (WHERE context_band = 1) AS low,
+    count(*) FILTER (WHERE context_band = 2) AS medium,
+    count(*) FILTER (WHERE context_band = 3) AS high,
+    count(*) FILTER (WHERE context_band = 4) AS critical,
+    count(*) FILTER (WHERE context_band = 5) AS exceeded,
+    count(*) FILTER (WHERE context_band = 6) AS unknown,
+    quantile_cont({_USAGE_PCT}, 0.95) AS p95_usage_pct,
+    max({_USAGE_PCT}) AS max_usage_pct,
     max(context_window) AS context_window
 """
+"""Over CONTEXT_CALLS: each call's band code (sql/08_context_bands.sql), stored in the
+priced copy, computed for the events."""
 
 
 def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
