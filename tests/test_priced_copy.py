@@ -181,3 +181,118 @@ def test_top_groups_have_the_quantiles_of_the_full_report(data_dir: Path, by: st
             same(row[column], expected[column], f"{by} {column}")
     for column in full.totals:
         same(top.totals[column], full.totals[column], f"{by} totals {column}")
+
+
+# The reference for `report errors` and `report context`: each as one SQL statement over
+# the events, as the reports computed them before they read per-call codes from the copy
+# and pivoted small groupings in Python (the bands as 08_context_bands.sql first wrote them).
+REFERENCE_BANDS = """
+CREATE OR REPLACE MACRO reference_bands(tbl) AS TABLE
+WITH sized AS (
+    SELECT e.*, COALESCE(NULLIF(e.max_input_tokens, 0), pr.context_window) AS context_window,
+        COALESCE(e.status = 'failure' AND (e.error_code = 'context_length_exceeded'
+                 OR e.error_class = 'ContextWindowExceededError'), FALSE) AS exceeded
+    FROM query_table(tbl) AS e
+    LEFT JOIN pair_rates AS pr
+        ON pr.provider IS NOT DISTINCT FROM e.provider AND pr.model IS NOT DISTINCT FROM e.model
+    WHERE e.call_type IN ('chat', 'responses')
+)
+SELECT *,
+    CASE WHEN NOT exceeded AND context_window > 0 THEN 100.0 * input_tokens / context_window END
+        AS usage_pct,
+    CASE WHEN exceeded THEN 'EXCEEDED'
+        WHEN context_window IS NULL OR context_window <= 0 THEN 'UNKNOWN'
+        WHEN input_tokens < 0.50 * context_window THEN 'OK'
+        WHEN input_tokens < 0.70 * context_window THEN 'LOW'
+        WHEN input_tokens < 0.85 * context_window THEN 'MEDIUM'
+        WHEN input_tokens < 0.95 * context_window THEN 'HIGH'
+        ELSE 'CRITICAL' END AS band
+FROM sized
+WHERE exceeded OR (input_tokens IS NOT NULL AND NOT (status = 'failure' AND input_tokens = 0))
+"""
+REFERENCE_CONTEXT = """count(*) AS calls,
+    count(*) FILTER (WHERE band = 'OK') AS ok, count(*) FILTER (WHERE band = 'LOW') AS low,
+    count(*) FILTER (WHERE band = 'MEDIUM') AS medium, count(*) FILTER (WHERE band = 'HIGH') AS high,
+    count(*) FILTER (WHERE band = 'CRITICAL') AS critical,
+    count(*) FILTER (WHERE band = 'EXCEEDED') AS exceeded,
+    count(*) FILTER (WHERE band = 'UNKNOWN') AS unknown,
+    quantile_cont(usage_pct, 0.95) AS p95_usage_pct, max(usage_pct) AS max_usage_pct,
+    max(context_window) AS context_window"""
+
+
+def _mode(column: str) -> str:
+    counts = f"histogram({column}) FILTER (WHERE status = 'failure')"
+    return (f"list_sort(list_transform(map_entries({counts}), "
+            f"lambda e: {{'n': -CAST(e.value AS BIGINT), 'v': e.key}}))[1].v AS {column}")
+
+
+REFERENCE_ERRORS = f"""count(*) FILTER (WHERE status = 'failure') AS failures, count(*) AS calls,
+    COALESCE(count(*) FILTER (WHERE status = 'failure') / NULLIF(count(*), 0), 0) AS error_rate,
+    {_mode("http_status")}, {_mode("error_code")}, {_mode("error_code_source")},
+    CAST(COALESCE(sum(retries), 0) AS BIGINT) AS retries,
+    CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks,
+    CAST(COALESCE(sum(requests), 0) AS BIGINT) AS requests,
+    CAST(COALESCE(sum(requests) FILTER (WHERE NOT COALESCE(client_retry_count > 0, FALSE)), 0)
+        AS BIGINT) AS first_attempts,
+    CAST(COALESCE(sum(requests) FILTER (WHERE client_retry_count > 0), 0) AS BIGINT)
+        AS client_retries"""
+
+
+def reference(con: Any, name: str, query: Query) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(rows, totals) of the errors or context report, by the reference SQL over the events."""
+    from llmstats.analytics.rollups.spec import FINAL_ATTEMPT
+
+    def run(q: Query, table: str, aggregates: str, tail: str) -> list[dict[str, Any]]:
+        exprs = q.group_exprs(cost_columns=False)
+        source, params = q.source(table, cost_columns=False)
+        dims = "".join(f"{expr} AS {n}, " for n, expr in exprs)
+        keys = ", ".join(n for n, _ in exprs)
+        sql = f"SELECT {dims}{aggregates} FROM {source} " + (
+            f"GROUP BY {keys} {tail} {keys} {f'LIMIT {q.top}' if q.top else ''}" if keys else "")
+        cursor = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql} or None)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    if name == "context_report":
+        con.execute(REFERENCE_BANDS)
+        con.execute("CREATE OR REPLACE TEMP VIEW reference_calls AS "
+                    "SELECT * FROM reference_bands('events')")
+        return run(query, "reference_calls", REFERENCE_CONTEXT,
+                   "ORDER BY exceeded DESC, critical DESC, high DESC, calls DESC,"), {}
+    con.execute(f"CREATE OR REPLACE TEMP VIEW reference_attempts AS "
+                f"SELECT *, {FINAL_ATTEMPT} AS requests FROM events")
+    rows = run(query, "reference_attempts", REFERENCE_ERRORS,
+               "HAVING failures > 0 ORDER BY failures DESC,")
+    (total,) = run(query.with_by(()), "reference_attempts",
+                   REFERENCE_ERRORS.replace(f"{_mode('http_status')}, {_mode('error_code')}, "
+                                            f"{_mode('error_code_source')},", ""), "")
+    return rows, total
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_errors_and_context_from_the_copy_equal_one_sql_over_the_events(data_dir: Path,
+                                                                        seed: int) -> None:
+    rng = random.Random(seed)
+    queries = [q for q in random_queries(seed, 40) if q[0] in ("errors_report", "context_report")]
+    queries = [(name, {**kwargs, "top": rng.choice((None, None, 3))}) for name, kwargs in queries[:8]]
+    queries += [("errors_report", {"by": "", "where": [], "tz": "UTC"}),
+                ("context_report", {"by": "", "where": ["status=failure"], "tz": "UTC"})]
+    assert served(data_dir, "rows", by="model") == ("priced_events", DAYS)
+    fast = answers(data_dir, queries, use_rollups=True)
+    dataset = open_dataset(str(data_dir), use_rollups=False)
+    compared = 0
+    for (name, kwargs), (rows, totals) in zip(queries, fast, strict=True):
+        query = Query.parse(now=NOW, **kwargs)
+        query = query if query.by else dataclasses.replace(
+            query, by=("provider", "model", "error") if name == "errors_report" else ("model",))
+        expected_rows, expected_totals = reference(dataset.con, name, query)
+        where = f"{name} {kwargs}"
+        assert [list(r) for r in rows] == [list(r) for r in expected_rows], where
+        compared += len(rows)
+        for row, expected in zip(rows, expected_rows, strict=True):
+            for column in row:
+                same(row[column], expected[column], f"{where} {column}")
+        assert list(totals) == list(expected_totals), where
+        for column in totals:
+            same(totals[column], expected_totals[column], f"{where} totals {column}")
+    assert compared > 20  # rows compared, not two empty reports

@@ -227,7 +227,7 @@ class CallRows:
 
 
 ERROR_CALLS = CallRows(("status", "requests", *ERROR_COLUMNS), final_attempts=True)
-CONTEXT_CALLS = CallRows(COPY_CONTEXT_COLUMNS + ("input_tokens",),
+CONTEXT_CALLS = CallRows((*COPY_CONTEXT_COLUMNS, "input_tokens"),
                          events_over="context_coded('{}')", where="context_band IS NOT NULL")
 
 

@@ -58,11 +58,13 @@ def sums_rows(con: duckdb.DuckDBPyConnection, query: Query, aggregates: str, *,
 
 
 def call_rows(con: duckdb.DuckDBPyConnection, query: Query, calls: CallRows, aggregates: str,
-              *, having: str = "", order: str = "", limit: str = "") -> list[dict[str, Any]]:
-    """One row per `query.by` group of aggregates over single calls
+              *, keys: tuple[str, ...] = (), having: str = "", order: str = "",
+              limit: str = "") -> list[dict[str, Any]]:
+    """One row per `query.by` group (and value of `keys`) of aggregates over single calls
     (fetch.fetch_call_rows): from the priced copy where it serves, the events elsewhere."""
     return _planned(con, query, "rows", lambda plan: fetch_call_rows(
-        con, query, plan, calls, aggregates, having=having, order=order, limit=limit))
+        con, query, plan, calls, aggregates, keys=keys, having=having, order=order,
+        limit=limit))
 
 
 def sketch_rows(
