@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from ..query import DIMENSION_COLUMNS, DIMENSIONS, TIME_DIMENSIONS, Query
+from ..query import DIMENSION_COLUMNS, TIME_DIMENSIONS, Query
 from .index import ReportContext, RollupIndex, RollupPart, context_of
 from .spec import CUBES, Cube, splits_every
 
@@ -205,16 +205,19 @@ def _parts_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
 
 def quantile_columns(query: Query) -> set[str] | None:
     """The columns a quantiles cube must have, exactly, to hold the query's groups (the
-    query groups by `day` and otherwise by plain columns), or None."""
+    query groups by `day` and otherwise by dimensions of those columns), or None. A
+    dimension computed from several columns (`team`: the alias, else the id) groups as
+    the cube does only where no two of the cube's groups give the same value: the
+    fetch checks that on the rows it reads (report/fetch.py, fetch_quantiles)."""
     if "day" not in query.by:
         return None
     columns: set[str] = set()
     for name in query.by:
         if name == "day":
             continue
-        if name in TIME_DIMENSIONS or DIMENSION_COLUMNS[name] != (DIMENSIONS[name],):
+        if name in TIME_DIMENSIONS:
             return None
-        columns.add(DIMENSIONS[name])
+        columns.update(DIMENSION_COLUMNS[name])
     return columns
 
 
