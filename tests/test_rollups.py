@@ -45,6 +45,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("usage_report", {"by": "day", "tz": "America/New_York"}),
     ("usage_report", {"by": "day,model", "tz": "Asia/Kolkata"}),
     ("usage_report", {"by": "hour", "since": "2026-11-20T05:00", "until": "2026-11-20T09:00"}),
+    ("usage_report", {"by": "hour", "tz": "Europe/Berlin", "since": "2026-11-20T05:00"}),
     ("usage_report", {"by": "week", "tz": "Europe/Berlin"}),
     ("usage_report", {"by": "tag"}),
     ("usage_report", {"by": "user", "where": ["tag=beta"]}),
@@ -74,7 +75,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("latency_report", {"by": "call_type,route", "where": ["stream=true"]}),
 ]
 # Enough of the list to exercise each source after the data changed.
-SHORT = [QUERIES[i] for i in (0, 1, 2, 3, 7, 14, 19, 20, 23, 24, 29)]
+SHORT = [QUERIES[i] for i in (0, 1, 2, 3, 7, 15, 20, 21, 24, 25, 30)]
 
 
 def snapshot(data_dir: Path, price_map: dict[str, Any]) -> None:
@@ -162,6 +163,11 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
     assert served("quantiles", by="model,day") == ("quantiles_model", days, ())
     assert served("quantiles", by="model") == (None, (), ())
     assert served("quantiles", by="team,day") == ("quantiles_team", days, ())
+    assert served("quantiles", by="day") == ("quantiles_total", days, ())
+    assert served("quantiles", by="hour") == ("quantiles_hourly", days, ())
+    assert served("quantiles", by="hour", tz="America/New_York") == ("quantiles_hourly", days, ())
+    assert served("quantiles", by="hour", tz="Asia/Kolkata") == (None, (), ())
+    assert served("quantiles", by="hour,model") == (None, (), ())
     assert served("sketch", by="key") == ("priced_events", exact, inexact)
 
 
