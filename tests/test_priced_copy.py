@@ -105,7 +105,10 @@ def served(data_dir: Path, kind: str, **kwargs: Any) -> tuple[str | None, tuple[
 def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
     # The copy serves what no cube keeps (else this test would compare events to events),
     # its sums per user, tag, key and team what they keep.
-    assert served(data_dir, "sums", by="user,model") == ("priced_events", DAYS)
+    assert served(data_dir, "sums", by="user,model") == ("priced_user_models", DAYS)
+    assert served(data_dir, "sums", by="model", where=["user=user-0001"]) == (
+        "priced_user_models", DAYS)
+    assert served(data_dir, "sums", by="user,team") == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert served(data_dir, "sums", by="tag", where=["user=user-0001"]) == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="tag") == ("priced_tags", DAYS)
@@ -116,6 +119,7 @@ def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
     assert served(data_dir, "rows", by="provider,model,error") == ("priced_events", DAYS)
     # ... and leaves to the cubes what they keep.
     assert served(data_dir, "sums", by="team,model")[0] == "usage_team"
+    assert served(data_dir, "sums", by="provider,model")[0] == "usage_compact"
     assert_agree(data_dir, random_queries(seed=24, count=18))
     # Reports over single calls grouped by a column they also read.
     assert_agree(data_dir, [
@@ -140,7 +144,8 @@ def test_without_the_copy_and_with_a_stale_one_the_events_answer(data_dir: Path)
     # `llmstats rollup` rebuilds the stale days' copy (and only that cube).
     run = build_rollups(str(data_dir), include_today=True)
     assert [p.date for p in run.built] == list(DAYS)
-    priced = {"priced_events", "priced_team", "priced_keys", "priced_tags", "priced_users"}
+    priced = {"priced_events", "priced_team", "priced_keys", "priced_tags", "priced_users",
+              "priced_user_models"}
     assert all(set(p.rows) == priced for p in run.built)
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert_agree(data_dir, queries)
@@ -157,11 +162,12 @@ def test_prune_rewrites_the_copy_without_the_pruned_days(data_dir: Path) -> None
 
     prune_partitions(str(data_dir), dt.date(2026, 11, 18))
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS[2:])
-    assert served(data_dir, "sums", by="user,model") == ("priced_events", DAYS[2:])
+    assert served(data_dir, "sums", by="user,model") == ("priced_user_models", DAYS[2:])
     import pyarrow.parquet as pq
 
     for part in [*(data_dir / ROLLUPS_FOLDER / "priced_events").glob("part-*.parquet"),
-                 *(data_dir / ROLLUPS_FOLDER / "priced_users").glob("part-*.parquet")]:
+                 *(data_dir / ROLLUPS_FOLDER / "priced_users").glob("part-*.parquet"),
+                 *(data_dir / ROLLUPS_FOLDER / "priced_user_models").glob("part-*.parquet")]:
         dates = {d.isoformat() for d in pq.read_table(part, columns=["date"]).column("date").to_pylist()}
         assert dates <= set(DAYS[2:])
     assert_agree(data_dir, random_queries(seed=3, count=4))

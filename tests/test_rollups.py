@@ -150,7 +150,9 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
     # teams and keys from them only where they cover as many days as the usage cubes.
     assert served("sums", by="user") == ("priced_users", exact, inexact)
     assert served("sums", by="tag") == ("priced_tags", exact, inexact)
-    assert served("sums", by="user", where=["model=tiered"]) == ("priced_events", exact, inexact)
+    assert served("sums", by="user", where=["model=tiered"]) == (
+        "priced_user_models", exact, inexact)
+    assert served("sums", by="user", where=["status=failure"]) == ("priced_events", exact, inexact)
     assert served("sums", by="team", since=days[3]) == ("priced_team", days[3:], ())
     assert served("sums", by="key", since=days[3]) == ("priced_keys", days[3:], ())
     assert served("sums", by="key,model", since=days[3]) == ("usage_key", days[3:], ())
