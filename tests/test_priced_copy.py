@@ -105,7 +105,10 @@ def served(data_dir: Path, kind: str, **kwargs: Any) -> tuple[str | None, tuple[
 def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
     # The copy serves what no cube keeps (else this test would compare events to events),
     # its sums per user, tag, key and team what they keep.
-    assert served(data_dir, "sums", by="user,model") == ("priced_events", DAYS)
+    assert served(data_dir, "sums", by="user,model") == ("priced_user_models", DAYS)
+    assert served(data_dir, "sums", by="model", where=["user=user-0001"]) == (
+        "priced_user_models", DAYS)
+    assert served(data_dir, "sums", by="user,team") == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert served(data_dir, "sums", by="tag", where=["user=user-0001"]) == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="tag") == ("priced_tags", DAYS)
@@ -116,6 +119,7 @@ def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
     assert served(data_dir, "rows", by="provider,model,error") == ("priced_events", DAYS)
     # ... and leaves to the cubes what they keep.
     assert served(data_dir, "sums", by="team,model")[0] == "usage_team"
+    assert served(data_dir, "sums", by="provider,model")[0] == "usage_compact"
     assert_agree(data_dir, random_queries(seed=24, count=18))
     # Reports over single calls grouped by a column they also read.
     assert_agree(data_dir, [
@@ -140,7 +144,8 @@ def test_without_the_copy_and_with_a_stale_one_the_events_answer(data_dir: Path)
     # `llmstats rollup` rebuilds the stale days' copy (and only that cube).
     run = build_rollups(str(data_dir), include_today=True)
     assert [p.date for p in run.built] == list(DAYS)
-    priced = {"priced_events", "priced_team", "priced_keys", "priced_tags", "priced_users"}
+    priced = {"priced_events", "priced_team", "priced_keys", "priced_tags", "priced_users",
+              "priced_user_models"}
     assert all(set(p.rows) == priced for p in run.built)
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert_agree(data_dir, queries)
@@ -157,11 +162,12 @@ def test_prune_rewrites_the_copy_without_the_pruned_days(data_dir: Path) -> None
 
     prune_partitions(str(data_dir), dt.date(2026, 11, 18))
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS[2:])
-    assert served(data_dir, "sums", by="user,model") == ("priced_events", DAYS[2:])
+    assert served(data_dir, "sums", by="user,model") == ("priced_user_models", DAYS[2:])
     import pyarrow.parquet as pq
 
     for part in [*(data_dir / ROLLUPS_FOLDER / "priced_events").glob("part-*.parquet"),
-                 *(data_dir / ROLLUPS_FOLDER / "priced_users").glob("part-*.parquet")]:
+                 *(data_dir / ROLLUPS_FOLDER / "priced_users").glob("part-*.parquet"),
+                 *(data_dir / ROLLUPS_FOLDER / "priced_user_models").glob("part-*.parquet")]:
         dates = {d.isoformat() for d in pq.read_table(part, columns=["date"]).column("date").to_pylist()}
         assert dates <= set(DAYS[2:])
     assert_agree(data_dir, random_queries(seed=3, count=4))
@@ -181,3 +187,118 @@ def test_top_groups_have_the_quantiles_of_the_full_report(data_dir: Path, by: st
             same(row[column], expected[column], f"{by} {column}")
     for column in full.totals:
         same(top.totals[column], full.totals[column], f"{by} totals {column}")
+
+
+# The reference for `report errors` and `report context`: each as one SQL statement over
+# the events, as the reports computed them before they read per-call codes from the copy
+# and pivoted small groupings in Python (the bands as 08_context_bands.sql first wrote them).
+REFERENCE_BANDS = """
+CREATE OR REPLACE MACRO reference_bands(tbl) AS TABLE
+WITH sized AS (
+    SELECT e.*, COALESCE(NULLIF(e.max_input_tokens, 0), pr.context_window) AS context_window,
+        COALESCE(e.status = 'failure' AND (e.error_code = 'context_length_exceeded'
+                 OR e.error_class = 'ContextWindowExceededError'), FALSE) AS exceeded
+    FROM query_table(tbl) AS e
+    LEFT JOIN pair_rates AS pr
+        ON pr.provider IS NOT DISTINCT FROM e.provider AND pr.model IS NOT DISTINCT FROM e.model
+    WHERE e.call_type IN ('chat', 'responses')
+)
+SELECT *,
+    CASE WHEN NOT exceeded AND context_window > 0 THEN 100.0 * input_tokens / context_window END
+        AS usage_pct,
+    CASE WHEN exceeded THEN 'EXCEEDED'
+        WHEN context_window IS NULL OR context_window <= 0 THEN 'UNKNOWN'
+        WHEN input_tokens < 0.50 * context_window THEN 'OK'
+        WHEN input_tokens < 0.70 * context_window THEN 'LOW'
+        WHEN input_tokens < 0.85 * context_window THEN 'MEDIUM'
+        WHEN input_tokens < 0.95 * context_window THEN 'HIGH'
+        ELSE 'CRITICAL' END AS band
+FROM sized
+WHERE exceeded OR (input_tokens IS NOT NULL AND NOT (status = 'failure' AND input_tokens = 0))
+"""
+REFERENCE_CONTEXT = """count(*) AS calls,
+    count(*) FILTER (WHERE band = 'OK') AS ok, count(*) FILTER (WHERE band = 'LOW') AS low,
+    count(*) FILTER (WHERE band = 'MEDIUM') AS medium, count(*) FILTER (WHERE band = 'HIGH') AS high,
+    count(*) FILTER (WHERE band = 'CRITICAL') AS critical,
+    count(*) FILTER (WHERE band = 'EXCEEDED') AS exceeded,
+    count(*) FILTER (WHERE band = 'UNKNOWN') AS unknown,
+    quantile_cont(usage_pct, 0.95) AS p95_usage_pct, max(usage_pct) AS max_usage_pct,
+    max(context_window) AS context_window"""
+
+
+def _mode(column: str) -> str:
+    counts = f"histogram({column}) FILTER (WHERE status = 'failure')"
+    return (f"list_sort(list_transform(map_entries({counts}), "
+            f"lambda e: {{'n': -CAST(e.value AS BIGINT), 'v': e.key}}))[1].v AS {column}")
+
+
+REFERENCE_ERRORS = f"""count(*) FILTER (WHERE status = 'failure') AS failures, count(*) AS calls,
+    COALESCE(count(*) FILTER (WHERE status = 'failure') / NULLIF(count(*), 0), 0) AS error_rate,
+    {_mode("http_status")}, {_mode("error_code")}, {_mode("error_code_source")},
+    CAST(COALESCE(sum(retries), 0) AS BIGINT) AS retries,
+    CAST(COALESCE(sum(fallbacks), 0) AS BIGINT) AS fallbacks,
+    CAST(COALESCE(sum(requests), 0) AS BIGINT) AS requests,
+    CAST(COALESCE(sum(requests) FILTER (WHERE NOT COALESCE(client_retry_count > 0, FALSE)), 0)
+        AS BIGINT) AS first_attempts,
+    CAST(COALESCE(sum(requests) FILTER (WHERE client_retry_count > 0), 0) AS BIGINT)
+        AS client_retries"""
+
+
+def reference(con: Any, name: str, query: Query) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(rows, totals) of the errors or context report, by the reference SQL over the events."""
+    from llmstats.analytics.rollups.spec import FINAL_ATTEMPT
+
+    def run(q: Query, table: str, aggregates: str, tail: str) -> list[dict[str, Any]]:
+        exprs = q.group_exprs(cost_columns=False)
+        source, params = q.source(table, cost_columns=False)
+        dims = "".join(f"{expr} AS {n}, " for n, expr in exprs)
+        keys = ", ".join(n for n, _ in exprs)
+        sql = f"SELECT {dims}{aggregates} FROM {source} " + (
+            f"GROUP BY {keys} {tail} {keys} {f'LIMIT {q.top}' if q.top else ''}" if keys else "")
+        cursor = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql} or None)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    if name == "context_report":
+        con.execute(REFERENCE_BANDS)
+        con.execute("CREATE OR REPLACE TEMP VIEW reference_calls AS "
+                    "SELECT * FROM reference_bands('events')")
+        return run(query, "reference_calls", REFERENCE_CONTEXT,
+                   "ORDER BY exceeded DESC, critical DESC, high DESC, calls DESC,"), {}
+    con.execute(f"CREATE OR REPLACE TEMP VIEW reference_attempts AS "
+                f"SELECT *, {FINAL_ATTEMPT} AS requests FROM events")
+    rows = run(query, "reference_attempts", REFERENCE_ERRORS,
+               "HAVING failures > 0 ORDER BY failures DESC,")
+    (total,) = run(query.with_by(()), "reference_attempts",
+                   REFERENCE_ERRORS.replace(f"{_mode('http_status')}, {_mode('error_code')}, "
+                                            f"{_mode('error_code_source')},", ""), "")
+    return rows, total
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_errors_and_context_from_the_copy_equal_one_sql_over_the_events(data_dir: Path,
+                                                                        seed: int) -> None:
+    rng = random.Random(seed)
+    queries = [q for q in random_queries(seed, 40) if q[0] in ("errors_report", "context_report")]
+    queries = [(name, {**kwargs, "top": rng.choice((None, None, 3))}) for name, kwargs in queries[:8]]
+    queries += [("errors_report", {"by": "", "where": [], "tz": "UTC"}),
+                ("context_report", {"by": "", "where": ["status=failure"], "tz": "UTC"})]
+    assert served(data_dir, "rows", by="model") == ("priced_events", DAYS)
+    fast = answers(data_dir, queries, use_rollups=True)
+    dataset = open_dataset(str(data_dir), use_rollups=False)
+    compared = 0
+    for (name, kwargs), (rows, totals) in zip(queries, fast, strict=True):
+        query = Query.parse(now=NOW, **kwargs)
+        query = query if query.by else dataclasses.replace(
+            query, by=("provider", "model", "error") if name == "errors_report" else ("model",))
+        expected_rows, expected_totals = reference(dataset.con, name, query)
+        where = f"{name} {kwargs}"
+        assert [list(r) for r in rows] == [list(r) for r in expected_rows], where
+        compared += len(rows)
+        for row, expected in zip(rows, expected_rows, strict=True):
+            for column in row:
+                same(row[column], expected[column], f"{where} {column}")
+        assert list(totals) == list(expected_totals), where
+        for column in totals:
+            same(totals[column], expected_totals[column], f"{where} totals {column}")
+    assert compared > 20  # rows compared, not two empty reports

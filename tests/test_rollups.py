@@ -45,6 +45,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("usage_report", {"by": "day", "tz": "America/New_York"}),
     ("usage_report", {"by": "day,model", "tz": "Asia/Kolkata"}),
     ("usage_report", {"by": "hour", "since": "2026-11-20T05:00", "until": "2026-11-20T09:00"}),
+    ("usage_report", {"by": "hour", "tz": "Europe/Berlin", "since": "2026-11-20T05:00"}),
     ("usage_report", {"by": "week", "tz": "Europe/Berlin"}),
     ("usage_report", {"by": "tag"}),
     ("usage_report", {"by": "user", "where": ["tag=beta"]}),
@@ -52,6 +53,10 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("usage_report", {"since": "2026-11-20T06:30", "until": "2026-11-21"}),
     ("usage_report", {"since": "2d", "by": "model"}),
     ("usage_report", {"by": "day", "since": "2026-11-20", "until": "2026-11-21", "tz": "America/New_York"}),
+    # Two team ids share the alias Labs: its quantiles merge sketches; Search's alone are
+    # read as precomputed (test_team_quantiles_are_read_as_precomputed_unless_...).
+    ("usage_report", {"by": "team,day"}),
+    ("usage_report", {"by": "day,team", "where": ["team=Search"]}),
     ("savings_report", {}),
     ("savings_report", {"by": "team,day"}),
     ("savings_report", {"by": "key"}),
@@ -70,7 +75,7 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("latency_report", {"by": "call_type,route", "where": ["stream=true"]}),
 ]
 # Enough of the list to exercise each source after the data changed.
-SHORT = [QUERIES[i] for i in (0, 1, 2, 3, 7, 14, 17, 18, 21, 22, 27)]
+SHORT = [QUERIES[i] for i in (0, 1, 2, 3, 7, 15, 20, 21, 24, 25, 30)]
 
 
 def snapshot(data_dir: Path, price_map: dict[str, Any]) -> None:
@@ -145,7 +150,9 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
     # teams and keys from them only where they cover as many days as the usage cubes.
     assert served("sums", by="user") == ("priced_users", exact, inexact)
     assert served("sums", by="tag") == ("priced_tags", exact, inexact)
-    assert served("sums", by="user", where=["model=tiered"]) == ("priced_events", exact, inexact)
+    assert served("sums", by="user", where=["model=tiered"]) == (
+        "priced_user_models", exact, inexact)
+    assert served("sums", by="user", where=["status=failure"]) == ("priced_events", exact, inexact)
     assert served("sums", by="team", since=days[3]) == ("priced_team", days[3:], ())
     assert served("sums", by="key", since=days[3]) == ("priced_keys", days[3:], ())
     assert served("sums", by="key,model", since=days[3]) == ("usage_key", days[3:], ())
@@ -157,7 +164,32 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
     assert served("sketch", by="day", tz="America/New_York") == ("latency_hourly", days, ())
     assert served("quantiles", by="model,day") == ("quantiles_model", days, ())
     assert served("quantiles", by="model") == (None, (), ())
+    assert served("quantiles", by="team,day") == ("quantiles_team", days, ())
+    assert served("quantiles", by="day") == ("quantiles_total", days, ())
+    assert served("quantiles", by="hour") == ("quantiles_hourly", days, ())
+    assert served("quantiles", by="hour", tz="America/New_York") == ("quantiles_hourly", days, ())
+    assert served("quantiles", by="hour", tz="Asia/Kolkata") == (None, (), ())
+    assert served("quantiles", by="hour,model") == (None, (), ())
     assert served("sketch", by="key") == ("priced_events", exact, inexact)
+
+
+def test_team_quantiles_are_read_as_precomputed_unless_two_team_ids_share_a_name(
+        data_dir: Path) -> None:
+    # `team` is the alias, else the id: the quantiles cube keeps both, per day. A team
+    # whose day is one group of the cube reads its quantiles as they were precomputed; a
+    # name two team ids share (Labs) is two groups whose quantiles do not merge.
+    from llmstats.analytics.report.fetch import fetch_quantiles
+    from llmstats.analytics.rollups.spec import SKETCH_QUANTILES
+
+    dataset = open_dataset(str(data_dir), lazy_events=True)
+    measures = {"latency": SKETCH_QUANTILES["latency"]}
+    for where, expected in (([], None), (["team=Search"], "Search"), (["team=Labs"], None)):
+        query = Query.parse(now=NOW, by="team,day", where=where)
+        plan = plan_part(dataset.con, query, "quantiles")
+        assert plan.cube is not None and plan.cube.name == "quantiles_team"
+        found = fetch_quantiles(dataset.con, query, plan, measures)
+        assert (found if found is None else {team for team, _ in found}) == (
+            expected if expected is None else {expected}), where
 
 
 def test_a_fully_covered_report_reads_no_event_and_imports_no_pyarrow(data_dir: Path) -> None:

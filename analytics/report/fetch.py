@@ -24,7 +24,7 @@ from ..query import DIMENSION_COLUMNS, Query
 from ..rollups.plan import Plan
 from ..rollups.quantiles import quantile_sql
 from ..rollups.spec import (
-    CONTEXT_COLUMNS,
+    COPY_CONTEXT_COLUMNS,
     COUNT_SUMS,
     ERROR_COLUMNS,
     FINAL_ATTEMPT,
@@ -217,48 +217,59 @@ def fetch_sums(
 class CallRows:
     """What a report over single calls reads of each (the priced copy keeps it all) and
     how: `final_attempts` — the events need the window that flags them (`requests`);
-    `over` — a table macro the calls are read through (`{}`: the calls themselves)."""
+    `events_over` — a table macro the events' calls are read through to have the
+    columns the copy stores (`{}`: the calls themselves); `where` — which calls count."""
 
     reads: tuple[str, ...]
     final_attempts: bool = False
-    over: str = "{}"
+    events_over: str = "{}"
+    where: str = ""
 
 
 ERROR_CALLS = CallRows(("status", "requests", *ERROR_COLUMNS), final_attempts=True)
-CONTEXT_CALLS = CallRows(("provider", "model", "call_type", "status", "error_code", "error_class",
-                          *CONTEXT_COLUMNS, "input_tokens"), over="context_bands('{}')")
+CONTEXT_CALLS = CallRows((*COPY_CONTEXT_COLUMNS, "input_tokens"),
+                         events_over="context_coded('{}')", where="context_band IS NOT NULL")
 
 
 def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, calls: CallRows,
-                    aggregates: str, *, having: str = "", order: str = "",
-                    limit: str = "") -> list[dict[str, Any]]:
-    """One row per `query.by` group: the group's dimensions, then `aggregates` (SQL over
-    one row per call with the columns `calls.reads`, read through `calls.over`), from a
-    `rows` plan: the priced copy's rows where it serves, the events' elsewhere (final
-    attempts found by the window the copy's builder used)."""
+                    aggregates: str, *, keys: tuple[str, ...] = (), having: str = "",
+                    order: str = "", limit: str = "") -> list[dict[str, Any]]:
+    """One row per `query.by` group (and per value of `keys`, expressions over the calls
+    `expr AS name`): the group's dimensions, the keys, then `aggregates` (SQL over one row
+    per call with the columns `calls.reads`), from a `rows` plan: the priced copy's rows
+    where it serves, the events' elsewhere (final attempts found by the window the copy's
+    builder used)."""
     exprs = query.group_exprs(cost_columns=False)
     # Named apart from the columns read (--by status reads status twice otherwise).
     dims = "".join(f"{expr} AS g_{name}, " for name, expr in exprs)
     reads = ", ".join(calls.reads)
+    where = f" WHERE {calls.where}" if calls.where else ""
     branches: list[str] = []
     params: dict[str, Any] = {}
+    ctes: list[str] = []
     found = rollup_source(query, plan, cost_columns=False)
     if found is not None:
-        branches.append(f"SELECT {dims}{reads} FROM {found[0]}")
+        branches.append(f"SELECT {dims}{reads} FROM {found[0]}{where}")
         params.update(found[1])
     events = (_final_attempts(query, tuple(c for c in calls.reads if c != "requests"))
               if calls.final_attempts else "events")
     found = events_source(query, plan, events, cost_columns=False)
     if found is not None:
-        branches.append(f"SELECT {dims}{reads} FROM {found[0]}")
+        if calls.events_over != "{}":
+            # A table macro takes a relation by name: the window's events as one.
+            ctes.append(f"events_ AS (SELECT * FROM {found[0]})")
+            found = (calls.events_over.format("events_"), found[1])
+        branches.append(f"SELECT {dims}{reads} FROM {found[0]}{where}")
         params.update(found[1])
+    ctes.append(f"calls_ AS ({' UNION ALL BY NAME '.join(branches)})")
     picks = "".join(f"g_{name} AS {name}, " for name, _ in exprs)
-    keys = ", ".join(f"g_{name}" for name, _ in exprs)
+    extra = [key.rsplit(" AS ", 1) for key in keys]
+    picks += "".join(f"{expr} AS {name}, " for expr, name in extra)
+    groups = [f"g_{name}" for name, _ in exprs] + [name for _, name in extra]
     names = ", ".join(name for name, _ in exprs)
-    sql = (f"WITH calls_ AS ({' UNION ALL BY NAME '.join(branches)}) "
-           f"SELECT {picks}{aggregates} FROM {calls.over.format('calls_')} "
-           + (f"GROUP BY {keys} {having} ORDER BY {order + ', ' if order else ''}{names} "
-              if keys else "") + limit)
+    sql = (f"WITH {', '.join(ctes)} SELECT {picks}{aggregates} FROM calls_ "
+           + (f"GROUP BY {', '.join(groups)} {having} " if groups else "")
+           + (f"ORDER BY {order + ', ' if order else ''}{names} " if names else "") + limit)
     return _fetch_planned(con, plan, sql, params)
 
 
@@ -286,6 +297,10 @@ def fetch_quantiles(
     picks += [f"{m}_{i}" for m, qs in measures.items() for i in range(len(qs))]
     rows = _fetch_planned(con, plan, f"SELECT {dims}{', '.join(picks)} FROM {found[0]}", found[1])
     result = {tuple(row[n] for n in names): row for row in rows}
+    if len(result) < len(rows):
+        # Two of the cube's groups are one report group (say two team ids with one
+        # alias, grouped by team): their quantiles do not merge; the sketches do.
+        return None
     if plan.raw:
         # Groups include the day: the days left to the events are groups of their own.
         result.update(fetch_sketches(con, query, Plan(raw=plan.raw), measures,

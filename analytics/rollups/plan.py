@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from ..query import DIMENSION_COLUMNS, DIMENSIONS, TIME_DIMENSIONS, Query
+from ..query import DIMENSION_COLUMNS, TIME_DIMENSIONS, Query
 from .index import ReportContext, RollupIndex, RollupPart, context_of
 from .spec import CUBES, Cube, splits_every
 
@@ -203,18 +203,25 @@ def _parts_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
     return view
 
 
+def quantile_grain(query: Query) -> str | None:
+    """The grain of the quantiles cube that can hold the query's groups: `day` when it
+    groups by day and no finer, `hour` when by hour and no coarser; else None."""
+    times = set(query.by) & set(TIME_DIMENSIONS)
+    return {frozenset({"day"}): "day", frozenset({"hour"}): "hour"}.get(frozenset(times))
+
+
 def quantile_columns(query: Query) -> set[str] | None:
     """The columns a quantiles cube must have, exactly, to hold the query's groups (the
-    query groups by `day` and otherwise by plain columns), or None."""
-    if "day" not in query.by:
+    query groups by `day` or `hour` and otherwise by dimensions of those columns), or
+    None. A dimension computed from several columns (`team`: the alias, else the id)
+    groups as the cube does only where no two of the cube's groups give the same value:
+    the fetch checks that on the rows it reads (report/fetch.py, fetch_quantiles)."""
+    if quantile_grain(query) is None:
         return None
     columns: set[str] = set()
     for name in query.by:
-        if name == "day":
-            continue
-        if name in TIME_DIMENSIONS or DIMENSION_COLUMNS[name] != (DIMENSIONS[name],):
-            return None
-        columns.add(DIMENSIONS[name])
+        if name not in TIME_DIMENSIONS:
+            columns.update(DIMENSION_COLUMNS[name])
     return columns
 
 
@@ -249,7 +256,9 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
                 continue
         elif cube.kind != kind or not columns <= set(cube.columns) or (kind == "sketch" and priced):
             continue
-        if exact is not None and exact != set(cube.columns):
+        # Quantiles of hours are not those of their day, nor the reverse.
+        if exact is not None and (exact != set(cube.columns)
+                                  or cube.grain != quantile_grain(query)):
             continue
         available = context.index.available.get(cube.name, {})
         covered = [d for d in dates if d in available and aligned(d, cube, query, times, hour)]

@@ -11,7 +11,7 @@ is the same (plan.py). A digest covers everything that prices a call of the pair
   other models the connection holds),
 - the overrides that can apply to it (same model, no provider or the same provider),
 - the default rates (they price what nothing else does),
-- the text of the SQL that prices and buckets (00, 02, 03) and the copy's row layout
+- the text of the SQL that prices, buckets and bands (00, 02, 03, 08) and the copy's row layout
   (`COPY_FORMAT`): a change to the formulas or the layout makes every copy stale.
 
 So `llmstats pricing set`, a catalog update or a new llmstats version make the copy stale
@@ -33,7 +33,7 @@ Pair = tuple[Any, Any]
 
 _PAIR_TABLES = ("pair_rates", "pair_tiers", "pair_images", "pair_fal_sizes")
 _INTERNAL = {"pair_id", "rate_id", "override_id"}
-_SQL_FILES = ("00_measures.sql", "02_pricing.sql", "03_event_costs.sql")
+_SQL_FILES = ("00_measures.sql", "02_pricing.sql", "03_event_costs.sql", "08_context_bands.sql")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
