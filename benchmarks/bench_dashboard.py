@@ -14,6 +14,9 @@
    median of --runs.
 5. The server's peak RSS (VmHWM).
 
+The server runs with `--cache-mb 0` unless asked otherwise: every figure is a query, not
+an answer kept from the run before (bench_dashboard_users.py measures the cache at work).
+
 Prints a Markdown section for benchmarks/RESULTS.md, with the load average beside it.
 """
 
@@ -117,6 +120,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rollup", action="store_true", help="build the rollups first")
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--cache-mb", type=int, default=0,
+                        help="the server's answer cache (default 0: every request queries)")
     args = parser.parse_args()
     data_dir = Path(args.data_dir).resolve()
     scratch = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
@@ -131,7 +136,8 @@ def main() -> None:
                        check=True, env=env, stdout=subprocess.DEVNULL)
     port = free_port()
     server = subprocess.Popen([str(BIN / "llmstats"), "serve", "--port", str(port),
-                               "--data-dir", str(data_dir)], env=env)
+                               "--cache-mb", str(args.cache_mb), "--data-dir", str(data_dir)],
+                              env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):

@@ -37,3 +37,10 @@ def test_an_answer_expires() -> None:
     assert cache.get("k", "v") == b"body"
     time.sleep(0.1)
     assert cache.get("k", "v") is None
+
+
+def test_a_cache_of_no_bytes_keeps_nothing() -> None:
+    cache = AnswerCache(limit_bytes=0)  # llmstats serve --cache-mb 0
+    cache.put("k", "v", b"{}")
+    assert cache.get("k", "v") is None
+    assert cache.summary()["answers"] == 0

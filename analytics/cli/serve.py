@@ -25,6 +25,10 @@ def serve(
     threads: Annotated[
         int | None, typer.Option(min=1, max=1024, help="DuckDB threads (default: the cores, at most 4).")
     ] = None,
+    cache_mb: Annotated[
+        int, typer.Option(min=0, max=4096, help="Most MB of answers kept for requests repeated "
+                          "on the same data (0: none, every request queries).")
+    ] = 32,
     data_dir: DataDirOption = None,
 ) -> None:
     """Serve the live dashboard (overview, engineering, segments, requests, health, audit)
@@ -50,7 +54,7 @@ def serve(
         raise LlmstatsError("the dashboard needs starlette and uvicorn: "
                             "pip install 'llmstats[dashboard]'") from None
     app = create_app(ServeSettings(resolved, token=token, poll_seconds=poll_seconds,
-                                   limits=limits))
+                                   limits=limits, cache_bytes=cache_mb << 20))
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"llmstats dashboard on http://{shown}:{port}/ (data dir {resolved}"
                + ("; token required" if token else "") + "). Ctrl-C stops it.", err=True)

@@ -48,7 +48,7 @@ class AnswerCache:
 
     def put(self, key: str, version: str, body: bytes) -> None:
         if len(body) > self.limit_bytes // 4:
-            return  # one huge answer would push out everything else
+            return  # one huge answer would push out everything else (or none is kept)
         with self._lock:
             if version != self._version:
                 self._forget_all(version)

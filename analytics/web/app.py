@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
+from .answer_cache import LIMIT_BYTES
 from .auth import TokenGuard
 from .data_source import DataSource
 from .engine_limits import EngineLimits
@@ -24,11 +25,12 @@ class ServeSettings:
     poll_seconds: float = 3.0
     per_client: int = 4
     limits: EngineLimits = field(default_factory=EngineLimits)
+    cache_bytes: int = LIMIT_BYTES
 
 
 def create_app(settings: ServeSettings) -> Starlette:
     source = DataSource(settings.data_dir, per_client=settings.per_client,
-                        limits=settings.limits)
+                        limits=settings.limits, cache_bytes=settings.cache_bytes)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

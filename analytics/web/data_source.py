@@ -23,7 +23,7 @@ import anyio.to_thread
 
 from ..errors import LlmstatsError
 from ..store.files import list_files, resolve_data_dir
-from .answer_cache import AnswerCache
+from .answer_cache import LIMIT_BYTES, AnswerCache
 from .engine_limits import EngineLimits
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class Cancelled(LlmstatsError):
 
 class DataSource:
     def __init__(self, data_dir: str | None, *, per_client: int = 4,
-                 limits: EngineLimits | None = None) -> None:
+                 limits: EngineLimits | None = None, cache_bytes: int = LIMIT_BYTES) -> None:
         self.data_dir = resolve_data_dir(data_dir)
         self.per_client = per_client
         self.limits = limits or EngineLimits()
@@ -58,7 +58,7 @@ class DataSource:
         self._version: tuple[float, str] = (0.0, "")
         self._version_lock = threading.Lock()
         self._clients: dict[str, int] = {}
-        self.answers = AnswerCache()
+        self.answers = AnswerCache(cache_bytes)
 
     def version(self) -> str:
         """A short digest of the event files and rollup parts (path, size, mtime): it
