@@ -22,7 +22,7 @@ import pytest
 from llmstats.analytics.connection import open_dataset
 from llmstats.analytics.maintenance.rollup_build import build_rollups
 from llmstats.analytics.query import Query
-from llmstats.analytics.report.reports import usage_report
+from llmstats.analytics.report.reports import errors_report, errors_reports, usage_report
 from llmstats.analytics.rollups.plan import plan_part
 from llmstats.analytics.rollups.spec import ROLLUPS_FOLDER
 from tests.support.rollup_data import answers
@@ -302,3 +302,22 @@ def test_errors_and_context_from_the_copy_equal_one_sql_over_the_events(data_dir
         for column in totals:
             same(totals[column], expected_totals[column], f"{where} totals {column}")
     assert compared > 20  # rows compared, not two empty reports
+
+
+@pytest.mark.parametrize("where", [[], ["team=Team 01"], ["tag=prod"]])
+def test_errors_reports_of_one_pass_are_each_errors_report(data_dir: Path, where: list[str]) -> None:
+    """The engineering page's two errors tables come from one pass grouped by both
+    groupings' dimensions: each equals its own errors_report, row for row."""
+    dataset = open_dataset(str(data_dir))
+    query = Query.parse(now=NOW, where=where)
+    groupings = [(("day", "error"), None), (("provider", "model", "error"), 20), (("tag",), 3)]
+    together = errors_reports(dataset.con, query, groupings[:2])
+    alone = [errors_report(dataset.con, dataclasses.replace(query, by=by, top=top))
+             for by, top in groupings]
+    assert together[0].rows.to_pylist() and together[1].rows.to_pylist()
+    for one, other in zip(together, alone, strict=False):
+        assert one.rows.to_pylist() == other.rows.to_pylist()
+        assert one.totals == other.totals
+    # With a tag among them: each asked alone (an event with two tags is in two parts).
+    tagged = errors_reports(dataset.con, query, groupings)
+    assert [r.rows.to_pylist() for r in tagged] == [r.rows.to_pylist() for r in alone]

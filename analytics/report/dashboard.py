@@ -17,7 +17,7 @@ from .recent import recent_requests_report
 from .reports import (
     Report,
     context_report,
-    errors_report,
+    errors_reports,
     latency_report,
     savings_report,
     segments_report,
@@ -58,6 +58,9 @@ def _regroup(query: Query, by: tuple[str, ...], top: int | None = None) -> Query
 
 def build_dashboard(con: duckdb.DuckDBPyConnection, query: Query) -> Dashboard:
     top = query.top or TOP_SPENDERS
+    # Both errors tables from one pass over the calls.
+    errors, errors_by_day = errors_reports(
+        con, query, [(("provider", "model"), 20), (("day", "error"), None)])
     return Dashboard(
         query=query,
         by_day=usage_report(con, _regroup(query, ("day",))),
@@ -70,8 +73,8 @@ def build_dashboard(con: duckdb.DuckDBPyConnection, query: Query) -> Dashboard:
         },
         segments=segments_report(con, _regroup(query, ())),
         latency=latency_report(con, _regroup(query, ("provider", "model"), TOP_MODELS)),
-        errors=errors_report(con, _regroup(query, ("provider", "model"), 20)),
-        errors_by_day=errors_report(con, _regroup(query, ("day", "error"))),
+        errors=errors,
+        errors_by_day=errors_by_day,
         context=context_report(con, _regroup(query, ("model",), TOP_MODELS)),
         recent=recent_requests_report(con, _regroup(query, (), RECENT_REQUESTS)),
     )

@@ -368,8 +368,31 @@ def errors_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     not. What can and cannot be linked across client retries: docs/analytics.md."""
     grouped = _group(query, ("provider", "model", "error"))
     grouped.group_exprs(cost_columns=False)  # rejects --by priced_by
+    return _errors_of(con, grouped, call_rows(con, grouped, ERROR_CALLS, ERROR_SUMS,
+                                              keys=ERROR_KEYS))
+
+
+def errors_reports(con: duckdb.DuckDBPyConnection, query: Query,
+                   groupings: list[tuple[tuple[str, ...], int | None]]) -> list[Report]:
+    """`errors_report` for each (by, top) of `groupings`, with `query`'s window and
+    filters, from one pass over the calls grouped by every dimension any of them names:
+    its parts add up to each grouping's (the dashboard's engineering page asks two)."""
+    dims = tuple(dict.fromkeys(d for by, _ in groupings for d in by))
+    if "tag" in dims:  # an event with two tags is in two parts
+        return [errors_report(con, dataclasses.replace(query, by=by, top=top))
+                for by, top in groupings]
+    finest = query.with_by(dims)
+    finest.group_exprs(cost_columns=False)  # rejects --by priced_by
+    parts = call_rows(con, finest, ERROR_CALLS, ERROR_SUMS, keys=ERROR_KEYS)
+    return [_errors_of(con, dataclasses.replace(query, by=by, top=top), parts)
+            for by, top in groupings]
+
+
+def _errors_of(con: duckdb.DuckDBPyConnection, grouped: Query,
+               parts: list[dict[str, Any]]) -> Report:
+    """The errors report of `grouped` from parts grouped by (at least) its dimensions."""
     names = list(grouped.by)
-    groups = _error_groups(call_rows(con, grouped, ERROR_CALLS, ERROR_SUMS, keys=ERROR_KEYS), names)
+    groups = _error_groups(parts, names)
     rows = [{**dict(zip(names, key, strict=True)), **_error_figures(group, modes=True)}
             for key, group in groups.items() if group["failures"] > 0]
     rows.sort(key=_sort_key(names, "failures"))

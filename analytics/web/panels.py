@@ -176,7 +176,7 @@ def engineering(dataset: Dataset, query: Query, bucket: str | None = None,
     from ..errors import UsageError
     from ..report.reports import (
         context_report,
-        errors_report,
+        errors_reports,
         latency_report,
         usage_report,
     )
@@ -189,9 +189,10 @@ def engineering(dataset: Dataset, query: Query, bucket: str | None = None,
     con = dataset.con
     period = bucket_for(query, bucket)
     by_day = usage_report(con, regroup(query, (period,)))
-    errors_by_day = errors_report(con, regroup(query, (period, "error")))
+    # Both errors tables from one pass over the calls.
+    errors_by_day, errors = errors_reports(
+        con, query, [((period, "error"), None), (("provider", "model", "error"), 20)])
     latency = latency_report(con, regroup(query, ("provider", "model"), TOP_MODELS))
-    errors = errors_report(con, regroup(query, ("provider", "model", "error"), 20))
     context = context_report(con, regroup(query, ("model",), TOP_MODELS))
     traffic = charts.traffic(by_day, period)
     errors_chart = charts.errors_by_class(errors_by_day, period)
