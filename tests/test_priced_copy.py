@@ -22,7 +22,13 @@ import pytest
 from llmstats.analytics.connection import open_dataset
 from llmstats.analytics.maintenance.rollup_build import build_rollups
 from llmstats.analytics.query import Query
-from llmstats.analytics.report.reports import errors_report, errors_reports, usage_report
+from llmstats.analytics.report.reports import (
+    errors_report,
+    errors_reports,
+    savings_report,
+    savings_reports,
+    usage_report,
+)
 from llmstats.analytics.rollups.plan import plan_part
 from llmstats.analytics.rollups.spec import ROLLUPS_FOLDER
 from tests.support.rollup_data import answers
@@ -321,3 +327,25 @@ def test_errors_reports_of_one_pass_are_each_errors_report(data_dir: Path, where
     # With a tag among them: each asked alone (an event with two tags is in two parts).
     tagged = errors_reports(dataset.con, query, groupings)
     assert [r.rows.to_pylist() for r in tagged] == [r.rows.to_pylist() for r in alone]
+
+
+@pytest.mark.parametrize("where", [[], ["team=Team 01"], ["user=user-0001"]])
+def test_savings_reports_of_one_query_are_each_savings_report(data_dir: Path, where: list[str]) -> None:
+    """The overview's trends and savings table come from one query by period and model:
+    each equals its own savings_report (money to summation order)."""
+    dataset = open_dataset(str(data_dir))
+    query = Query.parse(now=NOW, where=where)
+    groupings = [(("day",), None), (("day", "model"), None), (("model",), 5), (("tag",), 3)]
+    alone = [savings_report(dataset.con, dataclasses.replace(query, by=by, top=top))
+             for by, top in groupings]
+    for together in (savings_reports(dataset.con, query, groupings[:3]),
+                     savings_reports(dataset.con, query, groupings)):
+        for one, other in zip(together, alone, strict=False):
+            ours, theirs = one.rows.to_pylist(), other.rows.to_pylist()
+            assert ours and len(ours) == len(theirs)
+            for row, expected in zip(ours, theirs, strict=True):
+                assert list(row) == list(expected)
+                for column, value in row.items():
+                    same(value, expected[column], f"{one.title} {column}")
+            for column, value in one.totals.items():
+                same(value, other.totals[column], f"{one.title} totals {column}")

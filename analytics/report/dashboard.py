@@ -19,7 +19,7 @@ from .reports import (
     context_report,
     errors_reports,
     latency_report,
-    savings_report,
+    savings_reports,
     segments_report,
     usage_report,
 )
@@ -58,14 +58,16 @@ def _regroup(query: Query, by: tuple[str, ...], top: int | None = None) -> Query
 
 def build_dashboard(con: duckdb.DuckDBPyConnection, query: Query) -> Dashboard:
     top = query.top or TOP_SPENDERS
-    # Both errors tables from one pass over the calls.
+    # Both savings trends from one query, both errors tables from one pass over the calls.
+    cost_by_day_model, savings_by_day = savings_reports(
+        con, query, [(("day", "model"), None), (("day",), None)])
     errors, errors_by_day = errors_reports(
         con, query, [(("provider", "model"), 20), (("day", "error"), None)])
     return Dashboard(
         query=query,
         by_day=usage_report(con, _regroup(query, ("day",))),
-        cost_by_day_model=savings_report(con, _regroup(query, ("day", "model"))),
-        savings_by_day=savings_report(con, _regroup(query, ("day",))),
+        cost_by_day_model=cost_by_day_model,
+        savings_by_day=savings_by_day,
         # Bars of cost: no quantiles (by user or tag they read every event's latency).
         spenders={
             name: usage_report(con, _regroup(query, (name,), top), quantiles=False)

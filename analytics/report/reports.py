@@ -285,6 +285,36 @@ _SAVINGS_SUMS = [
 ]
 
 
+def savings_reports(con: duckdb.DuckDBPyConnection, query: Query,
+                    groupings: list[tuple[tuple[str, ...], int | None]]) -> list[Report]:
+    """`savings_report` for each (by, top) of `groupings`, with `query`'s window and
+    filters, from one query grouped by every dimension any of them names: its rows' sums
+    add up to each grouping's (the dashboard's overview asks three). A grouping with tags
+    is asked on its own."""
+    dims = tuple(dict.fromkeys(d for by, _ in groupings for d in by))
+    if "tag" in dims:  # an event with two tags is in two rows
+        return [savings_report(con, dataclasses.replace(query, by=by, top=top))
+                for by, top in groupings]
+    parts = sums_rows(con, query.with_by(dims), SAVINGS_AGGREGATES)
+    reports = []
+    for by, top in groupings:
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for part in parts:
+            key = tuple(part[n] for n in by)
+            row = merged.get(key)
+            if row is None:
+                row = merged[key] = {**dict(zip(by, key, strict=True)),
+                                     **dict.fromkeys(_SAVINGS_SUMS, 0)}
+            for column in _SAVINGS_SUMS:
+                row[column] += part[column]
+        for row in merged.values():
+            spent = row["cost_usd"] + row["savings_usd"]
+            row["savings_rate"] = row["savings_usd"] / spent if spent else 0.0
+        rows = sorted(merged.values(), key=_sort_key(list(by), "savings_usd"))
+        reports.append(_savings_of(dataclasses.replace(query, by=by, top=top), rows, rows))
+    return reports
+
+
 def savings_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """What prompt caching, LiteLLM's response cache and batch discounts saved."""
     grouped = _group(query, ("model",))
@@ -292,6 +322,11 @@ def savings_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     total_rows = (
         sums_rows(con, grouped.with_by(()), SAVINGS_AGGREGATES) if grouped.needs_tags() else rows
     )
+    return _savings_of(grouped, rows, total_rows)
+
+
+def _savings_of(grouped: Query, rows: list[dict[str, Any]],
+                total_rows: list[dict[str, Any]]) -> Report:
     total = _total(total_rows, _SAVINGS_SUMS)
     spent = total["cost_usd"] + total["savings_usd"]
     total["savings_rate"] = total["savings_usd"] / spent if spent else 0.0

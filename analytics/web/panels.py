@@ -136,7 +136,7 @@ def overview(dataset: Dataset, query: Query, what_if: str | None = None,
     """Cards, trends, the top spenders by one of SPENDERS (the page's tabs: one report a
     view rather than seven), savings by model, unpriced models and the what-if table."""
     from ..errors import UsageError
-    from ..report.reports import savings_report, usage_report
+    from ..report.reports import savings_reports, usage_report
     from ..report.what_if import what_if_report
 
     if spenders not in SPENDERS:
@@ -147,16 +147,17 @@ def overview(dataset: Dataset, query: Query, what_if: str | None = None,
     # No quantiles: nothing on this page shows one. The cards' totals are those of the
     # grouped reports (a totals row adds up all groups, not only the top ones shown).
     usage = usage_report(con, regroup(query, (spenders,), TOP), quantiles=False)
-    by_period = savings_report(con, regroup(query, (period,)))
-    cost_trend = charts.cost_trend(savings_report(con, regroup(query, (period, "model"))), period)
+    # The trends and the savings table from one query by period and model.
+    by_period, by_period_model, by_model = savings_reports(
+        con, query, [((period,), None), ((period, "model"), None), (("model",), TOP_MODELS)])
+    cost_trend = charts.cost_trend(by_period_model, period)
     savings_trend = charts.savings_trend(by_period, period)
     found = [
         chart_json(cost_trend, by_x(cost_trend, period)),
         chart_json(savings_trend, by_x(savings_trend, period)),
         _spenders(spenders, usage),
     ]
-    tables = [table("savings-by-model", "Savings by model",
-                    savings_report(con, regroup(query, ("model",), TOP_MODELS))),
+    tables = [table("savings-by-model", "Savings by model", by_model),
               _unpriced(dataset, query, usage)]
     if what_if:
         tables.append(table("what-if", f"Repriced on {what_if}", what_if_report(con, query, what_if)))
