@@ -35,6 +35,7 @@ def create_app(settings: ServeSettings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         threading.Thread(target=pages.warm_assets, name="warm-assets", daemon=True).start()
+        threading.Thread(target=source.warm, name="warm-dataset", daemon=True).start()
         yield
         source.close()
 

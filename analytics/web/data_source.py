@@ -160,6 +160,17 @@ class DataSource:
         if self._running is cancelled and dataset is not None:
             dataset.con.interrupt()
 
+    def warm(self) -> None:
+        """Open the dataset before the first request (run on a thread at start-up): its
+        listing, schemas, price catalog and views take the first visitor's seconds
+        otherwise. A failure is left for that request to report."""
+        try:
+            version = self.version()
+            with self._lock:
+                self._current(version)
+        except Exception:  # e.g. an unreadable data dir: the page says so, in one line
+            pass
+
     def close(self) -> None:
         with self._lock:
             if self._dataset is not None:
