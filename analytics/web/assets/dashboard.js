@@ -193,22 +193,33 @@
         sub ? el("div", { class: "sub", text: sub }) : null)));
   }
   function chart(spec, controls) {
-    const box = el("div", { class: "plot", id: "chart-" + spec.id });
+    // A chart already on the page (a filter changed, new events came) keeps its box and
+    // is updated with Plotly.react, far cheaper than drawing it anew.
+    const shown = document.getElementById("chart-" + spec.id);
+    const box = shown && shown.classList.contains("plot") && shown._drawnBy
+      ? shown : el("div", { class: "plot", id: "chart-" + spec.id });
+    delete box.dataset.drawn;
+    box._spec = spec;  // what a click on it drills into: the newest answer's
     const block = el("section", { class: "chart", "data-chart": spec.id },
       el("h3", { text: spec.title }), spec.description ? el("p", { class: "desc", text: spec.description }) : null,
       controls instanceof Node ? controls : null, box);
     // Drawn on the first frame after plotly.js has run (the page's numbers and tables
     // need not wait for it) and the block is in the page.
     plotlyReady.then(() => requestAnimationFrame(() => {
-      if (!window.Plotly) return;
-      window.Plotly.newPlot(box, spec.figure.data, spec.figure.layout,
+      if (!window.Plotly || box._spec !== spec) return;  // a newer answer draws it
+      const draw = box._drawnBy ? window.Plotly.react : window.Plotly.newPlot;
+      draw(box, spec.figure.data, spec.figure.layout,
         { displaylogo: false, displayModeBar: false, responsive: true })
         .then(() => {
+          if (box._spec !== spec) return;
           box.dataset.drawn = "1";
+          if (box._drawnBy) return;
+          box._drawnBy = true;
           box.on("plotly_click", (event) => {
             const point = event.points && event.points[0];
-            if (!point || !spec.drill || !spec.drill[point.curveNumber]) return;
-            addFilters(spec.drill[point.curveNumber][point.pointNumber]);
+            const drill = box._spec.drill;
+            if (!point || !drill || !drill[point.curveNumber]) return;
+            addFilters(drill[point.curveNumber][point.pointNumber]);
           });
         });
     }));
