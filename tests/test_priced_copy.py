@@ -349,3 +349,28 @@ def test_savings_reports_of_one_query_are_each_savings_report(data_dir: Path, wh
                     same(value, expected[column], f"{one.title} {column}")
             for column, value in one.totals.items():
                 same(value, other.totals[column], f"{one.title} totals {column}")
+
+
+@pytest.mark.parametrize(("name", "search", "where"), [
+    ("user", "00", []), ("tag", "", ["team=Team 01"]), ("team", "te", ["user=user-0001"]),
+    ("model", "mini", []), ("priced_by", "", ["tag=prod"]), ("day", "11-1", []),
+])
+def test_picker_values_are_the_events_counted(data_dir: Path, name: str, search: str,
+                                              where: list[str]) -> None:
+    """A value picker's values and counts (from cubes and the copy where they serve) are
+    the events' own, counted one by one with the other filters."""
+    from llmstats.analytics.report.browse import dimension_values
+
+    dataset = open_dataset(str(data_dir))
+    query = Query.parse(now=NOW, where=where)
+    found = dimension_values(dataset.con, query, name, search, 50)
+    table = "event_costs" if name == "priced_by" else "events"
+    source, params = dataclasses.replace(query, by=()).source(table, cost_columns=name == "priced_by")
+    inner = (f"SELECT unnest(tags) AS value FROM {source}" if name == "tag" else
+             f"SELECT CAST({query.expr(name)} AS VARCHAR) AS value FROM {source}")
+    expected = dataset.con.execute(
+        f"SELECT value, count(*) AS calls FROM ({inner}) WHERE value IS NOT NULL "
+        "AND contains(lower(value), $search) GROUP BY value ORDER BY calls DESC, value LIMIT 50",
+        {**{k: v for k, v in params.items() if f"${k}" in inner}, "search": search}).fetchall()
+    assert expected
+    assert [(v["value"], v["calls"]) for v in found] == expected

@@ -75,22 +75,22 @@ def dimension_values(con: duckdb.DuckDBPyConnection, query: Query, name: str,
                      search: str = "", limit: int = 20) -> list[dict[str, Any]]:
     """The values dimension `name` takes in the window under the other filters (a filter on
     `name` itself is left out, so that a second value can be picked), those containing
-    `search` (any case), most frequent first, with their call counts."""
+    `search` (any case), most frequent first, with their call counts.
+
+    The counts are a report's calls by `name` (sums_rows: a cube, the priced copy or its
+    sums where they serve, the events elsewhere), not a scan of every event: a picker
+    at 10 M events answers in tens of ms rather than 0.4 s."""
+    from .parts import sums_rows
+
     if not 1 <= limit <= MAX_VALUES:
         raise UsageError(f"ask for 1 to {MAX_VALUES} values")
-    others = dataclasses.replace(query, by=(), top=None,
+    others = dataclasses.replace(query, by=(name,), top=None,
                                  where=tuple(w for w in query.where if w[0] != name))
-    table = "event_costs" if name in COST_ONLY else "events"
-    source, params = others.source(table, cost_columns=name in COST_ONLY)
-    params = {**params, "search": search.lower()}
-    if name == "tag":
-        inner = f"(SELECT unnest(tags) AS value FROM {source})"
-    else:
-        inner = f"(SELECT CAST({others.expr(name)} AS VARCHAR) AS value FROM {source})"
-    return run(
-        con,
-        f"SELECT value, count(*) AS calls FROM {inner} "
-        f"WHERE value IS NOT NULL AND contains(lower(value), $search) "
-        f"GROUP BY value ORDER BY calls DESC, value LIMIT {int(limit)}",
-        params,
-    ).to_pylist()
+    rows = sums_rows(con, others, "CAST(COALESCE(sum(calls_), 0) AS BIGINT) AS calls")
+    needle = search.lower()
+    found = [{"value": str(row[name]) if not isinstance(row[name], str) else row[name],
+              "calls": row["calls"]}
+             for row in rows if row[name] is not None and row["calls"] > 0]
+    found = [v for v in found if needle in v["value"].lower()]
+    found.sort(key=lambda v: (-v["calls"], v["value"]))
+    return found[:limit]
