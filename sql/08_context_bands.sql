@@ -3,7 +3,11 @@
 -- the events, and the priced copy, which stores each call's band code and window
 -- (rollups/spec.py: reading two small columns of 10 M calls is cheaper than joining the
 -- catalog, comparing strings and banding them at every report). Reads no events itself,
--- so lean connections define it.
+-- so lean connections define it. Defines the macros context_exceeded (the call failed
+-- on the window), context_band_code (the band as a number), context_usage_pct (the share
+-- of the window used), context_band_name (the number as the band's name), and the table
+-- macros context_coded (a relation's calls with their band code and window) and
+-- context_bands (the rows in a band, with its name and the share of the window used).
 
 -- The call failed because the prompt did not fit: context_length_exceeded, reported by
 -- the provider or derived from LiteLLM's ContextWindowExceededError.
