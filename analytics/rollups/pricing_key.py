@@ -11,8 +11,9 @@ is the same (plan.py). A digest covers everything that prices a call of the pair
   other models the connection holds),
 - the overrides that can apply to it (same model, no provider or the same provider),
 - the default rates (they price what nothing else does),
-- the text of the SQL that prices, buckets and bands (00, 02, 03, 08) and the copy's row layout
-  (`COPY_FORMAT`): a change to the formulas or the layout makes every copy stale.
+- the SQL that prices, buckets and bands (00, 02, 03, 08: its code, whole-line comments
+  and blank lines left out) and the copy's row layout (`COPY_FORMAT`): a change to the
+  formulas or the layout makes every copy stale; a reworded comment does not.
 
 So `llmstats pricing set`, a catalog update or a new llmstats version make the copy stale
 (read from the events until `llmstats rollup` rebuilds it), never wrong.
@@ -45,14 +46,24 @@ def _text(columns: list[str], row: tuple[Any, ...]) -> str:
     return repr(sorted((c, repr(v)) for c, v in zip(columns, row, strict=True) if c not in _INTERNAL))
 
 
+def sql_digest(texts: list[str]) -> str:
+    """A digest of SQL texts without their whole-line comments and blank lines: what the
+    SQL does, so that a reworded comment leaves every priced copy current."""
+    digest = hashlib.sha256()
+    for text in texts:
+        for line in text.splitlines():
+            code = line.strip()
+            if code and not code.startswith("--"):
+                digest.update(code.encode() + b"\n")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def _sql_digest() -> str:
     from importlib import resources
 
     folder = resources.files("llmstats.sql")
-    digest = hashlib.sha256()
-    for name in _SQL_FILES:
-        digest.update(folder.joinpath(name).read_bytes())
-    return digest.hexdigest()
+    return sql_digest([folder.joinpath(name).read_text() for name in _SQL_FILES])
 
 
 def pair_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[Pair, str]:
