@@ -88,9 +88,7 @@ def dimension_values(con: duckdb.DuckDBPyConnection, query: Query, name: str,
                                  where=tuple(w for w in query.where if w[0] != name))
     rows = sums_rows(con, others, "CAST(COALESCE(sum(calls_), 0) AS BIGINT) AS calls")
     needle = search.lower()
-    found = [{"value": str(row[name]) if not isinstance(row[name], str) else row[name],
-              "calls": row["calls"]}
-             for row in rows if row[name] is not None and row["calls"] > 0]
-    found = [v for v in found if needle in v["value"].lower()]
+    found = [{"value": str(row[name]), "calls": row["calls"]} for row in rows
+             if row[name] is not None and row["calls"] > 0 and needle in str(row[name]).lower()]
     found.sort(key=lambda v: (-v["calls"], v["value"]))
     return found[:limit]

@@ -224,8 +224,7 @@ def usage_report(con: duckdb.DuckDBPyConnection, query: Query, *,
     names = list(grouped.by)
     rows = sums_rows(con, grouped, USAGE_AGGREGATES, requests=True,
                      order="cost_usd DESC, calls DESC")
-    found: dict[tuple[Any, ...], dict[str, Any]] = {}
-    total_quantiles: dict[str, Any] | None = {}
+    total_quantiles: dict[str, Any] | None = None
     if quantiles:
         narrowed = _narrowed_to_top(grouped, rows)
         if narrowed is None:
@@ -243,11 +242,11 @@ def usage_report(con: duckdb.DuckDBPyConnection, query: Query, *,
         total_rows = rows
     total = _total(total_rows, [*additive, "failures_", *PRICING_COLUMNS])
     total["error_rate"] = total["failures_"] / total["calls"] if total["calls"] else 0.0
-    if total_quantiles is None:
-        total_quantiles = sketch_rows(con, grouped.with_by(()), _USAGE_QUANTILES)[0].get(())
     usage_columns = [c for c in USAGE_COLUMNS
                      if quantiles or c not in _USAGE_QUANTILE_NAMES.values()]
     if quantiles:
+        if total_quantiles is None:
+            total_quantiles = sketch_rows(con, grouped.with_by(()), _USAGE_QUANTILES)[0].get(())
         _add_quantiles(total, total_quantiles, _USAGE_QUANTILE_NAMES)
     total = {**{k: total[k] for k in usage_columns}, **{k: total[k] for k in PRICING_COLUMNS}}
     # Beside every figure that rests on default prices, how much of it does.
@@ -285,14 +284,30 @@ _SAVINGS_SUMS = [
 ]
 
 
+Groupings = list[tuple[tuple[str, ...], int | None]]
+"""(by, top) of several reports asked of one window and filters."""
+
+
+def _shared_dimensions(groupings: Groupings) -> tuple[str, ...] | None:
+    """Every dimension the groupings name, in order: one pass grouped by them adds up to
+    each grouping's groups. None with a tag among them: an event with two tags is in two
+    of those groups, so each grouping is asked on its own."""
+    dims = tuple(dict.fromkeys(d for by, _ in groupings for d in by))
+    return None if "tag" in dims else dims
+
+
+def _savings_rate(sums: dict[str, Any]) -> float:
+    spent = sums["cost_usd"] + sums["savings_usd"]
+    return sums["savings_usd"] / spent if spent else 0.0
+
+
 def savings_reports(con: duckdb.DuckDBPyConnection, query: Query,
-                    groupings: list[tuple[tuple[str, ...], int | None]]) -> list[Report]:
+                    groupings: Groupings) -> list[Report]:
     """`savings_report` for each (by, top) of `groupings`, with `query`'s window and
     filters, from one query grouped by every dimension any of them names: its rows' sums
-    add up to each grouping's (the dashboard's overview asks three). A grouping with tags
-    is asked on its own."""
-    dims = tuple(dict.fromkeys(d for by, _ in groupings for d in by))
-    if "tag" in dims:  # an event with two tags is in two rows
+    add up to each grouping's (the dashboard's overview asks three)."""
+    dims = _shared_dimensions(groupings)
+    if dims is None:
         return [savings_report(con, dataclasses.replace(query, by=by, top=top))
                 for by, top in groupings]
     parts = sums_rows(con, query.with_by(dims), SAVINGS_AGGREGATES)
@@ -308,8 +323,7 @@ def savings_reports(con: duckdb.DuckDBPyConnection, query: Query,
             for column in _SAVINGS_SUMS:
                 row[column] += part[column]
         for row in merged.values():
-            spent = row["cost_usd"] + row["savings_usd"]
-            row["savings_rate"] = row["savings_usd"] / spent if spent else 0.0
+            row["savings_rate"] = _savings_rate(row)
         rows = sorted(merged.values(), key=_sort_key(list(by), "savings_usd"))
         reports.append(_savings_of(dataclasses.replace(query, by=by, top=top), rows, rows))
     return reports
@@ -328,8 +342,7 @@ def savings_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
 def _savings_of(grouped: Query, rows: list[dict[str, Any]],
                 total_rows: list[dict[str, Any]]) -> Report:
     total = _total(total_rows, _SAVINGS_SUMS)
-    spent = total["cost_usd"] + total["savings_usd"]
-    total["savings_rate"] = total["savings_usd"] / spent if spent else 0.0
+    total["savings_rate"] = _savings_rate(total)
     return Report("Savings by " + ", ".join(grouped.by), _top(rows, grouped), total)
 
 
@@ -408,12 +421,12 @@ def errors_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
 
 
 def errors_reports(con: duckdb.DuckDBPyConnection, query: Query,
-                   groupings: list[tuple[tuple[str, ...], int | None]]) -> list[Report]:
+                   groupings: Groupings) -> list[Report]:
     """`errors_report` for each (by, top) of `groupings`, with `query`'s window and
     filters, from one pass over the calls grouped by every dimension any of them names:
     its parts add up to each grouping's (the dashboard's engineering page asks two)."""
-    dims = tuple(dict.fromkeys(d for by, _ in groupings for d in by))
-    if "tag" in dims:  # an event with two tags is in two parts
+    dims = _shared_dimensions(groupings)
+    if dims is None:
         return [errors_report(con, dataclasses.replace(query, by=by, top=top))
                 for by, top in groupings]
     finest = query.with_by(dims)

@@ -116,18 +116,18 @@ def _unpriced(dataset: Dataset, query: Query, usage: Report) -> dict[str, Any]:
     0.5 s at 10 M events, for a table about prices."""
     from ..report.reports import usage_report
 
-    if not usage.totals["calls_on_default_prices"] and not usage.totals["calls_on_zero_prices"]:
-        return {"id": "unpriced", "title": "Models on default or $0 prices",
-                "columns": ["priced_by", "model"], "rows": [],
-                "notes": ["Every call was priced by the catalog or an override."]}
-    if not any(key == "priced_by" for key, _ in query.where):
-        # Repeating a key means any of its values: rows of these labels only.
-        query = dataclasses.replace(
-            query, where=(*query.where, *(("priced_by", label) for label in UNPRICED)))
-    pricing = usage_report(dataset.con, regroup(query, ("priced_by", "model")), quantiles=False)
-    rows = [plain(r) for r in pricing.rows.to_pylist() if r["priced_by"] in UNPRICED]
-    return {"id": "unpriced", "title": "Models on default or $0 prices",
-            "columns": list(pricing.rows.column_names), "rows": rows,
+    columns, rows = ["priced_by", "model"], []
+    if usage.totals["calls_on_default_prices"] or usage.totals["calls_on_zero_prices"]:
+        if not any(key == "priced_by" for key, _ in query.where):
+            # Repeating a key means any of its values: rows of these labels only.
+            query = dataclasses.replace(
+                query, where=(*query.where, *(("priced_by", label) for label in UNPRICED)))
+        pricing = usage_report(dataset.con, regroup(query, ("priced_by", "model")),
+                               quantiles=False)
+        columns = list(pricing.rows.column_names)
+        rows = [plain(r) for r in pricing.rows.to_pylist() if r["priced_by"] in UNPRICED]
+    return {"id": "unpriced", "title": "Models on default or $0 prices", "columns": columns,
+            "rows": rows,
             "notes": [] if rows else ["Every call was priced by the catalog or an override."]}
 
 

@@ -196,7 +196,7 @@
     // A chart already on the page (a filter changed, new events came) keeps its box and
     // is updated with Plotly.react, far cheaper than drawing it anew.
     const shown = document.getElementById("chart-" + spec.id);
-    const box = shown && shown.classList.contains("plot") && shown._drawnBy
+    const box = shown && shown.classList.contains("plot") && shown._plotted
       ? shown : el("div", { class: "plot", id: "chart-" + spec.id });
     delete box.dataset.drawn;
     box._spec = spec;  // what a click on it drills into: the newest answer's
@@ -207,14 +207,14 @@
     // need not wait for it) and the block is in the page.
     plotlyReady.then(() => requestAnimationFrame(() => {
       if (!window.Plotly || box._spec !== spec) return;  // a newer answer draws it
-      const draw = box._drawnBy ? window.Plotly.react : window.Plotly.newPlot;
+      const draw = box._plotted ? window.Plotly.react : window.Plotly.newPlot;
       draw(box, spec.figure.data, spec.figure.layout,
         { displaylogo: false, displayModeBar: false, responsive: true })
         .then(() => {
           if (box._spec !== spec) return;
           box.dataset.drawn = "1";
-          if (box._drawnBy) return;
-          box._drawnBy = true;
+          if (box._plotted) return;
+          box._plotted = true;
           box.on("plotly_click", (event) => {
             const point = event.points && event.points[0];
             const drill = box._spec.drill;

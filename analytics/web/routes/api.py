@@ -9,7 +9,6 @@ too many queries running, 500 when a query failed.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -61,9 +60,9 @@ def failure(status: int, message: str) -> JSONResponse:
 
 
 def json_body(value: Any) -> bytes:
-    """What JSONResponse would send for `value` (report values made plain first)."""
-    return json.dumps(plain(value), ensure_ascii=False, allow_nan=False, indent=None,
-                      separators=(",", ":")).encode("utf-8")
+    """What JSONResponse sends for `value` (report values made plain first), as bytes an
+    answer can be kept as."""
+    return bytes(JSONResponse(plain(value)).body)
 
 
 def cache_key(request: Request) -> str:
