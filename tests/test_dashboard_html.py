@@ -67,7 +67,7 @@ def test_the_page_is_one_file_that_references_nothing_outside_itself(
     scripts = [body for attrs, body in parts.scripts if attrs.get("type") != "application/json"]
     assert all(not attrs.get("src") for attrs, _ in parts.scripts)
     assert len(scripts) == 2, "plotly.js and the page's own script, both inline"
-    assert "plotly.js v" in scripts[0] and len(scripts[0]) > 1_000_000
+    assert "plotly.js (basic - minified) v" in scripts[0] and len(scripts[0]) > 1_000_000
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", text), "a stylesheet fetches a URL"
     # The policy forbids every fetch and allows exactly the page's own scripts.
     (policy,) = [
@@ -160,7 +160,7 @@ def test_other_reports_render_as_a_plain_page_without_plotly(sample: Path, tmp_p
     assert result.exit_code == 0, result.output
     text = output.read_text()
     parts = read_page(text)
-    assert len(text) < 200_000 and "plotly.js v" not in text
+    assert len(text) < 200_000 and "plotly.js (basic - minified) v" not in text
     assert len(parts.scripts) == 1 and not parts.charts(), "only the page's own script"
     rows = parts.table_rows("rows")
     assert rows and {"provider", "model", "error", "failures"} <= set(rows[0])
@@ -173,7 +173,7 @@ def test_an_empty_data_dir_gives_a_page_that_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     text = output.read_text()
     assert "No events yet under" in text and "No data in this window." in text
-    assert "plotly.js v" not in text and not read_page(text).charts()
+    assert "plotly.js (basic - minified) v" not in text and not read_page(text).charts()
 
 
 def test_report_requests_lists_recent_calls_newest_first(sample: Path) -> None:

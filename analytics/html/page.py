@@ -35,6 +35,13 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
+# plotly.js's basic bundle (bar, scatter and pie traces: all the charts here draw) is a
+# quarter of the full bundle the plotly package ships (1.2 MB against 4.8 MB): a browser
+# compiles it in a quarter of the time, which is most of a dashboard's first load, and an
+# exported page is a quarter of the size. It is vendored unchanged, with its licence.
+PLOTLY_JS = "plotly-basic.min.js"
+
+
 def asset(name: str) -> str:
     return (resources.files("llmstats.analytics.html") / "assets" / name).read_text("utf-8")
 
@@ -144,12 +151,11 @@ def document(title: str, meta: Sequence[str], body: str, charts: Sequence[Chart]
     data = ""
     if charts:
         from plotly.io.json import to_json_plotly
-        from plotly.offline import get_plotlyjs
 
         # plotly's JSON encoder escapes <, > and /: the data cannot close its script tag.
         specs = to_json_plotly([{"id": c.chart_id, "figure": c.figure} for c in charts])
         data = f'<script type="application/json" id="llmstats-charts">{specs}</script>'
-        scripts.append(get_plotlyjs())
+        scripts.append(asset(PLOTLY_JS))
     scripts.append(asset("page.js"))
     policy = (
         "default-src 'none'; "
