@@ -13,6 +13,7 @@ wall time for the answer (the browser's drawing is bench_dashboard.py's). The se
 resident memory is sampled every half second.
 
     python benchmarks/bench_dashboard_users.py --data-dir DIR [--users 20] [--seconds 120]
+        [--connections N]   # the server's pool of DuckDB connections (default: serve's)
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--connections", type=int, default=None)
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-users-"))
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -123,7 +125,9 @@ def main() -> None:
            "XDG_CACHE_HOME": str(scratch / "cache"), "XDG_STATE_HOME": str(scratch / "state")}
     port = 8800 + os.getpid() % 1000
     server = subprocess.Popen([str(BIN / "llmstats"), "serve", "--port", str(port),
-                               "--data-dir", str(Path(args.data_dir).resolve())], env=env)
+                               "--data-dir", str(Path(args.data_dir).resolve()),
+                               *(["--connections", str(args.connections)]
+                                 if args.connections else [])], env=env)
     try:
         probe = User(-1, port, {}, 0.0)
         for _ in range(600):
@@ -160,7 +164,7 @@ def main() -> None:
             times.setdefault(kind, []).extend(values)
     clicks = [t for kind, values in times.items() if kind != "version poll" for t in values]
     errors = [e for u in users for e in u.errors]
-    print(f"{args.users} users, {elapsed:.0f} s, load {os.getloadavg()[0]:.2f} at the end; "
+    print(f"{args.users} users, {elapsed:.0f} s, connections {args.connections or 'default'}, load {os.getloadavg()[0]:.2f} at the end; "
           f"server peak RSS {peak:.0f} MB; errors {len(errors)}; answers kept {answers}")
     print("| click | n | median ms | p95 ms | max ms |")
     print("|---|---|---|---|---|")

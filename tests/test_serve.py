@@ -542,7 +542,7 @@ def test_beyond_loopback_it_needs_a_token_and_checks_it_on_every_request(
     # The same token check guards a loopback server that has a token: every path.
     empty = tmp_path / "empty-data-dir"
     with serving(empty, tmp_path, "--memory-limit", "300MB", "--threads", "1",
-                 LLMSTATS_DASHBOARD_TOKEN=TOKEN) as base:
+                 "--connections", "3", LLMSTATS_DASHBOARD_TOKEN=TOKEN) as base:
         for path in ("/overview", "/api/version", "/api/page/overview", "/assets/dashboard.js",
                      "/nowhere", f"/overview?token={TOKEN[:-1]}x"):
             status, headers, _ = get(base + path)
@@ -552,7 +552,7 @@ def test_beyond_loopback_it_needs_a_token_and_checks_it_on_every_request(
         assert get(base + "/api/version", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
         # The engine limits asked for are those in effect on the server's connection.
         status, _, body = get(base + "/api/page/health", {"Authorization": f"Bearer {TOKEN}"})
-        assert status == 200 and json.loads(body)["engine"] == engine_as_set("300MB", 1)
+        assert status == 200 and json.loads(body)["engine"] == engine_as_set("300MB", 1, 3)
         status, headers, _ = get(f"{base}/segments?since=7d&token={TOKEN}")
         assert status == 303 and headers["location"] == "/segments?since=7d"
         cookie = headers["set-cookie"].lower()
@@ -573,16 +573,22 @@ def test_beyond_loopback_it_needs_a_token_and_checks_it_on_every_request(
     assert not empty.exists(), "the dashboard created the data dir"
 
 
-def engine_as_set(memory_limit: str, threads: int) -> dict[str, Any]:
-    """What DuckDB itself reports for these settings (it shows sizes in its own units)."""
+def engine_as_set(memory_limit: str, threads: int, connections: int = 2) -> dict[str, Any]:
+    """What DuckDB itself reports for these settings on each of the pool's connections:
+    an equal share of the memory (DuckDB shows sizes in its own units)."""
     import duckdb
 
     con = duckdb.connect()
     con.execute("SET memory_limit = ?", [memory_limit])
+    total = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert total is not None
+    number, unit = total[0].split()
+    scale = {"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[unit]
+    con.execute("SET memory_limit = ?", [f"{int(float(number) * scale) // connections}B"])
     con.execute("SET threads = ?", [threads])
     row = con.execute("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone()
     assert row is not None
-    return {"memory_limit": row[0], "threads": row[1]}
+    return {"memory_limit": row[0], "threads": row[1], "connections": connections}
 
 
 def test_the_server_holds_duckdb_to_its_memory_limit_and_threads(

@@ -106,3 +106,39 @@ def test_one_client_may_not_hold_more_than_its_share(isolated_data_dir: Path) ->
     anyio.run(main)
     assert outcomes == ["done", "third"]
     source.close()
+
+
+def test_a_short_question_gets_through_while_a_long_one_runs(isolated_data_dir: Path) -> None:
+    """Two connections (the default): a question from another client is answered while
+    the first connection is busy, each on its own DuckDB database."""
+    write_events([event_row()])
+    source = DataSource(str(isolated_data_dir))
+    release = threading.Event()
+    seen: list[Any] = []
+
+    def hold(dataset: Any) -> str:
+        seen.append(dataset)
+        release.wait(30)
+        return "long"
+
+    def count(dataset: Any) -> int:
+        seen.append(dataset)
+        (calls,) = dataset.con.execute("SELECT count(*) FROM events").fetchone()
+        return int(calls)
+
+    async def main() -> list[Any]:
+        answers: list[Any] = []
+
+        async def long() -> None:
+            answers.append(await source.run(request("10.0.0.1"), hold))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(long)
+            await anyio.sleep(0.3)
+            answers.append(await source.run(request("10.0.0.2"), count))
+            release.set()
+        return answers
+
+    assert anyio.run(main) == [1, "long"]  # the short answer came first
+    assert seen[0] is not seen[1] and seen[0].con is not seen[1].con
+    source.close()

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from ..web.engine_limits import DEFAULT_MEMORY_LIMIT
+from ..web.engine_limits import DEFAULT_CONNECTIONS, DEFAULT_MEMORY_LIMIT
 from .options import DataDirOption
 
 
@@ -25,6 +25,10 @@ def serve(
     threads: Annotated[
         int | None, typer.Option(min=1, max=1024, help="DuckDB threads (default: the cores, at most 4).")
     ] = None,
+    connections: Annotated[
+        int, typer.Option(min=1, max=16, help="Queries run at once, each on its own DuckDB "
+                          "connection with an equal share of --memory-limit.")
+    ] = DEFAULT_CONNECTIONS,
     cache_mb: Annotated[
         int, typer.Option(min=0, max=4096, help="Most MB of answers kept for requests repeated "
                           "on the same data (0: none, every request queries).")
@@ -42,7 +46,7 @@ def serve(
 
     token = check_bind(host, os.environ.get(TOKEN_ENV) or None)
     resolved = resolved_data_dir(data_dir)  # a bad --data-dir: one line, exit 2
-    limits = EngineLimits(memory_limit, threads or default_threads())
+    limits = EngineLimits(memory_limit, threads or default_threads(), connections)
     limits.check()  # a bad --memory-limit: one line, exit 2
     try:
         import uvicorn

@@ -4,7 +4,9 @@ DuckDB's default is 80 % of the machine's memory and every core: right for one p
 report, wrong for a server next to the proxy, where 20 users clicking at once would let
 DuckDB's buffers grow towards the machine's memory. The server's connections are opened
 with `SET memory_limit` and `SET threads` (beyond the limit a query spills to a private
-temp dir, or fails with one line, rather than the process growing).
+temp dir, or fails with one line, rather than the process growing). Each connection of the
+pool (data_source.py) is its own DuckDB database with its own buffer manager: each gets
+an equal share of the memory limit, so that together they stay within it.
 
 `memory_limit` bounds DuckDB's buffer manager (hash tables, sorts, cached Parquet pages),
 not the whole process: the interpreter, the app, plotly, the price catalog and Arrow
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     import duckdb
 
 DEFAULT_MEMORY_LIMIT = "640MB"
+DEFAULT_CONNECTIONS = 2
+_UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+          "PiB": 1 << 50}
 MAX_DEFAULT_THREADS = 4
 """A dashboard shares its machine with the proxy: DuckDB gets at most this many cores
 unless --threads says otherwise (more cores speed one query up, but every thread also
@@ -44,6 +49,7 @@ def default_threads() -> int:
 class EngineLimits:
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int = field(default_factory=default_threads)
+    connections: int = DEFAULT_CONNECTIONS
     temp_dir: str | None = None  # made on first use, removed by close()
 
     def check(self) -> None:
@@ -53,14 +59,32 @@ class EngineLimits:
 
         if self.threads < 1:
             raise UsageError(f"--threads takes a whole number of at least 1, not {self.threads}")
-        probe = duckdb.connect()
+        if self.connections < 1:
+            raise UsageError(f"--connections takes a whole number of at least 1, "
+                             f"not {self.connections}")
         try:
-            probe.execute("SET memory_limit = ?", [self.memory_limit])
+            self.memory_bytes()
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise UsageError(f"--memory-limit {self.memory_limit!r}: {first}") from None
+
+    def memory_bytes(self) -> int:
+        """The memory limit in bytes. DuckDB's own parser reads it (it takes units and
+        percentages of the machine's memory); it shows the result in binary units."""
+        import duckdb
+
+        probe = duckdb.connect()
+        try:
+            probe.execute("SET memory_limit = ?", [self.memory_limit])
+            row = probe.execute("SELECT current_setting('memory_limit')").fetchone()
         finally:
             probe.close()
+        number, unit = str(row[0] if row else "").split()
+        return int(float(number) * _UNITS[unit])
+
+    def connection_memory_limit(self) -> str:
+        """Each connection's share of the memory limit, in DuckDB's syntax."""
+        return f"{self.memory_bytes() // self.connections}B"
 
     def apply(self, con: duckdb.DuckDBPyConnection) -> None:
         """Set the limits on a connection (open_dataset's `configure` hook). Values are
@@ -68,7 +92,7 @@ class EngineLimits:
         if self.temp_dir is None:
             # DuckDB would spill into ".tmp" in the working directory; never the data dir.
             self.temp_dir = tempfile.mkdtemp(prefix="llmstats-serve-")
-        con.execute("SET memory_limit = ?", [self.memory_limit])
+        con.execute("SET memory_limit = ?", [self.connection_memory_limit()])
         con.execute("SET threads = ?", [self.threads])
         con.execute("SET temp_directory = ?", [self.temp_dir])
 

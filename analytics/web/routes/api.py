@@ -131,9 +131,16 @@ async def page(request: Request) -> Response:
     if name == "health":
         # Heartbeats are not part of the data version: never kept. It also says what the
         # answer cache holds.
-        answers = source_of(request).answers
-        return await answer(request, lambda d: {**panels.health(d, query),
-                                                "answers": answers.summary()}, cached=False)
+        source = source_of(request)
+
+        def health(dataset: Dataset) -> dict[str, Any]:
+            page = panels.health(dataset, query)
+            # The engine's settings are those of the connection that answered; the pool
+            # has `connections` of them, each with that share of the memory.
+            page["engine"]["connections"] = source.limits.connections
+            return {**page, "answers": source.answers.summary()}
+
+        return await answer(request, health, cached=False)
     return await answer(request, lambda d: PAGES[name](d, query))
 
 
