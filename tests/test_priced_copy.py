@@ -119,6 +119,9 @@ def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
     assert served(data_dir, "sums", by="tag", where=["user=user-0001"]) == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="tag") == ("priced_tags", DAYS)
     assert served(data_dir, "sums", by="key") == ("priced_keys", DAYS)
+    assert served(data_dir, "sums", by="key,model") == ("priced_key_models", DAYS)
+    assert served(data_dir, "sums", by="day,model", where=["key=key-001"]) == (
+        "priced_key_models", DAYS)
     assert served(data_dir, "sums", by="team") == ("priced_team", DAYS)
     assert served(data_dir, "sketch", by="tag", where=["user=user-0001"]) == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="day", tz="Asia/Kolkata") == ("priced_events", DAYS)
@@ -151,7 +154,7 @@ def test_without_the_copy_and_with_a_stale_one_the_events_answer(data_dir: Path)
     run = build_rollups(str(data_dir), include_today=True)
     assert [p.date for p in run.built] == list(DAYS)
     priced = {"priced_events", "priced_team", "priced_keys", "priced_tags", "priced_users",
-              "priced_user_models"}
+              "priced_user_models", "priced_key_models"}
     assert all(set(p.rows) == priced for p in run.built)
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert_agree(data_dir, queries)
