@@ -73,6 +73,14 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("latency_report", {"by": "provider", "where": ["team=Search"]}),
     ("latency_report", {"by": "day", "tz": "America/New_York"}),
     ("latency_report", {"by": "call_type,route", "where": ["stream=true"]}),
+    # Their cubes (errors_calls; context_model where the copy is exact), the copy (a user,
+    # a team), the events (a cut day).
+    ("errors_report", {}),
+    ("errors_report", {"by": "day,error", "where": ["provider=openai"]}),
+    ("errors_report", {"by": "user"}),
+    ("context_report", {}),
+    ("context_report", {"by": "provider,status"}),
+    ("context_report", {"by": "model,team", "since": "2026-11-20T06:30"}),
 ]
 # Enough of the list to exercise each source after the data changed.
 SHORT = [QUERIES[i] for i in (0, 1, 2, 3, 7, 15, 20, 21, 24, 25, 30)]
@@ -173,6 +181,10 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
     assert served("quantiles", by="hour", tz="Asia/Kolkata") == (None, (), ())
     assert served("quantiles", by="hour,model") == (None, (), ())
     assert served("sketch", by="key") == ("priced_events", exact, inexact)
+    assert served("errors", by="day,error") == ("errors_calls", days, ())
+    assert served("errors", by="user") == ("priced_events", exact, inexact)
+    assert served("context", by="provider,status") == ("context_model", exact, inexact)
+    assert served("context", by="team") == ("priced_events", exact, inexact)
 
 
 def test_team_quantiles_are_read_as_precomputed_unless_two_team_ids_share_a_name(

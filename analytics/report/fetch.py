@@ -24,7 +24,7 @@ from ..query import DIMENSION_COLUMNS, Query
 from ..rollups.plan import Plan
 from ..rollups.quantiles import quantile_sql
 from ..rollups.spec import (
-    COPY_CONTEXT_COLUMNS,
+    CALL_CELLS,
     COUNT_SUMS,
     ERROR_COLUMNS,
     FINAL_ATTEMPT,
@@ -32,6 +32,7 @@ from ..rollups.spec import (
     PRICED_COLUMNS,
     ROW_SUMS,
     SKETCH_MEASURES,
+    CallCells,
     Cube,
     event_cells,
     value_column,
@@ -215,41 +216,51 @@ def fetch_sums(
 
 @dataclass(frozen=True)
 class CallRows:
-    """What a report over single calls reads of each (the priced copy keeps it all) and
-    how: `final_attempts` — the events need the window that flags them (`requests`);
-    `events_over` — a table macro the events' calls are read through to have the
-    columns the copy stores (`{}`: the calls themselves); `where` — which calls count."""
+    """A report over single calls: its `kind` (the cells it keeps of each call and its
+    cube kind: CALL_CELLS) and how the events are read to have the columns the copy
+    stores: `final_attempts` — they need the window that flags them (`requests`) over
+    the columns `reads`; `events_over` — a table macro the events' calls are read
+    through (`{}`: the calls themselves)."""
 
-    reads: tuple[str, ...]
+    kind: str
+    reads: tuple[str, ...] = ()
     final_attempts: bool = False
     events_over: str = "{}"
-    where: str = ""
+
+    @property
+    def cells(self) -> CallCells:
+        return CALL_CELLS[self.kind]
 
 
-ERROR_CALLS = CallRows(("status", "requests", *ERROR_COLUMNS), final_attempts=True)
-CONTEXT_CALLS = CallRows((*COPY_CONTEXT_COLUMNS, "input_tokens"),
-                         events_over="context_coded('{}')", where="context_band IS NOT NULL")
+ERROR_CALLS = CallRows("errors", ("status", "requests", *ERROR_COLUMNS), final_attempts=True)
+CONTEXT_CALLS = CallRows("context", events_over="context_coded('{}')")
 
 
 def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, calls: CallRows,
-                    aggregates: str, *, keys: tuple[str, ...] = (), having: str = "",
-                    order: str = "", limit: str = "") -> list[dict[str, Any]]:
-    """One row per `query.by` group (and per value of `keys`, expressions over the calls
-    `expr AS name`): the group's dimensions, the keys, then `aggregates` (SQL over one row
-    per call with the columns `calls.reads`), from a `rows` plan: the priced copy's rows
-    where it serves, the events' elsewhere (final attempts found by the window the copy's
-    builder used)."""
+                    then: str = "") -> list[dict[str, Any]]:
+    """Per `query.by` group and key of the report's cells (CALL_CELLS[calls.kind]): the
+    group's dimensions, the keys and the merged measures, from a plan of that kind: the
+    cube's rows of the days it serves, single calls of the priced copy or of the events
+    elsewhere (final attempts found by the window the copy's builder used), merged by one
+    GROUP BY. `then`: SQL over those rows (`parts_`: the dimensions named `g_<name>`)
+    giving the report's rows instead."""
     exprs = query.group_exprs(cost_columns=False)
     # Named apart from the columns read (--by status reads status twice otherwise).
     dims = "".join(f"{expr} AS g_{name}, " for name, expr in exprs)
-    reads = ", ".join(calls.reads)
-    where = f" WHERE {calls.where}" if calls.where else ""
+    cells = calls.cells
+    per_call = ", ".join(cells.per_call())
+    where = f" WHERE {cells.where}" if cells.where else ""
     branches: list[str] = []
     params: dict[str, Any] = {}
     ctes: list[str] = []
     found = rollup_source(query, plan, cost_columns=False)
     if found is not None:
-        branches.append(f"SELECT {dims}{reads} FROM {found[0]}{where}")
+        assert plan.cube is not None
+        if plan.cube.kind == "rows":
+            branches.append(f"SELECT {dims}{per_call} FROM {found[0]}{where}")
+        else:
+            stored = ", ".join([*cells.key_names(), *(n for n, _, _ in cells.measures)])
+            branches.append(f"SELECT {dims}{stored} FROM {found[0]}")
         params.update(found[1])
     events = (_final_attempts(query, tuple(c for c in calls.reads if c != "requests"))
               if calls.final_attempts else "events")
@@ -259,17 +270,15 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
             # A table macro takes a relation by name: the window's events as one.
             ctes.append(f"events_ AS (SELECT * FROM {found[0]})")
             found = (calls.events_over.format("events_"), found[1])
-        branches.append(f"SELECT {dims}{reads} FROM {found[0]}{where}")
+        branches.append(f"SELECT {dims}{per_call} FROM {found[0]}{where}")
         params.update(found[1])
-    ctes.append(f"calls_ AS ({' UNION ALL BY NAME '.join(branches)})")
+    ctes.append(f"cells_ AS ({' UNION ALL BY NAME '.join(branches)})")
+    groups = [*(f"g_{name}" for name, _ in exprs), *cells.key_names()]
+    ctes.append(f"parts_ AS (SELECT {', '.join(groups)}, {', '.join(cells.merged())} "
+                f"FROM cells_ GROUP BY {', '.join(groups)})")
     picks = "".join(f"g_{name} AS {name}, " for name, _ in exprs)
-    extra = [key.rsplit(" AS ", 1) for key in keys]
-    picks += "".join(f"{expr} AS {name}, " for expr, name in extra)
-    groups = [f"g_{name}" for name, _ in exprs] + [name for _, name in extra]
-    names = ", ".join(name for name, _ in exprs)
-    sql = (f"WITH {', '.join(ctes)} SELECT {picks}{aggregates} FROM calls_ "
-           + (f"GROUP BY {', '.join(groups)} {having} " if groups else "")
-           + (f"ORDER BY {order + ', ' if order else ''}{names} " if names else "") + limit)
+    keep = f"* EXCLUDE ({', '.join(f'g_{n}' for n, _ in exprs)})" if exprs else "*"
+    sql = f"WITH {', '.join(ctes)} " + (then or f"SELECT {picks}{keep} FROM parts_")
     return _fetch_planned(con, plan, sql, params)
 
 

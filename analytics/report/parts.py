@@ -57,14 +57,13 @@ def sums_rows(con: duckdb.DuckDBPyConnection, query: Query, aggregates: str, *,
     )
 
 
-def call_rows(con: duckdb.DuckDBPyConnection, query: Query, calls: CallRows, aggregates: str,
-              *, keys: tuple[str, ...] = (), having: str = "", order: str = "",
-              limit: str = "") -> list[dict[str, Any]]:
-    """One row per `query.by` group (and value of `keys`) of aggregates over single calls
-    (fetch.fetch_call_rows): from the priced copy where it serves, the events elsewhere."""
-    return _planned(con, query, "rows", lambda plan: fetch_call_rows(
-        con, query, plan, calls, aggregates, keys=keys, having=having, order=order,
-        limit=limit))
+def call_rows(con: duckdb.DuckDBPyConnection, query: Query, calls: CallRows,
+              then: str = "") -> list[dict[str, Any]]:
+    """Per `query.by` group and key of the report's cells, the merged measures (or with
+    `then`, the rows of that SQL over them: fetch.fetch_call_rows): from the report's
+    cube where it serves, the priced copy next, the events elsewhere."""
+    return _planned(con, query, calls.kind,
+                    lambda plan: fetch_call_rows(con, query, plan, calls, then))
 
 
 def sketch_rows(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import LlmstatsError, UsageError
 from ..query import Query
 from ..report.format import human
+from ..rollups.quantiles import quantile_sql
 from ..rollups.spec import SKETCH_QUANTILES
 from .fetch import CONTEXT_CALLS, ERROR_CALLS, fetch, query_failed, used_params
 from .parts import call_rows, sketch_rows, sums_rows
@@ -346,17 +347,6 @@ def _savings_of(grouped: Query, rows: list[dict[str, Any]],
     return Report("Savings by " + ", ".join(grouped.by), _top(rows, grouped), total)
 
 
-_FAILED = "status = 'failure'"
-ERROR_KEYS = (
-    f"COALESCE({_FAILED}, FALSE) AS failed_",
-    *(f"CASE WHEN {_FAILED} THEN {c} END AS {c}_"
-      for c in ("http_status", "error_code", "error_code_source")),
-    "COALESCE(client_retry_count > 0, FALSE) AS client_retry_",
-)
-"""What tells a report group's calls apart for `report errors`: failed or not (and if
-failed, with which HTTP status and provider code), sent as a client retry or not."""
-ERROR_SUMS = ("count(*) AS calls_, sum(retries) AS retries_, sum(fallbacks) AS fallbacks_, "
-              "sum(requests) AS requests_")
 _ERROR_MODES = ("http_status", "error_code", "error_code_source")
 _ERROR_TAIL = ("retries", "fallbacks", "requests", "first_attempts", "client_retries")
 
@@ -369,7 +359,7 @@ def _most_common(counts: dict[Any, int]) -> Any:
 
 def _error_groups(parts: list[dict[str, Any]], names: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
     """Per group (its dimension values), the errors report's figures, from the rows of
-    ERROR_KEYS × group (a few per group): one pass over the calls groups them by a few
+    its cells (CALL_CELLS["errors"]) × group (a few per group): one pass over the calls groups them by a few
     small keys with plain sums, cheaper at 10 M calls than filtered sums and a histogram
     per group and column (0.6 → 0.35 s), and the totals come from the same rows."""
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -416,8 +406,7 @@ def errors_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     not. What can and cannot be linked across client retries: docs/analytics.md."""
     grouped = _group(query, ("provider", "model", "error"))
     grouped.group_exprs(cost_columns=False)  # rejects --by priced_by
-    return _errors_of(con, grouped, call_rows(con, grouped, ERROR_CALLS, ERROR_SUMS,
-                                              keys=ERROR_KEYS))
+    return _errors_of(con, grouped, call_rows(con, grouped, ERROR_CALLS))
 
 
 def errors_reports(con: duckdb.DuckDBPyConnection, query: Query,
@@ -431,7 +420,7 @@ def errors_reports(con: duckdb.DuckDBPyConnection, query: Query,
                 for by, top in groupings]
     finest = query.with_by(dims)
     finest.group_exprs(cost_columns=False)  # rejects --by priced_by
-    parts = call_rows(con, finest, ERROR_CALLS, ERROR_SUMS, keys=ERROR_KEYS)
+    parts = call_rows(con, finest, ERROR_CALLS)
     return [_errors_of(con, dataclasses.replace(query, by=by, top=top), parts)
             for by, top in groupings]
 
@@ -447,7 +436,7 @@ def _errors_of(con: duckdb.DuckDBPyConnection, grouped: Query,
     # Totals over the window's events (an event with two tags counts once).
     if grouped.needs_tags():
         groups = _error_groups(
-            call_rows(con, grouped.with_by(()), ERROR_CALLS, ERROR_SUMS, keys=ERROR_KEYS), [])
+            call_rows(con, grouped.with_by(()), ERROR_CALLS), [])
     total = {"failures": 0, "calls": 0, **dict.fromkeys(_ERROR_TAIL, 0)}
     for group in groups.values():
         for column in total:
@@ -495,30 +484,38 @@ def latency_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     return Report("Latency by " + ", ".join(grouped.by), _top(rows, grouped), {})
 
 
-_USAGE_PCT = "context_usage_pct(context_band, context_window, input_tokens)"
-CONTEXT_AGGREGATES = f"""
-    count(*) AS calls,
-    count(*) FILTER (WHERE context_band = 0) AS ok,
-    count(*) FILTER (WHERE context_band = 1) AS low,
-    count(*) FILTER (WHERE context_band = 2) AS medium,
-    count(*) FILTER (WHERE context_band = 3) AS high,
-    count(*) FILTER (WHERE context_band = 4) AS critical,
-    count(*) FILTER (WHERE context_band = 5) AS exceeded,
-    count(*) FILTER (WHERE context_band = 6) AS unknown,
-    quantile_cont({_USAGE_PCT}, 0.95) AS p95_usage_pct,
-    max({_USAGE_PCT}) AS max_usage_pct,
-    max(context_window) AS context_window
-"""
-"""Over CONTEXT_CALLS: each call's band code (sql/08_context_bands.sql), stored in the
-priced copy, computed for the events."""
+_BANDS = ("ok", "low", "medium", "high", "critical", "exceeded", "unknown")
+
+
+def _context_sql(names: list[str], order: str, limit: str) -> str:
+    """The context report's rows from its cells (`parts_`, fetch.fetch_call_rows): calls
+    per band, the p95 of the share of the window used from the merged sketch buckets
+    (rollups/quantiles.py: within 1 % of the exact quantile, the same whichever source
+    a day is read from), the largest share and the largest window."""
+    groups = [f"g_{n}" for n in names]
+    quantiles = quantile_sql(
+        "(SELECT *, usage_bucket AS bucket, calls_ AS n_usage FROM parts_ "
+        "WHERE usage_bucket IS NOT NULL)", groups, {"usage": (0.95,)})
+    on = " AND ".join(f"p.{g} IS NOT DISTINCT FROM q.{g}" for g in groups) or "TRUE"
+    counts = ", ".join(
+        f"CAST(COALESCE(sum(calls_) FILTER (WHERE context_band = {code}), 0) AS BIGINT) AS {band}"
+        for code, band in enumerate(_BANDS))
+    picks = "".join(f"p.{g} AS {n}, " for g, n in zip(groups, names, strict=True))
+    return (f", usage_ AS ({quantiles}) "
+            f"SELECT {picks}CAST(sum(calls_) AS BIGINT) AS calls, {counts}, "
+            "any_value(q.usage_0) AS p95_usage_pct, max(max_usage_pct_) AS max_usage_pct, "
+            f"max(context_window) AS context_window FROM parts_ AS p LEFT JOIN usage_ AS q ON {on} "
+            + (f"GROUP BY {', '.join(f'p.{g}' for g in groups)} " if groups else "")
+            + (f"ORDER BY {order}, {', '.join(names)} " if names else "") + limit)
 
 
 def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
-    """How full the context window was, per call, in bands (see sql/09_context_usage.sql)."""
+    """How full the context window was, per call, in bands (see sql/09_context_usage.sql);
+    the p95 share of the window within 1 % (sketches, as latency's)."""
     grouped = _group(query, ("model",))
-    rows = call_rows(con, grouped, CONTEXT_CALLS, CONTEXT_AGGREGATES,
-                     order="exceeded DESC, critical DESC, high DESC, calls DESC",
-                     limit=_limit(grouped))
+    names = list(grouped.by)
+    rows = call_rows(con, grouped, CONTEXT_CALLS, _context_sql(
+        names, "exceeded DESC, critical DESC, high DESC, calls DESC", _limit(grouped)))
     return Report(
         "Context-window use by " + ", ".join(grouped.by),
         rows,
@@ -526,7 +523,7 @@ def context_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
         [
             "Bands: OK < 50 %, LOW 50–70 %, MEDIUM 70–85 %, HIGH 85–95 %, "
             "CRITICAL ≥ 95 % of the model's input window; EXCEEDED: failed because the "
-            "prompt did not fit (context_length_exceeded)."
+            "prompt did not fit (context_length_exceeded). p95: within 1 % of the exact value."
         ],
     )
 

@@ -227,8 +227,9 @@ def quantile_columns(query: Query) -> set[str] | None:
 
 def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
               pricing: bool = False) -> Plan:
-    """The rollup cube of `kind` (`sums`, `sketch`, `quantiles`, or `rows`: per-event
-    rows, which only the priced copy holds) that serves most
+    """The rollup cube of `kind` (`sums`, `sketch`, `quantiles`, `errors` or `context`
+    (a report's cells: CALL_CELLS), or `rows`: per-event rows, which only the priced
+    copy holds, and which serve every kind but quantiles) that serves most
     partitions of the query's window, the partitions it serves, and those left to the
     events. `pricing`: the part prices its rows (sums), so today's catalog must decide
     every row's tier. A quantiles cube serves only a query grouped by exactly its
@@ -249,7 +250,8 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
     candidates = []
     for cube in CUBES:
         if cube.kind == "rows":
-            if kind not in ("sums", "sketch", "rows") or not (columns - {"ts"}) <= set(cube.columns):
+            # Every part but quantiles can be read from single calls.
+            if kind == "quantiles" or not (columns - {"ts"}) <= set(cube.columns):
                 continue
         elif cube.kind == "priced_sums":
             if kind != "sums" or not columns <= set(cube.columns):

@@ -45,7 +45,9 @@ class Cube:
     the day (or hour)), or
     `rows` (the priced copy: one row per event, serving both sums and sketches), or
     `priced_sums` (the priced copy's counts and prices summed per day and group: sums
-    only, with nothing left to price)."""
+    only, with nothing left to price), or
+    `errors` / `context` (the cells of `report errors` / `report context`: per day and
+    group, the CALL_CELLS of that report summed; see CallCells)."""
     grain: str
     """`day` (one row per UTC day and group), `hour` (per UTC hour: serves time zones
     whose day starts on a whole hour, and windows that start or end on one) or `event`
@@ -61,7 +63,7 @@ class Cube:
         """Whether it stores prices (the priced copy, and the `priced_sums` cubes summed
         from it): read only for days priced as today's pricing prices them (the
         fingerprints its manifests name, rollups/pricing_key.py)."""
-        return self.kind in ("rows", "priced_sums")
+        return self.kind in ("rows", "priced_sums", "context")
 
 
 _MODEL = ("provider", "model", "model_group", "call_type", "status", "service_tier")
@@ -117,6 +119,13 @@ CUBES: tuple[Cube, ...] = (
     # (`--by model` from usage_compact, not from here), before the copy's 10 M.
     Cube("priced_user_models", "priced_sums", "day", ("user_id", "provider", "model"),
          "priced_events"),
+    # `report errors` and `report context` (the dashboard's engineering page) per day
+    # and group: 36 k and 780 k rows at 10 M events instead of the copy's 10 M. Errors
+    # read nothing priced (from the calls); the context bands and windows are the
+    # copy's (the catalog's window: priced, read under the copy's fingerprints).
+    Cube("errors_calls", "errors", "day",
+         (*_MODEL, "deployment_id", "api_base_host", "stream", "route", "error_class")),
+    Cube("context_model", "context", "day", _MODEL, "priced_events"),
     # Last: a cube above serves what it covers from far fewer rows.
     Cube("priced_events", "rows", "event", (
         *_MODEL, *_TEAM, "key_hash", "key_alias", "deployment_id", "api_base_host", "stream",
@@ -352,6 +361,60 @@ there too). The window depends on the catalog: its `context_window` is part of t
 pricing fingerprint (pair_rates), as is the text of 08_context_bands.sql."""
 
 
+@dataclass(frozen=True)
+class CallCells:
+    """What a report over single calls (`report errors`, `report context`) keeps of each
+    call, and how those add up: `keys` (`expr AS name`, over a call of the priced copy
+    or of the events read through the report's macro) tell a group's calls apart,
+    `measures` (name → (expr per call, `sum` or `max`)) are merged per group and key.
+    A cube of the report's kind keeps them per day, group and key (cube_sql), so a
+    report merges cube rows and single calls with one GROUP BY: the same answer
+    whichever source a day comes from (sums of integers and maxima are exact)."""
+
+    keys: tuple[str, ...]
+    measures: tuple[tuple[str, str, str], ...]
+    """(name, expression over a call, `sum` | `max`)."""
+    where: str = ""
+    """Which calls count (SQL over a call; empty: all)."""
+
+    def per_call(self) -> list[str]:
+        """`expr AS name` of every key and measure, for one row per call."""
+        return [*self.keys, *(f"{expr} AS {name}" for name, expr, _ in self.measures)]
+
+    def key_names(self) -> list[str]:
+        return [key.rsplit(" AS ", 1)[-1] for key in self.keys]
+
+    def merged(self) -> list[str]:
+        """The aggregates that merge rows of cells (single calls or cube rows)."""
+        return [f"CAST(sum({n}) AS BIGINT) AS {n}" if how == "sum" else f"{how}({n}) AS {n}"
+                for n, _, how in self.measures]
+
+
+_FAILED = "status = 'failure'"
+CALL_CELLS: dict[str, CallCells] = {
+    # A group's calls by failed or not (and if failed, with which HTTP status and provider
+    # code), sent as a client retry or not: a few rows per group.
+    "errors": CallCells(
+        (f"COALESCE({_FAILED}, FALSE) AS failed_",
+         *(f"CASE WHEN {_FAILED} THEN {c} END AS {c}_"
+           for c in ("http_status", "error_code", "error_code_source")),
+         "COALESCE(client_retry_count > 0, FALSE) AS client_retry_"),
+        (("calls_", "1", "sum"), ("retries_", "retries", "sum"),
+         ("fallbacks_", "fallbacks", "sum"), ("requests_", "requests", "sum"))),
+    # A group's calls by band, window and the sketch bucket of the share of the window
+    # used (sql/00_measures.sql: a p95 within 1 %), with the largest share exactly.
+    "context": CallCells(
+        ("context_band", "context_window",
+         "sketch_bucket(context_usage_pct(context_band, context_window, input_tokens)) "
+         "AS usage_bucket"),
+        (("calls_", "1", "sum"),
+         ("max_usage_pct_", "context_usage_pct(context_band, context_window, input_tokens)",
+          "max")),
+        "context_band IS NOT NULL"),
+}
+"""Per report kind over single calls (`errors`, `context`), what its cube keeps."""
+
+
 def value_column(measure: str) -> str:
     """The priced copy's column with the value of the event's sketch bucket for `measure`
     (`sketch_value(sketch_bucket(x))`; NULL when the event does not count for it)."""
@@ -402,6 +465,15 @@ def cube_sql(cube: Cube, ladder: list[int], source: str) -> str:
         counts = ", ".join(f"CAST(sum(n_{m}) AS BIGINT) AS n_{m}" for m in SKETCH_MEASURES)
         return (f"SELECT {', '.join(keys)}, {counts} FROM {source} "
                 f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}")
+    if cube.kind in CALL_CELLS:
+        # The report's cells of each call, summed per day, group and key.
+        kept = CALL_CELLS[cube.kind]
+        where = f" WHERE {kept.where}" if kept.where else ""
+        names = ["date", "ts", *cube.columns, *kept.key_names()]
+        return (f"SELECT {', '.join(names)}, {', '.join(kept.merged())} FROM ("
+                f"SELECT date, {period_expr(cube)} AS ts, {', '.join(cube.columns)}, "
+                f"{', '.join(kept.per_call())} FROM {source}{where}) "
+                f"GROUP BY ALL ORDER BY {', '.join(names)}")
     keys = ["date", f"{period_expr(cube)} AS ts", *cube.columns]
     group = ["date", period_expr(cube), *cube.columns]
     if cube.kind == "priced_sums":
