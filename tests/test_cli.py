@@ -252,9 +252,12 @@ def test_sub_reports(data_dir: Path) -> None:
         "model,calls,ok,low,medium,high,critical,exceeded,unknown,p95_usage_pct,max_usage_pct,"
         "context_window"
     )
-    # usage 10, 10, 15, 90 %: the interpolated 95th percentile is 15 + 0.85 × 75.
+    # usage 10, 10, 15, 90 %: the interpolated 95th percentile is 15 + 0.85 × 75, read
+    # from sketch buckets (within 1 %); the largest share exactly.
     assert first.split(",")[:9] == ["acme-chat", "4", "3", "0", "0", "1", "0", "0", "0"]
-    assert float(first.split(",")[9]) == pytest.approx(78.75)
+    assert float(first.split(",")[9]) == pytest.approx(78.75, rel=0.01)
+    assert float(first.split(",")[9]) != 78.75
+    assert float(first.split(",")[10]) == 90.0
     result = invoke("report", "savings", "-f", "json", "--by", "team")
     assert result.exit_code == 0, result.output
     savings = {r["team"]: round(r["savings_usd"], 9) for r in json.loads(result.stdout)["rows"]}
