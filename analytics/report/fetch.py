@@ -262,6 +262,12 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
             stored = ", ".join([*cells.key_names(), *(n for n, _, _ in cells.measures)])
             branches.append(f"SELECT {dims}{stored} FROM {found[0]}")
         params.update(found[1])
+    if plan.rest is not None:
+        # The days the cube leaves that the copy serves: its single calls.
+        found = rollup_source(query, plan.rest, cost_columns=False)
+        assert found is not None
+        branches.append(f"SELECT {dims}{per_call} FROM {found[0]}{where}")
+        params.update(found[1])
     events = (_final_attempts(query, tuple(c for c in calls.reads if c != "requests"))
               if calls.final_attempts else "events")
     found = events_source(query, plan, events, cost_columns=False)

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from ..query import DIMENSION_COLUMNS, TIME_DIMENSIONS, Query
 from .index import ReportContext, RollupIndex, RollupPart, context_of
-from .spec import CUBES, Cube, splits_every
+from .spec import CALL_CELLS, CUBES, Cube, splits_every
 
 if TYPE_CHECKING:
     import duckdb
@@ -60,6 +60,11 @@ class Plan:
     """Partitions read from the events; None: the whole window."""
     view: str | None = None
     """The view over the covered rollup files."""
+    rest: Plan | None = None
+    """For a cube of a report's cells (`errors`, `context`): the priced copy's plan for
+    days the cube leaves (a window cut inside a day, a day the copy is current for and
+    the cube not): single calls of the copy rather than the events. `raw` is what it
+    leaves."""
 
     @property
     def reads_events(self) -> bool:
@@ -226,18 +231,21 @@ def quantile_columns(query: Query) -> set[str] | None:
 
 
 def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
-              pricing: bool = False) -> Plan:
+              pricing: bool = False, within: tuple[str, ...] | None = None) -> Plan:
     """The rollup cube of `kind` (`sums`, `sketch`, `quantiles`, `errors` or `context`
     (a report's cells: CALL_CELLS), or `rows`: per-event rows, which only the priced
     copy holds, and which serve every kind but quantiles) that serves most
     partitions of the query's window, the partitions it serves, and those left to the
     events. `pricing`: the part prices its rows (sums), so today's catalog must decide
     every row's tier. A quantiles cube serves only a query grouped by exactly its
-    columns (and the day)."""
+    columns (and the day). `within`: only these partitions of the window (the rest of
+    another plan: see Plan.rest); then an uncovered date is left in `raw` without
+    defining the event views (the caller does)."""
     context = context_of(con)
     if context is None:
         return Plan()
     columns, times, hour = _needs(query)
+    only = None if within is None else set(within)
     exact = quantile_columns(query) if kind == "quantiles" else None
     if kind == "quantiles" and exact is None:
         return NO_CUBE
@@ -246,7 +254,8 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
     priced = "priced_by" in (set(query.by) | {k for k, _ in query.where})
     import duckdb
 
-    dates = _window_dates(context.index, query)
+    window = _window_dates(context.index, query)
+    dates = window if only is None else [d for d in window if d in only]
     candidates = []
     for cube in CUBES:
         if cube.kind == "rows":
@@ -271,8 +280,16 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
             covered = [d for d in covered if d in current]
         if covered:
             candidates.append((cube, covered))
-    # Most partitions served first; among equals, the smallest cube (CUBES order).
-    for cube, covered in sorted(candidates, key=lambda c: -len(c[1])):
+    # Most partitions served first; among equals, the smallest cube (CUBES order). A
+    # cube of a report's cells counts the days the copy serves beside it (Plan.rest):
+    # a window cut inside a day is that day from the copy, the others from the cube.
+    copy = next((set(c) for cube, c in candidates if cube.kind == "rows"), set())
+
+    def reach(candidate: tuple[Cube, list[str]]) -> int:
+        cube, covered = candidate
+        return -len(set(covered) | copy) if cube.kind in CALL_CELLS else -len(covered)
+
+    for cube, covered in sorted(candidates, key=reach):
         try:
             if pricing and not cube.priced:
                 undecided = _undecided(con, context, cube)
@@ -285,9 +302,16 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
             distrust(con, cube, exc)
             continue
         raw = tuple(d for d in dates if d not in set(covered))
-        if raw:
+        rest = None
+        if raw and cube.kind in CALL_CELLS:
+            rest = plan_part(con, query, "rows", within=raw)
+            raw = rest.raw if rest.cube is not None and rest.raw is not None else raw
+            rest = rest if rest.cube is not None else None
+        if raw and only is None:
             context.ensure_events()
-        return Plan(cube, tuple(covered), raw, view)
+        return Plan(cube, tuple(covered), raw, view, rest)
+    if only is not None:
+        return Plan(raw=tuple(dates))
     return NO_CUBE if kind == "quantiles" else _events_only(context)
 
 
