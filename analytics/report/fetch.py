@@ -280,7 +280,7 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
         params.update(found[1])
     ctes.append(f"cells_ AS ({' UNION ALL BY NAME '.join(branches)})")
     groups = [*(f"g_{name}" for name, _ in exprs), *cells.key_names()]
-    ctes.append(f"parts_ AS (SELECT {', '.join(groups)}, {', '.join(cells.merged())} "
+    ctes.append(f"parts_ AS MATERIALIZED (SELECT {', '.join(groups)}, {', '.join(cells.merged())} "
                 f"FROM cells_ GROUP BY {', '.join(groups)})")
     picks = "".join(f"g_{name} AS {name}, " for name, _ in exprs)
     keep = f"* EXCLUDE ({', '.join(f'g_{n}' for n, _ in exprs)})" if exprs else "*"

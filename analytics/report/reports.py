@@ -420,9 +420,19 @@ def errors_reports(con: duckdb.DuckDBPyConnection, query: Query,
                 for by, top in groupings]
     finest = query.with_by(dims)
     finest.group_exprs(cost_columns=False)  # rejects --by priced_by
-    parts = call_rows(con, finest, ERROR_CALLS)
-    return [_errors_of(con, dataclasses.replace(query, by=by, top=top), parts)
-            for by, top in groupings]
+    # The finest parts regrouped per grouping in SQL (a few thousand rows to pivot in
+    # Python, not the tens of thousands of the finest grouping: 0.2 s at 10 M events).
+    cells = ERROR_CALLS.cells
+    keys = ", ".join(cells.key_names())
+    regrouped = " UNION ALL BY NAME ".join(
+        f"SELECT {i} AS set_, {''.join(f'g_{d} AS {d}, ' for d in by)}{keys}, "
+        f"{', '.join(cells.merged())} FROM parts_ "
+        f"GROUP BY {''.join(f'g_{d}, ' for d in by)}{keys}"
+        for i, (by, _) in enumerate(groupings))
+    parts = call_rows(con, finest, ERROR_CALLS, regrouped)
+    return [_errors_of(con, dataclasses.replace(query, by=by, top=top),
+                       [p for p in parts if p["set_"] == i])
+            for i, (by, top) in enumerate(groupings)]
 
 
 def _errors_of(con: duckdb.DuckDBPyConnection, grouped: Query,
