@@ -249,7 +249,6 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
     dims = "".join(f"{expr} AS g_{name}, " for name, expr in exprs)
     cells = calls.cells
     per_call = ", ".join(cells.per_call())
-    where = f" WHERE {cells.where}" if cells.where else ""
     branches: list[str] = []
     params: dict[str, Any] = {}
     ctes: list[str] = []
@@ -257,7 +256,7 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
     if found is not None:
         assert plan.cube is not None
         if plan.cube.kind == "rows":
-            branches.append(f"SELECT {dims}{per_call} FROM {found[0]}{where}")
+            branches.append(f"SELECT {dims}{per_call} FROM {cells.calls(found[0])}")
         else:
             stored = ", ".join([*cells.key_names(), *(n for n, _, _ in cells.measures)])
             branches.append(f"SELECT {dims}{stored} FROM {found[0]}")
@@ -266,7 +265,7 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
         # The days the cube leaves that the copy serves: its single calls.
         found = rollup_source(query, plan.rest, cost_columns=False)
         assert found is not None
-        branches.append(f"SELECT {dims}{per_call} FROM {found[0]}{where}")
+        branches.append(f"SELECT {dims}{per_call} FROM {cells.calls(found[0])}")
         params.update(found[1])
     events = (_final_attempts(query, tuple(c for c in calls.reads if c != "requests"))
               if calls.final_attempts else "events")
@@ -276,7 +275,7 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
             # A table macro takes a relation by name: the window's events as one.
             ctes.append(f"events_ AS (SELECT * FROM {found[0]})")
             found = (calls.events_over.format("events_"), found[1])
-        branches.append(f"SELECT {dims}{per_call} FROM {found[0]}{where}")
+        branches.append(f"SELECT {dims}{per_call} FROM {cells.calls(found[0])}")
         params.update(found[1])
     ctes.append(f"cells_ AS ({' UNION ALL BY NAME '.join(branches)})")
     groups = [*(f"g_{name}" for name, _ in exprs), *cells.key_names()]

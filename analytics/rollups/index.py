@@ -9,6 +9,7 @@ rows were computed from (rollups/spec.py); `open_dataset()` indexes once per con
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import weakref
 from collections.abc import Callable
@@ -118,10 +119,14 @@ def all_parts(data_dir: str, cubes: tuple[Cube, ...] = CUBES) -> dict[str, list[
         texts = [read_bytes(data_dir, w[2]) for w in wanted]
     found: dict[str, list[RollupPart]] = {cube.name: [] for cube in cubes}
     for (cube_name, name, _), text in zip(wanted, texts, strict=True):
-        parsed = parse_part_manifest(text)
+        try:
+            document = json.loads(text) if text else None
+        except ValueError:
+            document = None
+        parsed = parse_part_manifest(document if isinstance(document, dict) else None)
         if parsed is not None:
             path = join(data_dir, f"{ROLLUPS_FOLDER}/{cube_name}/{name}")
-            pricing = parse_part_pricing(text) if CUBES_BY_NAME[cube_name].priced else {}
+            pricing = parse_part_pricing(document) if CUBES_BY_NAME[cube_name].priced else {}
             found[cube_name].append(RollupPart(path, parsed, listed[cube_name][name], pricing))
     return found
 
