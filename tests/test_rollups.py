@@ -256,12 +256,15 @@ def test_pruned_days_leave_the_rollups_too(data_dir: Path) -> None:
     from llmstats.plugin.retention import prune_partitions
 
     prune_partitions(str(data_dir), dt.date(2026, 11, 21))
-    for manifest in (data_dir / ROLLUPS_FOLDER).glob("*/part-*.json"):
+    manifests = list((data_dir / ROLLUPS_FOLDER).glob("*/part-*.json"))
+    assert {m.parent.name for m in manifests} == set(CUBES_BY_NAME)  # every cube rewritten
+    for manifest in manifests:
         assert sorted(json.loads(manifest.read_text())["partitions"]) == ["2026-11-21", "2026-11-22"]
         dates = pq.read_table(manifest.with_suffix(".parquet"), columns=["date"]).column("date")
         assert {d.isoformat() for d in dates.to_pylist()} <= {"2026-11-21", "2026-11-22"}
     assert _plan(data_dir, "sums").covered == ("2026-11-21", "2026-11-22")
-    assert_agree(data_dir, SHORT)
+    assert _plan(data_dir, "errors").covered == ("2026-11-21", "2026-11-22")
+    assert_agree(data_dir, [*SHORT, ("errors_report", {}), ("context_report", {})])
 
 
 def test_compaction_rebuilds_the_rollups_of_what_it_compacted(data_dir: Path) -> None:
