@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import shutil
 import socket
@@ -34,6 +35,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -131,6 +134,54 @@ def browser_times(base: str, runs: int) -> dict[str, list[float]]:
     return times
 
 
+def quiet_env(scratch: Path) -> dict[str, str]:
+    """The environment a benchmark's server runs in: no user config, caches in `scratch`."""
+    return {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LLMSTATS_CONFIG": str(scratch / "no-config.toml"),
+            "XDG_CACHE_HOME": str(scratch / "cache"), "XDG_STATE_HOME": str(scratch / "state")}
+
+
+@contextmanager
+def serve(data_dir: Path, cache_mb: int, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real `llmstats serve` on a free loopback port, answering: its base URL and process."""
+    port = free_port()
+    server = subprocess.Popen([str(BIN / "llmstats"), "serve", "--port", str(port),
+                               "--cache-mb", str(cache_mb), "--data-dir", str(data_dir)], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(base + "/api/dimensions", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield base, server
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def top_value(base: str, dim: str) -> str:
+    """The dimension's first value in the value picker (the most calls)."""
+    with urllib.request.urlopen(f"{base}/api/values?dim={dim}&limit=1", timeout=600) as r:
+        return str(json.load(r)["values"][0]["value"])
+
+
+def where_first(base: str, dim: str) -> str:
+    return urlencode({"where": f"{dim}={top_value(base, dim)}"})
+
+
+def measure_calls(base: str, paths: dict[str, str], runs: int) -> list[tuple[str, float, list[float]]]:
+    """Per call: its server time on the first call (cold) and on --runs more."""
+    rows: list[tuple[str, float, list[float]]] = []
+    for name, path in paths.items():
+        cold = server_time(base + path)
+        rows.append((name, cold, [server_time(base + path) for _ in range(runs)]))
+        print(f"{name}: first {cold:,.0f} ms, then {summary(rows[-1][2])}",
+              file=sys.stderr, flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", required=True)
@@ -143,48 +194,22 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = Path(args.data_dir).resolve()
     scratch = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-           "LLMSTATS_CONFIG": str(scratch / "no-config.toml"),
-           "XDG_CACHE_HOME": str(scratch / "cache"), "XDG_STATE_HOME": str(scratch / "state")}
+    env = quiet_env(scratch)
     if not (data_dir / "events").is_dir():
         subprocess.run([sys.executable, str(HERE / "generate.py"), "--data-dir", str(data_dir),
                         "--events", str(args.events), "--segments"], check=True, env=env)
     if args.rollup:
         subprocess.run([str(BIN / "llmstats"), "rollup", "--data-dir", str(data_dir)],
                        check=True, env=env, stdout=subprocess.DEVNULL)
-    port = free_port()
-    server = subprocess.Popen([str(BIN / "llmstats"), "serve", "--port", str(port),
-                               "--cache-mb", str(args.cache_mb), "--data-dir", str(data_dir)],
-                              env=env)
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(base + "/api/dimensions", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        import json
-
-        def first(dim: str) -> str:
-            with urllib.request.urlopen(f"{base}/api/values?dim={dim}&limit=1", timeout=600) as r:
-                return urlencode({"where": f"{dim}={json.load(r)['values'][0]['value']}"})
-
-        load_before = os.getloadavg()[0]
-        fill = {"team": first("team"), "model": first("model")}
-        rows: list[tuple[str, float, list[float]]] = []
-        for name, path in CALLS.items():
-            url = base + path.format(**fill)
-            cold = server_time(url)
-            rows.append((name, cold, [server_time(url) for _ in range(args.runs)]))
-            print(f"{name}: first {cold:,.0f} ms, then {summary(rows[-1][2])}",
-                  file=sys.stderr, flush=True)
-        browser = {} if args.skip_browser else browser_times(base, args.runs)
-        rss = peak_rss_mb(server.pid)
-        load_after = os.getloadavg()[0]
+        with serve(data_dir, args.cache_mb, env) as (base, server):
+            load_before = os.getloadavg()[0]
+            fill = {"team": where_first(base, "team"), "model": where_first(base, "model")}
+            rows = measure_calls(base, {n: p.format(**fill) for n, p in CALLS.items()}, args.runs)
+            browser = {} if args.skip_browser else browser_times(base, args.runs)
+            rss = peak_rss_mb(server.pid)
+            load_after = os.getloadavg()[0]
     finally:
-        server.terminate()
-        server.wait(30)
         shutil.rmtree(scratch, ignore_errors=True)
     files = list((data_dir / "events").rglob("*.parquet"))
     print(f"\n## Dashboard (`llmstats serve`), {dt.date.today()}\n")

@@ -28,11 +28,15 @@ import datetime as dt
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -313,7 +317,36 @@ def psql(port: int, host: str, sql: str, *, db: str = "postgres") -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
-def bench_postgres(data_dir: str, runs: int, workdir: Path) -> dict[str, object]:
+@dataclass
+class SpendLogs:
+    """A running PostgreSQL with LiteLLM's `LiteLLM_SpendLogs` loaded (spend_logs_postgres)."""
+
+    port: int
+    host: str
+    bytes: int
+    rows: int
+    export_s: float
+    load_s: float
+
+    def sql(self, sql: str) -> str:
+        return psql(self.port, self.host, sql)
+
+    def timed(self, sql: str, runs: int) -> list[float]:
+        """Wall seconds of `sql` through psql, --runs times after a warm-up run."""
+        self.sql(sql)
+        samples = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            self.sql(sql)
+            samples.append(time.perf_counter() - began)
+        return samples
+
+
+@contextmanager
+def spend_logs_postgres(data_dir: str, workdir: Path) -> Iterator[SpendLogs]:
+    """initdb + postgres on loopback in `workdir`, LiteLLM's table and indexes, the data
+    dir's events COPYed in and VACUUM ANALYZEd; stopped on exit (the caller deletes
+    `workdir`)."""
     from llmstats.analytics.connection import connect
 
     pgdata = workdir / "pgdata"
@@ -327,7 +360,9 @@ def bench_postgres(data_dir: str, runs: int, workdir: Path) -> dict[str, object]
         shutil.chown(sock, "postgres")
     subprocess.run([*as_pg, "initdb", "-D", str(pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
                    check=True, capture_output=True)
-    port = 55432
+    with socket.socket() as probe:  # a free port: another benchmark may run a peer too
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
     options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} -c shared_buffers=2GB "
                "-c work_mem=256MB -c max_parallel_workers_per_gather=2 -c fsync=off "
                "-c synchronous_commit=off -c full_page_writes=off -c maintenance_work_mem=1GB")
@@ -349,18 +384,18 @@ def bench_postgres(data_dir: str, runs: int, workdir: Path) -> dict[str, object]
         size = int(psql(port, "127.0.0.1",
                         "SELECT pg_total_relation_size('\"LiteLLM_SpendLogs\"')").strip())
         rows = int(psql(port, "127.0.0.1", 'SELECT count(*) FROM "LiteLLM_SpendLogs"').strip())
-        times = {}
-        for name, sql in {**PG_QUERIES, **{f"notebook {n}": q for n, q in PG_NOTEBOOK_QUERIES.items()}}.items():
-            psql(port, "127.0.0.1", sql)  # warm
-            samples = []
-            for _ in range(runs):
-                began = time.perf_counter()
-                psql(port, "127.0.0.1", sql)
-                samples.append(time.perf_counter() - began)
-            times[name] = statistics.median(samples)
-        return {"bytes": size, "rows": rows, "times": times, "load_s": load_s, "export_s": export_s}
+        yield SpendLogs(port, "127.0.0.1", size, rows, export_s, load_s)
     finally:
         subprocess.run([*as_pg, "pg_ctl", "-D", str(pgdata), "-m", "fast", "stop"], capture_output=True)
+
+
+def bench_postgres(data_dir: str, runs: int, workdir: Path) -> dict[str, object]:
+    with spend_logs_postgres(data_dir, workdir) as peer:
+        times = {}
+        for name, sql in {**PG_QUERIES, **{f"notebook {n}": q for n, q in PG_NOTEBOOK_QUERIES.items()}}.items():
+            times[name] = statistics.median(peer.timed(sql, runs))
+        return {"bytes": peer.bytes, "rows": peer.rows, "times": times, "load_s": peer.load_s,
+                "export_s": peer.export_s}
 
 
 def main() -> None:
