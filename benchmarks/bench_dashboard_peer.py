@@ -127,8 +127,8 @@ def team_id_of(base: str, team: str) -> str:
         return str(json.load(r)["rows"][0]["team_id"])
 
 
-def ms(seconds: float) -> str:
-    return f"{1000 * seconds:,.0f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+def seconds(value: float) -> str:
+    return f"{value:,.2f} s"
 
 
 def main() -> None:
@@ -162,7 +162,9 @@ def main() -> None:
         theirs: dict[tuple[str, str], list[float]] = {}
         peer_facts = ""
         if not args.skip_postgres:
-            with spend_logs_postgres(str(data_dir), scratch / "pg") as peer:
+            # Its own temporary dir: the server runs as `postgres` when this runs as root.
+            with (tempfile.TemporaryDirectory(prefix="llmstats-pg-") as pg_dir,
+                  spend_logs_postgres(str(data_dir), Path(pg_dir)) as peer):
                 load_peer = os.getloadavg()
                 for q in QUESTIONS:
                     for name in q.peer:
@@ -213,7 +215,7 @@ def print_results(args: argparse.Namespace, data_dir: Path, began: dt.datetime,
         if all((n, q.scope) in theirs for n in q.peer):
             peer = sum(statistics.median(theirs[n, q.scope]) for n in q.peer)
             ratio = peer / ours[q.name]
-            peer_text = ms(peer) + (" (sum)" if len(q.peer) > 1 else "")
+            peer_text = seconds(peer) + (" (sum)" if len(q.peer) > 1 else "")
             verdict = "met" if ratio >= GOAL_RATIO else "**not met**"
             print(f"| {q.name} | `{q.path}` | {mine} | {asked} | {peer_text} | {ratio:,.1f}× "
                   f"| {verdict} |")
@@ -223,8 +225,8 @@ def print_results(args: argparse.Namespace, data_dir: Path, began: dt.datetime,
         print("\nThe peer's queries, median (min–max) of "
               f"{args.runs} after a warm-up:\n\n| peer query | rows | median (min–max) |\n|---|---|---|")
         for (name, scope), samples in theirs.items():
-            print(f"| {name} | {scope or 'all'} | {ms(statistics.median(samples))} "
-                  f"({ms(min(samples))}–{ms(max(samples))}) |")
+            print(f"| {name} | {scope or 'all'} | {seconds(statistics.median(samples))} "
+                  f"({min(samples):,.2f}–{max(samples):,.2f}) |")
 
 
 if __name__ == "__main__":
