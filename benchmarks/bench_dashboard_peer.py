@@ -209,18 +209,19 @@ def print_results(args: argparse.Namespace, data_dir: Path, began: dt.datetime,
     by_name = {name: times for name, _, times in calls}
     for q in QUESTIONS:
         times = by_name[q.name]
+        path = q.path.format(team="where=team=…", user="where=user=…")
         mine = f"{statistics.median(times):,.0f} ms ({min(times):,.0f}–{max(times):,.0f})"
-        where = f" where {q.scope}" if q.scope else ""
+        where = f", where {q.scope}" if q.scope else ""
         asked = " + ".join(q.peer) + where
         if all((n, q.scope) in theirs for n in q.peer):
             peer = sum(statistics.median(theirs[n, q.scope]) for n in q.peer)
             ratio = peer / ours[q.name]
             peer_text = seconds(peer) + (" (sum)" if len(q.peer) > 1 else "")
             verdict = "met" if ratio >= GOAL_RATIO else "**not met**"
-            print(f"| {q.name} | `{q.path}` | {mine} | {asked} | {peer_text} | {ratio:,.1f}× "
+            print(f"| {q.name} | `{path}` | {mine} | {asked} | {peer_text} | {ratio:,.1f}× "
                   f"| {verdict} |")
         else:
-            print(f"| {q.name} | `{q.path}` | {mine} | {asked} | — | — | — |")
+            print(f"| {q.name} | `{path}` | {mine} | {asked} | — | — | — |")
     if theirs:
         print("\nThe peer's queries, median (min–max) of "
               f"{args.runs} after a warm-up:\n\n| peer query | rows | median (min–max) |\n|---|---|---|")
