@@ -53,6 +53,7 @@ CALLS = {
     "health page": "/api/page/health",
     "requests, page 1": "/api/requests",
     "requests by cost, page 200": "/api/requests?sort=cost_usd&offset=10000",
+    "requests by latency, page 1": "/api/requests?sort=latency_ms",
     "value picker (team, 'te')": "/api/values?dim=team&q=te",
     "report --by team": "/api/report/usage?by=team",
     "version poll": "/api/version",

@@ -70,3 +70,28 @@ def test_a_page_of_the_newest_calls(data_dir: Path, offset: int, limit: int, whe
                                 f"ORDER BY ts DESC, event_id LIMIT {limit} OFFSET {offset}",
                    params).to_pylist()
     assert page.rows == expected and len(expected) == limit
+
+
+@pytest.mark.parametrize(("sort", "descending", "offset", "where"), [
+    ("latency_ms", True, 0, []), ("latency_ms", False, 700, []),
+    ("input_tokens", True, 30, ["user=user-0001"]), ("model", False, 0, ["status=failure"]),
+    ("team", True, 3_000, []), ("ttft_ms", True, 0, ["tag=prod"]),
+    ("cost_usd", True, 10, []), ("latency_ms", True, 0, ["priced_by=catalog"]),
+])
+def test_a_page_in_any_order_is_the_plain_order_by(data_dir: Path, sort: str, descending: bool,
+                                                   offset: int, where: list[str],
+                                                   isolated_data_dir: Path) -> None:
+    """Columns of the events are sorted before anything is priced (browse._page_then_price),
+    ties and NULLs included; cost, and filters on a priced column, through event_costs."""
+    from llmstats.analytics.report.browse import SORT_COLUMNS
+
+    query = Query.parse(now=NOW, where=where)
+    dataset = open_dataset(str(data_dir))
+    page = requests_page(dataset.con, query, offset=offset, limit=40, sort=sort,
+                         descending=descending)
+    source, params = query.source("event_costs")
+    expected = run(dataset.con, f"SELECT {RECENT_COLUMNS}, event_id FROM {source} "
+                                f"ORDER BY {SORT_COLUMNS[sort]} {'DESC' if descending else 'ASC'} "
+                                f"NULLS LAST, ts DESC, event_id LIMIT 40 OFFSET {offset}",
+                   params).to_pylist()
+    assert page.rows == expected and len(expected) == 40

@@ -29,6 +29,9 @@ SORT_COLUMNS: dict[str, str] = {
     "team": "COALESCE(team_alias, team_id)",
     "status": "status",
 }
+# The orders of columns the events have without pricing: a page in one of them is found
+# before it is priced (_page_then_price).
+UNPRICED_SORTS = frozenset(SORT_COLUMNS) - {"cost_usd"}
 MAX_PAGE = 500
 MAX_VALUES = 50
 
@@ -53,22 +56,40 @@ def requests_page(con: duckdb.DuckDBPyConnection, query: Query, *, offset: int =
     plain = dataclasses.replace(query, by=(), top=None)
     source, params = plain.source("event_costs")
     direction = "DESC" if descending else "ASC"
+    priced_filter = any(key in COST_ONLY for key, _ in plain.where)
+    order = (f"ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, ts DESC, event_id "
+             f"LIMIT {int(limit)}")
     if sort == "time" and descending:
         # The default order: the newest partitions hold the page (recent.newest_calls).
         rows = newest_calls(con, plain, f"{RECENT_COLUMNS}, event_id",
                             int(offset) + int(limit)).to_pylist()[int(offset):]
+    elif sort in UNPRICED_SORTS and not priced_filter:
+        rows = _page_then_price(con, plain, order, int(offset))
     else:
-        rows = run(
-            con,
-            f"SELECT {RECENT_COLUMNS}, event_id FROM {source} "
-            f"ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, ts DESC, event_id "
-            f"LIMIT {int(limit)} OFFSET {int(offset)}",
-            params,
-        ).to_pylist()
-    counted, count_params = plain.source("events", cost_columns=False) if not any(
-        key in COST_ONLY for key, _ in plain.where) else (source, params)
+        rows = run(con, f"SELECT {RECENT_COLUMNS}, event_id FROM {source} {order} "
+                        f"OFFSET {int(offset)}", params).to_pylist()
+    counted, count_params = (source, params) if priced_filter else plain.source(
+        "events", cost_columns=False)
     total = run(con, f"SELECT count(*) AS n FROM {counted}", count_params).to_pylist()[0]["n"]
     return RequestsPage(rows, int(total), offset, limit)
+
+
+def _page_then_price(con: duckdb.DuckDBPyConnection, query: Query, order: str,
+                     offset: int) -> list[dict[str, Any]]:
+    """A page in an order of the events' own columns: which calls are on it from the
+    events alone (the sort key, `event_id` and `date` of every call in the window), then
+    the page's columns, its cost among them, for those calls only. Ordering every call
+    of event_costs prices them all first (4.5 s at 10 M events for any column)."""
+    keys_source, keys_params = query.source("events", cost_columns=False)
+    keys = run(con, f"SELECT event_id, date FROM {keys_source} {order} OFFSET {offset}",
+               keys_params).to_pylist()
+    if not keys:
+        return []
+    dates = tuple(sorted({str(k["date"]) for k in keys}))
+    source, params = query.source("event_costs", dates=dates)
+    return run(con, f"SELECT {RECENT_COLUMNS}, event_id FROM {source} "
+                    f"WHERE event_id IN (SELECT unnest($page_ids)) {order}",
+               {**params, "page_ids": [k["event_id"] for k in keys]}).to_pylist()
 
 
 def dimension_values(con: duckdb.DuckDBPyConnection, query: Query, name: str,
