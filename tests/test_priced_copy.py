@@ -115,7 +115,10 @@ def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
     assert served(data_dir, "sums", by="user,model") == ("priced_user_models", DAYS)
     assert served(data_dir, "sums", by="model", where=["user=user-0001"]) == (
         "priced_user_models", DAYS)
-    assert served(data_dir, "sums", by="user,team") == ("priced_events", DAYS)
+    assert served(data_dir, "sums", by="user,team") == ("priced_user_teams", DAYS)
+    assert served(data_dir, "sums", by="team", where=["user=user-0001"]) == (
+        "priced_user_teams", DAYS)
+    assert served(data_dir, "sums", by="user,key") == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert served(data_dir, "sums", by="tag", where=["user=user-0001"]) == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="tag") == ("priced_tags", DAYS)
@@ -158,7 +161,7 @@ def test_without_the_copy_and_with_a_stale_one_the_events_answer(data_dir: Path)
     run = build_rollups(str(data_dir), include_today=True)
     assert [p.date for p in run.built] == list(DAYS)
     priced = {"priced_events", "priced_team", "priced_keys", "priced_tags", "priced_users",
-              "priced_user_models", "priced_key_models", "context_model"}
+              "priced_user_models", "priced_key_models", "priced_user_teams", "context_model"}
     assert all(set(p.rows) == priced for p in run.built)
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert_agree(data_dir, queries)
