@@ -113,7 +113,6 @@ class DataSource:
             connection.version = version
         return connection.dataset
 
-
     async def run(self, request: Request, work: Callable[[Dataset], T],
                   key: str | None = None) -> T:
         """`work(dataset)` in a worker thread; Cancelled if the client leaves first. With
