@@ -9,7 +9,6 @@ rows were computed from (rollups/spec.py); `open_dataset()` indexes once per con
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import weakref
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from .spec import (
     Cube,
     parse_part_manifest,
     parse_part_pricing,
+    part_document,
     source_key,
 )
 
@@ -119,11 +119,8 @@ def all_parts(data_dir: str, cubes: tuple[Cube, ...] = CUBES) -> dict[str, list[
         texts = [read_bytes(data_dir, w[2]) for w in wanted]
     found: dict[str, list[RollupPart]] = {cube.name: [] for cube in cubes}
     for (cube_name, name, _), text in zip(wanted, texts, strict=True):
-        try:
-            document = json.loads(text) if text else None
-        except ValueError:
-            document = None
-        parsed = parse_part_manifest(document if isinstance(document, dict) else None)
+        document = part_document(text)
+        parsed = parse_part_manifest(document)
         if parsed is not None:
             path = join(data_dir, f"{ROLLUPS_FOLDER}/{cube_name}/{name}")
             pricing = parse_part_pricing(document) if CUBES_BY_NAME[cube_name].priced else {}
