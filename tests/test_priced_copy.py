@@ -130,9 +130,13 @@ def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
     assert served(data_dir, "sketch", by="tag", where=["user=user-0001"]) == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="day", tz="Asia/Kolkata") == ("priced_events", DAYS)
     assert served(data_dir, "rows", by="provider,model,error") == ("priced_events", DAYS)
+    assert served(data_dir, "sums", by="team,model") == ("priced_team_models", DAYS)
+    assert served(data_dir, "sums", by="day,model", where=["team=search"]) == (
+        "priced_team_models", DAYS)
+    assert served(data_dir, "sums", by="provider,model") == ("priced_models", DAYS)
     # ... and leaves to the cubes what they keep.
-    assert served(data_dir, "sums", by="team,model")[0] == "usage_team"
-    assert served(data_dir, "sums", by="provider,model")[0] == "usage_compact"
+    assert served(data_dir, "sums", by="team,status")[0] == "usage_team"
+    assert served(data_dir, "sums", by="model,status")[0] == "usage_compact"
     assert_agree(data_dir, random_queries(seed=24, count=18))
     # Reports over single calls grouped by a column they also read.
     assert_agree(data_dir, [
@@ -161,7 +165,8 @@ def test_without_the_copy_and_with_a_stale_one_the_events_answer(data_dir: Path)
     run = build_rollups(str(data_dir), include_today=True)
     assert [p.date for p in run.built] == list(DAYS)
     priced = {"priced_events", "priced_team", "priced_keys", "priced_tags", "priced_users",
-              "priced_user_models", "priced_key_models", "priced_user_teams", "context_model"}
+              "priced_user_models", "priced_key_models", "priced_user_teams", "context_model",
+              "priced_models", "priced_team_models"}
     assert all(set(p.rows) == priced for p in run.built)
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert_agree(data_dir, queries)

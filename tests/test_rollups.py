@@ -165,7 +165,9 @@ def test_each_question_is_served_by_the_cube_that_covers_it(data_dir: Path) -> N
     assert served("sums", by="key", since=days[3]) == ("priced_keys", days[3:], ())
     assert served("sums", by="key,model", since=days[3]) == ("priced_key_models", days[3:], ())
     assert served("sums", by="key,model") == ("usage_key", days, ())  # covers more days
-    assert served("sums", by="team,model", since=days[3]) == ("usage_team", days[3:], ())
+    assert served("sums", by="team,model", since=days[3]) == ("priced_team_models", days[3:], ())
+    assert served("sums", by="team,model") == ("usage_team", days, ())  # covers more days
+    assert served("sums", by="model", since=days[3]) == ("priced_models", days[3:], ())
     assert served("sketch") == ("latency_total", days, ())
     assert served("sketch", by="model") == ("latency_model", days, ())
     assert served("sketch", by="call_type,error", where=["route=/chat/completions"]) == (
