@@ -25,6 +25,8 @@ from llmstats.analytics.query import Query
 from llmstats.analytics.report.reports import (
     errors_report,
     errors_reports,
+    latency_report,
+    latency_reports,
     savings_report,
     savings_reports,
     usage_report,
@@ -364,6 +366,45 @@ def test_errors_reports_of_one_pass_are_each_errors_report(data_dir: Path, where
     # With a tag among them: each asked alone (an event with two tags is in two parts).
     tagged = errors_reports(dataset.con, query, groupings)
     assert [r.rows.to_pylist() for r in tagged] == [r.rows.to_pylist() for r in alone]
+
+
+@pytest.mark.parametrize("where", [[], ["team=Team 01"], ["user=user-0001"],
+                                   ["key=key-001", "model=gpt-4o-mini"]])
+def test_latency_reports_of_one_pass_are_each_latency_report(
+        data_dir: Path, where: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engineering page's three latency tables: with a filter no sketch cube keeps,
+    one pass over the priced copy (seen here by counting passes), each table equal to
+    its own latency_report, and to the events' answer without rollups."""
+    from llmstats.analytics.report import parts
+
+    passes: list[int] = []
+    one_pass = parts.fetch_value_quantile_sets
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        passes.append(1)
+        return one_pass(*args, **kwargs)
+
+    monkeypatch.setattr(parts, "fetch_value_quantile_sets", counted)
+    query = Query.parse(now=NOW, where=where, since="2026-11-16T07:00")
+    groupings = [(("provider", "model"), 10), (("day", "model"), None), (("deployment",), 10)]
+    for use_rollups in (True, False):
+        con = open_dataset(str(data_dir), use_rollups=use_rollups).con
+        together = latency_reports(con, query, groupings)
+        alone = [latency_report(con, dataclasses.replace(query, by=by, top=top))
+                 for by, top in groupings]
+        assert all(r.rows.to_pylist() for r in together)
+        assert [r.rows.to_pylist() for r in together] == [r.rows.to_pylist() for r in alone]
+        if use_rollups:
+            copied = together
+        else:
+            for ours, events in zip(copied, together, strict=True):
+                for row, expected in zip(ours.rows.to_pylist(), events.rows.to_pylist(),
+                                         strict=True):
+                    for column, value in row.items():
+                        same(value, expected[column], f"{ours.title} {column}")
+    # Filtered to what no sketch cube keeps: the three tables from one pass.
+    if where:
+        assert passes == [1]
 
 
 @pytest.mark.parametrize("where", [[], ["team=Team 01"], ["user=user-0001"]])

@@ -26,6 +26,7 @@ from .fetch import (
     fetch_quantiles,
     fetch_sketches,
     fetch_sums,
+    fetch_value_quantile_sets,
 )
 
 if TYPE_CHECKING:
@@ -78,11 +79,17 @@ def sketch_rows(
     `with_total` the same over all groups (None: ask for it with by=()). Grouped exactly
     like a quantiles cube (say by model and day), the days it covers are read as they
     were precomputed; other groupings merge sketch counts, rollups' or the events'."""
-    if all(SKETCH_QUANTILES.get(m) == qs for m, qs in measures.items()):
-        found = _planned(con, query, "quantiles", lambda plan: fetch_quantiles(
-            con, query, plan, measures, cost_columns=cost_columns))
-        if found is not None:
-            return found, None
+    found = _precomputed(con, query, measures, cost_columns=cost_columns)
+    if found is not None:
+        return found, None
+    return _merged(con, query, measures, cost_columns=cost_columns, with_total=with_total)
+
+
+def _merged(con: duckdb.DuckDBPyConnection, query: Query,
+            measures: dict[str, tuple[float, ...]], *, cost_columns: bool,
+            with_total: bool) -> tuple[Sketches, dict[str, Any] | None]:
+    """sketch_rows where no quantiles cube serves: sketch counts merged, or the priced
+    copy's values."""
 
     def sketches(plan: Plan) -> tuple[Sketches, dict[str, Any] | None]:
         # A total from the same cells only when every event is in one group (not by tag)
@@ -96,6 +103,48 @@ def sketch_rows(
                               with_total=total)
 
     return _planned(con, query, "sketch", sketches)
+
+
+def _precomputed(con: duckdb.DuckDBPyConnection, query: Query,
+                 measures: dict[str, tuple[float, ...]], *,
+                 cost_columns: bool) -> Sketches | None:
+    """The query's quantiles as a quantiles cube keeps them, or None where none serves."""
+    if not all(SKETCH_QUANTILES.get(m) == qs for m, qs in measures.items()):
+        return None
+    return _planned(con, query, "quantiles", lambda plan: fetch_quantiles(
+        con, query, plan, measures, cost_columns=cost_columns))
+
+
+def sketch_sets(con: duckdb.DuckDBPyConnection, queries: list[Query],
+                measures: dict[str, tuple[float, ...]], *,
+                cost_columns: bool = True) -> list[Sketches]:
+    """sketch_rows' quantiles per group for each of `queries` (one window and filters,
+    groupings that differ), each answered as sketch_rows answers it. Those that would
+    each read the priced copy (no cube keeps a column their filters read: a team, a
+    key, a user) read it once for all of them."""
+    found: list[Sketches | None] = [
+        _precomputed(con, query, measures, cost_columns=cost_columns) for query in queries]
+    left = [i for i, f in enumerate(found) if f is None
+            and not queries[i].needs_tags()
+            and "priced_by" not in {*queries[i].by, *(k for k, _ in queries[i].where)}]
+    plans = {i: plan_part(con, queries[i], "sketch") for i in left}
+    copied = [i for i in left if (cube := plans[i].cube) is not None and cube.kind == "rows"]
+    # One pass serves those whose plans split the window alike (they do for one filter).
+    copied = [i for i in copied
+              if (plans[i].covered, plans[i].raw) == (plans[copied[0]].covered,
+                                                     plans[copied[0]].raw)]
+    if len(copied) > 1:
+        try:
+            shared = fetch_value_quantile_sets(con, [queries[i] for i in copied],
+                                               plans[copied[0]], measures,
+                                               cost_columns=cost_columns)
+            for i, rows in zip(copied, shared, strict=True):
+                found[i] = rows
+        except RollupReadFailed as failed:
+            distrust(con, failed.cube, failed.error)
+    return [f if f is not None
+            else _merged(con, q, measures, cost_columns=cost_columns, with_total=False)[0]
+            for q, f in zip(queries, found, strict=True)]
 
 
 def _total_reads_rows(con: duckdb.DuckDBPyConnection, query: Query) -> bool:

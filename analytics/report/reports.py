@@ -19,8 +19,8 @@ from ..query import Query
 from ..report.format import human
 from ..rollups.quantiles import quantile_sql
 from ..rollups.spec import SKETCH_QUANTILES
-from .fetch import CONTEXT_CALLS, ERROR_CALLS, fetch, query_failed, used_params
-from .parts import call_rows, sketch_rows, sums_rows
+from .fetch import CONTEXT_CALLS, ERROR_CALLS, Sketches, fetch, query_failed, used_params
+from .parts import call_rows, sketch_rows, sketch_sets, sums_rows
 
 if TYPE_CHECKING:
     import duckdb
@@ -479,11 +479,31 @@ def _sort_key(names: list[str], first: str) -> Any:
 def latency_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     """Successful calls a provider answered: end-to-end latency, time to first token,
     output speed; quantiles within 1 % (sketches). `calls`: those with a latency."""
+    grouped = _latency_query(query)
+    found, _ = sketch_rows(con, grouped, _LATENCY_QUANTILES, cost_columns=False)
+    return _latency_of(grouped, found)
+
+
+def latency_reports(con: duckdb.DuckDBPyConnection, query: Query,
+                    groupings: Groupings) -> list[Report]:
+    """`latency_report` for each (by, top) of `groupings`, with `query`'s window and
+    filters: where every one of them reads the priced copy (filtered to a team, a key,
+    a user), from one pass over it (parts.sketch_sets)."""
+    grouped = [_latency_query(dataclasses.replace(query, by=by, top=top))
+               for by, top in groupings]
+    found = sketch_sets(con, grouped, _LATENCY_QUANTILES, cost_columns=False)
+    return [_latency_of(g, f) for g, f in zip(grouped, found, strict=True)]
+
+
+def _latency_query(query: Query) -> Query:
     grouped = _group(query, ("provider", "model"))
     grouped.group_exprs(cost_columns=False)  # rejects --by priced_by
     grouped.conditions(cost_columns=False)  # and --where priced_by=…
+    return grouped
+
+
+def _latency_of(grouped: Query, found: Sketches) -> Report:
     names = list(grouped.by)
-    found, _ = sketch_rows(con, grouped, _LATENCY_QUANTILES, cost_columns=False)
     rows = []
     for key, values in found.items():
         row: dict[str, Any] = dict(zip(names, key, strict=True))

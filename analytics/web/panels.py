@@ -178,7 +178,7 @@ def engineering(dataset: Dataset, query: Query, bucket: str | None = None,
     from ..report.reports import (
         context_report,
         errors_reports,
-        latency_report,
+        latency_reports,
         usage_report,
     )
 
@@ -193,13 +193,15 @@ def engineering(dataset: Dataset, query: Query, bucket: str | None = None,
     # Both errors tables from one pass over the calls.
     errors_by_day, errors = errors_reports(
         con, query, [((period, "error"), None), (("provider", "model", "error"), 20)])
-    latency = latency_report(con, regroup(query, ("provider", "model"), TOP_MODELS))
+    # The same reports as `llmstats report latency --by …`; from one pass over the
+    # priced copy where each would read it (the page drilled into a team, key or user).
+    latency, over_time, by_deployment = latency_reports(con, query, [
+        (("provider", "model"), TOP_MODELS), ((period, latency_by), None),
+        (("deployment",), TOP_MODELS)])
     context = context_report(con, regroup(query, ("model",), TOP_MODELS))
     traffic = charts.traffic(by_day, period)
     errors_chart = charts.errors_by_class(errors_by_day, period)
     latency_trend = charts.latency_trend(by_day, period)
-    # The same report as `llmstats report latency --by DIMENSION,BUCKET`.
-    over_time = latency_report(con, regroup(query, (period, latency_by)))
     trend = charts.latency_over_time(over_time, latency_by, metric, period)
     found = [
         chart_json(traffic, by_x(traffic, period)),
@@ -220,8 +222,7 @@ def engineering(dataset: Dataset, query: Query, bucket: str | None = None,
     tables = [
         table("errors", "Errors by provider, model and class", errors),
         table("latency", "Latency by provider and model", latency),
-        table("latency-deployment", "Latency by deployment",
-              latency_report(con, regroup(query, ("deployment",), TOP_MODELS))),
+        table("latency-deployment", "Latency by deployment", by_deployment),
         table("context", "Context-window use by model", context),
     ]
     return {"totals": plain(by_day.totals), "errors": plain(errors.totals),
