@@ -136,6 +136,10 @@ def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
     assert served(data_dir, "sums", by="day,model", where=["team=search"]) == (
         "priced_team_models", DAYS)
     assert served(data_dir, "sums", by="provider,model") == ("priced_models", DAYS)
+    assert served(data_dir, "errors", by="provider,model,error", where=["team=Team 01"]) == (
+        "errors_team", DAYS)
+    assert served(data_dir, "errors", by="error", where=["key=key-001"]) == (
+        "priced_events", DAYS)
     # ... and leaves to the cubes what they keep.
     assert served(data_dir, "sums", by="team,status")[0] == "usage_team"
     assert served(data_dir, "sums", by="model,status")[0] == "usage_compact"
