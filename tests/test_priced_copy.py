@@ -124,6 +124,10 @@ def test_random_reports_from_the_copy_equal_the_events(data_dir: Path) -> None:
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert served(data_dir, "sums", by="tag", where=["user=user-0001"]) == ("priced_events", DAYS)
     assert served(data_dir, "sums", by="tag") == ("priced_tags", DAYS)
+    assert served(data_dir, "sums", by="tag,model") == ("priced_tag_models", DAYS)
+    assert served(data_dir, "sums", by="day,model", where=["tag=prod"]) == (
+        "priced_tag_models", DAYS)
+    assert served(data_dir, "sums", by="team", where=["tag=prod"]) == ("priced_tag_teams", DAYS)
     assert served(data_dir, "sums", by="key") == ("priced_keys", DAYS)
     assert served(data_dir, "sums", by="key,model") == ("priced_key_models", DAYS)
     assert served(data_dir, "sums", by="day,model", where=["key=key-001"]) == (
@@ -172,7 +176,7 @@ def test_without_the_copy_and_with_a_stale_one_the_events_answer(data_dir: Path)
     assert [p.date for p in run.built] == list(DAYS)
     priced = {"priced_events", "priced_team", "priced_keys", "priced_tags", "priced_users",
               "priced_user_models", "priced_key_models", "priced_user_teams", "context_model",
-              "priced_models", "priced_team_models"}
+              "priced_models", "priced_team_models", "priced_tag_models", "priced_tag_teams"}
     assert all(set(p.rows) == priced for p in run.built)
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert_agree(data_dir, queries)
