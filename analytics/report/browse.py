@@ -10,11 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..query import COST_ONLY, Query
+from .fetch import _fetch_planned, events_source, fetch, rollup_source
+from .page_bounds import page_keys, page_rows
 from .recent import RECENT_COLUMNS, newest_calls
 from .reports import run
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import duckdb
+
+    from ..rollups.plan import Plan
 
 # The orders a page may ask for: name → SQL over event_costs.
 SORT_COLUMNS: dict[str, str] = {
@@ -42,6 +48,9 @@ class RequestsPage:
     total: int
     offset: int
     limit: int
+    copy_days: tuple[str, ...] = ()
+    """The days on which the priced copy told where a page by cost lies (the rest from
+    the events); empty when the events alone answered."""
 
 
 def requests_page(con: duckdb.DuckDBPyConnection, query: Query, *, offset: int = 0,
@@ -53,43 +62,77 @@ def requests_page(con: duckdb.DuckDBPyConnection, query: Query, *, offset: int =
         raise UsageError(f"cannot sort by {sort!r}; choose from {', '.join(SORT_COLUMNS)}")
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise UsageError(f"a page holds 1 to {MAX_PAGE} rows from offset 0 or more")
+    from ..rollups.index import require_events
+
+    require_events(con)  # every page reads some events (a lazily opened dataset defines them now)
     plain = dataclasses.replace(query, by=(), top=None)
+    copy_days: tuple[str, ...] = ()
     source, params = plain.source("event_costs")
     direction = "DESC" if descending else "ASC"
     priced_filter = any(key in COST_ONLY for key, _ in plain.where)
-    order = (f"ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, ts DESC, event_id "
-             f"LIMIT {int(limit)}")
     if sort == "time" and descending:
         # The default order: the newest partitions hold the page (recent.newest_calls).
         rows = newest_calls(con, plain, f"{RECENT_COLUMNS}, event_id",
                             int(offset) + int(limit)).to_pylist()[int(offset):]
+    elif sort == "cost_usd" and not priced_filter and (
+            found := _cost_page(con, plain, int(offset), int(limit), descending)) is not None:
+        rows, copy_days = found
     elif sort in UNPRICED_SORTS and not priced_filter:
-        rows = _page_then_price(con, plain, order, int(offset))
+        keys_source, keys_params = plain.source("events", cost_columns=False)
+        rows = _page_of(con, plain, f"(SELECT date, ts, {SORT_COLUMNS[sort]} AS value_ "
+                                    f"FROM {keys_source})", keys_params, fetch, SORT_COLUMNS[sort],
+                        int(offset), int(limit), descending)
     else:
+        order = (f"ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, ts DESC, event_id "
+                 f"LIMIT {int(limit)}")
         rows = run(con, f"SELECT {RECENT_COLUMNS}, event_id FROM {source} {order} "
                         f"OFFSET {int(offset)}", params).to_pylist()
     counted, count_params = (source, params) if priced_filter else plain.source(
         "events", cost_columns=False)
     total = run(con, f"SELECT count(*) AS n FROM {counted}", count_params).to_pylist()[0]["n"]
-    return RequestsPage(rows, int(total), offset, limit)
+    return RequestsPage(rows, int(total), offset, limit, copy_days)
 
 
-def _page_then_price(con: duckdb.DuckDBPyConnection, query: Query, order: str,
-                     offset: int) -> list[dict[str, Any]]:
-    """A page in an order of the events' own columns: which calls are on it from the
-    events alone (the sort key, `event_id` and `date` of every call in the window), then
-    the page's columns, its cost among them, for those calls only. Ordering every call
-    of event_costs prices them all first (4.5 s at 10 M events for any column)."""
-    keys_source, keys_params = query.source("events", cost_columns=False)
-    keys = run(con, f"SELECT event_id, date FROM {keys_source} {order} OFFSET {offset}",
-               keys_params).to_pylist()
-    if not keys:
+def _page_of(con: duckdb.DuckDBPyConnection, query: Query, keys: str, params: dict[str, Any],
+             fetch_keys: Callable[..., list[dict[str, Any]]], value: str, offset: int,
+             limit: int, descending: bool) -> list[dict[str, Any]]:
+    """A page found from its sort value alone (page_bounds: `keys` has `date`, `ts` and
+    `value_` of every call of the window), then read and priced for its calls only: the
+    page's dates of event_costs, at the page's times. Sorting every call of event_costs
+    prices them all first (4.5 s at 10 M events), and sorting by event_id reads that
+    random string of every call (most of 1.8 s for latency's first page)."""
+    found = page_keys(con, keys, params, descending=descending, offset=offset, limit=limit,
+                      run=fetch_keys)
+    if found is None:
         return []
-    dates = tuple(sorted({str(k["date"]) for k in keys}))
-    source, params = query.source("event_costs", dates=dates)
-    return run(con, f"SELECT {RECENT_COLUMNS}, event_id FROM {source} "
-                    f"WHERE event_id IN (SELECT unnest($page_ids)) {order}",
-               {**params, "page_ids": [k["event_id"] for k in keys]}).to_pylist()
+    source, source_params = query.source("event_costs", dates=found.dates)
+    return page_rows(con, f"{RECENT_COLUMNS}, event_id", source, source_params, value, found,
+                     descending=descending, limit=limit)
+
+
+def _cost_page(con: duckdb.DuckDBPyConnection, query: Query, offset: int, limit: int,
+               descending: bool) -> tuple[list[dict[str, Any]], tuple[str, ...]] | None:
+    """A page by cost whose boundary comes from the priced copy (cube `priced_events`:
+    each call priced as event_costs prices it) for the days it serves and from the
+    events priced for the others, and the days the copy served; None when it serves no
+    day of the window (the caller sorts event_costs). A failed read of the copy
+    distrusts it and plans again (report/parts.py)."""
+    from .parts import _planned
+
+    def page(plan: Plan) -> tuple[list[dict[str, Any]], tuple[str, ...]] | None:
+        if plan.cube is None or plan.cube.kind != "rows":
+            return None
+        branches: list[str] = []
+        params: dict[str, Any] = {}
+        for found in (rollup_source(query, plan), events_source(query, plan, "event_costs")):
+            if found is not None:
+                branches.append(f"SELECT date, ts, cost_usd AS value_ FROM {found[0]}")
+                params.update(found[1])
+        return _page_of(con, query, f"({' UNION ALL '.join(branches)})", params,
+                        lambda c, sql, p: _fetch_planned(c, plan, sql, p), "cost_usd",
+                        offset, limit, descending), plan.covered
+
+    return _planned(con, query, "rows", page)
 
 
 def dimension_values(con: duckdb.DuckDBPyConnection, query: Query, name: str,
