@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,12 @@ def test_the_newest_calls_of_the_window(data_dir: Path, case: dict[str, Any],
         assert shown, case  # an empty answer would prove nothing
 
 
+def _count(dataset: Any, query: Query) -> int:
+    """How many calls match, counted over every priced call."""
+    source, params = query.source("event_costs")
+    return int(run(dataset.con, f"SELECT count(*) AS n FROM {source}", params).to_pylist()[0]["n"])
+
+
 @pytest.mark.parametrize(("offset", "limit", "where"), [
     (0, 100, []), (900, 100, []), (0, 50, ["user=user-0001"]), (20, 30, ["status=failure"]),
 ])
@@ -70,6 +77,7 @@ def test_a_page_of_the_newest_calls(data_dir: Path, offset: int, limit: int, whe
                                 f"ORDER BY ts DESC, event_id LIMIT {limit} OFFSET {offset}",
                    params).to_pylist()
     assert page.rows == expected and len(expected) == limit
+    assert page.total == _count(dataset, query)
 
 
 @pytest.mark.parametrize(("sort", "descending", "offset", "where"), [
@@ -95,6 +103,7 @@ def test_a_page_in_any_order_is_the_plain_order_by(data_dir: Path, sort: str, de
                                 f"NULLS LAST, ts DESC, event_id LIMIT 40 OFFSET {offset}",
                    params).to_pylist()
     assert page.rows == expected and len(expected) == 40
+    assert page.total == _count(dataset, query)
 
 
 # Pages by cost over a built priced copy (browse._cost_page): its rows tell where a page
@@ -156,19 +165,26 @@ def priced_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+@pytest.fixture(scope="module")
+def priced(priced_dir: Path) -> Iterator[Any]:
+    """One connection for the pages below (they only read)."""
+    with isolated_environment(priced_dir.parent):
+        dataset = open_dataset(str(priced_dir))
+    yield dataset
+    dataset.con.close()
+
+
 @pytest.mark.parametrize(("descending", "offset", "limit", "kwargs"), [
     (True, 0, 8, {}), (True, 3, 8, {}),  # inside the six calls at one time and price
     (True, 9, 8, {}),  # the price's other times, the late day's among them
-    (True, 700, 40, {}), (False, 0, 4, {}), (False, 3, 6, {}), (False, 1_000, 40, {}),
+    (True, 700, 40, {}), (False, 3, 6, {}), (False, 1_000, 40, {}),
     (True, 2, 10, {"where": ["model=gpt-4o"]}), (False, 40, 20, {"where": ["tag=prod"]}),
     (True, 4, 10, {"since": "2026-11-17T10:00"}),  # a window cut inside the late day
 ])
-def test_a_page_by_cost_bounded_by_the_priced_copy(priced_dir: Path, descending: bool,
-                                                   offset: int, limit: int,
-                                                   kwargs: dict[str, Any],
-                                                   isolated_data_dir: Path) -> None:
+def test_a_page_by_cost_bounded_by_the_priced_copy(priced: Any, descending: bool, offset: int,
+                                                   limit: int, kwargs: dict[str, Any]) -> None:
     query = Query.parse(now=NOW, **kwargs)
-    dataset = open_dataset(str(priced_dir))
+    dataset = priced
     page = requests_page(dataset.con, query, offset=offset, limit=limit, sort="cost_usd",
                          descending=descending)
     # The copy bounded the page on the days it serves (11-17 is the events'), so the
@@ -180,12 +196,13 @@ def test_a_page_by_cost_bounded_by_the_priced_copy(priced_dir: Path, descending:
                                 f"cost_usd {'DESC' if descending else 'ASC'} NULLS LAST, ts DESC, "
                                 f"event_id LIMIT {limit} OFFSET {offset}", params).to_pylist()
     assert page.rows == expected and len(expected) == limit
+    assert page.total == _count(dataset, query)
 
 
-def test_the_tie_groups_straddle_the_pages(priced_dir: Path, isolated_data_dir: Path) -> None:
+def test_the_tie_groups_straddle_the_pages(priced: Any) -> None:
     # What the cases above rely on: equal (cost, time) across page edges, on a day the
     # copy serves and on the late day the events serve, at both ends of the order.
-    dataset = open_dataset(str(priced_dir))
+    dataset = priced
     dear = requests_page(dataset.con, Query.parse(now=NOW), offset=3, limit=8,
                          sort="cost_usd").rows
     assert [r["event_id"] for r in dear[:3]] == ["tie-same-3", "tie-same-4", "tie-same-5"]
@@ -199,15 +216,14 @@ def test_the_tie_groups_straddle_the_pages(priced_dir: Path, isolated_data_dir: 
 
 @pytest.mark.parametrize(("sort", "where"), [("cost_usd", ["priced_by=catalog"]),
                                              ("latency_ms", [])])
-def test_other_pages_over_the_copy_are_the_plain_order_by(priced_dir: Path, sort: str,
-                                                          where: list[str],
-                                                          isolated_data_dir: Path) -> None:
+def test_other_pages_over_the_copy_are_the_plain_order_by(priced: Any, sort: str,
+                                                          where: list[str]) -> None:
     """A filter on a priced column sorts event_costs (the copy's priced_by is
     price_groups'); an unpriced order is bounded from the events, its ties included."""
     from llmstats.analytics.report.browse import SORT_COLUMNS
 
     query = Query.parse(now=NOW, where=where)
-    dataset = open_dataset(str(priced_dir))
+    dataset = priced
     page = requests_page(dataset.con, query, offset=3, limit=10, sort=sort)
     assert page.copy_days == ()
     source, params = query.source("event_costs")
@@ -215,3 +231,4 @@ def test_other_pages_over_the_copy_are_the_plain_order_by(priced_dir: Path, sort
                                 f"{SORT_COLUMNS[sort]} DESC NULLS LAST, ts DESC, event_id "
                                 f"LIMIT 10 OFFSET 3", params).to_pylist()
     assert page.rows == expected and len(expected) == 10
+    assert page.total == _count(dataset, query)

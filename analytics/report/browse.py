@@ -87,9 +87,12 @@ def requests_page(con: duckdb.DuckDBPyConnection, query: Query, *, offset: int =
                  f"LIMIT {int(limit)}")
         rows = run(con, f"SELECT {RECENT_COLUMNS}, event_id FROM {source} {order} "
                         f"OFFSET {int(offset)}", params).to_pylist()
-    counted, count_params = (source, params) if priced_filter else plain.source(
-        "events", cost_columns=False)
-    total = run(con, f"SELECT count(*) AS n FROM {counted}", count_params).to_pylist()[0]["n"]
+    # How many: a report's calls (a cube where one serves, the events elsewhere), not a
+    # count of every call (0.13 s at 10 M events for a tag; priced first for priced_by).
+    from .parts import sums_rows
+
+    counted = sums_rows(con, plain, "CAST(COALESCE(sum(calls_), 0) AS BIGINT) AS calls")
+    total = counted[0]["calls"] if counted else 0
     return RequestsPage(rows, int(total), offset, limit, copy_days)
 
 
