@@ -2,23 +2,23 @@
 
 The Requests page orders calls by a value (`value_`: cost, latency, a column), then `ts`
 newest first, then `event_id`. Reading `event_id` (a random string) or pricing every call
-of the window to sort them cost seconds at 10 M events. Instead:
+of the window to sort them cost seconds at 10 M events. Instead (`page_keys`):
 
-1. the page's sort values: the first `offset + limit` values alone, in order (a top-N
-   of one column);
-2. the calls whose value lies between the page's first and last value, in order of
-   (value, ts): those at the page's positions are its `keys` — `(date, ts)` of each
-   row (several calls at one time share a key row each);
-3. the page itself (`page_rows`): the calls at those times of those dates, read and
-   priced for only those dates, kept between the page's first and last (value, ts),
-   ordered exactly and cut where the page starts among the calls of its first
-   (value, ts).
+1. the page's values: a top-N of that one column, from `offset`;
+2. how many calls have a value before the page's first (a count);
+3. the calls whose value lies between the page's first and last, in order of (value,
+   ts), from where the page starts: `date` and `ts` of each call on the page;
+4. how many calls with the first call's value and time come before it (a count).
 
-Any relation with `date`, `ts` and `value_` finds the keys: the priced copy's rows (cost,
-already priced) with the events of the days it does not serve, or the events themselves
-(their own columns). Every call of the true page has its (value, ts) between the first
-and last key's, so it is among the calls read in step 3; the order on (value, ts) is the
-exact order but for calls with equal value and time, which step 3 orders by event_id.
+Then `page_rows` reads the page: the calls at those times of those dates only (read and
+priced for those dates), kept between the page's first and last (value, ts), ordered
+exactly (event_id breaks the ties) and cut where the page starts.
+
+Any relation with `date`, `ts` and `value_`, one row per call, finds the keys: the priced
+copy's rows (cost, priced already) with the events of the days it does not serve, or the
+events themselves (their own columns). Every call of the true page has its (value, ts)
+between the first and last key's, so it is among the calls read; several calls at one
+time all are.
 """
 
 from __future__ import annotations
@@ -66,29 +66,30 @@ def page_keys(con: duckdb.DuckDBPyConnection, keys: str, params: dict[str, Any],
     (a planned fetch blames a failed read on its cube)."""
     direction = "DESC" if descending else "ASC"
     order = f"value_ {direction} NULLS LAST"
-    values = [row["value_"] for row in run(
-        con, f"SELECT value_ FROM {keys} ORDER BY {order} LIMIT {offset + limit}", params)]
-    if len(values) <= offset:
+    # Top-N with an offset keeps offset + limit values in a heap; a window numbering them
+    # sorted them all (10 s for a page 5 M calls deep in a run of one status).
+    values = run(con, f"SELECT value_ FROM {keys} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+                 params)
+    if not values:
         return None
-    first, last = values[offset], values[-1]
-    # Calls before the page's first value: they precede every call of the range below.
-    before = next(i for i, v in enumerate(values) if _same(v, first))
+    first, last = values[0]["value_"], values[-1]["value_"]
+    bounds = {"first_": first, "last_": last}
+    # Calls with a value before the page's first: they precede every call of the range.
+    before = run(con, f"SELECT count(*) AS n FROM {keys} WHERE {_before(first, descending, 'first_')}",
+                 {**params, **bounds})[0]["n"]
+    # The calls between the page's first and last value, in order of (value, ts): the keys.
     rows = run(con, f"SELECT date, ts, value_ FROM {keys} WHERE {_within(descending, first, last)} "
-                    f"ORDER BY {order}, ts DESC LIMIT {offset + limit - before}",
-               {**params, "first_": first, "last_": last})
-    page = rows[offset - before:]
-    head = (page[0]["value_"], page[0]["ts"])
-    # The page starts among the calls with its first (value, ts): those before it.
-    skip = offset - before - next(i for i, row in enumerate(rows)
-                                  if _same(row["value_"], head[0]) and row["ts"] == head[1])
-    return PageKeys(tuple(sorted({str(row["date"]) for row in page})),
-                    [row["ts"] for row in page], head,
-                    (page[-1]["value_"], page[-1]["ts"]), skip)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal as DuckDB sorts them (NaN equals NaN there, not in Python)."""
-    return a == b or (a != a and b != b)  # NaN: the one value unequal to itself
+                    f"ORDER BY {order}, ts DESC LIMIT {limit} OFFSET {offset - before}",
+               {**params, **bounds})
+    head, tail = rows[0], rows[-1]
+    # The page may start inside a run of calls with its first call's value and time: how
+    # many of them come before it.
+    same = "value_ IS NULL" if head["value_"] is None else "value_ = $head_"
+    earlier = run(con, f"SELECT count(*) AS n FROM {keys} WHERE {same} AND ts > $head_ts_",
+                  {**params, "head_": head["value_"], "head_ts_": head["ts"]})[0]["n"]
+    return PageKeys(tuple(sorted({str(row["date"]) for row in rows})),
+                    [row["ts"] for row in rows], (head["value_"], head["ts"]),
+                    (tail["value_"], tail["ts"]), offset - before - earlier)
 
 
 def _before(value: Any, descending: bool, name: str) -> str:
