@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..query import COST_ONLY, Query
-from .fetch import _fetch_planned, events_source, fetch, rollup_source
+from .cost_page import cost_page
+from .fetch import fetch
 from .page_bounds import page_keys, page_rows
 from .recent import RECENT_COLUMNS, newest_calls
 from .reports import run
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import duckdb
-
-    from ..rollups.plan import Plan
 
 # The orders a page may ask for: name → SQL over event_costs.
 SORT_COLUMNS: dict[str, str] = {
@@ -75,7 +74,7 @@ def requests_page(con: duckdb.DuckDBPyConnection, query: Query, *, offset: int =
         rows = newest_calls(con, plain, f"{RECENT_COLUMNS}, event_id",
                             int(offset) + int(limit)).to_pylist()[int(offset):]
     elif sort == "cost_usd" and not priced_filter and (
-            found := _cost_page(con, plain, int(offset), int(limit), descending)) is not None:
+            found := cost_page(con, plain, int(offset), int(limit), descending)) is not None:
         rows, copy_days = found
     elif sort in UNPRICED_SORTS and not priced_filter:
         keys_source, keys_params = plain.source("events", cost_columns=False)
@@ -111,31 +110,6 @@ def _page_of(con: duckdb.DuckDBPyConnection, query: Query, keys: str, params: di
     source, source_params = query.source("event_costs", dates=found.dates)
     return page_rows(con, f"{RECENT_COLUMNS}, event_id", source, source_params, value, found,
                      descending=descending, limit=limit)
-
-
-def _cost_page(con: duckdb.DuckDBPyConnection, query: Query, offset: int, limit: int,
-               descending: bool) -> tuple[list[dict[str, Any]], tuple[str, ...]] | None:
-    """A page by cost whose boundary comes from the priced copy (cube `priced_events`:
-    each call priced as event_costs prices it) for the days it serves and from the
-    events priced for the others, and the days the copy served; None when it serves no
-    day of the window (the caller sorts event_costs). A failed read of the copy
-    distrusts it and plans again (report/parts.py)."""
-    from .parts import _planned
-
-    def page(plan: Plan) -> tuple[list[dict[str, Any]], tuple[str, ...]] | None:
-        if plan.cube is None or plan.cube.kind != "rows":
-            return None
-        branches: list[str] = []
-        params: dict[str, Any] = {}
-        for found in (rollup_source(query, plan), events_source(query, plan, "event_costs")):
-            if found is not None:
-                branches.append(f"SELECT date, ts, cost_usd AS value_ FROM {found[0]}")
-                params.update(found[1])
-        return _page_of(con, query, f"({' UNION ALL '.join(branches)})", params,
-                        lambda c, sql, p: _fetch_planned(c, plan, sql, p), "cost_usd",
-                        offset, limit, descending), plan.covered
-
-    return _planned(con, query, "rows", page)
 
 
 def dimension_values(con: duckdb.DuckDBPyConnection, query: Query, name: str,

@@ -38,6 +38,8 @@ class PageKeys:
     """The UTC dates (partitions) the page's calls are on."""
     times: list[Any]
     """`ts` of each call on the page (as the keys' relation has them)."""
+    values: list[Any]
+    """Its sort value (`value_`), in the same order."""
     first: tuple[Any, Any]
     """(value, ts) of the page's first call."""
     last: tuple[Any, Any]
@@ -88,7 +90,8 @@ def page_keys(con: duckdb.DuckDBPyConnection, keys: str, params: dict[str, Any],
     earlier = run(con, f"SELECT count(*) AS n FROM {keys} WHERE {same} AND ts > $head_ts_",
                   {**params, "head_": head["value_"], "head_ts_": head["ts"]})[0]["n"]
     return PageKeys(tuple(sorted({str(row["date"]) for row in rows})),
-                    [row["ts"] for row in rows], (head["value_"], head["ts"]),
+                    [row["ts"] for row in rows], [row["value_"] for row in rows],
+                    (head["value_"], head["ts"]),
                     (tail["value_"], tail["ts"]), offset - before - earlier)
 
 
