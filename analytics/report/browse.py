@@ -11,14 +11,11 @@ from typing import TYPE_CHECKING, Any
 from ..errors import UsageError
 from ..query import COST_ONLY, Query
 from .cost_page import cost_page
-from .fetch import fetch
 from .page_bounds import page_keys, page_rows
 from .recent import RECENT_COLUMNS, newest_calls
 from .reports import run
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import duckdb
 
 # The orders a page may ask for: name → SQL over event_costs.
@@ -35,7 +32,7 @@ SORT_COLUMNS: dict[str, str] = {
     "status": "status",
 }
 # The orders of columns the events have without pricing: a page in one of them is found
-# before it is priced (_page_then_price).
+# from the events before it is priced (_unpriced_page).
 UNPRICED_SORTS = frozenset(SORT_COLUMNS) - {"cost_usd"}
 MAX_PAGE = 500
 MAX_VALUES = 50
@@ -77,10 +74,8 @@ def requests_page(con: duckdb.DuckDBPyConnection, query: Query, *, offset: int =
             found := cost_page(con, plain, int(offset), int(limit), descending)) is not None:
         rows, copy_days = found
     elif sort in UNPRICED_SORTS and not priced_filter:
-        keys_source, keys_params = plain.source("events", cost_columns=False)
-        rows = _page_of(con, plain, f"(SELECT date, ts, {SORT_COLUMNS[sort]} AS value_ "
-                                    f"FROM {keys_source})", keys_params, fetch, SORT_COLUMNS[sort],
-                        int(offset), int(limit), descending)
+        rows = _unpriced_page(con, plain, SORT_COLUMNS[sort], int(offset), int(limit),
+                              descending)
     else:
         order = (f"ORDER BY {SORT_COLUMNS[sort]} {direction} NULLS LAST, ts DESC, event_id "
                  f"LIMIT {int(limit)}")
@@ -95,20 +90,20 @@ def requests_page(con: duckdb.DuckDBPyConnection, query: Query, *, offset: int =
     return RequestsPage(rows, int(total), offset, limit, copy_days)
 
 
-def _page_of(con: duckdb.DuckDBPyConnection, query: Query, keys: str, params: dict[str, Any],
-             fetch_keys: Callable[..., list[dict[str, Any]]], value: str, offset: int,
-             limit: int, descending: bool) -> list[dict[str, Any]]:
-    """A page found from its sort value alone (page_bounds: `keys` has `date`, `ts` and
-    `value_` of every call of the window), then read and priced for its calls only: the
-    page's dates of event_costs, at the page's times. Sorting every call of event_costs
-    prices them all first (4.5 s at 10 M events), and sorting by event_id reads that
-    random string of every call (most of 1.8 s for latency's first page)."""
-    found = page_keys(con, keys, params, descending=descending, offset=offset, limit=limit,
-                      run=fetch_keys)
+def _unpriced_page(con: duckdb.DuckDBPyConnection, query: Query, value: str, offset: int,
+                   limit: int, descending: bool) -> list[dict[str, Any]]:
+    """A page in the order of a column of the events: where it lies from that column, `ts`
+    and `date` alone (page_bounds), then its calls read and priced, for its days and
+    times only. Ordering every call of event_costs priced them all first (4.5 s at 10 M
+    events), and ordering the events by event_id read that random string of every call
+    (most of 1.8 s for latency's first page)."""
+    source, params = query.source("events", cost_columns=False)
+    found = page_keys(con, f"(SELECT date, ts, {value} AS value_ FROM {source})", params,
+                      descending=descending, offset=offset, limit=limit)
     if found is None:
         return []
-    source, source_params = query.source("event_costs", dates=found.dates)
-    return page_rows(con, f"{RECENT_COLUMNS}, event_id", source, source_params, value, found,
+    source, params = query.source("event_costs", dates=found.dates)
+    return page_rows(con, f"{RECENT_COLUMNS}, event_id", source, params, value, found,
                      descending=descending, limit=limit)
 
 
