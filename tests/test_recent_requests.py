@@ -89,7 +89,7 @@ def test_a_page_of_the_newest_calls(data_dir: Path, offset: int, limit: int, whe
 def test_a_page_in_any_order_is_the_plain_order_by(data_dir: Path, sort: str, descending: bool,
                                                    offset: int, where: list[str],
                                                    isolated_data_dir: Path) -> None:
-    """Columns of the events are sorted before anything is priced (browse._page_then_price),
+    """Columns of the events are sorted before anything is priced (browse._unpriced_page),
     ties and NULLs included; cost, and filters on a priced column, through event_costs."""
     from llmstats.analytics.report.browse import SORT_COLUMNS
 
