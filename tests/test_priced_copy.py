@@ -413,6 +413,34 @@ def test_latency_reports_of_one_pass_are_each_latency_report(
     # Filtered to what no sketch cube keeps: the three tables from one pass.
     if where:
         assert passes == [1]
+    # Where the values would take more than half the memory limit: each table alone.
+    monkeypatch.setattr(parts, "VALUE_BYTES", 2**40)
+    con = open_dataset(str(data_dir)).con
+    before = len(passes)
+    assert ([r.rows.to_pylist() for r in latency_reports(con, query, groupings)]
+            == [r.rows.to_pylist() for r in copied])
+    assert len(passes) == before
+
+
+def test_the_engine_stopping_a_query_blames_no_cube() -> None:
+    """Out of memory (or interrupted: the client went away) is the engine's, not a
+    damaged part's: the cube stays trusted, where a read that fails on its file is
+    blamed on it (and the connection's later questions go to the events)."""
+    import duckdb
+
+    from llmstats.analytics.report.fetch import OutOfMemory, RollupReadFailed, _fetch_planned
+    from llmstats.analytics.rollups.plan import Plan
+    from llmstats.analytics.rollups.spec import CUBES_BY_NAME
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '2MB'")
+    con.execute("SET temp_directory = ''")  # nowhere to spill
+    con.execute("SET threads = 1")
+    plan = Plan(cube=CUBES_BY_NAME["priced_events"], view="unused")
+    with pytest.raises(OutOfMemory):
+        _fetch_planned(con, plan, "SELECT list(i) FROM range(3000000) t(i)", {})
+    with pytest.raises(RollupReadFailed):
+        _fetch_planned(con, plan, "SELECT * FROM read_parquet('no-such-part.parquet')", {})
 
 
 @pytest.mark.parametrize("where", [[], ["team=Team 01"], ["user=user-0001"]])

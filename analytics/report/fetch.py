@@ -57,10 +57,23 @@ def used_params(sql: str, params: dict[str, Any] | None) -> dict[str, Any] | Non
     return used or None
 
 
+class EngineStopped(LlmstatsError):
+    """DuckDB stopped a query for a reason of its own (an interrupt: the client went
+    away), not because a file it read is damaged: no cube is blamed for it."""
+
+
+class OutOfMemory(EngineStopped):
+    """The query needed more than the connection's memory limit."""
+
+
 def query_failed(exc: Exception) -> LlmstatsError:
     """A DuckDB failure (say, a data page corrupt beyond its footer) as a one-line error."""
+    import duckdb
+
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return LlmstatsError(f"query failed: {first}")
+    kind = (OutOfMemory if isinstance(exc, duckdb.OutOfMemoryException)
+            else EngineStopped if isinstance(exc, duckdb.InterruptException) else LlmstatsError)
+    return kind(f"query failed: {first}")
 
 
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -77,11 +90,13 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
 
 def _fetch_planned(con: duckdb.DuckDBPyConnection, plan: Plan, sql: str,
                    params: dict[str, Any]) -> list[dict[str, Any]]:
-    """`fetch`, with a failure blamed on the plan's cube when it reads one."""
+    """`fetch`, with a failure blamed on the plan's cube when it reads one (not one of
+    the engine's own: distrusting a cube for an interrupt or a lack of memory would send
+    every later question of the connection to the events)."""
     try:
         return fetch(con, sql, params)
     except LlmstatsError as exc:
-        if plan.cube is None:
+        if plan.cube is None or isinstance(exc, EngineStopped):
             raise
         raise RollupReadFailed(plan.cube, exc) from exc
 
