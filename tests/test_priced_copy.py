@@ -428,7 +428,7 @@ def test_the_engine_stopping_a_query_blames_no_cube() -> None:
     blamed on it (and the connection's later questions go to the events)."""
     import duckdb
 
-    from llmstats.analytics.report.fetch import OutOfMemory, RollupReadFailed, _fetch_planned
+    from llmstats.analytics.report.fetch import OutOfMemory, RollupReadFailed, fetch_planned
     from llmstats.analytics.rollups.plan import Plan
     from llmstats.analytics.rollups.spec import CUBES_BY_NAME
 
@@ -438,9 +438,9 @@ def test_the_engine_stopping_a_query_blames_no_cube() -> None:
     con.execute("SET threads = 1")
     plan = Plan(cube=CUBES_BY_NAME["priced_events"], view="unused")
     with pytest.raises(OutOfMemory):
-        _fetch_planned(con, plan, "SELECT list(i) FROM range(3000000) t(i)", {})
+        fetch_planned(con, plan, "SELECT list(i) FROM range(3000000) t(i)", {})
     with pytest.raises(RollupReadFailed):
-        _fetch_planned(con, plan, "SELECT * FROM read_parquet('no-such-part.parquet')", {})
+        fetch_planned(con, plan, "SELECT * FROM read_parquet('no-such-part.parquet')", {})
 
 
 @pytest.mark.parametrize("where", [[], ["team=Team 01"], ["user=user-0001"]])

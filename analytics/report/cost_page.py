@@ -15,7 +15,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from ..query import Query
-from .fetch import _fetch_planned, events_source, fetch, rollup_source
+from .fetch import events_source, fetch, fetch_planned, rollup_source
 from .page_bounds import PageKeys, page_keys
 from .recent import RECENT_COLUMNS
 
@@ -35,7 +35,7 @@ def cost_page(con: duckdb.DuckDBPyConnection, query: Query, offset: int, limit: 
     RECENT_COLUMNS and event_id, and the days the copy served; None when it serves no
     day of the window (the caller sorts event_costs). A failed read of the copy
     distrusts it and plans again (report/parts.py)."""
-    from .parts import _planned
+    from .parts import planned
 
     def page(plan: Plan) -> tuple[list[dict[str, Any]], tuple[str, ...]] | None:
         if plan.cube is None or plan.cube.kind != "rows":
@@ -48,12 +48,12 @@ def cost_page(con: duckdb.DuckDBPyConnection, query: Query, offset: int, limit: 
                 params.update(found[1])
         keys = page_keys(con, f"({' UNION ALL '.join(branches)})", params,
                          descending=descending, offset=offset, limit=limit,
-                         run=lambda c, sql, p: _fetch_planned(c, plan, sql, p))
+                         run=lambda c, sql, p: fetch_planned(c, plan, sql, p))
         if keys is None:
             return [], plan.covered
         return _rows(con, query, keys, set(plan.covered), descending, limit), plan.covered
 
-    return _planned(con, query, "rows", page)
+    return planned(con, query, "rows", page)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, query: Query, keys: PageKeys, covered: set[str],

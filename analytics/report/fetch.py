@@ -88,7 +88,7 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
         raise query_failed(exc) from exc
 
 
-def _fetch_planned(con: duckdb.DuckDBPyConnection, plan: Plan, sql: str,
+def fetch_planned(con: duckdb.DuckDBPyConnection, plan: Plan, sql: str,
                    params: dict[str, Any]) -> list[dict[str, Any]]:
     """`fetch`, with a failure blamed on the plan's cube when it reads one (not one of
     the engine's own: distrusting a cube for an interrupt or a lack of memory would send
@@ -226,7 +226,7 @@ def fetch_sums(
     {"GROUP BY " + keys if keys else ""}
     {"ORDER BY " + ", ".join(p for p in (order, keys) if p) if keys else ""}
     """
-    return _fetch_planned(con, plan, sql, params)
+    return fetch_planned(con, plan, sql, params)
 
 
 @dataclass(frozen=True)
@@ -299,7 +299,7 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
     picks = "".join(f"g_{name} AS {name}, " for name, _ in exprs)
     keep = f"* EXCLUDE ({', '.join(f'g_{n}' for n, _ in exprs)})" if exprs else "*"
     sql = f"WITH {', '.join(ctes)} " + (then or f"SELECT {picks}{keep} FROM parts_")
-    return _fetch_planned(con, plan, sql, params)
+    return fetch_planned(con, plan, sql, params)
 
 
 Sketches = dict[tuple[Any, ...], dict[str, Any]]
@@ -324,7 +324,7 @@ def fetch_quantiles(
     dims = "".join(f"{expr} AS {name}, " for name, expr in query.group_exprs())
     picks = [f"n_{m}" for m in measures]
     picks += [f"{m}_{i}" for m, qs in measures.items() for i in range(len(qs))]
-    rows = _fetch_planned(con, plan, f"SELECT {dims}{', '.join(picks)} FROM {found[0]}", found[1])
+    rows = fetch_planned(con, plan, f"SELECT {dims}{', '.join(picks)} FROM {found[0]}", found[1])
     result = {tuple(row[n] for n in names): row for row in rows}
     if len(result) < len(rows):
         # Two of the cube's groups are one report group (say two team ids with one
@@ -376,9 +376,9 @@ def fetch_sketches(
         params.update(found[1])
     cells = " UNION ALL BY NAME ".join(branches)
     if not with_total:
-        rows = _fetch_planned(con, plan, quantile_sql(f"({cells})", names, measures), params)
+        rows = fetch_planned(con, plan, quantile_sql(f"({cells})", names, measures), params)
         return {tuple(row[n] for n in names): row for row in rows}, None
-    both = _fetch_planned(
+    both = fetch_planned(
         con, plan,
         f"WITH cells_ AS MATERIALIZED ({cells}) "
         f"SELECT 0 AS total_, * FROM ({quantile_sql('cells_', names, measures)}) "
@@ -414,7 +414,7 @@ def _value_quantiles(
            f"SELECT 0 AS total_, * FROM ({_grouped_values(names, measures)})")
     if with_total:
         sql += f" UNION ALL BY NAME SELECT 1 AS total_, * FROM ({_grouped_values([], measures)})"
-    both = _fetch_planned(con, plan, sql, params)
+    both = fetch_planned(con, plan, sql, params)
     rows = {tuple(row[n] for n in names): row for row in both if not row["total_"]}
     totals = [row for row in both if row["total_"]]
     return rows, ((totals[0] if totals else {}) if with_total else None)
@@ -442,7 +442,7 @@ def fetch_value_quantile_sets(
     sets = " UNION ALL BY NAME ".join(
         f"SELECT {i} AS set_, * FROM ({_grouped_values(list(query.by), measures)})"
         for i, query in enumerate(queries))
-    rows = _fetch_planned(con, plan, f"WITH values_ AS MATERIALIZED ({values_sql}) {sets}",
+    rows = fetch_planned(con, plan, f"WITH values_ AS MATERIALIZED ({values_sql}) {sets}",
                           params)
     return [{tuple(row[n] for n in query.by): row for row in rows if row["set_"] == i}
             for i, query in enumerate(queries)]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def _planned(con: duckdb.DuckDBPyConnection, query: Query, kind: str,
+def planned(con: duckdb.DuckDBPyConnection, query: Query, kind: str,
              fetch: Callable[[Plan], T], *, pricing: bool = False) -> T:
     """Plan the part, fetch it; on a failed rollup read, distrust the cube and re-plan."""
     for _ in range(len(CUBES)):
@@ -52,7 +52,7 @@ def _planned(con: duckdb.DuckDBPyConnection, query: Query, kind: str,
 def sums_rows(con: duckdb.DuckDBPyConnection, query: Query, aggregates: str, *,
               requests: bool = False, order: str = "") -> list[dict[str, Any]]:
     """One row per `query.by` group: its dimensions, then `aggregates` (fetch.fetch_sums)."""
-    return _planned(
+    return planned(
         con, query, "sums",
         lambda plan: fetch_sums(con, query, plan, aggregates, requests=requests, order=order),
         pricing=True,
@@ -64,7 +64,7 @@ def call_rows(con: duckdb.DuckDBPyConnection, query: Query, calls: CallRows,
     """Per `query.by` group and key of the report's cells, the merged measures (or with
     `then`, the rows of that SQL over them: fetch.fetch_call_rows): from the report's
     cube where it serves, the priced copy next, the events elsewhere."""
-    return _planned(con, query, calls.kind,
+    return planned(con, query, calls.kind,
                     lambda plan: fetch_call_rows(con, query, plan, calls, then))
 
 
@@ -103,7 +103,7 @@ def _merged(con: duckdb.DuckDBPyConnection, query: Query,
         return fetch_sketches(con, query, plan, measures, cost_columns=cost_columns,
                               with_total=total)
 
-    return _planned(con, query, "sketch", sketches)
+    return planned(con, query, "sketch", sketches)
 
 
 def _precomputed(con: duckdb.DuckDBPyConnection, query: Query,
@@ -112,7 +112,7 @@ def _precomputed(con: duckdb.DuckDBPyConnection, query: Query,
     """The query's quantiles as a quantiles cube keeps them, or None where none serves."""
     if not all(SKETCH_QUANTILES.get(m) == qs for m, qs in measures.items()):
         return None
-    return _planned(con, query, "quantiles", lambda plan: fetch_quantiles(
+    return planned(con, query, "quantiles", lambda plan: fetch_quantiles(
         con, query, plan, measures, cost_columns=cost_columns))
 
 
