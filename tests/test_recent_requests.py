@@ -106,7 +106,7 @@ def test_a_page_in_any_order_is_the_plain_order_by(data_dir: Path, sort: str, de
     assert page.total == _count(dataset, query)
 
 
-# Pages by cost over a built priced copy (browse._cost_page): its rows tell where a page
+# Pages by cost over a built priced copy (report/cost_page.py): its rows tell where a page
 # lies; only the page's calls are read and priced. Ties on (cost, ts) are ordered by
 # event_id, ties on cost by ts: a tie group straddles the pages asked for below.
 DAY = dt.timedelta(days=1)
