@@ -265,6 +265,10 @@ class Query:
     def needs_tags(self) -> bool:
         return "tag" in self.by
 
+    def dimensions(self) -> set[str]:
+        """Every dimension the query groups or filters by."""
+        return set(self.by) | {key for key, _ in self.where}
+
     def with_by(self, by: tuple[str, ...]) -> Query:
         """The same window and filters, grouped by `by` (and no --top)."""
         return Query(self.since, self.until, self.tz, by, self.where, None)

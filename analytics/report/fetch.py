@@ -139,7 +139,7 @@ def _final_attempts(query: Query, extra: tuple[str, ...] = ()) -> str:
     query reads (and `extra`): the window that finds final attempts sorts what it
     carries. Its rows carry no tokens, so they need a pricing key only to be grouped by
     priced_by."""
-    names = set(query.by) | {key for key, _ in query.where}
+    names = query.dimensions()
     columns = {"date", "ts", "trace_id", "event_id", *extra}
     for name in names:
         columns.update(c for c in DIMENSION_COLUMNS[name])
@@ -357,7 +357,7 @@ def fetch_sketches(
     counts = ", ".join(f"n_{m}" for m in measures)
     from_copy = plan.cube is not None and plan.cube.kind == "rows"
     # priced_by (grouped or filtered on) is known to the cost views only.
-    priced = "priced_by" in {*query.by, *(key for key, _ in query.where)}
+    priced = "priced_by" in query.dimensions()
     # The priced copy's priced_by is price_groups'; sketches group by the pricing's own.
     # Renamed only where read: `SELECT * REPLACE` keeps DuckDB from reading only the
     # columns used (0.8 s more at 10 M events).
@@ -461,7 +461,7 @@ def _values_sql(query: Query, plan: Plan, measures: dict[str, tuple[float, ...]]
         values = ", ".join(f"{value_column(m)} AS v_{m}" for m in measures)
         branches.append(f"SELECT {dims}{values} FROM {found[0]}")
         params.update(found[1])
-    priced = "priced_by" in {*query.by, *(key for key, _ in query.where)}
+    priced = "priced_by" in query.dimensions()
     events = events_source(query, plan, "cost_basis" if priced else "token_basis",
                            cost_columns=cost_columns)
     if events is not None:

@@ -127,7 +127,7 @@ def sketch_sets(con: duckdb.DuckDBPyConnection, queries: list[Query],
         _precomputed(con, query, measures, cost_columns=cost_columns) for query in queries]
     left = [i for i, f in enumerate(found) if f is None
             and not queries[i].needs_tags()
-            and "priced_by" not in {*queries[i].by, *(k for k, _ in queries[i].where)}]
+            and "priced_by" not in queries[i].dimensions()]
     plans = {i: plan_part(con, queries[i], "sketch") for i in left}
     copied = [i for i in left if (cube := plans[i].cube) is not None and cube.kind == "rows"]
     # One pass serves those whose plans split the window alike (they do for one filter).

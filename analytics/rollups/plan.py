@@ -78,7 +78,7 @@ NO_CUBE = Plan(raw=())
 def _needs(query: Query) -> tuple[set[str], bool, bool]:
     """(event columns the dimensions and filters read; whether a time dimension is
     involved; whether that is `hour`)."""
-    names = set(query.by) | {key for key, _ in query.where}
+    names = query.dimensions()
     columns: set[str] = set()
     for name in names:
         columns.update(c for c in DIMENSION_COLUMNS[name] if c != "ts")
@@ -251,7 +251,7 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
         return NO_CUBE
     # priced_by is known to a cube of sums after pricing it, so not to a sketch cube;
     # the priced copy stores it.
-    priced = "priced_by" in (set(query.by) | {k for k, _ in query.where})
+    priced = "priced_by" in query.dimensions()
     import duckdb
 
     window = _window_dates(context.index, query)
