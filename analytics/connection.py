@@ -207,6 +207,18 @@ SEALING = (
 )
 
 
+_MEMORY_UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+                 "PiB": 1 << 50}
+
+
+def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """The connection's memory limit in bytes. DuckDB shows it in binary units ("305.1
+    MiB"); ValueError or KeyError if it shows anything else."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    number, unit = str(row[0] if row else "").split()
+    return int(float(number) * _MEMORY_UNITS[unit])
+
+
 def seal(con: duckdb.DuckDBPyConnection) -> None:
     """Lock a connection so that its statements can read what is defined on it and
     nothing else: the property `llmstats sql` rests on (docs/analytics.md, "What `sql`

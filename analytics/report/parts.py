@@ -153,7 +153,6 @@ def sketch_sets(con: duckdb.DuckDBPyConnection, queries: list[Query],
 VALUE_BYTES = 128
 """What one call's row of a pass's values holds in memory (its dimensions and three
 values), measured: 2.6 M calls ran out of 305 MiB."""
-_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 
 
 def _values_fit(con: duckdb.DuckDBPyConnection, query: Query) -> bool:
@@ -161,10 +160,10 @@ def _values_fit(con: duckdb.DuckDBPyConnection, query: Query) -> bool:
     most half the connection's memory limit (the dashboard's connections have a few
     hundred MB each; a team of a quarter of 10 M events does not fit). The calls are
     counted from the cubes (milliseconds)."""
-    setting = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    number, _, unit = str(setting[0] if setting else "").partition(" ")
+    from ..connection import memory_limit_bytes
+
     try:
-        budget = float(number) * _UNITS[unit] / 2
+        budget = memory_limit_bytes(con) / 2
     except (ValueError, KeyError):
         return False
     rows = sums_rows(con, query.with_by(()), "CAST(COALESCE(sum(calls_), 0) AS BIGINT) AS calls")

@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MEMORY_LIMIT = "640MB"
 DEFAULT_CONNECTIONS = 2
-_UNITS = {"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
-          "PiB": 1 << 50}
 MAX_DEFAULT_THREADS = 4
 """A dashboard shares its machine with the proxy: DuckDB gets at most this many cores
 unless --threads says otherwise (more cores speed one query up, but every thread also
@@ -73,14 +71,14 @@ class EngineLimits:
         percentages of the machine's memory); it shows the result in binary units."""
         import duckdb
 
+        from ..connection import memory_limit_bytes
+
         probe = duckdb.connect()
         try:
             probe.execute("SET memory_limit = ?", [self.memory_limit])
-            row = probe.execute("SELECT current_setting('memory_limit')").fetchone()
+            return memory_limit_bytes(probe)
         finally:
             probe.close()
-        number, unit = str(row[0] if row else "").split()
-        return int(float(number) * _UNITS[unit])
 
     def connection_memory_limit(self) -> str:
         """Each connection's share of the memory limit, in DuckDB's syntax."""
