@@ -47,6 +47,9 @@ class Dataset:
     state: DatasetState
     catalog_info: CatalogInfo
     given_catalog: Catalog | None = None
+    copied_days: set[str] = field(default_factory=set)
+    """Days `events` and `event_costs` read from the priced copy (open_dataset's
+    `from_copy`)."""
     _catalog: Catalog | None = field(default=None, repr=False)
 
     @property
@@ -106,6 +109,7 @@ def open_dataset(
     use_rollups: bool = True,
     configure: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     sealed: bool = False,
+    from_copy: bool = False,
 ) -> Dataset:
     """Open the data dir: list its event files (or take `files`), read their layouts,
     index the rollups that match them, load the pricing catalog and overrides, define
@@ -117,7 +121,10 @@ def open_dataset(
     `sealed` (what `llmstats sql` runs on): every view is defined over Arrow scans of the
     event files, then the connection is locked so that no statement can open a file or a
     URL, load an extension or change a setting (`seal`): it reads the views and nothing
-    else, and can write nowhere."""
+    else, and can write nowhere.
+
+    `from_copy` (what connect() opens): `events` and `event_costs` read the closed days
+    the priced copy holds from it (rollups/copy_views.py)."""
     import duckdb
 
     if sealed:
@@ -188,10 +195,16 @@ def open_dataset(
         define(LEAN_FILES)
     else:
         define(texts)
-    attach(con, ReportContext(index, lambda: define(EVENT_FILES), lambda: define(texts)))
+    context = ReportContext(index, lambda: define(EVENT_FILES), lambda: define(texts))
+    attach(con, context)
+    copied: set[str] = set()
+    if from_copy and use_rollups and not lazy_events:
+        from .rollups.copy_views import serve_from_copy
+
+        copied = serve_from_copy(con, state, groups, context)
     if sealed:
         seal(con)
-    return Dataset(con, state, info, catalog)
+    return Dataset(con, state, info, catalog, copied_days=copied if from_copy else set())
 
 
 SEALING = (
@@ -240,7 +253,9 @@ def connect(
 
     `data_dir` defaults to what `load_settings()` resolves (LLMSTATS_DATA_DIR, ...).
     An empty or missing data dir gives views with no rows. Reports run on it use the
-    data dir's rollups where they match the files (docs/analytics.md)."""
+    data dir's rollups where they match the files, and `events` and `event_costs` read
+    the closed days the priced copy holds from it (docs/analytics.md)."""
     return open_dataset(
-        data_dir, quarantine=quarantine, threads=threads, use_rollups=use_rollups
+        data_dir, quarantine=quarantine, threads=threads, use_rollups=use_rollups,
+        from_copy=True,
     ).con

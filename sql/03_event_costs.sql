@@ -37,7 +37,9 @@
 --   range of the calls it sums, so the long-context tier can be decided at read time; see
 --   priced_basis).
 -- Rollups (llmstats.analytics.rollups.spec) store exactly these columns summed per group.
-CREATE OR REPLACE VIEW token_basis AS
+-- event_tokens(tbl): the same over any relation of `events` columns (connect() prices
+--   the days the priced copy does not hold through it: analytics/store/copy_views.py).
+CREATE OR REPLACE MACRO event_tokens(tbl) AS TABLE
 WITH counted AS (
     SELECT
         e.*,
@@ -52,7 +54,7 @@ WITH counted AS (
         CASE WHEN e.call_type = 'image' THEN COALESCE(e.image_output_tokens, e.output_tokens, 0)
              ELSE COALESCE(e.image_output_tokens, 0) END AS t_image_out,
         COALESCE(e.input_tokens, 0) + COALESCE(e.output_tokens, 0) = 0 AS untokened
-    FROM events AS e
+    FROM query_table(tbl) AS e
 )
 SELECT
     * EXCLUDE (t_cache_write, untokened, prompt_per_request),
@@ -84,16 +86,22 @@ FROM (
     FROM counted
 );
 
+CREATE OR REPLACE VIEW token_basis AS SELECT * FROM event_tokens('events');
+
 -- cost_basis: every token_basis column plus the pricing key of priced_basis (pair_id,
 --   override_id, priced_by, rate_id, long_context, uplift, image_rate, bill_kind,
 --   time_priced), one row per event.
 CREATE OR REPLACE VIEW cost_basis AS
 SELECT * FROM priced_basis('token_basis');
 
--- event_costs (columns above): price_groups over cost_basis, one event per group.
-CREATE OR REPLACE VIEW event_costs AS
+-- event_costs_of(tbl): the event_costs columns of price_groups over `tbl` (cost_basis, or
+--   priced_basis over event_tokens of any relation of `events` columns).
+CREATE OR REPLACE MACRO event_costs_of(tbl) AS TABLE
 SELECT * EXCLUDE (pair_id, override_id, rate_id, uplift, image_rate, image_priced_by, bill_kind,
                   time_priced,
                   is_batch, is_proxy_hit, calls, failures, io_tokens, input_tokens_lo,
                   input_tokens_hi)
-FROM price_groups('cost_basis');
+FROM price_groups(tbl);
+
+-- event_costs (columns above): price_groups over cost_basis, one event per group.
+CREATE OR REPLACE VIEW event_costs AS SELECT * FROM event_costs_of('cost_basis');

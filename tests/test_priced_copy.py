@@ -188,6 +188,47 @@ def test_without_the_copy_and_with_a_stale_one_the_events_answer(data_dir: Path)
     assert_agree(data_dir, queries)
 
 
+def _view_rows(con: Any, view: str) -> list[tuple[Any, ...]]:
+    # Every column, in a stable order (event ids are unique in the generated data).
+    return con.execute(f"SELECT * FROM {view} ORDER BY event_id").fetchall()
+
+
+def _copied(data_dir: Path) -> list[str]:
+    return sorted(open_dataset(str(data_dir), from_copy=True).copied_days)
+
+
+def test_connect_reads_closed_days_from_the_copy_with_every_column_the_same(data_dir: Path) -> None:
+    from llmstats.analytics import connect
+
+    def assert_views_agree() -> None:
+        fast, slow = connect(str(data_dir)), connect(str(data_dir), use_rollups=False)
+        for view in ("events", "event_costs"):
+            columns = [d[0] for d in fast.execute(f"SELECT * FROM {view} LIMIT 0").description]
+            assert columns == [d[0] for d in slow.execute(f"SELECT * FROM {view} LIMIT 0").description]
+            assert fast.execute(f"DESCRIBE {view}").fetchall() == slow.execute(f"DESCRIBE {view}").fetchall()
+            assert _view_rows(fast, view) == _view_rows(slow, view), view
+        # A view over event_costs reads the same rows too.
+        savings = "SELECT provider, sum(savings_usd) FROM savings GROUP BY ALL ORDER BY ALL"
+        for got, want in zip(fast.execute(savings).fetchall(), slow.execute(savings).fetchall(), strict=True):
+            assert got[0] == want[0] and got[1] == pytest.approx(want[1], rel=1e-9)
+
+    assert _copied(data_dir) == list(DAYS)
+    assert_views_agree()
+    # A day whose files changed after the copy was built (a late file) is read from its
+    # files, the others still from the copy.
+    day = data_dir / "events" / f"date={DAYS[1]}"
+    first = sorted(day.glob("*.parquet"))[0]
+    shutil.copy(first, day / f"late-{first.name}")
+    assert _copied(data_dir) == [DAYS[0], *DAYS[2:]]
+    assert_views_agree()
+    # New pricing for a model every day holds: no day of the copy is priced as today.
+    (data_dir / "pricing").mkdir(exist_ok=True)
+    (data_dir / "pricing" / "overrides.toml").write_text(
+        '[[price]]\nmodel = "gpt-4o-mini"\ninput = 10.0\noutput = 20.0\n')
+    assert _copied(data_dir) == []
+    assert_views_agree()
+
+
 def test_prune_rewrites_the_copy_without_the_pruned_days(data_dir: Path) -> None:
     from llmstats.plugin.retention import prune_partitions
 

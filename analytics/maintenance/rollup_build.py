@@ -161,10 +161,13 @@ def _partition_tables(data_dir: str, entries: list[FileEntry],
             ]
             ladder = band_ladder(thresholds)
             # The partition's calls once, with the window that marks final attempts:
-            # every cube aggregates this instead of re-reading the files.
+            # every cube aggregates this instead of re-reading the files. The priced copy
+            # keeps every event column, so then the calls are read whole.
+            copied = any(CUBES_BY_NAME[name].kind == "rows" for name in wanted)
+            columns = "*" if copied else ", ".join(basis_columns())
             con.execute(
                 f"CREATE TEMP TABLE partition_basis AS SELECT *, {FINAL_ATTEMPT} AS requests "
-                f"FROM (SELECT {', '.join(basis_columns())} FROM token_basis)"
+                f"FROM (SELECT {columns} FROM token_basis)"
             )
             tables = {}
             pricing = None
@@ -175,7 +178,9 @@ def _partition_tables(data_dir: str, entries: list[FileEntry],
                     # Each event priced under today's pricing, which the manifest names.
                     con.execute("CREATE TEMP VIEW partition_priced AS "
                                 "SELECT *, priced_by AS basis_priced_by FROM priced_basis('partition_basis')")
-                    sql = rows_sql(cube, "partition_priced")
+                    sql = rows_sql(cube, "partition_priced", [
+                        (str(name), str(type_)) for name, type_, *_ in
+                        con.execute("DESCRIBE empty_events").fetchall()])
                 else:
                     # A coarser cube is grouped from a finer one: far fewer rows than the calls.
                     source = f"cube_{cube.source}" if cube.source else "partition_basis"

@@ -157,7 +157,7 @@ def _undecided(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cub
     }
     found: set[str] = set()
     if unsure:
-        view = _parts_view(con, context, unsure)
+        view = parts_view(con, context, unsure)
         rows = con.execute(
             f"SELECT DISTINCT CAST(date AS VARCHAR) FROM priced_basis('{view}') "
             "WHERE (input_tokens_lo < input_tokens_hi AND rate_id IS NULL) OR time_priced"
@@ -184,7 +184,7 @@ def _priced(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cube) 
     return found
 
 
-def _parts_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
+def parts_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
                   dates: dict[str, RollupPart]) -> str:
     """A view over the rows of each date from its part (a part may also hold rows
     of other dates, or older rows of these: they are left out)."""
@@ -297,7 +297,7 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
                 if not covered:
                     continue
             served = context.index.available[cube.name]
-            view = _parts_view(con, context, {d: served[d] for d in covered})
+            view = parts_view(con, context, {d: served[d] for d in covered})
         except duckdb.Error as exc:
             distrust(con, cube, exc)
             continue

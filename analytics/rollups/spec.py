@@ -377,7 +377,7 @@ ROW_SUMS = {"calls": "calls_", "requests": "requests_", "failures": "failures_",
 (report/fetch.py: a priced group's `calls_`, ...)."""
 
 
-COPY_FORMAT = 5
+COPY_FORMAT = 6
 """The priced copy's row layout. It is part of every copy's pricing fingerprint
 (rollups/pricing_key.py), so a copy written in an older layout is stale, not misread.
 2: each quantile measure as its bucket's value (DOUBLE), not the bucket number (turning
@@ -385,7 +385,9 @@ COPY_FORMAT = 5
 quantiles at 10 M events). 3: ERROR_COLUMNS (so `report errors` reads the copy).
 4: CONTEXT_COLUMNS (so `report context` does). 5: COPY_CONTEXT_COLUMNS instead (each
 call's context band and window, computed as sql/08_context_bands.sql does: banding 10 M
-calls at read time cost `report context` 0.8 s of its 1.1 s at 10 M events)."""
+calls at read time cost `report context` 0.8 s of its 1.1 s at 10 M events). 6: every
+event column and every event_costs column (COSTS_COLUMNS), so that connect()'s `events`
+and `event_costs` read closed days from the copy (store/copy_views.py)."""
 
 
 ERROR_COLUMNS = ("retries", "fallbacks", "http_status", "error_code", "error_code_source",
@@ -469,17 +471,28 @@ def value_column(measure: str) -> str:
     return f"v_{measure}"
 
 
-def rows_sql(cube: Cube, source: str) -> str:
+COPY_EXTRAS = ("is_batch", "is_proxy_hit", "calls", "requests", "failures", "io_tokens")
+"""token_basis columns the priced copy keeps beside every event column: what report
+aggregates filter on or sum (ROW_SUMS)."""
+COSTS_COLUMNS = ("long_context", "catalog_key", *PRICED_COLUMNS)
+"""What event_costs (sql/03_event_costs.sql) adds to the event columns; the priced copy
+keeps them all, so connect()'s `event_costs` reads a closed day from it
+(store/copy_views.py)."""
+
+
+def rows_sql(cube: Cube, source: str, event_columns: list[tuple[str, str]]) -> str:
     """SELECT producing the priced copy's rows from `source` (a view of priced_basis over
-    the partition's basis with `requests`, its priced_by copied as `basis_priced_by`): each event's dimensions, counts, sketch
-    bucket values and price components, sorted by time."""
+    the partition's basis with `requests`, its priced_by copied as `basis_priced_by`):
+    each event's columns (`event_columns`: the events' contract, (name, DuckDB type), each
+    cast to its type so that every day of a part has one layout), its counts, sketch
+    bucket values, context band and price components, sorted by time."""
     buckets = ", ".join(
         f"CAST(CASE WHEN {condition} THEN sketch_value(sketch_bucket({value})) END AS DOUBLE) AS "
         f"{value_column(m)}"
         for m, (value, condition) in SKETCH_MEASURES.items()
     )
-    keep = ["date", "ts", *cube.columns, "is_batch", "is_proxy_hit", *ROW_SUMS, *ERROR_COLUMNS,
-            *PRICED_COLUMNS]
+    events = [f'CAST("{name}" AS {type_}) AS "{name}"' for name, type_ in event_columns]
+    keep = [*events, *COSTS_COLUMNS, *COPY_EXTRAS]
     context = ("CAST(context_band AS TINYINT) AS context_band, "
                "CASE WHEN context_band IS NOT NULL THEN context_window END AS context_window")
     # price_groups replaces priced_by (a catalog price that prices none of the call's

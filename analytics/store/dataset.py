@@ -213,14 +213,29 @@ def register_raw_events(
             state.quarantined.append((path, move_aside(state.data_dir, path)))
     readable = {path for paths in groups.values() for path in paths}
     state.files = [entry for entry in state.files if entry.path in readable]
+    con.execute("CREATE OR REPLACE VIEW raw_events AS "
+                + events_union(con, state, groups, through_arrow=through_arrow))
+
+
+def events_union(
+    con: duckdb.DuckDBPyConnection,
+    state: DatasetState,
+    groups: dict[str, list[str]],
+    *,
+    through_arrow: bool = False,
+    prefix: str = "event_files",
+) -> str:
+    """SQL: the files of `groups` ({layout fingerprint: paths}, as file_schemas gives
+    them) as one relation, every EVENT_SCHEMA column (NULL where a file predates it), the
+    files' newer columns and `date`; a view `<prefix>_<n>` per group is defined for it.
+    No files: `empty_events` (register_raw_events registers it)."""
     if not groups:
-        con.execute("CREATE OR REPLACE VIEW raw_events AS SELECT * FROM empty_events")
-        return
+        return "SELECT * FROM empty_events"
     empty = con.table("empty_events")
     contract = list(zip(empty.columns, [str(t) for t in empty.types], strict=True))
     selects = []
     for index, (fingerprint, paths) in enumerate(sorted(groups.items())):
-        view = f"event_files_{index}"
+        view = f"{prefix}_{index}"
         if through_arrow:
             con.register(view, _arrow_dataset(state.data_dir, paths))
         else:
@@ -238,7 +253,7 @@ def register_raw_events(
             if name not in {c for c, _ in contract}
         ]
         selects.append(f"SELECT {', '.join(columns + extra)} FROM {view}")
-    con.execute("CREATE OR REPLACE VIEW raw_events AS " + " UNION ALL BY NAME ".join(selects))
+    return " UNION ALL BY NAME ".join(selects)
 
 
 REQUIRED_COLUMNS = ("event_id", "ts")
