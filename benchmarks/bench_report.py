@@ -4,6 +4,7 @@
     python benchmarks/bench_report.py --data-dir ... --skip-postgres   # llmstats only
     python benchmarks/bench_report.py --data-dir ... --no-rollups      # events only
     python benchmarks/bench_report.py --data-dir ... --all --notebook --keep-rollups
+    python benchmarks/bench_report.py --data-dir ... --notebook-only --keep-rollups
 
 1. (If the data dir is empty) generates `--events` synthetic events (benchmarks/generate.py).
 2. Builds the rollups (`llmstats rollup`, timed) unless they are up to date, or drops them
@@ -389,10 +390,13 @@ def spend_logs_postgres(data_dir: str, workdir: Path) -> Iterator[SpendLogs]:
         subprocess.run([*as_pg, "pg_ctl", "-D", str(pgdata), "-m", "fast", "stop"], capture_output=True)
 
 
-def bench_postgres(data_dir: str, runs: int, workdir: Path) -> dict[str, object]:
+def bench_postgres(data_dir: str, runs: int, workdir: Path,
+                   notebook_only: bool = False) -> dict[str, object]:
+    questions = {} if notebook_only else dict(PG_QUERIES)
+    questions.update({f"notebook {n}": q for n, q in PG_NOTEBOOK_QUERIES.items()})
     with spend_logs_postgres(data_dir, workdir) as peer:
         times = {}
-        for name, sql in {**PG_QUERIES, **{f"notebook {n}": q for n, q in PG_NOTEBOOK_QUERIES.items()}}.items():
+        for name, sql in questions.items():
             times[name] = statistics.median(peer.timed(sql, runs))
         return {"bytes": peer.bytes, "rows": peer.rows, "times": times, "load_s": peer.load_s,
                 "export_s": peer.export_s}
@@ -410,6 +414,8 @@ def main() -> None:
                         help="every --by dimension, pairs, a filter and every sub-report")
     parser.add_argument("--notebook", action="store_true",
                         help="also the eight peer questions asked of connect()'s views")
+    parser.add_argument("--notebook-only", action="store_true",
+                        help="only the eight peer questions, ours and the peer's (no reports)")
     parser.add_argument("--keep-rollups", action="store_true",
                         help="measure the rollups as they are (no `llmstats rollup` first)")
     args = parser.parse_args()
@@ -430,15 +436,21 @@ def main() -> None:
     else:
         rollup_seconds, rollup_bytes = prepare_rollups(args.data_dir, not args.no_rollups)
     load_before = os.getloadavg()
-    ours = bench_llmstats(args.data_dir, args.runs, ALL_COMMANDS if args.all else None)
-    notebook = bench_notebook(args.data_dir, args.runs) if args.notebook else {}
+    ours = ({} if args.notebook_only
+            else bench_llmstats(args.data_dir, args.runs, ALL_COMMANDS if args.all else None))
+    notebook = bench_notebook(args.data_dir, args.runs) if args.notebook or args.notebook_only else {}
     load_after = os.getloadavg()
     theirs = None
     if not args.skip_postgres and shutil.which("initdb"):
         with tempfile.TemporaryDirectory(prefix="llmstats-pg-") as tmp:
-            theirs = bench_postgres(args.data_dir, args.runs, Path(tmp))
-    print_results(args, events, files, parquet_bytes, rollup_seconds, rollup_bytes,
-                  ours, theirs, load_before, load_after)
+            theirs = bench_postgres(args.data_dir, args.runs, Path(tmp), args.notebook_only)
+    if args.notebook_only:
+        print(f"## connect() beside the peer ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)\n\n"
+              f"{events:,} events; load average (1 min) before / after ours: "
+              f"{load_before[0]:.2f} / {load_after[0]:.2f} ({os.cpu_count()} cores)")
+    else:
+        print_results(args, events, files, parquet_bytes, rollup_seconds, rollup_bytes,
+                      ours, theirs, load_before, load_after)
     if notebook:
         print_notebook(args, notebook, theirs)
 

@@ -184,6 +184,25 @@ def _priced(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cube) 
     return found
 
 
+MAX_DATE_RUNS = 8
+"""Up to this many runs of days a part serves are read as date ranges (parts_view)."""
+
+
+def date_runs(holds: list[str], wanted: set[str]) -> list[tuple[str, str]]:
+    """(first, last) of each run of `wanted` days among the days a part `holds` (sorted):
+    the ranges that take exactly those of its days. Days are ISO dates (checked here,
+    since they become SQL literals)."""
+    runs: list[tuple[str, str]] = []
+    current: list[str] = []
+    for day in [*holds, None]:
+        if day is not None and day in wanted:
+            current.append(dt.date.fromisoformat(day).isoformat())
+        elif current:
+            runs.append((current[0], current[-1]))
+            current = []
+    return runs
+
+
 def parts_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
                   dates: dict[str, RollupPart]) -> str:
     """A view over the rows of each date from its part (a part may also hold rows
@@ -201,8 +220,16 @@ def parts_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
     for i, path in enumerate(paths):
         scan = f"SELECT * FROM read_parquet('{path.replace(chr(39), chr(39) * 2)}')"
         holds = next(s.partitions for s in dates.values() if s.path == path)
-        if set(holds) != {d for d, s in dates.items() if s.path == path}:
-            scan += f" WHERE date IN (SELECT date FROM {table} WHERE file = {i})"
+        wanted = {d for d, s in dates.items() if s.path == path}
+        if set(holds) != wanted:
+            runs = date_runs(sorted(holds), wanted)
+            if len(runs) <= MAX_DATE_RUNS:
+                # Ranges: DuckDB skips the row groups outside them (the days are sorted);
+                # a semi-join against the table reads every row's date (~40 ms at 10 M).
+                scan += " WHERE " + " OR ".join(
+                    f"date BETWEEN DATE '{first}' AND DATE '{last}'" for first, last in runs)
+            else:
+                scan += f" WHERE date IN (SELECT date FROM {table} WHERE file = {i})"
         parts.append(scan)
     con.execute(f"CREATE TEMP VIEW {view} AS " + " UNION ALL ".join(parts))
     return view

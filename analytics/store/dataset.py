@@ -224,11 +224,13 @@ def events_union(
     *,
     through_arrow: bool = False,
     prefix: str = "event_files",
+    row_keys: bool = False,
 ) -> str:
     """SQL: the files of `groups` ({layout fingerprint: paths}, as file_schemas gives
     them) as one relation, every EVENT_SCHEMA column (NULL where a file predates it), the
     files' newer columns and `date`; a view `<prefix>_<n>` per group is defined for it.
-    No files: `empty_events` (register_raw_events registers it)."""
+    No files: `empty_events` (register_raw_events registers it). `row_keys`: each row's
+    `filename` and `file_row_number` too (DuckDB's readers only)."""
     if not groups:
         return "SELECT * FROM empty_events"
     empty = con.table("empty_events")
@@ -239,7 +241,8 @@ def events_union(
         if through_arrow:
             con.register(view, _arrow_dataset(state.data_dir, paths))
         else:
-            con.read_parquet(paths, hive_partitioning=True).create_view(view, replace=True)
+            con.read_parquet(paths, hive_partitioning=True, filename=row_keys,
+                             file_row_number=row_keys).create_view(view, replace=True)
         present = {name for name, _ in state.layouts[fingerprint]} | {"date"}
         columns = [
             _quote(name) if name in present else f"CAST(NULL AS {type_}) AS {_quote(name)}"
@@ -251,7 +254,7 @@ def events_union(
             _quote(name)
             for name, _ in state.layouts[fingerprint]
             if name not in {c for c, _ in contract}
-        ]
+        ] + (["filename", "file_row_number"] if row_keys else [])
         selects.append(f"SELECT {', '.join(columns + extra)} FROM {view}")
     return " UNION ALL BY NAME ".join(selects)
 
