@@ -95,7 +95,7 @@ def export(
     if fmt == "parquet" and not output:
         raise UsageError("--format parquet needs --output FILE")
     query = query_from(since, until, tz, None, where, None)
-    dataset = open_data(existing_data_dir(resolved_data_dir(data_dir), "export"))
+    dataset = open_data(existing_data_dir(resolved_data_dir(data_dir), "export"), from_copy=True)
     with spinner("Exporting…"):
         rows = export_rows(dataset.con, query)
         if fmt == "parquet":

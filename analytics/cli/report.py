@@ -72,7 +72,7 @@ def report(
 
     query = query_from(since, until, tz, by, where, top)
     # The overview reads rollups where they cover the window: no event views up front.
-    dataset = open_data(data_dir, quarantine, lazy_events=not reconcile)
+    dataset = open_data(data_dir, quarantine, lazy_events=not reconcile, from_copy=reconcile)
     with spinner("Computing the report…"):
         result = (reconcile_report if reconcile else usage_report)(dataset.con, query)
     if not reconcile and not result.totals.get("calls"):
@@ -91,6 +91,9 @@ def report(
 # without event views (defined if a partition is left to the events; binding them all up
 # front cost `report errors` 0.25 s at 10 M events).
 _ROLLUP_REPORTS = ("savings_report", "latency_report", "errors_report", "context_report")
+# Sub-reports that price every event of the window: they read the priced copy's days
+# through event_costs (rollups/copy_views.py).
+_COPY_REPORTS = ("reconcile_report",)
 
 
 def _sub_report(function_name: str, doc: str, module: str = "reports") -> Callable[..., None]:
@@ -111,7 +114,8 @@ def _sub_report(function_name: str, doc: str, module: str = "reports") -> Callab
         data_dir: DataDirOption = None,
     ) -> None:
         query = query_from(since, until, tz, by, where, top)
-        dataset = open_data(data_dir, quarantine, lazy_events=function_name in _ROLLUP_REPORTS)
+        dataset = open_data(data_dir, quarantine, lazy_events=function_name in _ROLLUP_REPORTS,
+                            from_copy=function_name in _COPY_REPORTS)
         with spinner("Computing the report…"):
             library: Any = importlib.import_module(f"llmstats.analytics.report.{module}")
             result = getattr(library, function_name)(dataset.con, query)
