@@ -72,7 +72,7 @@ def report(
 
     query = query_from(since, until, tz, by, where, top)
     # The overview reads rollups where they cover the window: no event views up front.
-    dataset = open_data(data_dir, quarantine, lazy_events=not reconcile, from_copy=reconcile)
+    dataset = open_data(data_dir, quarantine, lazy_events=True)
     with spinner("Computing the report…"):
         result = (reconcile_report if reconcile else usage_report)(dataset.con, query)
     if not reconcile and not result.totals.get("calls"):
@@ -90,10 +90,8 @@ def report(
 # Sub-reports built from rollups, sketches and the priced copy (report/parts.py): opened
 # without event views (defined if a partition is left to the events; binding them all up
 # front cost `report errors` 0.25 s at 10 M events).
-_ROLLUP_REPORTS = ("savings_report", "latency_report", "errors_report", "context_report")
-# Sub-reports that price every event of the window: they read the priced copy's days
-# through event_costs (rollups/copy_views.py).
-_COPY_REPORTS = ("reconcile_report",)
+_ROLLUP_REPORTS = ("savings_report", "latency_report", "errors_report", "context_report",
+                   "reconcile_report")
 
 
 def _sub_report(function_name: str, doc: str, module: str = "reports") -> Callable[..., None]:
@@ -114,8 +112,7 @@ def _sub_report(function_name: str, doc: str, module: str = "reports") -> Callab
         data_dir: DataDirOption = None,
     ) -> None:
         query = query_from(since, until, tz, by, where, top)
-        dataset = open_data(data_dir, quarantine, lazy_events=function_name in _ROLLUP_REPORTS,
-                            from_copy=function_name in _COPY_REPORTS)
+        dataset = open_data(data_dir, quarantine, lazy_events=function_name in _ROLLUP_REPORTS)
         with spinner("Computing the report…"):
             library: Any = importlib.import_module(f"llmstats.analytics.report.{module}")
             result = getattr(library, function_name)(dataset.con, query)

@@ -235,12 +235,18 @@ class CallRows:
     cube kind: CALL_CELLS) and how the events are read to have the columns the copy
     stores: `final_attempts` — they need the window that flags them (`requests`) over
     the columns `reads`; `events_over` — a table macro the events' calls are read
-    through (`{}`: the calls themselves)."""
+    through (`{}`: the calls themselves); `events_view` — the view they are read from
+    (`event_costs` for a report of prices, which may then filter on priced_by)."""
 
     kind: str
     reads: tuple[str, ...] = ()
     final_attempts: bool = False
     events_over: str = "{}"
+    events_view: str = "events"
+
+    @property
+    def cost_columns(self) -> bool:
+        return self.events_view == "event_costs"
 
     @property
     def cells(self) -> CallCells:
@@ -249,6 +255,7 @@ class CallRows:
 
 ERROR_CALLS = CallRows("errors", ("status", "requests", *ERROR_COLUMNS), final_attempts=True)
 CONTEXT_CALLS = CallRows("context", events_over="context_coded('{}')")
+RECONCILE_CALLS = CallRows("reconcile", events_view="event_costs")
 
 
 def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, calls: CallRows,
@@ -259,7 +266,8 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
     elsewhere (final attempts found by the window the copy's builder used), merged by one
     GROUP BY. `then`: SQL over those rows (`parts_`: the dimensions named `g_<name>`)
     giving the report's rows instead."""
-    exprs = query.group_exprs(cost_columns=False)
+    priced = calls.cost_columns
+    exprs = query.group_exprs(cost_columns=priced)
     # Named apart from the columns read (--by status reads status twice otherwise).
     dims = "".join(f"{expr} AS g_{name}, " for name, expr in exprs)
     cells = calls.cells
@@ -267,7 +275,7 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
     branches: list[str] = []
     params: dict[str, Any] = {}
     ctes: list[str] = []
-    found = rollup_source(query, plan, cost_columns=False)
+    found = rollup_source(query, plan, cost_columns=priced)
     if found is not None:
         assert plan.cube is not None
         if plan.cube.kind == "rows":
@@ -278,13 +286,13 @@ def fetch_call_rows(con: duckdb.DuckDBPyConnection, query: Query, plan: Plan, ca
         params.update(found[1])
     if plan.rest is not None:
         # The days the cube leaves that the copy serves: its single calls.
-        found = rollup_source(query, plan.rest, cost_columns=False)
+        found = rollup_source(query, plan.rest, cost_columns=priced)
         assert found is not None
         branches.append(f"SELECT {dims}{per_call} FROM {cells.calls(found[0])}")
         params.update(found[1])
     events = (_final_attempts(query, tuple(c for c in calls.reads if c != "requests"))
-              if calls.final_attempts else "events")
-    found = events_source(query, plan, events, cost_columns=False)
+              if calls.final_attempts else calls.events_view)
+    found = events_source(query, plan, events, cost_columns=priced)
     if found is not None:
         if calls.events_over != "{}":
             # A table macro takes a relation by name: the window's events as one.

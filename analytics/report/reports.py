@@ -19,14 +19,30 @@ from ..query import Query
 from ..report.format import human
 from ..rollups.quantiles import quantile_sql
 from ..rollups.spec import SKETCH_QUANTILES
-from .fetch import CONTEXT_CALLS, ERROR_CALLS, Sketches, fetch, query_failed, used_params
+from .fetch import (
+    CONTEXT_CALLS,
+    ERROR_CALLS,
+    RECONCILE_CALLS,
+    Sketches,
+    query_failed,
+    used_params,
+)
 from .parts import call_rows, sketch_rows, sketch_sets, sums_rows
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-RECONCILE_TOLERANCE = 0.005  # LiteLLM's response_cost vs ours, relative
+_RECONCILE_NAMES = (
+    ("priced_by", "priced_by"), ("proxy_cache_hit", "proxy_cache_hit"), ("batch", "batch"),
+    ("long_context", "long_context"), ("call_type", "call_type"),
+    ("service_tier", "service_tier"), ("reported_cost_", "reported_cost_usd"),
+    ("cost_", "cost_usd"), ("cache_read_", "cache_read_tokens"),
+    ("cache_write_", "cache_write_tokens"), ("mismatch_", "mismatch_"),
+    ("events_", "events_"), ("cost_usd_", "cost_usd_"),
+    ("reported_cost_usd_", "reported_cost_usd_"), ("example_event_id_", "example_event_id_"))
+"""A reconcile cell's columns (CALL_CELLS["reconcile"]) → the names RECONCILE_REASON
+reads them by."""
 
 
 @dataclass
@@ -675,23 +691,21 @@ def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     grouped by model and the likeliest reason (docs/pricing.md explains each)."""
     if query.by:
         raise UsageError("reconcile groups by model and reason; drop --by")
-    source, params = query.source("event_costs")
-    # Parenthesised: it is ANDed with other conditions below.
-    mismatch = (
-        f"(reported_cost_usd IS NULL OR abs(cost_usd - reported_cost_usd) > "
-        f"{RECONCILE_TOLERANCE} * abs(reported_cost_usd) + 1e-9)"
-    )
-    # One pass over the priced events (the pricing is the cost): counts and sums per model,
-    # reason and outcome, from which the rows and the totals are both read.
-    both = fetch(
-        con,
-        f"""
-        WITH g AS MATERIALIZED (
-            SELECT provider, model, reason, {mismatch} AS mismatch_,
+    # The calls' cells (CALL_CELLS["reconcile"]) per provider and model: from the
+    # reconcile cube where it serves, the priced copy next, the events priced elsewhere.
+    # Each cell keeps its calls' keys named as the columns RECONCILE_REASON tests, so the
+    # reason is decided per cell, with the price-map facts of today's catalog.
+    cells = ", ".join(f"{key} AS {column}" for key, column in _RECONCILE_NAMES)
+    both = call_rows(con, query.with_by(("provider", "model")), RECONCILE_CALLS, f"""
+        SELECT * FROM (
+        WITH named_ AS (SELECT g_provider AS provider, g_model AS model, {cells} FROM parts_),
+        g AS MATERIALIZED (
+            SELECT provider, model, reason, mismatch_,
                 priced_by = 'catalog' AS catalog_,
-                count(*) AS events, sum(cost_usd) AS cost_usd,
-                sum(reported_cost_usd) AS reported_cost_usd, min(event_id) AS example_event_id
-            FROM {reconcile_reasons(source)}
+                CAST(sum(events_) AS BIGINT) AS events, sum(cost_usd_) AS cost_usd,
+                sum(reported_cost_usd_) AS reported_cost_usd,
+                min(example_event_id_) AS example_event_id
+            FROM {reconcile_reasons("named_")}
             GROUP BY ALL
         ),
         rows_ AS (
@@ -719,10 +733,8 @@ def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
                 / NULLIF(sum(events) FILTER (WHERE catalog_), 0), 1)
                 AS share_within_tolerance_catalog
         FROM g
-        ORDER BY total_, rank_
-    """,
-        params,
-    )
+        ) ORDER BY total_, rank_
+    """)
     row_columns = ("provider", "model", "reason", "events", "cost_usd", "reported_cost_usd",
                    "difference_usd", "example_event_id")
     total_columns = ("events", "mismatched", "share_within_tolerance", "catalog_events",

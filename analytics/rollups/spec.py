@@ -46,8 +46,9 @@ class Cube:
     `rows` (the priced copy: one row per event, serving both sums and sketches), or
     `priced_sums` (the priced copy's counts and prices summed per day and group: sums
     only, with nothing left to price), or
-    `errors` / `context` (the cells of `report errors` / `report context`: per day and
-    group, the CALL_CELLS of that report summed; see CallCells)."""
+    `errors` / `context` / `reconcile` (the cells of `report errors` / `context` /
+    `reconcile`: per day and group, the CALL_CELLS of that report merged; see
+    CallCells)."""
     grain: str
     """`day` (one row per UTC day and group), `hour` (per UTC hour: serves time zones
     whose day starts on a whole hour, and windows that start or end on one) or `event`
@@ -63,7 +64,7 @@ class Cube:
         """Whether it stores prices (the priced copy, and the `priced_sums` cubes summed
         from it): read only for days priced as today's pricing prices them (the
         fingerprints its manifests name, rollups/pricing_key.py)."""
-        return self.kind in ("rows", "priced_sums", "context")
+        return self.kind in ("rows", "priced_sums", "context", "reconcile")
 
 
 _MODEL = ("provider", "model", "model_group", "call_type", "status", "service_tier")
@@ -148,6 +149,9 @@ CUBES: tuple[Cube, ...] = (
     Cube("errors_calls", "errors", "day",
          (*_MODEL, "deployment_id", "api_base_host", "stream", "route", "error_class")),
     Cube("context_model", "context", "day", _MODEL, "priced_events"),
+    # `report reconcile`'s cells per day, provider and model (a few hundred rows a day),
+    # grouped from the copy: it read and priced every event of the window (4.5 s at 10 M).
+    Cube("reconcile_calls", "reconcile", "day", ("provider", "model"), "priced_events"),
     # A team's errors by provider, model and class (the engineering page drilled into a
     # team): 250 k rows, 1 MB at 10 M events, where errors_calls keeps no team and the
     # copy's 10 M were read (0.2-0.3 s). The context cells of a team by model would be
@@ -416,7 +420,8 @@ class CallCells:
 
     keys: tuple[str, ...]
     measures: tuple[tuple[str, str, str], ...]
-    """(name, expression over a call, `sum` | `max`)."""
+    """(name, expression over a call, `sum` (of integers) | `total` (of floats: exact
+    to rounding, as any sum of money here) | `max` | `min`)."""
     where: str = ""
     """Which calls count (SQL over a call; empty: all)."""
     prepare: str = ""
@@ -439,10 +444,14 @@ class CallCells:
 
     def merged(self) -> list[str]:
         """The aggregates that merge rows of cells (single calls or cube rows)."""
-        return [f"CAST(sum({n}) AS BIGINT) AS {n}" if how == "sum" else f"{how}({n}) AS {n}"
-                for n, _, how in self.measures]
+        merge = {"sum": "CAST(sum({}) AS BIGINT)", "total": "sum({})", "max": "max({})",
+                 "min": "min({})"}
+        return [f"{merge[how].format(n)} AS {n}" for n, _, how in self.measures]
 
 
+RECONCILE_TOLERANCE = 0.005
+"""LiteLLM's response_cost and ours agree within this share of LiteLLM's (`report
+reconcile`)."""
 _FAILED = "status = 'failure'"
 CALL_CELLS: dict[str, CallCells] = {
     # A group's calls by failed or not (and if failed, with which HTTP status and provider
@@ -461,8 +470,26 @@ CALL_CELLS: dict[str, CallCells] = {
         (("calls_", "1", "sum"), ("max_usage_pct_", "usage_pct_", "max")),
         "context_band IS NOT NULL",
         "context_usage_pct(context_band, context_window, input_tokens) AS usage_pct_"),
+    # Per call, what `report reconcile`'s reason and outcome read of it
+    # (reports.RECONCILE_REASON, over these keys named as the columns they stand for):
+    # its pricing, flags, and a value of its costs and token counts with the same
+    # answer to each test the reason makes of them. The reason itself is decided per
+    # cell at read time, with today's price-map facts of the model (reports.MAP_FACTS).
+    "reconcile": CallCells(
+        ("priced_by", "proxy_cache_hit", "batch", "long_context", "call_type", "service_tier",
+         "CASE WHEN reported_cost_usd IS NULL THEN NULL WHEN reported_cost_usd = 0 THEN 0.0 "
+         "ELSE 1.0 END AS reported_cost_",
+         "CASE WHEN cost_usd > 0 THEN 1.0 ELSE 0.0 END AS cost_",
+         "CAST(COALESCE(cache_read_tokens, 0) > 0 AS INTEGER) AS cache_read_",
+         "CAST(COALESCE(cache_write_tokens, 0) > 0 AS INTEGER) AS cache_write_",
+         f"(reported_cost_usd IS NULL OR abs(cost_usd - reported_cost_usd) > "
+         f"{RECONCILE_TOLERANCE} * abs(reported_cost_usd) + 1e-9) AS mismatch_"),
+        (("events_", "1", "sum"), ("cost_usd_", "cost_usd", "total"),
+         ("reported_cost_usd_", "reported_cost_usd", "total"),
+         ("example_event_id_", "event_id", "min"))),
 }
-"""Per report kind over single calls (`errors`, `context`), what its cube keeps."""
+"""Per report kind over single calls (`errors`, `context`, `reconcile`), what its cube
+keeps."""
 
 
 def value_column(measure: str) -> str:
