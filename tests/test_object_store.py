@@ -390,3 +390,17 @@ def test_recover_uploads_what_a_stopped_writer_left_in_its_spool(bucket_uri: str
     assert event_ids(bucket_uri) == [f"orphan-{i}" for i in range(5)]
     assert not [p for p in load_settings().spool_dir.rglob("*.jsonl") if p.stat().st_size]
     assert invoke("recover").stdout.startswith("recovered 0 rows")
+
+
+def test_connect_reads_the_priced_copy_on_s3_with_the_same_rows(bucket_uri: str) -> None:
+    from llmstats.analytics.connection import open_dataset
+    from llmstats.analytics.maintenance.rollup_build import build_rollups
+
+    write_fixture_dataset(bucket_uri)
+    run = build_rollups(bucket_uri, include_today=True)
+    assert run.built and not run.errors
+    assert open_dataset(bucket_uri, from_copy=True).copied_days == {p.date for p in run.built}
+    fast, slow = connect(bucket_uri), connect(bucket_uri, use_rollups=False)
+    for view in ("events", "event_costs"):
+        query = f"SELECT * FROM {view} ORDER BY event_id"
+        assert fast.execute(query).fetchall() == slow.execute(query).fetchall(), view
