@@ -177,7 +177,7 @@ def test_without_the_copy_and_with_a_stale_one_the_events_answer(data_dir: Path)
     priced = {"priced_events", "priced_team", "priced_keys", "priced_tags", "priced_users",
               "priced_user_models", "priced_key_models", "priced_user_teams", "context_model",
               "priced_models", "priced_team_models", "priced_tag_models", "priced_tag_teams",
-              "reconcile_calls"}
+              "reconcile_calls", "priced_end_users"}
     assert all(set(p.rows) == priced for p in run.built)
     assert served(data_dir, "sums", by="user") == ("priced_users", DAYS)
     assert_agree(data_dir, queries)

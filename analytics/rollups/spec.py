@@ -85,6 +85,9 @@ CUBES: tuple[Cube, ...] = (
          "priced_events"),
     Cube("priced_tags", "priced_sums", "day", ("tags",), "priced_events"),
     Cube("priced_users", "priced_sums", "day", ("user_id",), "priced_events"),
+    # End users (the `user` field of an OpenAI request, hashed): as many as users or far
+    # more; `--by end_user` summed the copy's 10 M rows (0.56 s at 10 M events).
+    Cube("priced_end_users", "priced_sums", "day", ("end_user_hash",), "priced_events"),
     Cube("usage_compact", "sums", "day", _MODEL, "usage_model"),
     Cube(
         "usage_model",
