@@ -204,7 +204,7 @@ def open_dataset(
         copied = serve_from_copy(con, state, groups, context)
     if sealed:
         seal(con)
-    return Dataset(con, state, info, catalog, copied_days=copied if from_copy else set())
+    return Dataset(con, state, info, catalog, copied_days=copied)
 
 
 SEALING = (

@@ -38,7 +38,7 @@
 --   priced_basis).
 -- Rollups (llmstats.analytics.rollups.spec) store exactly these columns summed per group.
 -- event_tokens(tbl): the same over any relation of `events` columns (connect() prices
---   the days the priced copy does not hold through it: analytics/store/copy_views.py).
+--   the days the priced copy does not hold through it: analytics/rollups/copy_views.py).
 CREATE OR REPLACE MACRO event_tokens(tbl) AS TABLE
 WITH counted AS (
     SELECT

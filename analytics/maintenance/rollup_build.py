@@ -178,7 +178,7 @@ def _partition_tables(data_dir: str, entries: list[FileEntry],
                     # Each event priced under today's pricing, which the manifest names.
                     con.execute("CREATE TEMP VIEW partition_priced AS "
                                 "SELECT *, priced_by AS basis_priced_by FROM priced_basis('partition_basis')")
-                    sql = rows_sql(cube, "partition_priced", [
+                    sql = rows_sql("partition_priced", [
                         (str(name), str(type_)) for name, type_, *_ in
                         con.execute("DESCRIBE empty_events").fetchall()])
                 else:

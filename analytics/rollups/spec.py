@@ -394,7 +394,7 @@ quantiles at 10 M events). 3: ERROR_COLUMNS (so `report errors` reads the copy).
 call's context band and window, computed as sql/08_context_bands.sql does: banding 10 M
 calls at read time cost `report context` 0.8 s of its 1.1 s at 10 M events). 6: every
 event column and every event_costs column (COSTS_COLUMNS), so that connect()'s `events`
-and `event_costs` read closed days from the copy (store/copy_views.py)."""
+and `event_costs` read closed days from the copy (rollups/copy_views.py)."""
 
 
 ERROR_COLUMNS = ("retries", "fallbacks", "http_status", "error_code", "error_code_source",
@@ -478,6 +478,8 @@ CALL_CELLS: dict[str, CallCells] = {
     # its pricing, flags, and a value of its costs and token counts with the same
     # answer to each test the reason makes of them. The reason itself is decided per
     # cell at read time, with today's price-map facts of the model (reports.MAP_FACTS).
+    # Manifests do not name the keys: changing them (or RECONCILE_TOLERANCE) needs a
+    # cube of another name, or old parts would be read as the new ones.
     "reconcile": CallCells(
         ("priced_by", "proxy_cache_hit", "batch", "long_context", "call_type", "service_tier",
          "CASE WHEN reported_cost_usd IS NULL THEN NULL WHEN reported_cost_usd = 0 THEN 0.0 "
@@ -507,10 +509,10 @@ aggregates filter on or sum (ROW_SUMS)."""
 COSTS_COLUMNS = ("long_context", "catalog_key", *PRICED_COLUMNS)
 """What event_costs (sql/03_event_costs.sql) adds to the event columns; the priced copy
 keeps them all, so connect()'s `event_costs` reads a closed day from it
-(store/copy_views.py)."""
+(rollups/copy_views.py)."""
 
 
-def rows_sql(cube: Cube, source: str, event_columns: list[tuple[str, str]]) -> str:
+def rows_sql(source: str, event_columns: list[tuple[str, str]]) -> str:
     """SELECT producing the priced copy's rows from `source` (a view of priced_basis over
     the partition's basis with `requests`, its priced_by copied as `basis_priced_by`):
     each event's columns (`event_columns`: the events' contract, (name, DuckDB type), each
