@@ -37,7 +37,7 @@ T = TypeVar("T")
 
 
 def planned(con: duckdb.DuckDBPyConnection, query: Query, kind: str,
-             fetch: Callable[[Plan], T], *, pricing: bool = False) -> T:
+            fetch: Callable[[Plan], T], *, pricing: bool = False) -> T:
     """Plan the part, fetch it; on a failed rollup read, distrust the cube and re-plan."""
     for _ in range(len(CUBES)):
         plan = plan_part(con, query, kind, pricing=pricing)
@@ -65,7 +65,7 @@ def call_rows(con: duckdb.DuckDBPyConnection, query: Query, calls: CallRows,
     `then`, the rows of that SQL over them: fetch.fetch_call_rows): from the report's
     cube where it serves, the priced copy next, the events elsewhere."""
     return planned(con, query, calls.kind,
-                    lambda plan: fetch_call_rows(con, query, plan, calls, then))
+                   lambda plan: fetch_call_rows(con, query, plan, calls, then))
 
 
 def sketch_rows(

@@ -33,16 +33,11 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-_RECONCILE_NAMES = (
-    ("priced_by", "priced_by"), ("proxy_cache_hit", "proxy_cache_hit"), ("batch", "batch"),
-    ("long_context", "long_context"), ("call_type", "call_type"),
-    ("service_tier", "service_tier"), ("reported_cost_", "reported_cost_usd"),
-    ("cost_", "cost_usd"), ("cache_read_", "cache_read_tokens"),
-    ("cache_write_", "cache_write_tokens"), ("mismatch_", "mismatch_"),
-    ("events_", "events_"), ("cost_usd_", "cost_usd_"),
-    ("reported_cost_usd_", "reported_cost_usd_"), ("example_event_id_", "example_event_id_"))
-"""A reconcile cell's columns (CALL_CELLS["reconcile"]) → the names RECONCILE_REASON
-reads them by."""
+_RECONCILE_AS = {"g_provider": "provider", "g_model": "model",
+                 "reported_cost_": "reported_cost_usd", "cost_": "cost_usd",
+                 "cache_read_": "cache_read_tokens", "cache_write_": "cache_write_tokens"}
+"""A reconcile cell's columns (CALL_CELLS["reconcile"]) that RECONCILE_REASON reads by
+another name (the cell's other keys carry the names it reads)."""
 
 
 @dataclass
@@ -695,10 +690,10 @@ def reconcile_report(con: duckdb.DuckDBPyConnection, query: Query) -> Report:
     # reconcile cube where it serves, the priced copy next, the events priced elsewhere.
     # Each cell keeps its calls' keys named as the columns RECONCILE_REASON tests, so the
     # reason is decided per cell, with the price-map facts of today's catalog.
-    cells = ", ".join(f"{key} AS {column}" for key, column in _RECONCILE_NAMES)
+    renamed = ", ".join(f"{key} AS {column}" for key, column in _RECONCILE_AS.items())
     both = call_rows(con, query.with_by(("provider", "model")), RECONCILE_CALLS, f"""
         SELECT * FROM (
-        WITH named_ AS (SELECT g_provider AS provider, g_model AS model, {cells} FROM parts_),
+        WITH named_ AS (SELECT * RENAME ({renamed}) FROM parts_),
         g AS MATERIALIZED (
             SELECT provider, model, reason, mismatch_,
                 priced_by = 'catalog' AS catalog_,

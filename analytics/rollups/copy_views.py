@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from ..store.dataset import DatasetState, events_union, partition_date
 from .index import ReportContext
-from .plan import parts_view
-from .pricing_key import current_for, decode, pair_fingerprints
+from .plan import parts_view, priced_dates
+from .spec import CUBES_BY_NAME
 
 if TYPE_CHECKING:
     import duckdb
@@ -35,12 +35,7 @@ def copied_dates(con: duckdb.DuckDBPyConnection, context: ReportContext) -> set[
     """Days whose event files the priced copy holds, priced as today's pricing prices
     them. (A day `exact` is false for still qualifies: that flag concerns groups of
     calls priced together, and these views price each call alone.)"""
-    available = context.index.available.get(COPY, {})
-    if not available:
-        return set()
-    today = pair_fingerprints(con)
-    return {date for date, part in available.items()
-            if current_for(decode(part.pricing.get(date)), today)}
+    return priced_dates(con, context, CUBES_BY_NAME[COPY], exact_only=False)
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
@@ -67,16 +62,15 @@ def serve_from_copy(con: duckdb.DuckDBPyConnection, state: DatasetState,
         return set()
     live = {fingerprint: kept for fingerprint, paths in groups.items()
             if (kept := [p for p in paths if partition_date(p) not in copied])}
+    # The other days' files, each row with its file and row number (its key below).
+    con.execute("CREATE OR REPLACE VIEW live_keyed AS "
+                + events_union(con, state, live, prefix="live_event_files", row_keys=True))
     con.execute("CREATE OR REPLACE VIEW live_raw_events AS "
-                + events_union(con, state, live, prefix="live_event_files"))
+                + ("SELECT * EXCLUDE (filename, file_row_number) FROM live_keyed" if live
+                   else "SELECT * FROM live_keyed"))
     events = _columns(con, "live_raw_events")
     ((count,),) = con.execute("SELECT count(*) FROM live_raw_events").fetchall()
-    keyed = bool(live) and count <= LIVE_PRICED_AT_CONNECT
-    source = "live_keyed" if keyed else "live_raw_events"
-    if keyed:
-        con.execute("CREATE OR REPLACE VIEW live_keyed AS "
-                    + events_union(con, state, live, prefix="live_keyed_files", row_keys=True))
-    con.execute(f"CREATE OR REPLACE VIEW live_tokens AS SELECT * FROM event_tokens('{source}')")
+    con.execute("CREATE OR REPLACE VIEW live_tokens AS SELECT * FROM event_tokens('live_keyed')")
     con.execute("CREATE OR REPLACE VIEW live_cost_basis AS SELECT * FROM priced_basis('live_tokens')")
     con.execute("CREATE OR REPLACE VIEW live_costs AS SELECT * FROM event_costs_of('live_cost_basis')")
     costs = [c for c in _columns(con, "live_costs") if c[0] not in ("filename", "file_row_number")]
@@ -84,7 +78,7 @@ def serve_from_copy(con: duckdb.DuckDBPyConnection, state: DatasetState,
         # Every day from the copy: the pricing query would still be planned each time.
         con.execute("CREATE TEMP TABLE live_none AS SELECT * FROM live_costs LIMIT 0")
         con.execute("CREATE OR REPLACE VIEW live_costs AS SELECT * FROM live_none")
-    elif keyed:
+    elif count <= LIVE_PRICED_AT_CONNECT:
         # The files are listed now, so their prices now are what the view would compute.
         # A file's row is its key (an event id may repeat: LiteLLM can log a call twice).
         names = {name for name, _ in events}

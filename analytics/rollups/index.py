@@ -62,6 +62,9 @@ class RollupIndex:
     """cube → every readable part, newest first."""
     priced: dict[str, set[str]] = field(default_factory=dict)
     """rows cube → dates priced as today's pricing prices them (computed on first use)."""
+    fingerprints: dict[Any, str] | None = None
+    """Today's pricing fingerprint of each (provider, model) (rollups/pricing_key.py),
+    computed on first use."""
     undecided: dict[str, set[str]] = field(default_factory=dict)
     """sums cube → dates with rows whose long-context tier today's catalog cannot decide
     (computed on first use)."""

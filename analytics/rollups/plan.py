@@ -167,20 +167,25 @@ def _undecided(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cub
     return found
 
 
-def _priced(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cube) -> set[str]:
-    """Dates of the rows cube whose rows were priced under today's pricing (the
-    fingerprints of rollups/pricing_key.py), computed once per connection."""
-    known = context.index.priced.get(cube.name)
-    if known is not None:
+def priced_dates(con: duckdb.DuckDBPyConnection, context: ReportContext, cube: Cube, *,
+                 exact_only: bool = True) -> set[str]:
+    """Dates of a priced cube whose rows were priced under today's pricing (the
+    fingerprints of rollups/pricing_key.py, computed once per connection). `exact_only`:
+    only days whose calls price alone as in any group (what reports need; views that
+    price each call alone need not)."""
+    if exact_only and (known := context.index.priced.get(cube.name)) is not None:
         return known
     from .pricing_key import current_for, decode, exact, pair_fingerprints
 
     served = context.index.available.get(cube.name, {})
-    today = pair_fingerprints(con) if served else {}
+    if served and context.index.fingerprints is None:
+        context.index.fingerprints = pair_fingerprints(con)
+    today = context.index.fingerprints or {}
     found = {date for date, part in served.items()
-             if exact(part.pricing.get(date))
+             if (exact(part.pricing.get(date)) or not exact_only)
              and current_for(decode(part.pricing.get(date)), today)}
-    context.index.priced[cube.name] = found
+    if exact_only:
+        context.index.priced[cube.name] = found
     return found
 
 
@@ -204,17 +209,13 @@ def date_runs(holds: list[str], wanted: set[str]) -> list[tuple[str, str]]:
 
 
 def parts_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
-                  dates: dict[str, RollupPart]) -> str:
+               dates: dict[str, RollupPart]) -> str:
     """A view over the rows of each date from its part (a part may also hold rows
     of other dates, or older rows of these: they are left out)."""
     number = next(context.views)
     view, table = f"rollup_rows_{number}", f"rollup_dates_{number}"
     paths = sorted({part.path for part in dates.values()})
-    con.execute(
-        f"CREATE TEMP TABLE {table} AS SELECT CAST(unnest($files) AS INTEGER) AS file, "
-        "CAST(unnest($dates) AS DATE) AS date",
-        {"files": [paths.index(s.path) for s in dates.values()], "dates": list(dates)},
-    )
+    tabled = False
     # File paths come from our own listing; SQL literals because views take no parameters.
     parts = []
     for i, path in enumerate(paths):
@@ -229,6 +230,14 @@ def parts_view(con: duckdb.DuckDBPyConnection, context: ReportContext,
                 scan += " WHERE " + " OR ".join(
                     f"date BETWEEN DATE '{first}' AND DATE '{last}'" for first, last in runs)
             else:
+                if not tabled:
+                    con.execute(
+                        f"CREATE TEMP TABLE {table} AS SELECT CAST(unnest($files) AS INTEGER) "
+                        "AS file, CAST(unnest($dates) AS DATE) AS date",
+                        {"files": [paths.index(s.path) for s in dates.values()],
+                         "dates": list(dates)},
+                    )
+                    tabled = True
                 scan += f" WHERE date IN (SELECT date FROM {table} WHERE file = {i})"
         parts.append(scan)
     con.execute(f"CREATE TEMP VIEW {view} AS " + " UNION ALL ".join(parts))
@@ -303,7 +312,7 @@ def plan_part(con: duckdb.DuckDBPyConnection, query: Query, kind: str, *,
         if covered and cube.priced:
             # Only days priced as today's pricing prices them (sketches too: a filter on
             # priced_by reads the stored one), before comparing coverage.
-            current = _priced(con, context, cube)
+            current = priced_dates(con, context, cube)
             covered = [d for d in covered if d in current]
         if covered:
             candidates.append((cube, covered))
